@@ -1,0 +1,113 @@
+//! Command-line interface. Flags override the settings file, so several daemons can run
+//! side by side on one set of configuration files.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Turns a stream of news wire reports into a live situation picture.
+#[derive(Debug, Parser)]
+#[command(name = "sitrep", version, about, long_about = None)]
+pub struct Cli {
+    /// Settings file. Default: `config/sitrep.toml` in the current folder when it exists,
+    /// else the defaults compiled into the binary.
+    #[arg(long, global = true, env = "SITREP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `sitrep=debug`. `RUST_LOG` also works.
+    #[arg(long, global = true, env = "SITREP_LOG")]
+    pub log: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: watch a folder and emit change events.
+    Run {
+        /// Folder to watch (overrides `source.watch_dir`).
+        #[arg(long)]
+        watch_dir: Option<PathBuf>,
+        /// Folder for the events file (overrides `events.data_dir`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Do not print events on standard output (they still go to the events file).
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Run the pipeline once over files and folders (folders in name order) and print the
+    /// change events as NDJSON.
+    Ingest {
+        /// Report files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write the final situation snapshot (JSON) to this file.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Do not print events.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Check the settings and lexicon files and say what is wrong, with file and key.
+    CheckConfig,
+    /// Replay storylines (folders of reports with an expected.json) and check the picture
+    /// after every report. Exit code 1 when a storyline falls below the bar.
+    Eval {
+        /// Storyline folders, or folders of storyline folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// `file` (every step checked) or `shuffled` (final statuses and regressions).
+        #[arg(long, default_value = "file", value_parser = ["file", "shuffled"])]
+        order: String,
+        /// Seed of the first shuffle.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of shuffles (seeds `seed`, `seed+1`, ...).
+        #[arg(long, default_value_t = 1)]
+        shuffles: u64,
+        /// The step (and final-status) accuracy a storyline must reach.
+        #[arg(long, default_value_t = 1.0)]
+        min_step_accuracy: f64,
+        /// Print a JSON report instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what extraction finds in one report: sentences, mentions and claims, with the
+    /// cue that decided each status (JSON). For tuning lexicons.
+    Explain {
+        /// A report file.
+        file: PathBuf,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_flags_parse() {
+        let cli =
+            Cli::try_parse_from(["sitrep", "run", "--watch-dir", "w", "--data-dir", "d"]).unwrap();
+        match cli.command {
+            Command::Run {
+                watch_dir,
+                data_dir,
+                quiet,
+            } => {
+                assert_eq!(watch_dir, Some(PathBuf::from("w")));
+                assert_eq!(data_dir, Some(PathBuf::from("d")));
+                assert!(!quiet);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ingest_needs_a_path() {
+        assert!(Cli::try_parse_from(["sitrep", "ingest"]).is_err());
+        let cli = Cli::try_parse_from([
+            "sitrep", "--config", "c.toml", "ingest", "a", "--state", "s.json",
+        ])
+        .unwrap();
+        assert_eq!(cli.config, Some(PathBuf::from("c.toml")));
+    }
+}

@@ -1,0 +1,603 @@
+//! Configuration: the daemon settings (`config/sitrep.toml`) and the lexicons it points to
+//! (gazetteer, name rules, development frames, status cues).
+//!
+//! Files are parsed into raw serde structs with `deny_unknown_fields`, then checked once
+//! by [`Config::load`], which reports every problem with its file and key. Everything
+//! downstream takes the validated [`Config`] and never re-checks it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The defaults compiled into the binary, so `sitrep run` works from any folder and
+/// `check-config` can be run on a partial set of files.
+pub mod embedded {
+    pub const SITREP: &str = include_str!("../config/sitrep.toml");
+    pub const GAZETTEER: &str = include_str!("../config/gazetteer.toml");
+    pub const NAMES: &str = include_str!("../config/names.toml");
+    pub const FRAMES: &str = include_str!("../config/frames.toml");
+    pub const CUES: &str = include_str!("../config/cues.toml");
+}
+
+/// A configuration problem, always with the file (and key, where there is one) it is in.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {error}")]
+    Read {
+        file: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Parse { file: PathBuf, message: String },
+    #[error("{file}: key `{key}`: {message}")]
+    Invalid {
+        file: PathBuf,
+        key: String,
+        message: String,
+    },
+    #[error("{} configuration problems:\n  {}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n  "))]
+    Many(Vec<ConfigError>),
+}
+
+fn default_watch_dir() -> PathBuf {
+    PathBuf::from("watch_dir")
+}
+fn default_rescan_secs() -> u64 {
+    30
+}
+fn default_settle_ms() -> u64 {
+    300
+}
+fn default_max_bytes() -> u64 {
+    4 * 1024 * 1024
+}
+fn default_capacity() -> usize {
+    256
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+fn default_events_file() -> PathBuf {
+    PathBuf::from("events.ndjson")
+}
+fn default_true() -> bool {
+    true
+}
+fn default_ce_source() -> String {
+    "urn:sitrep".to_string()
+}
+
+/// `[source]`: where reports come from and when a file counts as complete.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Folder watched recursively for reports.
+    #[serde(default = "default_watch_dir")]
+    pub watch_dir: PathBuf,
+    /// Seconds between full rescans (a safety net for missed notifications); 0 disables.
+    #[serde(default = "default_rescan_secs")]
+    pub rescan_secs: u64,
+    /// Milliseconds a file's size and mtime must stay unchanged before it is read, when no
+    /// close-after-write or rename told us it is complete.
+    #[serde(default = "default_settle_ms")]
+    pub settle_ms: u64,
+    /// Reports larger than this many bytes are rejected without being read whole.
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        Self {
+            watch_dir: default_watch_dir(),
+            rescan_secs: default_rescan_secs(),
+            settle_ms: default_settle_ms(),
+            max_bytes: default_max_bytes(),
+        }
+    }
+}
+
+/// `[pipeline]`: stage wiring.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Capacity of each channel between stages. A full channel blocks the stage before it
+    /// (backpressure); nothing is dropped.
+    #[serde(default = "default_capacity")]
+    pub channel_capacity: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            channel_capacity: default_capacity(),
+        }
+    }
+}
+
+/// `[events]`: where change events go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Folder for the events file.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Events file, relative to `data_dir` (absolute paths are kept).
+    #[serde(default = "default_events_file")]
+    pub events_file: PathBuf,
+    /// Print events to standard output as well.
+    #[serde(default = "default_true")]
+    pub stdout: bool,
+    /// The CloudEvents `source` attribute.
+    #[serde(default = "default_ce_source")]
+    pub source: String,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: default_data_dir(),
+            events_file: default_events_file(),
+            stdout: true,
+            source: default_ce_source(),
+        }
+    }
+}
+
+/// `[lexicons]`: lexicon files, relative to the settings file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LexiconPaths {
+    pub gazetteer: Option<PathBuf>,
+    pub names: Option<PathBuf>,
+    pub frames: Option<PathBuf>,
+    pub cues: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    #[serde(default)]
+    source: SourceConfig,
+    #[serde(default)]
+    pipeline: PipelineConfig,
+    #[serde(default)]
+    events: EventsConfig,
+    lexicons: Option<LexiconPaths>,
+}
+
+/// One `[[entity]]` of the gazetteer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GazetteerEntry {
+    pub name: String,
+    pub kind: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub demonyms: Vec<String>,
+    /// For a capital: the country whose government it stands for as an actor.
+    pub capital_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGazetteer {
+    #[serde(default)]
+    entity: Vec<GazetteerEntry>,
+}
+
+/// Word lists of `names.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameRules {
+    pub articles: Vec<String>,
+    pub rewrites: Vec<(String, String)>,
+    pub person_titles: Vec<String>,
+    pub stopwords: Vec<String>,
+    pub connectors: Vec<String>,
+    pub facility_heads: BTreeMap<String, Vec<String>>,
+    pub place_heads: WordList,
+    pub org_heads: WordList,
+    pub org_suffixes: Vec<String>,
+    pub sentences: Abbreviations,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WordList {
+    pub words: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Abbreviations {
+    pub abbreviations: Vec<String>,
+}
+
+/// One `[[frame]]` of `frames.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameConfig {
+    pub kind: String,
+    /// A name for frames that share a kind (a blockade is kind `other`).
+    pub name: Option<String>,
+    #[serde(default)]
+    pub noun: Vec<String>,
+    #[serde(default)]
+    pub base: Vec<String>,
+    #[serde(default)]
+    pub past: Vec<String>,
+    #[serde(default)]
+    pub progressive: Vec<String>,
+    #[serde(default)]
+    pub location_preps: Vec<String>,
+    pub identity: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFrames {
+    frame: Vec<FrameConfig>,
+}
+
+/// `cues.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CueConfig {
+    pub window: usize,
+    pub clauses: ClauseConfig,
+    pub status: BTreeMap<String, Vec<String>>,
+    pub resumption: Vec<String>,
+    pub negation: NegationConfig,
+    pub hedges: WordList,
+    pub background: WordList,
+    pub denial: DenialConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClauseConfig {
+    pub punctuation: Vec<String>,
+    pub after_comma: Vec<String>,
+    pub always: Vec<String>,
+    /// Words that open a clause about something still ahead ("before the blockade starts").
+    #[serde(default)]
+    pub future: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NegationConfig {
+    pub words: Vec<String>,
+    pub map: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenialConfig {
+    pub blockers: Vec<String>,
+}
+
+/// All the lexicons, parsed and checked.
+#[derive(Debug, Clone)]
+pub struct Lexicons {
+    pub gazetteer: Vec<GazetteerEntry>,
+    pub names: NameRules,
+    pub frames: Vec<FrameConfig>,
+    pub cues: CueConfig,
+}
+
+/// The validated configuration the daemon runs on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub source: SourceConfig,
+    pub pipeline: PipelineConfig,
+    pub events: EventsConfig,
+    pub lexicons: Lexicons,
+    /// Where the settings came from (`<embedded>` for the compiled-in defaults).
+    pub origin: String,
+}
+
+/// Statuses a cue or negation map may name.
+pub const STATUSES: [&str; 6] = [
+    "planned",
+    "underway",
+    "completed",
+    "halted",
+    "cancelled",
+    "denied",
+];
+/// Development kinds of the situation model.
+pub const KINDS: [&str; 10] = [
+    "withdrawal",
+    "meeting",
+    "ceasefire",
+    "release",
+    "agreement",
+    "deployment",
+    "attack",
+    "evacuation",
+    "handover",
+    "other",
+];
+const ENTITY_KINDS: [&str; 5] = ["person", "place", "organization", "facility", "other"];
+const IDENTITY_ROLES: [&str; 4] = ["location", "participants", "target", "actor"];
+
+fn parse<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Parse {
+        file: file.to_path_buf(),
+        message: e.to_string().trim_end().to_string(),
+    })
+}
+
+fn read(file: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(file).map_err(|error| ConfigError::Read {
+        file: file.to_path_buf(),
+        error,
+    })
+}
+
+impl Config {
+    /// The compiled-in defaults (the files of `config/` as they were at build time).
+    pub fn embedded() -> Result<Config, ConfigError> {
+        Self::from_texts(
+            "<embedded>",
+            Path::new("<embedded>"),
+            embedded::SITREP,
+            [
+                ("gazetteer.toml".into(), embedded::GAZETTEER.to_string()),
+                ("names.toml".into(), embedded::NAMES.to_string()),
+                ("frames.toml".into(), embedded::FRAMES.to_string()),
+                ("cues.toml".into(), embedded::CUES.to_string()),
+            ],
+        )
+    }
+
+    /// Loads a settings file and the lexicons it names (relative to its folder). A lexicon
+    /// that the settings do not name comes from the embedded defaults.
+    ///
+    /// # Errors
+    /// Every unreadable file, syntax error, unknown key and invalid value, all at once.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = read(path)?;
+        let raw: RawSettings = parse(path, &text)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let paths = raw.lexicons.clone().unwrap_or(LexiconPaths {
+            gazetteer: None,
+            names: None,
+            frames: None,
+            cues: None,
+        });
+        let mut errors = Vec::new();
+        let mut load_one = |p: &Option<PathBuf>, name: &str, fallback: &str| match p {
+            Some(p) => {
+                let full = base.join(p);
+                match read(&full) {
+                    Ok(t) => (full.display().to_string(), t),
+                    Err(e) => {
+                        errors.push(e);
+                        (full.display().to_string(), fallback.to_string())
+                    }
+                }
+            }
+            None => (name.to_string(), fallback.to_string()),
+        };
+        let files = [
+            load_one(&paths.gazetteer, "gazetteer.toml", embedded::GAZETTEER),
+            load_one(&paths.names, "names.toml", embedded::NAMES),
+            load_one(&paths.frames, "frames.toml", embedded::FRAMES),
+            load_one(&paths.cues, "cues.toml", embedded::CUES),
+        ];
+        if !errors.is_empty() {
+            return Err(collapse(errors));
+        }
+        Self::from_texts(&path.display().to_string(), path, &text, files)
+    }
+
+    fn from_texts(
+        origin: &str,
+        settings_path: &Path,
+        settings: &str,
+        lexicon_texts: [(String, String); 4],
+    ) -> Result<Config, ConfigError> {
+        let raw: RawSettings = parse(settings_path, settings)?;
+        let [(gf, g), (nf, n), (ff, f), (cf, c)] = lexicon_texts;
+        let (gf, nf, ff, cf) = (
+            PathBuf::from(gf),
+            PathBuf::from(nf),
+            PathBuf::from(ff),
+            PathBuf::from(cf),
+        );
+        let mut errors = Vec::new();
+        let gazetteer = parse::<RawGazetteer>(&gf, &g)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let names = parse::<NameRules>(&nf, &n).map_err(|e| errors.push(e)).ok();
+        let frames = parse::<RawFrames>(&ff, &f).map_err(|e| errors.push(e)).ok();
+        let cues = parse::<CueConfig>(&cf, &c).map_err(|e| errors.push(e)).ok();
+
+        let invalid = |file: &Path, key: String, message: String| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            key,
+            message,
+        };
+        if raw.pipeline.channel_capacity == 0 {
+            errors.push(invalid(
+                settings_path,
+                "pipeline.channel_capacity".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if raw.source.max_bytes == 0 {
+            errors.push(invalid(
+                settings_path,
+                "source.max_bytes".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if raw.events.source.trim().is_empty() {
+            errors.push(invalid(
+                settings_path,
+                "events.source".into(),
+                "must not be empty".into(),
+            ));
+        }
+        if let Some(g) = &gazetteer {
+            for (i, e) in g.entity.iter().enumerate() {
+                if !ENTITY_KINDS.contains(&e.kind.as_str()) {
+                    errors.push(invalid(
+                        &gf,
+                        format!("entity[{i}].kind"),
+                        format!("`{}` is not one of {}", e.kind, ENTITY_KINDS.join(", ")),
+                    ));
+                }
+                if e.name.trim().is_empty() {
+                    errors.push(invalid(
+                        &gf,
+                        format!("entity[{i}].name"),
+                        "must not be empty".into(),
+                    ));
+                }
+                if let Some(c) = &e.capital_of {
+                    if !g.entity.iter().any(|x| &x.name == c) {
+                        errors.push(invalid(
+                            &gf,
+                            format!("entity[{i}].capital_of"),
+                            format!("`{c}` is not a gazetteer entry"),
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(fr) = &frames {
+            for (i, f) in fr.frame.iter().enumerate() {
+                if !KINDS.contains(&f.kind.as_str()) {
+                    errors.push(invalid(
+                        &ff,
+                        format!("frame[{i}].kind"),
+                        format!("`{}` is not one of {}", f.kind, KINDS.join(", ")),
+                    ));
+                }
+                for r in &f.identity {
+                    if !IDENTITY_ROLES.contains(&r.as_str()) {
+                        errors.push(invalid(
+                            &ff,
+                            format!("frame[{i}].identity"),
+                            format!("`{r}` is not one of {}", IDENTITY_ROLES.join(", ")),
+                        ));
+                    }
+                }
+                if f.noun.is_empty()
+                    && f.base.is_empty()
+                    && f.past.is_empty()
+                    && f.progressive.is_empty()
+                {
+                    errors.push(invalid(&ff, format!("frame[{i}]"), "has no trigger".into()));
+                }
+            }
+        }
+        if let Some(c) = &cues {
+            for k in c.status.keys() {
+                if !STATUSES.contains(&k.as_str()) {
+                    errors.push(invalid(
+                        &cf,
+                        format!("status.{k}"),
+                        format!("is not one of {}", STATUSES.join(", ")),
+                    ));
+                }
+            }
+            for (k, v) in &c.negation.map {
+                for s in [k, v] {
+                    if !STATUSES.contains(&s.as_str()) {
+                        errors.push(invalid(
+                            &cf,
+                            format!("negation.map.{k}"),
+                            format!("`{s}` is not a status"),
+                        ));
+                    }
+                }
+            }
+            if c.window == 0 {
+                errors.push(invalid(&cf, "window".into(), "must be at least 1".into()));
+            }
+        }
+        match (gazetteer, names, frames, cues) {
+            (Some(g), Some(n), Some(f), Some(c)) if errors.is_empty() => Ok(Config {
+                source: raw.source,
+                pipeline: raw.pipeline,
+                events: raw.events,
+                lexicons: Lexicons {
+                    gazetteer: g.entity,
+                    names: n,
+                    frames: f.frame,
+                    cues: c,
+                },
+                origin: origin.to_string(),
+            }),
+            _ => Err(collapse(errors)),
+        }
+    }
+
+    /// The events file, resolved against the data directory.
+    pub fn events_path(&self) -> PathBuf {
+        self.events.data_dir.join(&self.events.events_file)
+    }
+}
+
+fn collapse(mut errors: Vec<ConfigError>) -> ConfigError {
+    if errors.len() == 1 {
+        errors.remove(0)
+    } else {
+        ConfigError::Many(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_config_is_valid() {
+        let c = Config::embedded().unwrap();
+        assert!(c.lexicons.frames.len() >= 9);
+        assert!(c.lexicons.gazetteer.iter().any(|e| e.name == "Russia"));
+    }
+
+    #[test]
+    fn repo_config_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sitrep.toml");
+        Config::load(&path).unwrap();
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sitrep.toml");
+        std::fs::write(&p, "[source]\nwatch_dirr = \"x\"\n").unwrap();
+        let err = Config::load(&p).unwrap_err().to_string();
+        assert!(err.contains("sitrep.toml"), "{err}");
+        assert!(err.contains("watch_dirr"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_all_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sitrep.toml");
+        std::fs::write(
+            &p,
+            "[pipeline]\nchannel_capacity = 0\n[lexicons]\nframes = \"frames.toml\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("frames.toml"),
+            "[[frame]]\nkind = \"picnic\"\nnoun = [\"picnic\"]\nidentity = [\"mood\"]\n",
+        )
+        .unwrap();
+        let err = Config::load(&p).unwrap_err().to_string();
+        assert!(err.contains("pipeline.channel_capacity"), "{err}");
+        assert!(err.contains("frame[0].kind"), "{err}");
+        assert!(err.contains("frame[0].identity"), "{err}");
+    }
+}

@@ -1,0 +1,166 @@
+//! The `sitrep` binary: flags, logging, configuration, then the library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use sitrep::cli::{Cli, Command};
+use sitrep::config::Config;
+use sitrep::eval::{self, Order};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = cli
+        .log
+        .clone()
+        .map(EnvFilter::new)
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("sitrep=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("sitrep: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `--config`, else `config/sitrep.toml` in the current folder, else the embedded defaults.
+fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
+    let local = PathBuf::from("config/sitrep.toml");
+    let cfg = match explicit {
+        Some(p) => Config::load(p)?,
+        None if local.is_file() => Config::load(&local)?,
+        None => Config::embedded()?,
+    };
+    Ok(cfg)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::CheckConfig => {
+            let cfg = load_config(cli.config.as_deref())?;
+            println!(
+                "{}: ok ({} gazetteer entries, {} frames, {} status cue lists)",
+                cfg.origin,
+                cfg.lexicons.gazetteer.len(),
+                cfg.lexicons.frames.len(),
+                cfg.lexicons.cues.status.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval {
+            dirs,
+            order,
+            seed,
+            shuffles,
+            min_step_accuracy,
+            json,
+        } => {
+            let cfg = load_config(cli.config.as_deref())?;
+            let orders: Vec<Order> = if order == "shuffled" {
+                (seed..seed.saturating_add(shuffles.max(1)))
+                    .map(Order::Shuffled)
+                    .collect()
+            } else {
+                vec![Order::File]
+            };
+            let mut results = Vec::new();
+            for dir in &dirs {
+                for story in eval::storylines(dir)? {
+                    for &o in &orders {
+                        results.push(eval::run_storyline(&cfg, &story, o)?);
+                    }
+                }
+            }
+            let failed: Vec<&str> = results
+                .iter()
+                .filter(|r| !r.passes(min_step_accuracy))
+                .map(|r| r.storyline.as_str())
+                .collect();
+            if json {
+                let steps: usize = results.iter().map(|r| r.steps.len()).sum();
+                let passed: usize = results
+                    .iter()
+                    .map(|r| r.steps.iter().filter(|s| s.pass).count())
+                    .sum();
+                let summary = serde_json::json!({
+                    "storylines": results.len(),
+                    "failed": failed,
+                    "steps": steps,
+                    "steps_passed": passed,
+                    "regressions": results.iter().map(|r| r.regressions.len()).sum::<usize>(),
+                    "results": results,
+                });
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                for r in &results {
+                    println!("{}", eval::render(r));
+                }
+                println!(
+                    "{} storyline runs, {} below the bar{}",
+                    results.len(),
+                    failed.len(),
+                    if failed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", failed.join(", "))
+                    }
+                );
+            }
+            Ok(if failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Explain { file } => {
+            let cfg = load_config(cli.config.as_deref())?;
+            let json = sitrep::explain(&cfg, &file)?;
+            println!("{}", serde_json::to_string_pretty(&json)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest {
+            paths,
+            state,
+            quiet,
+        } => {
+            let cfg = load_config(cli.config.as_deref())?;
+            let situation = sitrep::ingest(&cfg, &paths, !quiet)?;
+            if let Some(path) = state {
+                let json = serde_json::to_string_pretty(&situation.snapshot_json())?;
+                std::fs::write(&path, json + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run {
+            watch_dir,
+            data_dir,
+            quiet,
+        } => {
+            let mut cfg = load_config(cli.config.as_deref())?;
+            if let Some(w) = watch_dir {
+                cfg.source.watch_dir = w;
+            }
+            if let Some(d) = data_dir {
+                cfg.events.data_dir = d;
+            }
+            if quiet {
+                cfg.events.stdout = false;
+            }
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(sitrep::run(cfg, sitrep::shutdown::signal()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The forms a report takes on its way through the pipeline.
+//!
+//! Every stage speaks these types and none other, so stages never import one another:
+//! the source produces [`RawReport`]s, normalize turns them into [`Report`]s, dedup and
+//! extract annotate them, and the situation applies them.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// A file's bytes as read by the source, before any decoding.
+#[derive(Debug, Clone)]
+pub struct RawReport {
+    /// Where the bytes came from (as given on the command line or seen in the watch folder).
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    /// The file's modification time: the publication time of last resort.
+    pub modified: Option<SystemTime>,
+    /// When the source read it.
+    pub received_at: OffsetDateTime,
+}
+
+/// Why an input was refused. Each one becomes a `report.rejected` event and a warning.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("file is empty")]
+    Empty,
+    #[error("file holds no text, only whitespace")]
+    Blank,
+    #[error("file looks binary ({0})")]
+    Binary(String),
+    #[error("file is not valid UTF-8 (first bad byte at offset {0})")]
+    InvalidUtf8(usize),
+    #[error("file is larger than the {limit}-byte cap ({size} bytes)")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("path is a directory, not a report")]
+    Directory,
+    #[error("path is not a regular file ({0})")]
+    NotRegular(String),
+    #[error("file vanished before it could be read")]
+    Vanished,
+    #[error("file could not be read: {0}")]
+    Unreadable(String),
+}
+
+impl Rejection {
+    /// A stable machine-readable code for the `reason_code` field of the event.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::Empty => "empty",
+            Rejection::Blank => "blank",
+            Rejection::Binary(_) => "binary",
+            Rejection::InvalidUtf8(_) => "invalid_utf8",
+            Rejection::TooLarge { .. } => "too_large",
+            Rejection::Directory => "directory",
+            Rejection::NotRegular(_) => "not_regular",
+            Rejection::Vanished => "vanished",
+            Rejection::Unreadable(_) => "unreadable",
+        }
+    }
+}
+
+/// An input the pipeline refused, carried to the situation writer so that the rejection
+/// gets its sequence number in arrival order like every other event.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub path: PathBuf,
+    pub reason: Rejection,
+}
+
+/// One sentence, located in the original text.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Sentence {
+    /// Byte offset of the first byte in [`Report::original`].
+    pub start: usize,
+    /// Byte offset one past the last byte in [`Report::original`].
+    pub end: usize,
+    /// The sentence folded for matching (NFC, ASCII quotes and dashes, single spaces).
+    pub text: String,
+}
+
+/// Report metadata found in the text or the file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Metadata {
+    pub title: Option<String>,
+    /// The outlet, from a `source:` header or the agency in a dateline (`ERBIL (Kurdistan24) -`).
+    pub source: Option<String>,
+    pub url: Option<String>,
+    /// The dateline place (`MOSCOW -`, `Moscow:`), as written.
+    pub dateline: Option<String>,
+    /// Where `published_at` came from: `header`, `date_prefix`, `mtime` or `received`.
+    pub date_origin: &'static str,
+}
+
+/// A decoded, normalized report, ready for dedup and extraction.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Stable id: the fingerprint of the normalized body, in hex.
+    pub id: String,
+    pub fingerprint: u128,
+    pub path: PathBuf,
+    /// The decoded text (BOM stripped), which sentence offsets index into.
+    pub original: String,
+    pub meta: Metadata,
+    pub published_at: OffsetDateTime,
+    pub received_at: OffsetDateTime,
+    /// Index 0 is the title when the report has one.
+    pub sentences: Vec<Sentence>,
+    /// True when sentence 0 is the title.
+    pub has_title_sentence: bool,
+    /// Sentences in headline casing (the title, section headings): names are only trusted
+    /// there when the body confirms them.
+    pub headings: Vec<usize>,
+}
+
+impl Report {
+    /// The original text of a sentence, for evidence.
+    pub fn sentence_original(&self, idx: usize) -> &str {
+        self.sentences
+            .get(idx)
+            .and_then(|s| self.original.get(s.start..s.end))
+            .unwrap_or("")
+    }
+
+    /// The file name, for events and logs.
+    pub fn file_name(&self) -> String {
+        file_label(&self.path)
+    }
+}
+
+/// The last component of a path, lossily decoded (names with odd bytes must still print).
+pub fn file_label(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string_lossy().into_owned())
+}

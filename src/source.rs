@@ -1,0 +1,511 @@
+//! The source: finds report files and reads them once they are complete.
+//!
+//! Notifications (inotify through `notify`) say *that* something happened; they are not
+//! trusted to say everything. A file is read when the kernel reports close-after-write or a
+//! rename into the folder, or else once its size and mtime have stayed the same for
+//! `settle_ms`; a periodic full rescan catches whatever notifications missed. Each
+//! (path, size, mtime) is read at most once per run.
+//!
+//! The source never decides whether bytes are a good report (normalize does); it only
+//! refuses what cannot be read at all: directories named like reports, FIFOs and other
+//! special files, files over the size cap, files that vanish or cannot be opened.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{File, Metadata};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::config::SourceConfig;
+use crate::report::{RawReport, Rejected, Rejection};
+
+/// What the source hands to normalize.
+#[derive(Debug)]
+pub enum Intake {
+    Report(RawReport),
+    Rejected(Rejected),
+}
+
+/// Extensions that make a directory look like a report (and so be rejected, not entered).
+const REPORT_EXTENSIONS: [&str; 6] = ["txt", "text", "md", "json", "xml", "html"];
+
+/// Hidden and temporary names: `.*`, `*.tmp`, `*.part`, `*~`, `*.swp`, `*.swx`,
+/// `*.crdownload`. Writers use them while a file is incomplete.
+pub fn is_ignored_name(name: &str) -> bool {
+    name.starts_with('.')
+        || name.ends_with('~')
+        || [".tmp", ".part", ".swp", ".swx", ".crdownload", ".partial"]
+            .iter()
+            .any(|s| name.to_ascii_lowercase().ends_with(s))
+}
+
+/// True when any component of `path` below `root` is hidden or temporary.
+fn is_ignored(root: &Path, path: &Path) -> bool {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .any(|c| is_ignored_name(&c.as_os_str().to_string_lossy()))
+}
+
+fn looks_like_report_name(path: &Path) -> bool {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .is_some_and(|e| REPORT_EXTENSIONS.contains(&e.as_str()))
+}
+
+/// Every candidate under `root` (recursively), in name order. Directories named like
+/// reports are returned as candidates too, so they can be rejected with a reason.
+pub fn scan(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    let mut seen_dirs = HashSet::new();
+    while let Some(dir) = stack.pop() {
+        // Symlink loops: never enter the same directory twice.
+        if let Ok(canon) = std::fs::canonicalize(&dir) {
+            if !seen_dirs.insert(canon) {
+                continue;
+            }
+        }
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in rd.flatten() {
+            let path = entry.path();
+            if is_ignored(root, &path) {
+                continue;
+            }
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            if is_dir && !looks_like_report_name(&path) {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Reads one candidate, refusing what is not a readable regular file within the cap.
+pub fn read_report(path: &Path, max_bytes: u64) -> Intake {
+    let reject = |reason| {
+        Intake::Rejected(Rejected {
+            path: path.to_path_buf(),
+            reason,
+        })
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A dangling symlink is not a vanished file.
+            return match std::fs::symlink_metadata(path) {
+                Ok(_) => reject(Rejection::NotRegular("dangling symbolic link".into())),
+                Err(_) => reject(Rejection::Vanished),
+            };
+        }
+        Err(e) => return reject(Rejection::Unreadable(e.to_string())),
+    };
+    if meta.is_dir() {
+        return reject(Rejection::Directory);
+    }
+    if !meta.is_file() {
+        return reject(Rejection::NotRegular(file_type_name(&meta)));
+    }
+    if meta.len() > max_bytes {
+        return reject(Rejection::TooLarge {
+            size: meta.len(),
+            limit: max_bytes,
+        });
+    }
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return reject(Rejection::Vanished),
+        Err(e) => return reject(Rejection::Unreadable(e.to_string())),
+    };
+    // Never read past the cap, even if the file grew since the stat.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    if let Err(e) = file.take(max_bytes + 1).read_to_end(&mut bytes) {
+        return reject(Rejection::Unreadable(e.to_string()));
+    }
+    if bytes.len() as u64 > max_bytes {
+        return reject(Rejection::TooLarge {
+            size: bytes.len() as u64,
+            limit: max_bytes,
+        });
+    }
+    Intake::Report(RawReport {
+        path: path.to_path_buf(),
+        bytes,
+        modified: meta.modified().ok(),
+        received_at: OffsetDateTime::now_utc(),
+    })
+}
+
+fn file_type_name(meta: &Metadata) -> String {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_fifo() {
+        "a FIFO".into()
+    } else if t.is_socket() {
+        "a socket".into()
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device".into()
+    } else {
+        "a special file".into()
+    }
+}
+
+/// (device, inode) of a folder, to notice it being replaced.
+fn dir_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    m.is_dir().then(|| (m.dev(), m.ino()))
+}
+
+/// (size, mtime): what "unchanged" means for a file being written.
+type Stamp = (u64, Option<SystemTime>);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.len(), m.modified().ok()))
+}
+
+/// The watching source of the daemon.
+#[derive(Debug)]
+pub struct WatchSource {
+    cfg: SourceConfig,
+    /// Stamps already handed on; a path is read again only when its stamp changes.
+    done: HashMap<PathBuf, Option<Stamp>>,
+    /// Files seen but not yet complete: last stamp and when it was taken.
+    pending: HashMap<PathBuf, (Option<Stamp>, Instant)>,
+}
+
+impl WatchSource {
+    pub fn new(cfg: SourceConfig) -> Self {
+        Self {
+            cfg,
+            done: HashMap::new(),
+            pending: HashMap::new(),
+        }
+    }
+
+    /// Runs until `shutdown` resolves: initial scan, then notifications, settle checks and
+    /// rescans. Returns when intake has stopped; dropping `tx` then drains the pipeline.
+    ///
+    /// `ready` is called once the initial scan has been handed on.
+    pub async fn run(
+        mut self,
+        tx: mpsc::Sender<Intake>,
+        shutdown: impl std::future::Future<Output = ()>,
+        ready: impl FnOnce(),
+    ) {
+        // Notifications carry absolute paths; scans must name files the same way, or a
+        // rescan would take a file it already read for a new one.
+        let root =
+            std::path::absolute(&self.cfg.watch_dir).unwrap_or_else(|_| self.cfg.watch_dir.clone());
+        if let Err(e) = std::fs::create_dir_all(&root) {
+            warn!(path = %root.display(), error = %e, "Cannot create the watch folder; waiting for it.");
+        }
+        let (ntx, mut nrx) = mpsc::unbounded_channel::<notify::Result<notify::Event>>();
+        let mut watcher = self.start_watcher(&root, ntx.clone());
+        let mut root_id = dir_identity(&root);
+
+        for path in scan(&root) {
+            if !self.hand_on(&path, &tx).await {
+                return;
+            }
+        }
+        info!(path = %root.display(), files = self.done.len(), "Initial scan done; watching.");
+        ready();
+
+        let settle = Duration::from_millis(self.cfg.settle_ms.max(10));
+        let mut tick = tokio::time::interval(settle / 2);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let rescan_every = Duration::from_secs(self.cfg.rescan_secs.max(1));
+        let mut rescan =
+            tokio::time::interval_at(tokio::time::Instant::now() + rescan_every, rescan_every);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => {
+                    info!("Intake stopped.");
+                    break;
+                }
+                Some(ev) = nrx.recv() => {
+                    match ev {
+                        Ok(ev) => {
+                            if !self.on_event(&root, ev, &tx).await {
+                                return;
+                            }
+                        }
+                        Err(e) => warn!(error = %e, "Watch error; the next rescan will catch up."),
+                    }
+                }
+                _ = tick.tick() => {
+                    // The folder deleted and re-created (or replaced) loses its inotify watch:
+                    // notice it here, re-watch it and take what is in it.
+                    let now_id = dir_identity(&root);
+                    if now_id != root_id {
+                        root_id = now_id;
+                        if root_id.is_some() {
+                            info!(path = %root.display(), "Watch folder re-created; watching it again.");
+                            watcher = self.start_watcher(&root, ntx.clone());
+                            for path in scan(&root) {
+                                self.pending.insert(path.clone(), (stamp(&path), Instant::now()));
+                            }
+                        } else {
+                            warn!(path = %root.display(), "Watch folder is gone; waiting for it to come back.");
+                            watcher = None;
+                        }
+                    }
+                    if !self.check_pending(settle, &tx).await {
+                        return;
+                    }
+                }
+                _ = rescan.tick(), if self.cfg.rescan_secs > 0 => {
+                    if !root.is_dir() {
+                        continue;
+                    }
+                    if watcher.is_none() {
+                        watcher = self.start_watcher(&root, ntx.clone());
+                    }
+                    for path in scan(&root) {
+                        if self.done.get(&path).is_none_or(|s| *s != stamp(&path)) && !self.pending.contains_key(&path) {
+                            debug!(path = %path.display(), "Rescan found a file.");
+                            self.pending.insert(path.clone(), (stamp(&path), Instant::now()));
+                        }
+                    }
+                }
+            }
+        }
+        drop(watcher);
+    }
+
+    fn start_watcher(
+        &self,
+        root: &Path,
+        ntx: mpsc::UnboundedSender<notify::Result<notify::Event>>,
+    ) -> Option<RecommendedWatcher> {
+        let mut w = match notify::recommended_watcher(move |res| {
+            // The receiver is gone only during shutdown.
+            let _ = ntx.send(res);
+        }) {
+            Ok(w) => w,
+            Err(e) => {
+                warn!(error = %e, "Cannot start file notifications; relying on rescans.");
+                return None;
+            }
+        };
+        match w.watch(root, RecursiveMode::Recursive) {
+            Ok(()) => Some(w),
+            Err(e) => {
+                warn!(path = %root.display(), error = %e, "Cannot watch the folder; relying on rescans.");
+                None
+            }
+        }
+    }
+
+    async fn on_event(
+        &mut self,
+        root: &Path,
+        ev: notify::Event,
+        tx: &mpsc::Sender<Intake>,
+    ) -> bool {
+        for path in &ev.paths {
+            if is_ignored(root, path) {
+                continue;
+            }
+            match ev.kind {
+                EventKind::Access(AccessKind::Close(AccessMode::Write))
+                | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both)) => {
+                    let target = if matches!(
+                        ev.kind,
+                        EventKind::Modify(ModifyKind::Name(RenameMode::Both))
+                    ) {
+                        ev.paths.last().cloned().unwrap_or_else(|| path.clone())
+                    } else {
+                        path.clone()
+                    };
+                    if target.is_dir() && !looks_like_report_name(&target) {
+                        // A folder moved in: everything in it is new.
+                        for p in scan(&target) {
+                            self.pending.insert(p.clone(), (stamp(&p), Instant::now()));
+                        }
+                        continue;
+                    }
+                    let was_pending = self.pending.remove(&target).is_some();
+                    if !target.exists() && !was_pending {
+                        // Closed after it was removed: the removal already said everything.
+                        continue;
+                    }
+                    if self.done.get(&target).is_none_or(|s| *s != stamp(&target))
+                        && !self.hand_on(&target, tx).await
+                    {
+                        return false;
+                    }
+                }
+                EventKind::Create(CreateKind::Folder) => {
+                    if looks_like_report_name(path) {
+                        if !self.hand_on(path, tx).await {
+                            return false;
+                        }
+                    } else {
+                        for p in scan(path) {
+                            self.pending.insert(p.clone(), (stamp(&p), Instant::now()));
+                        }
+                    }
+                }
+                EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(RenameMode::From)) => {
+                    if self.pending.remove(path).is_some() {
+                        // Seen arriving, gone before it was complete: say so.
+                        if !self.send(tx, read_report(path, self.cfg.max_bytes)).await {
+                            return false;
+                        }
+                    }
+                    self.done.remove(path);
+                }
+                EventKind::Create(_) | EventKind::Modify(_) => {
+                    let changed = self.done.get(path).is_none_or(|s| *s != stamp(path));
+                    // symlink_metadata: a symlink loop does not "exist" but must be reported.
+                    if changed
+                        && path.symlink_metadata().is_ok()
+                        && !self.pending.contains_key(path)
+                    {
+                        debug!(path = %path.display(), "File arrived; waiting until it is complete.");
+                        self.pending
+                            .insert(path.clone(), (stamp(path), Instant::now()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    async fn check_pending(&mut self, settle: Duration, tx: &mpsc::Sender<Intake>) -> bool {
+        let now = Instant::now();
+        let mut ready = Vec::new();
+        for (path, (last, at)) in self.pending.iter_mut() {
+            let cur = stamp(path);
+            if cur != *last {
+                *last = cur;
+                *at = now;
+            } else if now.duration_since(*at) >= settle {
+                ready.push(path.clone());
+            }
+        }
+        ready.sort();
+        for path in ready {
+            self.pending.remove(&path);
+            if !self.hand_on(&path, tx).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Reads a file and sends it on; false when the pipeline is gone.
+    async fn hand_on(&mut self, path: &Path, tx: &mpsc::Sender<Intake>) -> bool {
+        let st = stamp(path);
+        if self.done.get(path).is_some_and(|s| *s == st) {
+            return true;
+        }
+        self.done.insert(path.to_path_buf(), st);
+        let intake = read_report(path, self.cfg.max_bytes);
+        self.send(tx, intake).await
+    }
+
+    async fn send(&self, tx: &mpsc::Sender<Intake>, intake: Intake) -> bool {
+        tx.send(intake).await.is_ok()
+    }
+}
+
+/// The one-shot source of `sitrep ingest`: files and folders (folders in name order).
+pub fn collect(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() && !looks_like_report_name(p) {
+            out.extend(scan(p));
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignored_names() {
+        for n in [".hidden", "a.tmp", "a.part", "a.txt~", ".a.swp", "x.SWP"] {
+            assert!(is_ignored_name(n), "{n}");
+        }
+        for n in ["a.txt", "report", "01_x.md"] {
+            assert!(!is_ignored_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn scan_is_sorted_recursive_and_skips_hidden() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("sub")).unwrap();
+        std::fs::create_dir_all(d.path().join(".git")).unwrap();
+        std::fs::create_dir_all(d.path().join("odd.txt")).unwrap();
+        for f in ["b.txt", "a.txt", "sub/c.txt", ".git/x", "d.tmp"] {
+            std::fs::write(d.path().join(f), "x").unwrap();
+        }
+        let names: Vec<_> = scan(d.path())
+            .iter()
+            .map(|p| {
+                p.strip_prefix(d.path())
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(names, ["a.txt", "b.txt", "odd.txt", "sub/c.txt"]);
+    }
+
+    #[test]
+    fn read_report_refusals() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("x.txt");
+        std::fs::create_dir(&dir).unwrap();
+        let reason = |i: Intake| match i {
+            Intake::Rejected(r) => r.reason,
+            Intake::Report(_) => panic!("accepted"),
+        };
+        assert_eq!(reason(read_report(&dir, 10)), Rejection::Directory);
+        assert_eq!(
+            reason(read_report(&d.path().join("gone.txt"), 10)),
+            Rejection::Vanished
+        );
+        let big = d.path().join("big.txt");
+        std::fs::write(&big, vec![b'a'; 100]).unwrap();
+        assert_eq!(
+            reason(read_report(&big, 10)),
+            Rejection::TooLarge {
+                size: 100,
+                limit: 10
+            }
+        );
+        let fifo = d.path().join("pipe.txt");
+        let status = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if status.is_ok_and(|s| s.success()) {
+            assert!(matches!(
+                reason(read_report(&fifo, 10)),
+                Rejection::NotRegular(_)
+            ));
+        }
+        let ok = d.path().join("ok.txt");
+        std::fs::write(&ok, "fine").unwrap();
+        assert!(matches!(read_report(&ok, 10), Intake::Report(_)));
+    }
+}

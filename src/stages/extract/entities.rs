@@ -1,0 +1,889 @@
+//! Entity mentions: gazetteer matches plus discovery of names the gazetteer does not know.
+//!
+//! Discovery is deliberately rule-based and explainable: capitalized spans, titles that
+//! introduce people ("Col. Anders Tovald"), head words that type a name ("Qamishli
+//! airport", "Syrian Democratic Forces"), acronyms and their expansions, datelines and
+//! demonyms. Within one report, a surname after a full name and an acronym after its
+//! expansion are linked to the earlier mention; the situation resolves links and keys to
+//! entity ids.
+
+use std::collections::{HashMap, HashSet};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use serde::Serialize;
+
+use crate::config::Lexicons;
+use crate::report::Report;
+use crate::text::{plain_lower, tokenize, NameKeyer, Token, TokenKind};
+
+/// The kinds of entity the situation knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntityKind {
+    Person,
+    Place,
+    Organization,
+    Facility,
+    Other,
+}
+
+impl EntityKind {
+    pub fn parse(s: &str) -> EntityKind {
+        match s {
+            "person" => EntityKind::Person,
+            "place" => EntityKind::Place,
+            "organization" => EntityKind::Organization,
+            "facility" => EntityKind::Facility,
+            _ => EntityKind::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Person => "person",
+            EntityKind::Place => "place",
+            EntityKind::Organization => "organization",
+            EntityKind::Facility => "facility",
+            EntityKind::Other => "other",
+        }
+    }
+}
+
+/// How sure a rule is of the kind it gives; the situation keeps the best-supported kind.
+pub type KindWeight = u8;
+
+/// One entity mention in a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    /// Sentence index in the report.
+    pub sentence: usize,
+    /// Byte range in the folded sentence text.
+    pub start: usize,
+    pub end: usize,
+    /// The name as written (folded), titles excluded.
+    pub surface: String,
+    pub kind: EntityKind,
+    pub weight: KindWeight,
+    /// The comparison key (see [`NameKeyer`]); facilities carry their head group.
+    pub key: String,
+    /// Index of the gazetteer entry, when the gazetteer knows the name.
+    pub gazetteer: Option<usize>,
+    /// True for an adjective that refers to a country ("Russian forces").
+    pub demonym: bool,
+    /// An earlier mention in this report that this one refers to (surname, acronym).
+    pub link: Option<usize>,
+}
+
+/// Compiled entity rules.
+#[derive(Debug)]
+pub struct EntityRecognizer {
+    keyer: NameKeyer,
+    gazetteer: AhoCorasick,
+    /// Pattern id → (gazetteer entry, is demonym).
+    gazetteer_patterns: Vec<(usize, bool)>,
+    gazetteer_kinds: Vec<EntityKind>,
+    gazetteer_names: Vec<String>,
+    /// Gazetteer entry → the country it is the capital of.
+    capitals: Vec<Option<usize>>,
+    titles: Vec<Vec<String>>,
+    stopwords: HashSet<String>,
+    connectors: HashSet<String>,
+    articles: Vec<String>,
+    /// Lower-case head phrase (as words) → facility group.
+    facility_heads: Vec<(Vec<String>, String)>,
+    place_heads: HashSet<String>,
+    org_heads: HashSet<String>,
+    org_suffixes: HashSet<String>,
+}
+
+/// Prepositions after which a bare capitalized name is most likely a place.
+const LOCATION_PREPS: [&str; 11] = [
+    "in", "at", "near", "from", "to", "into", "outside", "across", "around", "toward", "towards",
+];
+
+impl EntityRecognizer {
+    pub fn new(lex: &Lexicons) -> Self {
+        let n = &lex.names;
+        let keyer = NameKeyer::new(&n.articles, &n.rewrites);
+        let mut patterns = Vec::new();
+        let mut ids = Vec::new();
+        for (i, e) in lex.gazetteer.iter().enumerate() {
+            let mut add = |p: &str, demonym: bool| {
+                if !p.trim().is_empty() {
+                    patterns.push(p.to_string());
+                    ids.push((i, demonym));
+                }
+            };
+            for name in std::iter::once(&e.name).chain(&e.aliases) {
+                add(name, false);
+                // Datelines are written in capitals ("MOSCOW -").
+                add(&name.to_uppercase(), false);
+            }
+            for d in &e.demonyms {
+                add(d, true);
+                add(&format!("{d}s"), true);
+            }
+        }
+        let gazetteer = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .expect("gazetteer patterns are plain strings");
+        let mut facility_heads: Vec<(Vec<String>, String)> = n
+            .facility_heads
+            .iter()
+            .flat_map(|(group, words)| {
+                words.iter().map(move |w| {
+                    (
+                        w.split_whitespace().map(str::to_lowercase).collect(),
+                        group.clone(),
+                    )
+                })
+            })
+            .collect();
+        // Longest heads first so "naval base" wins over "base".
+        facility_heads.sort_by_key(|h| std::cmp::Reverse(h.0.len()));
+        Self {
+            keyer,
+            gazetteer,
+            gazetteer_patterns: ids,
+            gazetteer_kinds: lex
+                .gazetteer
+                .iter()
+                .map(|e| EntityKind::parse(&e.kind))
+                .collect(),
+            gazetteer_names: lex.gazetteer.iter().map(|e| e.name.clone()).collect(),
+            capitals: lex
+                .gazetteer
+                .iter()
+                .map(|e| {
+                    e.capital_of
+                        .as_ref()
+                        .and_then(|c| lex.gazetteer.iter().position(|x| &x.name == c))
+                })
+                .collect(),
+            titles: n
+                .person_titles
+                .iter()
+                .map(|t| t.split_whitespace().map(str::to_lowercase).collect())
+                .collect(),
+            stopwords: n.stopwords.iter().map(|s| s.to_lowercase()).collect(),
+            connectors: n.connectors.iter().map(|s| s.to_lowercase()).collect(),
+            articles: n.articles.iter().map(|s| s.to_lowercase()).collect(),
+            facility_heads,
+            place_heads: n
+                .place_heads
+                .words
+                .iter()
+                .map(|s| s.to_lowercase())
+                .collect(),
+            org_heads: n.org_heads.words.iter().map(|s| s.to_lowercase()).collect(),
+            org_suffixes: n.org_suffixes.iter().map(|s| s.to_lowercase()).collect(),
+        }
+    }
+
+    pub fn keyer(&self) -> &NameKeyer {
+        &self.keyer
+    }
+
+    /// Canonical name of a gazetteer entry.
+    pub fn gazetteer_name(&self, idx: usize) -> &str {
+        &self.gazetteer_names[idx]
+    }
+
+    pub fn gazetteer_kind(&self, idx: usize) -> EntityKind {
+        self.gazetteer_kinds[idx]
+    }
+
+    /// The country a capital stands for when it acts ("Moscow withdrew" → Russia).
+    pub fn capital_country(&self, idx: usize) -> Option<usize> {
+        self.capitals.get(idx).copied().flatten()
+    }
+
+    /// All mentions of a report, in text order, with in-report links set.
+    pub fn recognize(&self, report: &Report) -> Vec<Mention> {
+        let mut mentions = Vec::new();
+        for (si, s) in report.sentences.iter().enumerate() {
+            if !report.headings.contains(&si) {
+                self.sentence_mentions(si, &s.text, &mut mentions);
+            }
+        }
+        if let Some(d) = &report.meta.dateline {
+            self.add_dateline(report, d, &mut mentions);
+        }
+        let heading_text: Vec<&str> = report
+            .headings
+            .iter()
+            .filter_map(|&h| report.sentences.get(h))
+            .map(|s| s.text.as_str())
+            .collect();
+        self.drop_unconfirmed_openers(&mut mentions, &heading_text);
+        let mut headings = Vec::new();
+        for &h in &report.headings {
+            if let Some(s) = report.sentences.get(h) {
+                headings.extend(self.title_mentions(h, &s.text, &mentions));
+            }
+        }
+        mentions.append(&mut headings);
+        mentions.sort_by_key(|m| (m.sentence, m.start));
+        self.link(&mut mentions);
+        mentions
+    }
+
+    fn gazetteer_mention(
+        &self,
+        si: usize,
+        text: &str,
+        start: usize,
+        end: usize,
+        pid: usize,
+    ) -> Mention {
+        let (idx, demonym) = self.gazetteer_patterns[pid];
+        let name = &self.gazetteer_names[idx];
+        Mention {
+            sentence: si,
+            start,
+            end,
+            surface: text[start..end].to_string(),
+            kind: self.gazetteer_kinds[idx],
+            weight: 9,
+            key: self.keyer.key(name),
+            gazetteer: Some(idx),
+            demonym,
+            link: None,
+        }
+    }
+
+    fn sentence_mentions(&self, si: usize, text: &str, out: &mut Vec<Mention>) {
+        let toks = tokenize(text);
+        let mut covered = vec![false; toks.len()];
+        for m in self.gazetteer.find_iter(text) {
+            if !word_bounded(text, m.start(), m.end()) {
+                continue;
+            }
+            for (ti, t) in toks.iter().enumerate() {
+                if t.start >= m.start() && t.end <= m.end() {
+                    covered[ti] = true;
+                }
+            }
+            out.push(self.gazetteer_mention(si, text, m.start(), m.end(), m.pattern().as_usize()));
+        }
+        // The first word token of the sentence (after opening quotes).
+        let opener = toks.iter().position(|t| t.kind == TokenKind::Word);
+        let mut i = 0;
+        while i < toks.len() {
+            if covered[i] || !self.is_name_word(&toks[i]) {
+                i += 1;
+                continue;
+            }
+            // Titles: "President", "Deputy Prime Minister", "Col." before a name.
+            if let Some(n) = self.title_at(&toks, i) {
+                let after = skip_dot(&toks, i + n);
+                if after < toks.len()
+                    && !covered[after]
+                    && self.is_name_word(&toks[after])
+                    && !self.is_title_start(&toks, after)
+                {
+                    i = after;
+                    let end = self.span_end(&toks, &covered, i);
+                    self.push_span(si, text, &toks, i, end, Some(EntityKind::Person), out);
+                    i = end;
+                } else {
+                    i = after.max(i + 1);
+                }
+                continue;
+            }
+            if self.stopwords.contains(&toks[i].text.to_lowercase()) {
+                i += 1;
+                continue;
+            }
+            let end = self.span_end(&toks, &covered, i);
+            // A lower-case title right before the name ("correspondent Dilan Barzan").
+            let titled = i > 0 && self.title_ending_at(&toks, i);
+            let hint = if titled {
+                Some(EntityKind::Person)
+            } else {
+                None
+            };
+            let opener_single = Some(i) == opener && end == i + 1;
+            let before = out.len();
+            self.push_span(si, text, &toks, i, end, hint, out);
+            // "Syrian Democratic Forces": a demonym right before an organization's name is
+            // part of the name, not a mention of the country.
+            if out.len() > before && i > 0 && covered[i - 1] {
+                let org = out
+                    .last()
+                    .is_some_and(|m| m.kind == EntityKind::Organization && m.weight >= 5);
+                let dem = out[..before]
+                    .iter()
+                    .rposition(|m| m.sentence == si && m.demonym && m.end == toks[i - 1].end);
+                if let (true, Some(d)) = (org, dem) {
+                    let start = out[d].start;
+                    out.remove(d);
+                    if let Some(m) = out.last_mut() {
+                        m.start = start;
+                        m.surface = text[start..m.end].to_string();
+                        m.key = self.keyer.key(&m.surface);
+                    }
+                }
+            }
+            if opener_single && !titled && out.len() > before {
+                if let Some(m) = out.last_mut() {
+                    // Weak until the report uses the name again mid-sentence.
+                    m.weight = 0;
+                }
+            }
+            i = end;
+        }
+        // "city of Dravenna", "port of Sarvan": a head word, "of", then a name.
+        for (ti, t) in toks.iter().enumerate() {
+            if t.kind != TokenKind::Word || ti + 2 >= toks.len() || toks[ti + 1].text != "of" {
+                continue;
+            }
+            let lower = t.text.to_lowercase();
+            let fac = self
+                .facility_heads
+                .iter()
+                .find(|(h, _)| h.len() == 1 && h[0] == lower)
+                .map(|(_, g)| g.clone());
+            let place = self.place_heads.contains(&lower);
+            if fac.is_none() && !place {
+                continue;
+            }
+            let name_at = ti + 2;
+            if !self.is_name_word(&toks[name_at]) {
+                continue;
+            }
+            let end = self.span_end(&toks, &covered, name_at);
+            if let Some(group) = fac {
+                // The facility "port of Sarvan", beside the place "Sarvan".
+                let name = &text[toks[name_at].start..toks[end - 1].end];
+                out.push(Mention {
+                    sentence: si,
+                    start: t.start,
+                    end: toks[end - 1].end,
+                    surface: text[t.start..toks[end - 1].end].to_string(),
+                    kind: EntityKind::Facility,
+                    weight: 6,
+                    key: format!("{group}:{}", self.keyer.key(name)),
+                    gazetteer: None,
+                    demonym: false,
+                    link: None,
+                });
+            } else if let Some(m) = out
+                .iter_mut()
+                .rev()
+                .find(|m| m.sentence == si && m.start == toks[name_at].start)
+            {
+                if m.weight < 5 {
+                    m.kind = EntityKind::Place;
+                    m.weight = 5;
+                }
+            }
+        }
+    }
+
+    /// Adds the span `toks[i..end]` (plus any head word after it) as a mention.
+    #[allow(clippy::too_many_arguments)]
+    fn push_span(
+        &self,
+        si: usize,
+        text: &str,
+        toks: &[Token<'_>],
+        i: usize,
+        end: usize,
+        hint: Option<EntityKind>,
+        out: &mut Vec<Mention>,
+    ) {
+        if i >= end {
+            return;
+        }
+        let words: Vec<String> = toks[i..end].iter().map(|t| t.text.to_lowercase()).collect();
+        let mut span_end = end;
+        let mut kind = hint;
+        let mut weight: KindWeight = if hint.is_some() { 7 } else { 1 };
+        let mut key = None;
+        // Facility head inside the span ("Qamishlo Airport", "Port Sarvan") or right after it
+        // ("Qamishli airport", "Hmeimim air base").
+        if let Some((group, name_words)) = self.facility_in(&words) {
+            kind = Some(EntityKind::Facility);
+            weight = 6;
+            key = Some(format!("{group}:{}", self.keyer.key(&name_words.join(" "))));
+        } else if let Some((n, group)) = self.facility_after(toks, end) {
+            let name = &text[toks[i].start..toks[end - 1].end];
+            span_end = end + n;
+            kind = Some(EntityKind::Facility);
+            weight = 6;
+            key = Some(format!("{group}:{}", self.keyer.key(name)));
+        } else if words.last().is_some_and(|w| self.org_heads.contains(w)) && hint.is_none() {
+            kind = Some(EntityKind::Organization);
+            weight = 6;
+        } else if hint.is_none() {
+            if let Some(n) = self.org_after(toks, end) {
+                span_end = end + n;
+                kind = Some(EntityKind::Organization);
+                weight = 5;
+            } else if end < toks.len() && self.place_heads.contains(&toks[end].text.to_lowercase())
+            {
+                // "Hasakah province": the place is the name; the head only types it.
+                kind = Some(EntityKind::Place);
+                weight = 5;
+            } else if words.last().is_some_and(|w| self.place_heads.contains(w)) && words.len() > 1
+            {
+                kind = Some(EntityKind::Place);
+                weight = 5;
+            } else if end - i == 1 && toks[i].is_acronym() {
+                kind = Some(EntityKind::Organization);
+                weight = 2;
+            } else if i > 0 && LOCATION_PREPS.contains(&toks[i - 1].text.to_lowercase().as_str()) {
+                kind = Some(EntityKind::Place);
+                weight = 2;
+            }
+        }
+        let start = toks[i].start;
+        let stop = toks[span_end - 1].end;
+        let name_stop = toks[end - 1].end;
+        let surface = text[start..stop].to_string();
+        let key = key.unwrap_or_else(|| self.keyer.key(&text[start..name_stop]));
+        if key.is_empty() {
+            return;
+        }
+        out.push(Mention {
+            sentence: si,
+            start,
+            end: stop,
+            surface,
+            kind: kind.unwrap_or(EntityKind::Other),
+            weight,
+            key,
+            gazetteer: None,
+            demonym: false,
+            link: None,
+        });
+    }
+
+    /// A name word: capitalized, or an article-prefixed capitalized word (`al-Sharaa`).
+    fn is_name_word(&self, t: &Token<'_>) -> bool {
+        if t.kind != TokenKind::Word {
+            return false;
+        }
+        if t.is_capitalized() {
+            // "Russian-made", "Kurdish-led": an adjective, not a name.
+            return !t
+                .text
+                .rsplit('-')
+                .next()
+                .is_some_and(|last| last.chars().next().is_some_and(char::is_lowercase));
+        }
+        if let Some((prefix, rest)) = t.text.split_once('-') {
+            return self.articles.iter().any(|a| a == prefix)
+                && rest.chars().next().is_some_and(char::is_uppercase);
+        }
+        false
+    }
+
+    /// End (exclusive) of the name span that starts at `i`.
+    fn span_end(&self, toks: &[Token<'_>], covered: &[bool], i: usize) -> usize {
+        let mut end = i + 1;
+        loop {
+            if end >= toks.len() || covered[end] {
+                break;
+            }
+            let t = &toks[end];
+            let lower = t.text.to_lowercase();
+            if self.is_name_word(t)
+                && !self.stopwords.contains(&lower)
+                && !self.is_title_start(toks, end)
+            {
+                end += 1;
+                continue;
+            }
+            // A short number right after a name word is part of it ("Base 7", "Route 66").
+            if t.kind == TokenKind::Number
+                && t.text.len() <= 4
+                && t.text.bytes().all(|b| b.is_ascii_digit())
+            {
+                end += 1;
+                break;
+            }
+            // A connector joins two name words ("Bank of England", "Ahmad Al Shara" has "Al").
+            if self.connectors.contains(&lower)
+                && end + 1 < toks.len()
+                && !covered[end + 1]
+                && self.is_name_word(&toks[end + 1])
+                && !self.stopwords.contains(&toks[end + 1].text.to_lowercase())
+            {
+                end += 2;
+                continue;
+            }
+            break;
+        }
+        end
+    }
+
+    /// Length in tokens of a person title starting at `i`, if any.
+    fn title_at(&self, toks: &[Token<'_>], i: usize) -> Option<usize> {
+        let mut best = None;
+        for t in &self.titles {
+            if i + t.len() <= toks.len()
+                && t.iter()
+                    .zip(&toks[i..])
+                    .all(|(w, tok)| tok.kind == TokenKind::Word && tok.text.to_lowercase() == *w)
+            {
+                best = best.max(Some(t.len()));
+            }
+        }
+        best
+    }
+
+    fn is_title_start(&self, toks: &[Token<'_>], i: usize) -> bool {
+        toks[i].is_capitalized() && self.title_at(toks, i).is_some()
+    }
+
+    /// True when a title ends right before token `i` (lower-case titles included).
+    fn title_ending_at(&self, toks: &[Token<'_>], i: usize) -> bool {
+        let j = if toks[i - 1].text == "." && i >= 2 {
+            i - 1
+        } else {
+            i
+        };
+        self.titles.iter().any(|t| {
+            t.len() <= j
+                && t.iter()
+                    .zip(&toks[j - t.len()..j])
+                    .all(|(w, tok)| tok.text.to_lowercase() == *w)
+        })
+    }
+
+    /// A facility head among the span's words: returns its group and the other words.
+    fn facility_in(&self, words: &[String]) -> Option<(String, Vec<String>)> {
+        for (head, group) in &self.facility_heads {
+            let n = head.len();
+            if words.len() <= n {
+                continue;
+            }
+            if words[words.len() - n..] == head[..] {
+                return Some((group.clone(), words[..words.len() - n].to_vec()));
+            }
+            if words[..n] == head[..] {
+                return Some((group.clone(), words[n..].to_vec()));
+            }
+        }
+        None
+    }
+
+    /// A lower-case facility head right after the span: (tokens, group).
+    fn facility_after(&self, toks: &[Token<'_>], end: usize) -> Option<(usize, String)> {
+        for (head, group) in &self.facility_heads {
+            let n = head.len();
+            if end + n <= toks.len()
+                && head
+                    .iter()
+                    .zip(&toks[end..end + n])
+                    .all(|(h, t)| t.kind == TokenKind::Word && t.text.to_lowercase() == *h)
+            {
+                return Some((n, group.clone()));
+            }
+        }
+        None
+    }
+
+    /// One or two lower-case words ending in an organization suffix ("relief society").
+    fn org_after(&self, toks: &[Token<'_>], end: usize) -> Option<usize> {
+        let is_lower_word = |t: &Token<'_>| t.kind == TokenKind::Word && !t.is_capitalized();
+        let first = toks.get(end).filter(|t| is_lower_word(t))?;
+        if self.org_suffixes.contains(first.text) {
+            return Some(1);
+        }
+        let second = toks.get(end + 1).filter(|t| is_lower_word(t))?;
+        (self.org_suffixes.contains(second.text) && !self.stopwords.contains(first.text))
+            .then_some(2)
+    }
+
+    fn add_dateline(&self, report: &Report, dateline: &str, out: &mut Vec<Mention>) {
+        let si = usize::from(report.has_title_sentence);
+        if si >= report.sentences.len() {
+            return;
+        }
+        let lower = plain_lower(dateline);
+        let gaz = self
+            .gazetteer_names
+            .iter()
+            .position(|n| plain_lower(n) == lower);
+        let key = match gaz {
+            Some(g) => self.keyer.key(&self.gazetteer_names[g]),
+            None => self.keyer.key(dateline),
+        };
+        if key.is_empty() {
+            return;
+        }
+        // Datelines sit before the sentence text: position 0, zero width.
+        out.push(Mention {
+            sentence: si,
+            start: 0,
+            end: 0,
+            surface: dateline.to_string(),
+            kind: gaz.map_or(EntityKind::Place, |g| self.gazetteer_kinds[g]),
+            weight: 6,
+            key,
+            gazetteer: gaz,
+            demonym: false,
+            link: None,
+        });
+    }
+
+    /// A single capitalized word that opens a sentence is only a name when the report also
+    /// writes it capitalized elsewhere, headline included ("Attention was drawn..." is not
+    /// a name).
+    fn drop_unconfirmed_openers(&self, mentions: &mut Vec<Mention>, headings: &[&str]) {
+        let strong: HashSet<String> = mentions
+            .iter()
+            .filter(|m| m.weight > 0)
+            .map(|m| m.key.clone())
+            .collect();
+        let last_words: HashSet<String> = mentions
+            .iter()
+            .filter(|m| m.weight > 0)
+            .filter_map(|m| m.key.rsplit(' ').next().map(str::to_string))
+            .collect();
+        let in_heading = |m: &Mention| {
+            headings.iter().any(|h| {
+                h.match_indices(m.surface.as_str())
+                    .any(|(i, _)| word_bounded(h, i, i + m.surface.len()))
+            })
+        };
+        mentions.retain(|m| {
+            m.weight > 0 || strong.contains(&m.key) || last_words.contains(&m.key) || in_heading(m)
+        });
+        for m in mentions.iter_mut() {
+            if m.weight == 0 {
+                m.weight = 1;
+            }
+        }
+    }
+
+    /// Headlines and section headings capitalize every word, so names there are found by
+    /// looking for the names the body uses (whole names, and surnames of people).
+    fn title_mentions(&self, si: usize, title: &str, body: &[Mention]) -> Vec<Mention> {
+        let lower_title = title.to_lowercase();
+        let mut found: Vec<Mention> = Vec::new();
+        let mut taken: Vec<(usize, usize)> = Vec::new();
+        let mut candidates: Vec<(String, &Mention)> = Vec::new();
+        for m in body {
+            candidates.push((m.surface.to_lowercase(), m));
+            if m.kind == EntityKind::Person || m.kind == EntityKind::Other {
+                if let Some(last) = m.surface.rsplit(' ').next() {
+                    if last.len() > 2 && last.len() < m.surface.len() {
+                        candidates.push((last.to_lowercase(), m));
+                    }
+                }
+            }
+        }
+        // Longest names first, so "Port Sarvan" wins over "Sarvan".
+        candidates.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        for (needle, m) in candidates {
+            if needle.is_empty() {
+                continue;
+            }
+            let mut from = 0;
+            while let Some(pos) = lower_title[from..].find(&needle) {
+                let s = from + pos;
+                let e = s + needle.len();
+                from = e;
+                if !word_bounded(&lower_title, s, e) || taken.iter().any(|&(a, b)| s < b && a < e) {
+                    continue;
+                }
+                taken.push((s, e));
+                let surface = title.get(s..e).unwrap_or(&needle).to_string();
+                let key = if m.kind == EntityKind::Facility || m.gazetteer.is_some() {
+                    m.key.clone()
+                } else {
+                    self.keyer.key(&surface)
+                };
+                found.push(Mention {
+                    sentence: si,
+                    start: s,
+                    end: e,
+                    surface,
+                    kind: m.kind,
+                    weight: 1,
+                    key,
+                    gazetteer: m.gazetteer,
+                    demonym: m.demonym,
+                    link: None,
+                });
+            }
+        }
+        found
+    }
+
+    /// In-report coreference: a one-word name after a longer name whose last word has the
+    /// same key (surname), and an acronym after a name with those initials, or written in
+    /// brackets right after it ("Syrian Democratic Forces (SDF)").
+    fn link(&self, mentions: &mut [Mention]) {
+        for i in 0..mentions.len() {
+            if mentions[i].gazetteer.is_some() || mentions[i].demonym {
+                continue;
+            }
+            let key = mentions[i].key.clone();
+            let single = !key.contains(' ') && !key.contains(':');
+            if !single {
+                continue;
+            }
+            let surface = mentions[i].surface.clone();
+            let acronym = surface
+                .chars()
+                .filter(|c| c.is_alphabetic())
+                .all(char::is_uppercase)
+                && surface.chars().filter(|c| c.is_alphabetic()).count() >= 2;
+            // Prefer the nearest earlier antecedent, then any later one in the report.
+            let order = (0..i).rev().chain(i + 1..mentions.len());
+            for j in order {
+                let m = &mentions[j];
+                if m.gazetteer.is_some() || m.demonym || m.link.is_some() && j > i {
+                    continue;
+                }
+                let hit = if acronym {
+                    initials(&m.surface, &self.connectors) == surface.replace('.', "")
+                } else {
+                    m.key.contains(' ')
+                        && !m.key.contains(':')
+                        && m.key.rsplit(' ').next() == Some(key.as_str())
+                        && matches!(m.kind, EntityKind::Person | EntityKind::Other)
+                        && matches!(mentions[i].kind, EntityKind::Person | EntityKind::Other)
+                };
+                if hit {
+                    let target = mentions[j].link.unwrap_or(j);
+                    mentions[i].link = Some(target);
+                    if mentions[i].kind == EntityKind::Other {
+                        mentions[i].kind = mentions[target].kind;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn skip_dot(toks: &[Token<'_>], i: usize) -> usize {
+    if i < toks.len() && toks[i].text == "." {
+        i + 1
+    } else {
+        i
+    }
+}
+
+/// Initials of the capitalized words of a name ("Syrian Democratic Forces" → "SDF").
+pub fn initials(name: &str, connectors: &HashSet<String>) -> String {
+    name.split_whitespace()
+        .filter(|w| !connectors.contains(&w.to_lowercase()))
+        .filter_map(|w| w.chars().next())
+        .filter(|c| c.is_uppercase())
+        .collect()
+}
+
+/// True when `text[s..e]` is not glued to letters or digits on either side.
+pub fn word_bounded(text: &str, s: usize, e: usize) -> bool {
+    let before = text[..s].chars().next_back();
+    let after = text[e..].chars().next();
+    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+}
+
+/// Counts how often each key occurs, for tests and diagnostics.
+pub fn key_counts(mentions: &[Mention]) -> HashMap<&str, usize> {
+    let mut m = HashMap::new();
+    for x in mentions {
+        *m.entry(x.key.as_str()).or_insert(0) += 1;
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::report::RawReport;
+    use crate::stages::normalize::Normalizer;
+    use std::path::PathBuf;
+
+    fn mentions(text: &str) -> Vec<Mention> {
+        let cfg = Config::embedded().unwrap();
+        let r = Normalizer::new(&cfg.lexicons.names)
+            .normalize(&RawReport {
+                path: PathBuf::from("t.txt"),
+                bytes: text.as_bytes().to_vec(),
+                modified: None,
+                received_at: time::OffsetDateTime::UNIX_EPOCH,
+            })
+            .unwrap();
+        EntityRecognizer::new(&cfg.lexicons).recognize(&r)
+    }
+
+    fn find<'a>(ms: &'a [Mention], surface: &str) -> &'a Mention {
+        ms.iter()
+            .find(|m| m.surface == surface)
+            .unwrap_or_else(|| panic!("no {surface} in {ms:#?}"))
+    }
+
+    #[test]
+    fn titles_make_people_and_heads_make_facilities() {
+        let ms = mentions("Mayor Ilsa Varnholt said the convoy left Corvane airport on Monday.");
+        assert_eq!(find(&ms, "Ilsa Varnholt").kind, EntityKind::Person);
+        let f = find(&ms, "Corvane airport");
+        assert_eq!(f.kind, EntityKind::Facility);
+        let ms2 = mentions("Crews reached Corvane Airport and the port of Lisk.");
+        assert_eq!(find(&ms2, "Corvane Airport").key, f.key);
+        assert_eq!(find(&ms2, "port of Lisk").kind, EntityKind::Facility);
+    }
+
+    #[test]
+    fn demonyms_and_gazetteer() {
+        let ms = mentions("Russian forces left Damascus.");
+        let r = find(&ms, "Russian");
+        assert!(r.demonym);
+        assert_eq!(r.kind, EntityKind::Place);
+        assert_eq!(
+            find(&ms, "Damascus").gazetteer,
+            r.gazetteer
+                .map(|_| find(&ms, "Damascus").gazetteer.unwrap())
+        );
+    }
+
+    #[test]
+    fn acronym_and_surname_link_to_full_name() {
+        let ms = mentions(
+            "The Northern Delta Alliance (NDA) met Col. Edvard Moll. Later Moll said the NDA would wait.",
+        );
+        let full = ms
+            .iter()
+            .position(|m| m.surface == "Northern Delta Alliance")
+            .unwrap();
+        let acr: Vec<_> = ms.iter().filter(|m| m.surface == "NDA").collect();
+        assert!(acr.iter().all(|m| m.link == Some(full)), "{ms:#?}");
+        let person = ms.iter().position(|m| m.surface == "Edvard Moll").unwrap();
+        assert_eq!(find(&ms, "Moll").link, Some(person));
+    }
+
+    #[test]
+    fn sentence_openers_need_confirmation() {
+        let ms = mentions("Attention turned to the port. Velmar officials spoke in Velmar.");
+        assert!(ms.iter().all(|m| m.surface != "Attention"), "{ms:#?}");
+        assert!(ms.iter().any(|m| m.surface == "Velmar"));
+    }
+
+    #[test]
+    fn headline_names_come_from_the_body() {
+        let ms = mentions(
+            "Varn-Lisk Heads To Talks\n\nVELGRAD - Gen. Otto Varn-Lisk arrived on Monday.",
+        );
+        let t: Vec<_> = ms
+            .iter()
+            .filter(|m| m.sentence == 0)
+            .map(|m| m.surface.as_str())
+            .collect();
+        assert_eq!(t, ["Varn-Lisk"]);
+        assert!(ms
+            .iter()
+            .any(|m| m.surface == "VELGRAD" && m.kind == EntityKind::Place));
+        assert_eq!(key_counts(&ms).get("vrn lsk").copied(), Some(1));
+    }
+}

@@ -1,0 +1,778 @@
+//! Developments: frame triggers, their roles and the status each mention implies.
+//!
+//! A trigger ("withdrew", "evacuation", "talks") opens a claim. Its status comes from the
+//! nearest status cue inside the trigger's clause, else from the trigger's form (a simple
+//! past is completed, an "-ing" form underway); negation maps the status (`cues.toml`),
+//! hedges and time shifts keep the claim as evidence without a status effect. Roles are
+//! filled from the entity mentions of the same clause.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use serde::Serialize;
+
+use super::entities::{word_bounded, EntityKind, Mention};
+use crate::config::{CueConfig, FrameConfig};
+use crate::report::Report;
+use crate::text::{tokenize, Token, TokenKind};
+
+/// The status of a development, as a report states it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Planned,
+    Underway,
+    Completed,
+    Halted,
+    Cancelled,
+    Denied,
+}
+
+impl Status {
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "planned" => Status::Planned,
+            "underway" => Status::Underway,
+            "completed" => Status::Completed,
+            "halted" => Status::Halted,
+            "cancelled" => Status::Cancelled,
+            "denied" => Status::Denied,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Planned => "planned",
+            Status::Underway => "underway",
+            Status::Completed => "completed",
+            Status::Halted => "halted",
+            Status::Cancelled => "cancelled",
+            Status::Denied => "denied",
+        }
+    }
+
+    /// Position on the forward path planned < underway < completed; `None` for the
+    /// sideways statuses (halted, cancelled, denied).
+    pub fn stage(self) -> Option<u8> {
+        match self {
+            Status::Planned => Some(0),
+            Status::Underway => Some(1),
+            Status::Completed => Some(2),
+            _ => None,
+        }
+    }
+}
+
+/// How a claim is put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Modality {
+    /// Stated as fact.
+    Asserted,
+    /// Negated; the status (if any) is the negation map's.
+    Negated,
+    /// Hedged ("may", "could", "did not rule out"): evidence only.
+    Hedged,
+    /// About an earlier occasion ("last visited", "years ago"): evidence only.
+    Background,
+}
+
+/// The form of a trigger, which gives a status when no cue does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Noun,
+    Base,
+    Past,
+    Progressive,
+    /// Both a noun and an "-ing" form ("meeting", "shelling").
+    NounOrProgressive,
+}
+
+/// A claim found in one sentence, with roles as indices into the report's mentions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimDraft {
+    /// Development kind (`withdrawal`, `meeting`, ...).
+    pub kind: String,
+    /// The frame's name when it differs from the kind (`blockade`).
+    pub frame: String,
+    pub sentence: usize,
+    pub trigger: String,
+    pub status: Option<Status>,
+    /// The cue that decided the status (or `form:past` / `form:progressive`).
+    pub cue: Option<String>,
+    pub modality: Modality,
+    /// An explicit resumption ("resumed"): moves a halted development on at once.
+    pub resumption: bool,
+    pub actor: Option<usize>,
+    pub location: Option<usize>,
+    /// True when a location preposition or a facility head placed it; a weak location
+    /// (any place in the clause) does not open a development of its own.
+    pub location_strong: bool,
+    pub target: Option<usize>,
+    pub participants: Vec<usize>,
+    /// Identity roles in the frame's order of preference.
+    pub identity: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CueKind {
+    Status(Status),
+    Resumption,
+    Negator,
+    Hedge,
+    Background,
+    DenialBlocker,
+}
+
+/// Compiled frames and cues.
+#[derive(Debug)]
+pub struct FrameMatcher {
+    frames: Vec<FrameConfig>,
+    triggers: AhoCorasick,
+    trigger_ids: Vec<(usize, Form)>,
+    cues: AhoCorasick,
+    cue_kinds: Vec<CueKind>,
+    window: usize,
+    clause_punct: Vec<String>,
+    negation_map: HashMap<Status, Status>,
+    clause_words: ClauseWords,
+    future_words: Vec<String>,
+}
+
+/// When two cues are equally near, the earlier status here wins.
+const PRECEDENCE: [Status; 6] = [
+    Status::Completed,
+    Status::Cancelled,
+    Status::Halted,
+    Status::Denied,
+    Status::Underway,
+    Status::Planned,
+];
+
+const BE_FORMS: [&str; 9] = [
+    "is", "are", "was", "were", "be", "been", "being", "'s", "'re",
+];
+
+impl FrameMatcher {
+    pub fn new(frames: &[FrameConfig], cues: &CueConfig) -> Self {
+        let mut forms: HashMap<String, (usize, Form)> = HashMap::new();
+        for (fi, f) in frames.iter().enumerate() {
+            let lists = [
+                (&f.noun, Form::Noun),
+                (&f.base, Form::Base),
+                (&f.past, Form::Past),
+                (&f.progressive, Form::Progressive),
+            ];
+            for (list, form) in lists {
+                for w in list {
+                    let w = w.to_lowercase();
+                    match forms.get_mut(&w) {
+                        Some((_, existing))
+                            if *existing == Form::Noun && form == Form::Progressive =>
+                        {
+                            *existing = Form::NounOrProgressive;
+                        }
+                        Some((_, existing))
+                            if *existing == Form::Progressive && form == Form::Noun =>
+                        {
+                            *existing = Form::NounOrProgressive;
+                        }
+                        Some(_) => {}
+                        None => {
+                            forms.insert(w, (fi, form));
+                        }
+                    }
+                }
+            }
+        }
+        let mut trig_patterns: Vec<(String, (usize, Form))> = forms.into_iter().collect();
+        trig_patterns.sort_by(|a, b| a.0.cmp(&b.0));
+        let triggers = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(trig_patterns.iter().map(|p| &p.0))
+            .expect("trigger patterns are plain strings");
+
+        let mut cue_patterns: Vec<(String, CueKind)> = Vec::new();
+        for (status, words) in &cues.status {
+            if let Some(s) = Status::parse(status) {
+                cue_patterns.extend(words.iter().map(|w| (w.to_lowercase(), CueKind::Status(s))));
+            }
+        }
+        cue_patterns.extend(
+            cues.resumption
+                .iter()
+                .map(|w| (w.to_lowercase(), CueKind::Resumption)),
+        );
+        cue_patterns.extend(
+            cues.negation
+                .words
+                .iter()
+                .map(|w| (w.to_lowercase(), CueKind::Negator)),
+        );
+        cue_patterns.extend(
+            cues.hedges
+                .words
+                .iter()
+                .map(|w| (w.to_lowercase(), CueKind::Hedge)),
+        );
+        cue_patterns.extend(
+            cues.background
+                .words
+                .iter()
+                .map(|w| (w.to_lowercase(), CueKind::Background)),
+        );
+        cue_patterns.extend(
+            cues.denial
+                .blockers
+                .iter()
+                .map(|w| (w.to_lowercase(), CueKind::DenialBlocker)),
+        );
+        // One pattern per string: the first kind listed wins.
+        let mut seen = HashMap::new();
+        let mut patterns = Vec::new();
+        let mut kinds = Vec::new();
+        for (p, k) in cue_patterns {
+            if seen.insert(p.clone(), ()).is_none() {
+                patterns.push(p);
+                kinds.push(k);
+            }
+        }
+        let cue_ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .expect("cue patterns are plain strings");
+        let negation_map = cues
+            .negation
+            .map
+            .iter()
+            .filter_map(|(k, v)| Some((Status::parse(k)?, Status::parse(v)?)))
+            .collect();
+        Self {
+            frames: frames.to_vec(),
+            triggers,
+            trigger_ids: trig_patterns.into_iter().map(|p| p.1).collect(),
+            cues: cue_ac,
+            cue_kinds: kinds,
+            window: cues.window,
+            clause_punct: cues.clauses.punctuation.clone(),
+            negation_map,
+            clause_words: clause_words(cues),
+            future_words: cues
+                .clauses
+                .future
+                .iter()
+                .map(|w| w.to_lowercase())
+                .collect(),
+        }
+    }
+
+    /// Claims of every sentence of a report.
+    pub fn claims(&self, report: &Report, mentions: &[Mention]) -> Vec<ClaimDraft> {
+        let mut out = Vec::new();
+        // Headings last: a headline sums up the body, so its claims join the body's
+        // developments rather than open their own.
+        let order = (0..report.sentences.len())
+            .filter(|i| !report.headings.contains(i))
+            .chain(report.headings.iter().copied());
+        for si in order {
+            let s = &report.sentences[si];
+            let sentence_mentions: Vec<usize> = mentions
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.sentence == si)
+                .map(|(i, _)| i)
+                .collect();
+            self.sentence_claims(si, &s.text, mentions, &sentence_mentions, &mut out);
+        }
+        out
+    }
+
+    fn sentence_claims(
+        &self,
+        si: usize,
+        text: &str,
+        mentions: &[Mention],
+        in_sentence: &[usize],
+        out: &mut Vec<ClaimDraft>,
+    ) {
+        let lower = text.to_lowercase();
+        if lower.len() != text.len() {
+            // Lower-casing changed byte lengths (rare scripts): offsets would not line up.
+            return;
+        }
+        let toks = tokenize(text);
+        if toks.is_empty() {
+            return;
+        }
+        let tok_at = |byte: usize| {
+            toks.iter()
+                .position(|t| t.end > byte)
+                .unwrap_or(toks.len() - 1)
+        };
+        // Cue hits as token ranges.
+        let mut cue_hits: Vec<(usize, usize, CueKind, &str)> = Vec::new();
+        for m in self.cues.find_iter(&lower) {
+            // A capital mid-sentence is a name, not a cue ("on May 14", "Will Hart").
+            let capital = m.start() > 0 && text[m.start()..].starts_with(char::is_uppercase);
+            if word_bounded(&lower, m.start(), m.end()) && !capital {
+                let k = self.cue_kinds[m.pattern().as_usize()];
+                cue_hits.push((
+                    tok_at(m.start()),
+                    tok_at(m.end() - 1),
+                    k,
+                    &text[m.start()..m.end()],
+                ));
+            }
+        }
+        let boundaries = self.clause_boundaries(&toks);
+        // Distances count a multi-word name as one word, so "the withdrawal of troops from
+        // Varnholt air base was completed" keeps its cue within the window.
+        let mut units = Vec::with_capacity(toks.len());
+        let mut unit = 0usize;
+        for (ti, t) in toks.iter().enumerate() {
+            let inside = ti > 0
+                && in_sentence.iter().any(|&i| {
+                    let m = &mentions[i];
+                    m.start < t.start && t.end <= m.end && toks[ti - 1].start >= m.start
+                });
+            if !inside {
+                unit += 1;
+            }
+            units.push(unit);
+        }
+        let triggers: Vec<_> = self
+            .triggers
+            .find_iter(&lower)
+            .filter(|m| word_bounded(&lower, m.start(), m.end()))
+            .map(|m| (m, tok_at(m.start()), tok_at(m.end() - 1)))
+            .collect();
+        // A status cue belongs to the nearest trigger of its clause (the one before it on a
+        // tie): in "the evacuation resumes under a pause in shelling", "resumes" is said of
+        // the evacuation, not of the pause.
+        let gap = |cs: usize, ce: usize, t0: usize, t1: usize| {
+            if ce < t0 {
+                (units[t0] - units[ce], 1)
+            } else {
+                (units[cs].saturating_sub(units[t1]), 0)
+            }
+        };
+        for &(m, t0, t1) in &triggers {
+            let (fi, form) = self.trigger_ids[m.pattern().as_usize()];
+            let frame = &self.frames[fi];
+            let clause = clause_of(&boundaries, t0, toks.len());
+            let owned: Vec<(usize, usize, CueKind, &str)> = cue_hits
+                .iter()
+                .copied()
+                .filter(|&(cs, ce, k, _)| {
+                    if !matches!(k, CueKind::Status(_) | CueKind::Resumption) {
+                        return true;
+                    }
+                    let mine = gap(cs, ce, t0, t1);
+                    !triggers.iter().any(|&(_, o0, o1)| {
+                        (o0, o1) != (t0, t1)
+                            && clause_of(&boundaries, o0, toks.len()) == clause
+                            && !(cs >= o0 && ce <= o1)
+                            && gap(cs, ce, o0, o1) < mine
+                    })
+                })
+                .collect();
+            let status = self.status(&toks, &units, &owned, clause, t0, t1, form);
+            let Some((status, cue, modality, resumption)) = status else {
+                continue;
+            };
+            let clause_mentions: Vec<usize> = in_sentence
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let mt = tok_at(mentions[i].start);
+                    mentions[i].end == 0 && clause.0 == 0 || (mt >= clause.0 && mt < clause.1)
+                })
+                .collect();
+            let roles = self.roles(
+                frame,
+                &toks,
+                mentions,
+                &clause_mentions,
+                in_sentence,
+                t0,
+                t1,
+                matches!(form, Form::Noun | Form::NounOrProgressive),
+                &tok_at,
+            );
+            out.push(ClaimDraft {
+                kind: frame.kind.clone(),
+                frame: frame.name.clone().unwrap_or_else(|| frame.kind.clone()),
+                sentence: si,
+                trigger: text[m.start()..m.end()].to_string(),
+                status,
+                cue,
+                modality,
+                resumption,
+                actor: roles.actor,
+                location: roles.location,
+                location_strong: roles.location_strong,
+                target: roles.target,
+                participants: roles.participants,
+                identity: frame.identity.clone(),
+            });
+        }
+    }
+
+    /// Token indices where clauses start (always includes 0).
+    fn clause_boundaries(&self, toks: &[Token<'_>]) -> Vec<usize> {
+        let mut b = vec![0];
+        for (i, t) in toks.iter().enumerate() {
+            if t.kind == TokenKind::Punct && self.clause_punct.iter().any(|p| p == t.text) {
+                b.push(i + 1);
+                continue;
+            }
+            if t.kind != TokenKind::Word {
+                continue;
+            }
+            let lw = t.text.to_lowercase();
+            if let Some(&always) = self.clause_words.get(&lw) {
+                let after_comma = i > 0 && matches!(toks[i - 1].text, "," | "-");
+                if always || after_comma {
+                    b.push(i);
+                }
+            }
+        }
+        b.dedup();
+        b
+    }
+
+    // The sentence's views (tokens, name units, cue hits) travel together; bundling them
+    // into a struct would only rename the arguments.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    fn status(
+        &self,
+        toks: &[Token<'_>],
+        units: &[usize],
+        cues: &[(usize, usize, CueKind, &str)],
+        clause: (usize, usize),
+        t0: usize,
+        t1: usize,
+        form: Form,
+    ) -> Option<(Option<Status>, Option<String>, Modality, bool)> {
+        let in_clause = |s: usize, e: usize| s >= clause.0 && e < clause.1;
+        let dist = |s: usize, e: usize| {
+            if e < t0 {
+                units[t0] - units[e]
+            } else {
+                units[s].saturating_sub(units[t1])
+            }
+        };
+        let blocked_denial = cues
+            .iter()
+            .any(|&(s, e, k, _)| k == CueKind::DenialBlocker && in_clause(s, e));
+        let mut best: Option<(usize, usize, Status, bool, &str, usize)> = None; // (dist, prec, status, resumption, text, start)
+        for &(s, e, k, txt) in cues {
+            if !in_clause(s, e) || (s >= t0 && e <= t1) {
+                continue;
+            }
+            let d = dist(s, e);
+            if d > self.window {
+                continue;
+            }
+            let (status, resumption) = match k {
+                CueKind::Status(st) => (st, false),
+                CueKind::Resumption => (Status::Underway, true),
+                _ => continue,
+            };
+            // "X denied shelling the square": X denies doing it, not that it happened.
+            let denies_doing =
+                e + 1 == t0 && matches!(form, Form::Progressive | Form::NounOrProgressive);
+            if status == Status::Denied && (blocked_denial || denies_doing) {
+                continue;
+            }
+            let prec = if resumption {
+                0
+            } else {
+                1 + PRECEDENCE.iter().position(|p| *p == status).unwrap_or(9)
+            };
+            let cand = (d, prec, status, resumption, txt, s);
+            if best.is_none_or(|b| (cand.0, cand.1) < (b.0, b.1)) {
+                best = Some(cand);
+            }
+        }
+        // Aux "be" right before an -ing form makes it progressive ("is meeting").
+        let be_before = t0 > 0 && BE_FORMS.contains(&toks[t0 - 1].text.to_lowercase().as_str());
+        let to_before = t0 > 0 && toks[t0 - 1].text.eq_ignore_ascii_case("to");
+        let (mut status, mut cue, resumption, anchor) = match best {
+            Some((_, _, st, res, txt, s)) => (Some(st), Some(txt.to_lowercase()), res, s),
+            None => match form {
+                Form::Past => (
+                    Some(Status::Completed),
+                    Some("form:past".to_string()),
+                    false,
+                    t0,
+                ),
+                Form::Progressive => (
+                    Some(Status::Underway),
+                    Some("form:progressive".to_string()),
+                    false,
+                    t0,
+                ),
+                Form::NounOrProgressive if be_before => (
+                    Some(Status::Underway),
+                    Some("form:progressive".to_string()),
+                    false,
+                    t0,
+                ),
+                Form::Base if to_before => {
+                    (Some(Status::Planned), Some("to".to_string()), false, t0)
+                }
+                _ => (None, None, false, t0),
+            },
+        };
+        // Negation: a negator within three tokens before the cue (or the trigger).
+        let negated = cues.iter().any(|&(s, e, k, _)| {
+            k == CueKind::Negator && in_clause(s, e) && e < anchor && anchor - e <= 3
+        }) || (best.is_none()
+            && cues.iter().any(|&(s, e, k, _)| {
+                k == CueKind::Negator && in_clause(s, e) && e < t0 && t0 - e <= 3
+            }));
+        let hedged = cues.iter().any(|&(s, e, k, _)| {
+            k == CueKind::Hedge && in_clause(s, e) && dist(s, e) <= self.window
+        });
+        let background = cues
+            .iter()
+            .any(|&(s, e, k, _)| k == CueKind::Background && in_clause(s, e));
+        // A clause opened by "before"/"until" tells of something still ahead.
+        let future = toks.get(clause.0).is_some_and(|t| {
+            self.future_words
+                .iter()
+                .any(|w| t.text.eq_ignore_ascii_case(w))
+        });
+        if future && status.is_some_and(|s| matches!(s, Status::Underway | Status::Completed)) {
+            status = Some(Status::Planned);
+        }
+        let modality = if negated {
+            status = status.and_then(|s| self.negation_map.get(&s).copied());
+            if status.is_none() {
+                cue = None;
+            }
+            Modality::Negated
+        } else if background {
+            Modality::Background
+        } else if hedged {
+            Modality::Hedged
+        } else {
+            Modality::Asserted
+        };
+        Some((status, cue, modality, resumption && !negated))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn roles(
+        &self,
+        frame: &FrameConfig,
+        toks: &[Token<'_>],
+        mentions: &[Mention],
+        clause: &[usize],
+        sentence: &[usize],
+        t0: usize,
+        t1: usize,
+        noun_trigger: bool,
+        tok_at: &dyn Fn(usize) -> usize,
+    ) -> Roles {
+        let mut roles = Roles::default();
+        let locatable = |m: &Mention| {
+            !m.demonym
+                && matches!(
+                    m.kind,
+                    EntityKind::Facility | EntityKind::Place | EntityKind::Other
+                )
+        };
+        // Location: a mention right after one of the frame's prepositions (after the
+        // trigger first), else a facility in the clause, else a place after the trigger.
+        let after_prep = |i: &usize| {
+            let m = &mentions[*i];
+            let mt = tok_at(m.start);
+            let mut p = mt;
+            while p > 0 && matches!(toks[p - 1].text.to_lowercase().as_str(), "the" | "a" | "an") {
+                p -= 1;
+            }
+            // "of its forces and equipment from X": allow the prep a little before.
+            p > 0
+                && frame.location_preps.iter().any(|prep| {
+                    let words: Vec<&str> = prep.split_whitespace().collect();
+                    p >= words.len()
+                        && words
+                            .iter()
+                            .zip(&toks[p - words.len()..p])
+                            .all(|(w, t)| t.text.eq_ignore_ascii_case(w))
+                })
+        };
+        // Possessives and compounds modify ("Russia's military posture", "U.S.-mediated
+        // talks"): never a location or target.
+        let possessive = |i: &usize| {
+            let end = tok_at(mentions[*i].end.saturating_sub(1).max(mentions[*i].start));
+            let next = toks.get(end + 1).map(|t| t.text);
+            let after = toks.get(end + 2).map(|t| t.text);
+            matches!(next, Some("'s" | "'" | "-")) || (next == Some(".") && after == Some("-"))
+        };
+        // "released by the Kremlin": the mention after "by" is the agent.
+        let agent = |i: &usize| {
+            let mt = tok_at(mentions[*i].start);
+            let mut p = mt;
+            while p > 0 && matches!(toks[p - 1].text.to_lowercase().as_str(), "the" | "a" | "an") {
+                p -= 1;
+            }
+            p > 0 && toks[p - 1].text.eq_ignore_ascii_case("by")
+        };
+        let distance = |i: &usize| {
+            let mt = tok_at(mentions[*i].start);
+            if mt > t1 {
+                mt - t1
+            } else {
+                t0.saturating_sub(mt) + 1
+            }
+        };
+        let candidates: Vec<usize> = clause
+            .iter()
+            .copied()
+            .filter(|i| locatable(&mentions[*i]) && !possessive(i))
+            .collect();
+        // A name right before a noun trigger is its place: "the Marrowby evacuation".
+        // One or two lower-case modifiers may stand between ("the Orvin River water-sharing
+        // accord").
+        let adjunct = candidates.iter().copied().find(|i| {
+            let m = &mentions[*i];
+            if m.end == 0 || m.kind == EntityKind::Person {
+                return false;
+            }
+            let after = tok_at(m.end - 1) + 1;
+            noun_trigger
+                && after <= t0
+                && t0 - after <= 2
+                && toks[after..t0].iter().all(|t| {
+                    t.kind == TokenKind::Word && !t.is_capitalized() && !BE_FORMS.contains(&t.text)
+                })
+        });
+        let mut loc = adjunct.or_else(|| {
+            candidates
+                .iter()
+                .copied()
+                .filter(after_prep)
+                .min_by_key(|i| (tok_at(mentions[*i].start) < t0, distance(i)))
+        });
+        let mut strong = loc.is_some();
+        if loc.is_none() {
+            loc = candidates
+                .iter()
+                .copied()
+                .filter(|i| mentions[*i].kind == EntityKind::Facility)
+                .min_by_key(distance);
+            strong = loc.is_some();
+        }
+        if loc.is_none() {
+            loc = candidates
+                .iter()
+                .copied()
+                .filter(|i| {
+                    mentions[*i].kind == EntityKind::Place && tok_at(mentions[*i].start) > t1
+                })
+                .min_by_key(distance);
+        }
+        roles.location_strong = strong;
+        roles.location = loc;
+        // Actor: the nearest organization, place or person before the trigger; a demonym
+        // right before it ("Russian withdrawal") is the actor too.
+        roles.actor = clause.iter().copied().rfind(|i| {
+            Some(*i) != loc
+                && mentions[*i].end > 0
+                && tok_at(mentions[*i].start) < t0
+                && mentions[*i].kind != EntityKind::Facility
+        });
+        // Target: the first person or organization after the trigger.
+        roles.target = clause.iter().copied().find(|i| {
+            tok_at(mentions[*i].start) > t1
+                && Some(*i) != loc
+                && !possessive(i)
+                && !agent(i)
+                && matches!(
+                    mentions[*i].kind,
+                    EntityKind::Person | EntityKind::Organization
+                )
+        });
+        if roles.actor.is_none() {
+            roles.actor = clause
+                .iter()
+                .copied()
+                .find(|i| tok_at(mentions[*i].start) > t1 && agent(i));
+        }
+        // Participants: people of the clause, else of the sentence (meetings, agreements).
+        if frame.identity.iter().any(|r| r == "participants") {
+            let people = |ids: &[usize]| -> Vec<usize> {
+                let mut v: Vec<usize> = ids
+                    .iter()
+                    .copied()
+                    .filter(|i| mentions[*i].kind == EntityKind::Person && !mentions[*i].demonym)
+                    .collect();
+                v.dedup_by_key(|i| mentions[*i].key.clone());
+                v
+            };
+            let mut p = people(clause);
+            if p.len() < 2 {
+                p = people(sentence);
+            }
+            if p.len() < 2 && frame.kind != "meeting" {
+                // Agreements and truces are between organizations or states as often.
+                p = clause
+                    .iter()
+                    .copied()
+                    .filter(|i| {
+                        matches!(
+                            mentions[*i].kind,
+                            EntityKind::Organization | EntityKind::Person
+                        ) || mentions[*i].demonym
+                    })
+                    .collect();
+            }
+            roles.participants = p;
+        }
+        roles
+    }
+}
+
+#[derive(Debug, Default)]
+struct Roles {
+    actor: Option<usize>,
+    location: Option<usize>,
+    location_strong: bool,
+    target: Option<usize>,
+    participants: Vec<usize>,
+}
+
+/// Words that start a clause: word → starts one even without a comma.
+type ClauseWords = HashMap<String, bool>;
+
+/// Builds the clause-word table from the cue configuration.
+fn clause_words(cues: &CueConfig) -> ClauseWords {
+    cues.clauses
+        .after_comma
+        .iter()
+        .map(|w| (w.to_lowercase(), cues.clauses.always.contains(w)))
+        .chain(cues.clauses.always.iter().map(|w| (w.to_lowercase(), true)))
+        .collect()
+}
+
+fn clause_of(boundaries: &[usize], t: usize, n: usize) -> (usize, usize) {
+    let start = boundaries
+        .iter()
+        .copied()
+        .filter(|&b| b <= t)
+        .max()
+        .unwrap_or(0);
+    let end = boundaries
+        .iter()
+        .copied()
+        .filter(|&b| b > t)
+        .min()
+        .unwrap_or(n);
+    (start, end)
+}

@@ -1,0 +1,45 @@
+//! Extract: entity mentions and development claims of one report.
+//!
+//! Extraction looks at one report alone, so it can run off the situation writer's thread;
+//! resolving mentions to entity ids and claims to developments needs the situation and
+//! happens there (`state`).
+
+pub mod entities;
+pub mod frames;
+
+use crate::config::Lexicons;
+use crate::report::Report;
+
+pub use entities::{EntityKind, EntityRecognizer, Mention};
+pub use frames::{ClaimDraft, FrameMatcher, Modality, Status};
+
+/// What extraction found in one report.
+#[derive(Debug, Clone, Default)]
+pub struct Extraction {
+    /// In text order; `link` fields point into this list.
+    pub mentions: Vec<Mention>,
+    /// In text order; role fields point into `mentions`.
+    pub claims: Vec<ClaimDraft>,
+}
+
+/// The extract stage, built once from the lexicons.
+#[derive(Debug)]
+pub struct Extractor {
+    pub entities: EntityRecognizer,
+    pub frames: FrameMatcher,
+}
+
+impl Extractor {
+    pub fn new(lex: &Lexicons) -> Self {
+        Self {
+            entities: EntityRecognizer::new(lex),
+            frames: FrameMatcher::new(&lex.frames, &lex.cues),
+        }
+    }
+
+    pub fn extract(&self, report: &Report) -> Extraction {
+        let mentions = self.entities.recognize(report);
+        let claims = self.frames.claims(report, &mentions);
+        Extraction { mentions, claims }
+    }
+}

@@ -1,0 +1,821 @@
+//! The situation: entities, developments and reports, and the changes between them.
+//!
+//! One task owns writes ([`Situation::apply_report`] and friends, called by the pipeline's
+//! situation stage); readers take a [`SituationHandle`] and read under a short `RwLock`
+//! read lock. Every write returns the change events it caused, already numbered, so the
+//! state and its event log cannot drift apart.
+
+pub mod status;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::events::{types, ChangeEvent};
+use crate::report::{file_label, Rejection, Report};
+use crate::stages::extract::entities::initials;
+use crate::stages::extract::{EntityKind, EntityRecognizer, Extraction, Mention, Modality, Status};
+use crate::text::slug;
+use status::{decide, RuleClaim};
+
+/// A person, place, organization or facility, with every spelling seen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entity {
+    /// Slug of the first name seen; never changes once assigned.
+    pub id: String,
+    pub kind: EntityKind,
+    /// The fullest name seen (a surname-only mention never replaces a full name).
+    pub name: String,
+    /// Every surface form, with how often it was seen.
+    pub aliases: BTreeMap<String, u64>,
+    pub mentions: u64,
+    pub reports: BTreeSet<String>,
+    #[serde(skip)]
+    kind_votes: BTreeMap<EntityKind, u32>,
+    #[serde(skip)]
+    from_gazetteer: bool,
+}
+
+/// One report's claim about a development: the unit of evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct Claim {
+    pub report: String,
+    pub source: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub published_at: OffsetDateTime,
+    /// Sentence index in the report, and its byte range in the original text.
+    pub sentence: usize,
+    pub span: (usize, usize),
+    /// The sentence as written.
+    pub evidence: String,
+    pub trigger: String,
+    pub status: Option<Status>,
+    pub cue: Option<String>,
+    pub modality: Modality,
+    pub resumption: bool,
+    /// The roles this claim names (entity ids).
+    pub roles: Roles,
+}
+
+/// A status change, with the claim behind it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Transition {
+    pub from: Option<Status>,
+    pub to: Status,
+    /// Index into the development's `claims`.
+    pub claim: usize,
+    pub report: String,
+    pub source: Option<String>,
+    pub cue: Option<String>,
+}
+
+/// A newer claim that contradicts the current status without being allowed to move it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Dispute {
+    /// Index into `claims` of the contrary claim.
+    pub claim: usize,
+    pub claimed: Status,
+    /// Index into `claims` of the claim that set the status it contradicts.
+    pub against: usize,
+    pub against_status: Status,
+}
+
+/// The roles of a development, as entity ids.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Roles {
+    pub actor: Option<String>,
+    pub location: Option<String>,
+    pub target: Option<String>,
+    pub participants: BTreeSet<String>,
+}
+
+/// A real-world happening tracked across reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Development {
+    /// `kind/actor/anchor` of the first claim that created it.
+    pub id: String,
+    pub kind: String,
+    pub frame: String,
+    /// `None` while only status-less mentions are known (not shown in snapshots).
+    pub status: Option<Status>,
+    pub roles: Roles,
+    pub history: Vec<Transition>,
+    pub claims: Vec<Claim>,
+    pub disputes: Vec<Dispute>,
+    /// Sources whose claims support the current status.
+    pub sources: BTreeSet<String>,
+}
+
+/// A report the situation has accepted.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportInfo {
+    pub id: String,
+    pub source: Option<String>,
+    pub title: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub published_at: OffsetDateTime,
+    pub date_origin: &'static str,
+    pub dateline: Option<String>,
+    pub file: String,
+    pub sentences: usize,
+}
+
+/// The whole picture. Serializes as the snapshot documented in `docs/EVENTS.md`.
+#[derive(Debug, Default)]
+pub struct Situation {
+    seq: u64,
+    entities: BTreeMap<String, Entity>,
+    developments: BTreeMap<String, Development>,
+    reports: BTreeMap<String, ReportInfo>,
+    /// Name key → entity ids, in creation order.
+    keys: HashMap<String, Vec<String>>,
+    /// Last-word key of multi-word names → entity ids (surname resolution).
+    last_words: HashMap<String, BTreeSet<String>>,
+    /// Initials of multi-word names → entity ids (acronym resolution).
+    initials: HashMap<String, BTreeSet<String>>,
+    /// `kind|role|value` → development id.
+    facets: HashMap<String, String>,
+}
+
+/// Snapshot view: what `--state` and the API return.
+#[derive(Debug, Serialize)]
+pub struct Snapshot<'a> {
+    /// The last event the snapshot includes.
+    pub seq: u64,
+    pub entities: Vec<&'a Entity>,
+    pub developments: Vec<&'a Development>,
+    pub reports: Vec<&'a ReportInfo>,
+}
+
+/// Shared, read-mostly handle. Only the situation stage writes.
+#[derive(Debug, Clone, Default)]
+pub struct SituationHandle {
+    inner: Arc<RwLock<Situation>>,
+}
+
+impl SituationHandle {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `f` under the write lock. Poisoning is recovered from: a panic elsewhere must
+    /// not take the picture down with it, and every write leaves the state consistent.
+    pub fn write<T>(&self, f: impl FnOnce(&mut Situation) -> T) -> T {
+        let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&Situation) -> T) -> T {
+        let guard = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        f(&guard)
+    }
+
+    /// The snapshot as JSON.
+    pub fn snapshot_json(&self) -> serde_json::Value {
+        self.read(|s| serde_json::to_value(s.snapshot()).unwrap_or_default())
+    }
+}
+
+fn compatible(a: EntityKind, b: EntityKind) -> bool {
+    a == b || a == EntityKind::Other || b == EntityKind::Other
+}
+
+impl Situation {
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot {
+            seq: self.seq,
+            entities: self.entities.values().collect(),
+            developments: self
+                .developments
+                .values()
+                .filter(|d| d.status.is_some())
+                .collect(),
+            reports: self.reports.values().collect(),
+        }
+    }
+
+    pub fn entity(&self, id: &str) -> Option<&Entity> {
+        self.entities.get(id)
+    }
+
+    pub fn development(&self, id: &str) -> Option<&Development> {
+        self.developments.get(id).filter(|d| d.status.is_some())
+    }
+
+    pub fn developments(&self) -> impl Iterator<Item = &Development> {
+        self.developments.values().filter(|d| d.status.is_some())
+    }
+
+    pub fn entities(&self) -> impl Iterator<Item = &Entity> {
+        self.entities.values()
+    }
+
+    pub fn report(&self, id: &str) -> Option<&ReportInfo> {
+        self.reports.get(id)
+    }
+
+    fn event(
+        &mut self,
+        kind: &'static str,
+        subject: &str,
+        data: serde_json::Value,
+        out: &mut Vec<ChangeEvent>,
+    ) {
+        self.seq += 1;
+        out.push(ChangeEvent {
+            seq: self.seq,
+            kind,
+            subject: subject.to_string(),
+            time: OffsetDateTime::now_utc(),
+            data,
+        });
+    }
+
+    /// A refused input.
+    pub fn apply_rejected(&mut self, path: &Path, reason: &Rejection) -> Vec<ChangeEvent> {
+        let mut out = Vec::new();
+        let file = file_label(path);
+        self.event(
+            types::REPORT_REJECTED,
+            &file,
+            json!({"file": file, "path": path.to_string_lossy(), "reason": reason.to_string(), "reason_code": reason.code()}),
+            &mut out,
+        );
+        out
+    }
+
+    /// An exact re-send of a report already accepted: an event, no state change.
+    pub fn apply_duplicate(
+        &mut self,
+        report: &Report,
+        of_id: &str,
+        of_file: &str,
+    ) -> Vec<ChangeEvent> {
+        let mut out = Vec::new();
+        self.event(
+            types::REPORT_DUPLICATE,
+            &report.id,
+            json!({"file": report.file_name(), "duplicate_of": of_id, "original_file": of_file}),
+            &mut out,
+        );
+        out
+    }
+
+    /// Applies an accepted report and its extraction; returns the events, in order.
+    pub fn apply_report(
+        &mut self,
+        report: &Report,
+        ex: &Extraction,
+        rec: &EntityRecognizer,
+    ) -> Vec<ChangeEvent> {
+        let mut out = Vec::new();
+        let info = ReportInfo {
+            id: report.id.clone(),
+            source: report.meta.source.clone(),
+            title: report.meta.title.clone(),
+            published_at: report.published_at,
+            date_origin: report.meta.date_origin,
+            dateline: report.meta.dateline.clone(),
+            file: report.file_name(),
+            sentences: report.sentences.len(),
+        };
+        self.event(
+            types::REPORT_ACCEPTED,
+            &report.id,
+            json!({
+                "file": info.file,
+                "source": info.source,
+                "title": info.title,
+                "published_at": report.published_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                "date_origin": info.date_origin,
+                "dateline": info.dateline,
+                "sentences": info.sentences,
+                "mentions": ex.mentions.len(),
+                "claims": ex.claims.len(),
+            }),
+            &mut out,
+        );
+        self.reports.insert(report.id.clone(), info);
+
+        let ids = self.resolve_mentions(report, &ex.mentions, rec, &mut out);
+        self.apply_claims(report, ex, &ids, rec, &mut out);
+        out
+    }
+
+    /// Resolves each mention to an entity id, creating entities and aliases as needed.
+    fn resolve_mentions(
+        &mut self,
+        report: &Report,
+        mentions: &[Mention],
+        rec: &EntityRecognizer,
+        out: &mut Vec<ChangeEvent>,
+    ) -> Vec<String> {
+        let mut ids: Vec<Option<String>> = vec![None; mentions.len()];
+        // Unlinked mentions first, so links can follow them.
+        let order: Vec<usize> = (0..mentions.len())
+            .filter(|&i| mentions[i].link.is_none())
+            .chain((0..mentions.len()).filter(|&i| mentions[i].link.is_some()))
+            .collect();
+        for i in order {
+            let m = &mentions[i];
+            let linked = m.link.and_then(|l| ids.get(l).cloned().flatten());
+            let id = match linked {
+                Some(id) => id,
+                None => self.resolve_one(m, rec),
+            };
+            self.note_mention(&id, m, report, out);
+            ids[i] = Some(id);
+        }
+        ids.into_iter().map(Option::unwrap_or_default).collect()
+    }
+
+    fn resolve_one(&mut self, m: &Mention, rec: &EntityRecognizer) -> String {
+        if let Some(g) = m.gazetteer {
+            return self.gazetteer_entity(g, rec);
+        }
+        // Same key, compatible kind.
+        if let Some(id) = self.lookup(&m.key, m.kind) {
+            return id;
+        }
+        let single = !m.key.contains(' ') && !m.key.contains(':');
+        let letters: Vec<char> = m.surface.chars().filter(|c| c.is_alphabetic()).collect();
+        let acronym = letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase());
+        if acronym {
+            if let Some(id) = self.unique(self.initials.get(&m.surface.replace('.', ""))) {
+                return id;
+            }
+        } else if single && matches!(m.kind, EntityKind::Person | EntityKind::Other) {
+            if let Some(id) = self.unique(self.last_words.get(&m.key)) {
+                if self
+                    .entities
+                    .get(&id)
+                    .is_some_and(|e| compatible(e.kind, m.kind))
+                {
+                    return id;
+                }
+            }
+        }
+        // A fuller name for an entity first seen by its surname or acronym.
+        if !single && !m.key.contains(':') {
+            let last = m.key.rsplit(' ').next().unwrap_or_default().to_string();
+            let init = initials(&m.surface, &HashSet::default());
+            let earlier = self
+                .lookup(&last, m.kind)
+                .filter(|id| {
+                    self.entities
+                        .get(id)
+                        .is_some_and(|e| !e.name.contains(' ') && !e.from_gazetteer)
+                })
+                .filter(|_| matches!(m.kind, EntityKind::Person | EntityKind::Other))
+                .or_else(|| {
+                    (init.len() >= 2)
+                        .then(|| {
+                            self.keys
+                                .get(&rec.keyer().key(&init))
+                                .and_then(|v| v.first().cloned())
+                        })
+                        .flatten()
+                        .filter(|id| self.entities.get(id).is_some_and(|e| e.name == init))
+                });
+            if let Some(id) = earlier {
+                self.register_keys(&id, m);
+                if let Some(e) = self.entities.get_mut(&id) {
+                    e.name = m.surface.clone();
+                }
+                return id;
+            }
+        }
+        let mut id = slug(&m.surface);
+        let mut n = 2;
+        while self.entities.contains_key(&id) {
+            id = format!("{}-{n}", slug(&m.surface));
+            n += 1;
+        }
+        self.create_entity(&id, &m.surface, m.kind, &m.key, false);
+        self.register_keys(&id, m);
+        id
+    }
+
+    fn unique(&self, set: Option<&BTreeSet<String>>) -> Option<String> {
+        set.filter(|s| s.len() == 1)
+            .and_then(|s| s.iter().next().cloned())
+    }
+
+    fn lookup(&self, key: &str, kind: EntityKind) -> Option<String> {
+        self.keys
+            .get(key)?
+            .iter()
+            .find(|id| {
+                self.entities
+                    .get(*id)
+                    .is_some_and(|e| compatible(e.kind, kind))
+            })
+            .cloned()
+    }
+
+    fn create_entity(
+        &mut self,
+        id: &str,
+        name: &str,
+        kind: EntityKind,
+        key: &str,
+        gazetteer: bool,
+    ) {
+        self.entities.insert(
+            id.to_string(),
+            Entity {
+                id: id.to_string(),
+                kind,
+                name: name.to_string(),
+                aliases: BTreeMap::new(),
+                mentions: 0,
+                reports: BTreeSet::new(),
+                kind_votes: BTreeMap::new(),
+                from_gazetteer: gazetteer,
+            },
+        );
+        let v = self.keys.entry(key.to_string()).or_default();
+        if !v.iter().any(|x| x == id) {
+            v.push(id.to_string());
+        }
+    }
+
+    fn register_keys(&mut self, id: &str, m: &Mention) {
+        let v = self.keys.entry(m.key.clone()).or_default();
+        if !v.iter().any(|x| x == id) {
+            v.push(id.to_string());
+        }
+        if m.key.contains(' ') && !m.key.contains(':') {
+            if matches!(m.kind, EntityKind::Person | EntityKind::Other) {
+                if let Some(last) = m.key.rsplit(' ').next() {
+                    self.last_words
+                        .entry(last.to_string())
+                        .or_default()
+                        .insert(id.to_string());
+                }
+            }
+            let init = initials(&m.surface, &HashSet::default());
+            if init.len() >= 2 && !matches!(m.kind, EntityKind::Person) {
+                self.initials
+                    .entry(init)
+                    .or_default()
+                    .insert(id.to_string());
+            }
+        }
+    }
+
+    /// Counts the mention, records the alias and votes on the kind.
+    fn note_mention(&mut self, id: &str, m: &Mention, report: &Report, out: &mut Vec<ChangeEvent>) {
+        let Some(e) = self.entities.get_mut(id) else {
+            return;
+        };
+        let first = e.mentions == 0;
+        e.mentions += 1;
+        e.reports.insert(report.id.clone());
+        if !e.from_gazetteer {
+            *e.kind_votes.entry(m.kind).or_insert(0) += u32::from(m.weight.max(1));
+            e.kind = e
+                .kind_votes
+                .iter()
+                .filter(|(k, _)| **k != EntityKind::Other)
+                .max_by_key(|(k, v)| (**v, std::cmp::Reverse(**k)))
+                .map_or(EntityKind::Other, |(k, _)| *k);
+        }
+        let new_alias = !e.aliases.contains_key(&m.surface);
+        *e.aliases.entry(m.surface.clone()).or_insert(0) += 1;
+        let (name, kind) = (e.name.clone(), e.kind);
+        if first {
+            self.event(
+                types::ENTITY_DISCOVERED,
+                id,
+                json!({"name": name, "kind": kind, "alias": m.surface, "report": report.id, "sentence": m.sentence}),
+                out,
+            );
+        } else if new_alias {
+            self.event(
+                types::ENTITY_ALIAS_ADDED,
+                id,
+                json!({"name": name, "alias": m.surface, "report": report.id, "sentence": m.sentence}),
+                out,
+            );
+        }
+    }
+
+    fn gazetteer_entity(&mut self, g: usize, rec: &EntityRecognizer) -> String {
+        let name = rec.gazetteer_name(g).to_string();
+        let id = slug(&name);
+        if !self.entities.contains_key(&id) {
+            let key = rec.keyer().key(&name);
+            self.create_entity(&id, &name, rec.gazetteer_kind(g), &key, true);
+        }
+        id
+    }
+
+    fn apply_claims(
+        &mut self,
+        report: &Report,
+        ex: &Extraction,
+        ids: &[String],
+        rec: &EntityRecognizer,
+        out: &mut Vec<ChangeEvent>,
+    ) {
+        let mut last_of_kind: HashMap<String, String> = HashMap::new();
+        let mut touched: Vec<String> = Vec::new();
+        let entity = |i: Option<usize>| {
+            i.and_then(|i| ids.get(i))
+                .filter(|s| !s.is_empty())
+                .cloned()
+        };
+        for c in &ex.claims {
+            // A capital acting stands for its government ("Moscow withdrew" → Russia).
+            // Only the frame's identity roles are kept: a meeting has no target.
+            let has = |role: &str| c.identity.iter().any(|r| r == role);
+            let actor = match c
+                .actor
+                .and_then(|i| ex.mentions.get(i))
+                .and_then(|m| m.gazetteer)
+                .and_then(|g| rec.capital_country(g))
+            {
+                Some(country) => Some(self.gazetteer_entity(country, rec)),
+                None => entity(c.actor),
+            };
+            let location = entity(c.location).filter(|_| has("location"));
+            let target = entity(c.target).filter(|_| has("target"));
+            let mut participants: BTreeSet<String> = c
+                .participants
+                .iter()
+                .filter_map(|&i| entity(Some(i)))
+                .collect();
+            if participants.len() < 2 || !has("participants") {
+                participants.clear();
+            }
+            let mut facets = Vec::new();
+            // Strong roles identify a development on their own; a claim with only weak ones
+            // (an actor, a place merely in the same clause) joins this report's development
+            // of the same kind ("the withdrawal", "the talks") when there is one.
+            let strong = (location.is_some() && c.location_strong)
+                || target.is_some()
+                || !participants.is_empty();
+            let joins = !strong && last_of_kind.contains_key(&c.frame);
+            for role in &c.identity {
+                let v = match role.as_str() {
+                    _ if joins => None,
+                    "location" => location.clone(),
+                    "target" => target.clone(),
+                    "actor" => actor.clone(),
+                    "participants" if !participants.is_empty() => {
+                        Some(participants.iter().cloned().collect::<Vec<_>>().join("+"))
+                    }
+                    _ => None,
+                };
+                if let Some(v) = v {
+                    facets.push(format!("{}|{role}|{v}", c.frame));
+                }
+            }
+            // Only the claim's most specific role identifies it: a withdrawal from another
+            // base by the same army is another withdrawal.
+            let found = facets.first().and_then(|f| self.facets.get(f).cloned());
+            let dev_id = match found {
+                Some(id) => id,
+                None if facets.is_empty() => match last_of_kind.get(&c.frame) {
+                    Some(id) => id.clone(),
+                    // Nothing identifies it and nothing in this report came before: no claim.
+                    None => continue,
+                },
+                None => {
+                    // Named after the first identity role present, with the actor in front
+                    // when the anchor is a place: `withdrawal/russia/qamishli-airport`.
+                    let first = facets[0].split('|').nth(1).unwrap_or_default().to_string();
+                    let anchor = facets[0]
+                        .splitn(3, '|')
+                        .nth(2)
+                        .unwrap_or_default()
+                        .to_string();
+                    let mut parts = vec![c.frame.clone()];
+                    if first == "location" {
+                        parts.extend(actor.clone().filter(|a| *a != anchor));
+                    }
+                    parts.push(anchor);
+                    let base = parts.join("/");
+                    let mut id = base.clone();
+                    let mut n = 2;
+                    while self.developments.contains_key(&id) {
+                        id = format!("{base}-{n}");
+                        n += 1;
+                    }
+                    self.developments.insert(
+                        id.clone(),
+                        Development {
+                            id: id.clone(),
+                            kind: c.kind.clone(),
+                            frame: c.frame.clone(),
+                            status: None,
+                            roles: Roles::default(),
+                            history: Vec::new(),
+                            claims: Vec::new(),
+                            disputes: Vec::new(),
+                            sources: BTreeSet::new(),
+                        },
+                    );
+                    id
+                }
+            };
+            for f in facets {
+                self.facets.entry(f).or_insert_with(|| dev_id.clone());
+            }
+            last_of_kind.insert(c.frame.clone(), dev_id.clone());
+            let Some(dev) = self.developments.get_mut(&dev_id) else {
+                continue;
+            };
+            let span = report
+                .sentences
+                .get(c.sentence)
+                .map_or((0, 0), |s| (s.start, s.end));
+            dev.claims.push(Claim {
+                report: report.id.clone(),
+                source: report.meta.source.clone(),
+                published_at: report.published_at,
+                sentence: c.sentence,
+                span,
+                evidence: report.sentence_original(c.sentence).to_string(),
+                trigger: c.trigger.clone(),
+                status: c.status,
+                cue: c.cue.clone(),
+                modality: c.modality,
+                resumption: c.resumption,
+                roles: Roles {
+                    actor,
+                    location: location.filter(|_| c.location_strong),
+                    target,
+                    participants,
+                },
+            });
+            if !touched.contains(&dev_id) {
+                touched.push(dev_id);
+            }
+        }
+        for id in touched {
+            self.settle(&id, &report.id, out);
+        }
+    }
+
+    /// Re-decides a development's status from all its claims and emits what changed.
+    fn settle(&mut self, id: &str, report_id: &str, out: &mut Vec<ChangeEvent>) {
+        let Some(dev) = self.developments.get(id) else {
+            return;
+        };
+        let eligible: Vec<usize> = dev
+            .claims
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                c.status.is_some() && matches!(c.modality, Modality::Asserted | Modality::Negated)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let rule: Vec<RuleClaim<'_>> = eligible
+            .iter()
+            .map(|&i| {
+                let c = &dev.claims[i];
+                RuleClaim {
+                    status: c.status.unwrap_or(Status::Planned),
+                    resumption: c.resumption,
+                    day: c.published_at.to_offset(time::UtcOffset::UTC).date(),
+                    report: &c.report,
+                    sentence: c.sentence,
+                }
+            })
+            .collect();
+        let outcome = decide(&rule);
+        let before = dev.status;
+        let old_disputes: BTreeSet<(usize, usize)> =
+            dev.disputes.iter().map(|d| (d.claim, d.against)).collect();
+        let claim = |k: usize| &dev.claims[eligible[k]];
+        let history: Vec<Transition> = outcome
+            .history
+            .iter()
+            .map(|s| Transition {
+                from: s.from,
+                to: s.to,
+                claim: eligible[s.claim],
+                report: claim(s.claim).report.clone(),
+                source: claim(s.claim).source.clone(),
+                cue: claim(s.claim).cue.clone(),
+            })
+            .collect();
+        let disputes: Vec<Dispute> = outcome
+            .disputes
+            .iter()
+            .map(|&(c, a)| Dispute {
+                claim: eligible[c],
+                claimed: claim(c).status.unwrap_or(Status::Planned),
+                against: eligible[a],
+                against_status: claim(a).status.unwrap_or(Status::Planned),
+            })
+            .collect();
+        let mut sources: BTreeSet<String> = BTreeSet::new();
+        if let Some(s) = outcome.setter {
+            sources.extend(claim(s).source.clone());
+        }
+        for &k in &outcome.corroborating {
+            if claim(k).status == outcome.status {
+                sources.extend(claim(k).source.clone());
+            }
+        }
+        let setter = outcome.setter.map(|s| eligible[s]);
+        // A claim of this report that neither set the status nor disputes it corroborates
+        // (the current status, or history when it is a lagging report).
+        let disputing: BTreeSet<usize> =
+            outcome.disputes.iter().map(|&(c, _)| eligible[c]).collect();
+        let corroborating: Option<(usize, bool)> = eligible
+            .iter()
+            .copied()
+            .filter(|i| dev.claims[*i].report == report_id && !disputing.contains(i))
+            .find(|_| setter.is_none_or(|s| dev.claims[s].report != report_id))
+            .map(|i| (i, dev.claims[i].status != outcome.status));
+        let evidence = |i: usize| {
+            let c = &dev.claims[i];
+            json!({
+                "report": c.report, "source": c.source, "sentence": c.evidence,
+                "sentence_index": c.sentence, "cue": c.cue, "trigger": c.trigger,
+                "published_at": c.published_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            })
+        };
+        let roles = serde_json::to_value(roles_of(&dev.claims)).unwrap_or_default();
+        let kind = dev.kind.clone();
+        let mut pending: Vec<(&'static str, serde_json::Value)> = Vec::new();
+        match (before, outcome.status, setter) {
+            (None, Some(to), Some(s)) => pending.push((
+                types::DEVELOPMENT_DETECTED,
+                json!({"kind": kind, "status": to, "roles": roles, "evidence": evidence(s)}),
+            )),
+            (Some(from), Some(to), Some(s)) if from != to => pending.push((
+                types::DEVELOPMENT_STATUS_CHANGED,
+                json!({"kind": kind, "from": from, "to": to, "evidence": evidence(s)}),
+            )),
+            _ => {}
+        }
+        for d in &disputes {
+            if !old_disputes.contains(&(d.claim, d.against)) {
+                pending.push((
+                    types::DEVELOPMENT_DISPUTED,
+                    json!({"kind": kind, "status": outcome.status, "claimed": d.claimed,
+                           "evidence": evidence(d.claim), "against": evidence(d.against)}),
+                ));
+            }
+        }
+        if let (Some((i, lagging)), true) = (corroborating, before.is_some()) {
+            pending.push((
+                types::DEVELOPMENT_CORROBORATED,
+                json!({"kind": kind, "status": outcome.status, "claimed": dev.claims[i].status,
+                       "lagging": lagging, "evidence": evidence(i)}),
+            ));
+        }
+        let roles = roles_of(&dev.claims);
+        if let Some(dev) = self.developments.get_mut(id) {
+            dev.roles = roles;
+            dev.status = outcome.status;
+            dev.history = history;
+            dev.disputes = disputes;
+            dev.sources = sources;
+        }
+        for (kind, data) in pending {
+            self.event(kind, id, data, out);
+        }
+    }
+}
+
+use std::collections::HashSet;
+
+/// A development's roles from all its claims: the most-named actor, location and target
+/// (ties broken by id), and every participant. A function of the claim set, so arrival
+/// order does not change it.
+fn roles_of(claims: &[Claim]) -> Roles {
+    fn mode<'a>(values: impl Iterator<Item = &'a String>) -> Option<String> {
+        let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
+        for v in values {
+            *counts.entry(v).or_insert(0) += 1;
+        }
+        counts
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+            .map(|(v, _)| v.clone())
+    }
+    Roles {
+        actor: mode(claims.iter().filter_map(|c| c.roles.actor.as_ref())),
+        location: mode(claims.iter().filter_map(|c| c.roles.location.as_ref())),
+        target: mode(claims.iter().filter_map(|c| c.roles.target.as_ref())),
+        participants: claims
+            .iter()
+            .flat_map(|c| c.roles.participants.iter().cloned())
+            .collect(),
+    }
+}

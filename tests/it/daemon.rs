@@ -1,0 +1,115 @@
+use crate::support::{copy_fixture, drop_file, fixtures, parse_lines, Daemon};
+
+#[test]
+fn daemon_processes_existing_then_new_files_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let watch = dir.path().join("watch");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&watch).unwrap();
+    copy_fixture(
+        "progression/01_tallis-kestria-to-withdraw.txt",
+        &watch,
+        "01.txt",
+    );
+    let mut d = Daemon::start_in(dir, watch.clone(), data.clone(), 200);
+    d.wait_file("report.accepted", "01.txt");
+    let detected = d.wait_for("withdrawal detected", |e| {
+        e["type"] == "development.detected" && e["data"]["kind"] == "withdrawal"
+    });
+    assert_eq!(detected["data"]["status"], "planned");
+
+    // Dropped while running, with rename-into-place and with a plain write.
+    let text = std::fs::read(fixtures().join("progression/02_tallis-kestrian-pullout-begins.txt"))
+        .unwrap();
+    drop_file(&watch, "02.txt", &text);
+    d.wait_file("report.accepted", "02.txt");
+    std::fs::copy(
+        fixtures().join("progression/03_moor-gazette-withdrawal-complete.txt"),
+        watch.join("03.txt"),
+    )
+    .unwrap();
+    let done = d.wait_for("completed", |e| {
+        e["type"] == "development.status_changed" && e["data"]["to"] == "completed"
+    });
+    assert_eq!(done["data"]["from"], "underway");
+    assert_eq!(done["subject"], detected["subject"]);
+
+    // Hidden and temporary files are ignored; a re-send is a duplicate.
+    std::fs::write(watch.join(".hidden.txt"), "Ignored report text.").unwrap();
+    std::fs::write(watch.join("draft.txt.tmp"), "Ignored report text.").unwrap();
+    drop_file(&watch, "04-resend.txt", &text);
+    let dup = d.wait_file("report.duplicate", "04-resend.txt");
+    assert_eq!(dup["data"]["original_file"], "02.txt");
+
+    let (status, seen) = d.stop();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(seen.iter().all(|e| !e["data"]["file"]
+        .as_str()
+        .is_some_and(|f| f.contains("hidden") || f.contains("draft"))));
+    // Every event also went to the events file, in the same order.
+    let file = parse_lines(&std::fs::read(data.join("events.ndjson")).unwrap());
+    assert_eq!(file, seen);
+    let ids: Vec<u64> = file
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn daemon_rejects_bad_input_and_carries_on() {
+    let mut d = Daemon::start(200);
+    let w = d.watch.clone();
+    drop_file(&w, "empty.txt", b"");
+    d.wait_file("report.rejected", "empty.txt");
+    drop_file(
+        &w,
+        "image.txt",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00",
+    );
+    let bin = d.wait_file("report.rejected", "image.txt");
+    assert_eq!(bin["data"]["reason_code"], "binary");
+    drop_file(&w, "latin1.txt", b"Caf\xe9 owners protest.");
+    let bad = d.wait_file("report.rejected", "latin1.txt");
+    assert_eq!(bad["data"]["reason_code"], "invalid_utf8");
+    std::fs::create_dir(w.join("story.txt")).unwrap();
+    let dir = d.wait_file("report.rejected", "story.txt");
+    assert_eq!(dir["data"]["reason_code"], "directory");
+    d.wait_log("Report rejected.");
+    // Still alive and working.
+    copy_fixture("reversal/01_sws-evacuation-begins.txt", &w, "good.txt");
+    d.wait_file("report.accepted", "good.txt");
+    let (status, seen) = d.stop();
+    assert!(status.success());
+    // Rejections are in the events file too, nothing was deleted or moved.
+    let file = parse_lines(&std::fs::read(d.data.join("events.ndjson")).unwrap());
+    assert_eq!(file, seen);
+    assert_eq!(
+        file.iter()
+            .filter(|e| e["type"] == "report.rejected")
+            .count(),
+        4
+    );
+    assert!(w.join("empty.txt").exists() && w.join("image.txt").exists());
+}
+
+#[test]
+fn daemon_reports_a_file_that_vanishes_before_it_is_complete() {
+    // A long settle time: the half-written file is never complete while it exists.
+    let mut d = Daemon::start(60_000);
+    let path = d.watch.join("partial.txt");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(b"The first half of a report").unwrap();
+        f.flush().unwrap();
+        // The daemon has seen it arrive once it logs the pending file; then it goes away.
+        d.wait_log("partial.txt");
+        std::fs::remove_file(&path).unwrap();
+    }
+    let gone = d.wait_file("report.rejected", "partial.txt");
+    assert_eq!(gone["data"]["reason_code"], "vanished");
+    assert!(d.seen.iter().all(|e| e["type"] != "report.accepted"));
+    let (status, _) = d.stop();
+    assert!(status.success());
+}

@@ -1,0 +1,267 @@
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::{development, entity_with_alias, fixtures, ingest, of_type};
+
+fn statuses_of(events: &[Value], subject_prefix: &str) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter(|e| {
+            e["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with(subject_prefix))
+        })
+        .filter(|e| e["type"] == "development.status_changed")
+        .map(|e| {
+            (
+                e["data"]["from"].as_str().unwrap().to_string(),
+                e["data"]["to"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn status_progression_across_three_reports() {
+    let dir = fixtures().join("progression");
+    let files: Vec<_> = [
+        "01_tallis-kestria-to-withdraw.txt",
+        "02_tallis-kestrian-pullout-begins.txt",
+        "03_moor-gazette-withdrawal-complete.txt",
+    ]
+    .iter()
+    .map(|f| dir.join(f))
+    .collect();
+    let paths: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    let (events, snap) = ingest(&paths);
+    let detected = of_type(&events, "development.detected");
+    let dev = detected
+        .iter()
+        .find(|e| e["data"]["kind"] == "withdrawal")
+        .expect("withdrawal detected");
+    assert_eq!(dev["data"]["status"], "planned");
+    let id = dev["subject"].as_str().unwrap();
+    assert_eq!(
+        statuses_of(&events, id),
+        [
+            ("planned".into(), "underway".into()),
+            ("underway".into(), "completed".into())
+        ]
+    );
+    let change = events
+        .iter()
+        .find(|e| e["type"] == "development.status_changed" && e["data"]["to"] == "completed")
+        .unwrap();
+    assert_eq!(change["data"]["evidence"]["source"], "Moor Gazette");
+    assert!(change["data"]["evidence"]["sentence"]
+        .as_str()
+        .unwrap()
+        .contains("was completed on Friday"));
+    let d = development(&snap, id);
+    assert_eq!(d["status"], "completed");
+    assert_eq!(d["history"].as_array().unwrap().len(), 3);
+    // Every event is a CloudEvent with a sequence number that counts up from 1.
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["specversion"], "1.0");
+        assert_eq!(e["id"], (i + 1).to_string());
+        assert_eq!(
+            e["sequence"].as_str().unwrap().trim_start_matches('0'),
+            (i + 1).to_string()
+        );
+    }
+    assert_eq!(snap["seq"], events.len());
+}
+
+#[test]
+fn lagging_report_after_completion_never_rolls_back() {
+    // 04 is dated before 03 but arrives after it, still saying "withdrawing".
+    let (events, snap) = ingest(&[&fixtures().join("progression")]);
+    let d = development(&snap, "withdrawal/");
+    assert_eq!(d["status"], "completed");
+    let id = d["id"].as_str().unwrap();
+    assert_eq!(statuses_of(&events, id).last().unwrap().1, "completed");
+    let lagging = events
+        .iter()
+        .find(|e| e["type"] == "development.corroborated" && e["subject"] == id)
+        .expect("the lagging report corroborates");
+    assert_eq!(lagging["data"]["lagging"], true);
+    assert_eq!(lagging["data"]["claimed"], "underway");
+}
+
+#[test]
+fn any_arrival_order_ends_in_the_same_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = [
+        "01_tallis-kestria-to-withdraw.txt",
+        "02_tallis-kestrian-pullout-begins.txt",
+        "03_moor-gazette-withdrawal-complete.txt",
+        "04_ridge-post-stale-bulletin.txt",
+    ];
+    let orders = [[3, 2, 1, 0], [2, 0, 3, 1], [1, 3, 0, 2]];
+    let (_, reference) = ingest(&[&fixtures().join("progression")]);
+    for (n, order) in orders.iter().enumerate() {
+        let d = dir.path().join(format!("order{n}"));
+        std::fs::create_dir(&d).unwrap();
+        for (pos, &i) in order.iter().enumerate() {
+            std::fs::copy(
+                fixtures().join("progression").join(names[i]),
+                d.join(format!("{pos}_{}", names[i])),
+            )
+            .unwrap();
+        }
+        let (events, snap) = ingest(&[&d]);
+        let got = development(&snap, "withdrawal/");
+        let want = development(&reference, "withdrawal/");
+        assert_eq!(got["status"], want["status"]);
+        assert_eq!(got["roles"], want["roles"]);
+        let history = |d: &Value| -> Vec<(Value, Value)> {
+            d["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| (h["from"].clone(), h["to"].clone()))
+                .collect()
+        };
+        assert_eq!(history(got), history(want));
+        // No status ever moves backwards along planned < underway < completed.
+        let rank = |s: &str| {
+            ["planned", "underway", "completed"]
+                .iter()
+                .position(|x| *x == s)
+        };
+        for (from, to) in statuses_of(&events, got["id"].as_str().unwrap()) {
+            if let (Some(a), Some(b)) = (rank(&from), rank(&to)) {
+                assert!(b > a, "moved back from {from} to {to} in order {order:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn reversal_halts_and_resumes() {
+    let (events, snap) = ingest(&[&fixtures().join("reversal")]);
+    let d = development(&snap, "evacuation/");
+    assert_eq!(d["status"], "underway");
+    let id = d["id"].as_str().unwrap();
+    assert_eq!(
+        statuses_of(&events, id),
+        [
+            ("underway".into(), "halted".into()),
+            ("halted".into(), "underway".into())
+        ]
+    );
+}
+
+#[test]
+fn aliases_resolve_to_one_entity() {
+    let (events, snap) = ingest(&[&fixtures().join("aliases")]);
+    let general = entity_with_alias(&snap, "Yusuf al-Tamimi");
+    assert_eq!(general["kind"], "person");
+    for alias in ["Youssef Al Tamimi", "Tamimi"] {
+        assert_eq!(
+            entity_with_alias(&snap, alias)["id"],
+            general["id"],
+            "{alias}"
+        );
+    }
+    let port = entity_with_alias(&snap, "Port Keldar");
+    assert_eq!(port["kind"], "facility");
+    for alias in ["Keldar harbour", "port of Keldar"] {
+        assert_eq!(entity_with_alias(&snap, alias)["id"], port["id"], "{alias}");
+    }
+    let nra = entity_with_alias(&snap, "Northern Reach Alliance");
+    assert_eq!(nra["kind"], "organization");
+    assert_eq!(entity_with_alias(&snap, "NRA")["id"], nra["id"]);
+    assert_ne!(nra["id"], port["id"]);
+    assert!(of_type(&events, "entity.alias_added")
+        .iter()
+        .any(|e| e["data"]["alias"] == "Youssef Al Tamimi"));
+}
+
+#[test]
+fn hedged_claim_moves_nothing_and_negation_maps_the_status() {
+    let (_, snap) = ingest(&[&fixtures().join("claims")]);
+    let devs = snap["developments"].as_array().unwrap();
+    // "may withdraw" is hedged: the development is not shown with a status.
+    assert!(
+        devs.iter()
+            .all(|d| !d["id"].as_str().unwrap().contains("tessaly")),
+        "{devs:#?}"
+    );
+    // "had not completed the withdrawal" is a negated completion: underway.
+    let corvin = devs
+        .iter()
+        .find(|d| d["id"].as_str().unwrap().contains("corvin"))
+        .expect("corvin base");
+    assert_eq!(corvin["status"], "underway");
+    assert_eq!(corvin["claims"][0]["modality"], "negated");
+}
+
+#[test]
+fn exact_resend_under_another_name_is_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let original =
+        std::fs::read_to_string(fixtures().join("reversal/01_sws-evacuation-begins.txt")).unwrap();
+    std::fs::write(dir.path().join("a.txt"), &original).unwrap();
+    // Same text with CRLF line endings and curly quotes folded the other way.
+    std::fs::write(dir.path().join("b.txt"), original.replace('\n', "\r\n")).unwrap();
+    let (events, snap) = ingest(&[dir.path()]);
+    let dups = of_type(&events, "report.duplicate");
+    assert_eq!(dups.len(), 1);
+    assert_eq!(dups[0]["data"]["original_file"], "a.txt");
+    assert_eq!(snap["reports"].as_array().unwrap().len(), 1);
+    // The duplicate changed nothing: it is the last event.
+    assert_eq!(events.last().unwrap()["type"], "report.duplicate");
+}
+
+#[test]
+fn bad_inputs_are_rejected_with_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("01_empty.txt"), b"").unwrap();
+    std::fs::write(
+        p.join("02_binary.txt"),
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("03_latin1.txt"),
+        b"Caf\xe9 owners protest in Velgrad.",
+    )
+    .unwrap();
+    std::fs::create_dir(p.join("04_folder.txt")).unwrap();
+    std::fs::copy(
+        fixtures().join("reversal/03_sws-evacuation-resumes.txt"),
+        p.join("05_good.txt"),
+    )
+    .unwrap();
+    let missing = p.join("06_missing.txt");
+    let (events, snap) = ingest(&[p, &missing]);
+    let rejected = of_type(&events, "report.rejected");
+    let codes: Vec<(&str, &str)> = rejected
+        .iter()
+        .map(|e| {
+            (
+                e["data"]["file"].as_str().unwrap(),
+                e["data"]["reason_code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("01_empty.txt", "empty"),
+            ("02_binary.txt", "binary"),
+            ("03_latin1.txt", "invalid_utf8"),
+            ("04_folder.txt", "directory"),
+            ("06_missing.txt", "vanished"),
+        ]
+    );
+    for e in &rejected {
+        assert!(!e["data"]["reason"].as_str().unwrap().is_empty());
+    }
+    // The good report in the middle still went through.
+    assert_eq!(of_type(&events, "report.accepted").len(), 1);
+    assert_eq!(snap["reports"][0]["file"], "05_good.txt");
+}

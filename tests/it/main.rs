@@ -1,0 +1,14 @@
+//! End-to-end tests: the real `sitrep` binary on temporary folders.
+//!
+//! * `ingest`: one-shot runs over fixture reports: status progression, lagging reports,
+//!   reversals, aliases, hedges and negation, duplicates, bad input, arrival order.
+//! * `daemon`: `sitrep run` watching a folder: files already there, files dropped while it
+//!   runs, bad input, duplicates, the events file, SIGTERM.
+//! * `seeds`: the seed story from `../shared/seeds` (skipped when that folder is absent).
+//! * `cli`: `check-config` and flag handling.
+
+mod cli;
+mod daemon;
+mod ingest;
+mod seeds;
+mod support;
