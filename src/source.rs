@@ -274,16 +274,26 @@ impl WatchSource {
                     if watcher.is_none() {
                         watcher = self.start_watcher(&root, ntx.clone());
                     }
-                    for path in scan(&root) {
-                        if self.done.get(&path).is_none_or(|s| *s != stamp(&path)) && !self.pending.contains_key(&path) {
-                            debug!(path = %path.display(), "Rescan found a file.");
-                            self.pending.insert(path.clone(), (stamp(&path), Instant::now()));
-                        }
-                    }
+                    let found = self.rescan(&root);
+                    debug!(found, "Rescan done.");
                 }
             }
         }
         drop(watcher);
+    }
+
+    /// Queues every file the notifications missed: new, or changed since it was read.
+    fn rescan(&mut self, root: &Path) -> usize {
+        let mut found = 0;
+        for path in scan(root) {
+            let now = stamp(&path);
+            if self.done.get(&path).is_none_or(|s| *s != now) && !self.pending.contains_key(&path) {
+                debug!(path = %path.display(), "Rescan found a file.");
+                self.pending.insert(path, (now, Instant::now()));
+                found += 1;
+            }
+        }
+        found
     }
 
     fn start_watcher(

@@ -18,6 +18,9 @@ use crate::report::{Metadata, RawReport, Rejection, Report, Sentence};
 use crate::text::fold;
 
 /// Header keys recognised in a leading `key: value` block.
+/// How many non-empty body lines may hold the dateline (bylines and credits come first).
+const DATELINE_LINES: usize = 4;
+
 const HEADER_KEYS: [&str; 10] = [
     "source",
     "date",
@@ -159,9 +162,10 @@ impl Normalizer {
             meta.title = header_title;
         }
 
-        // 4. Dateline at the start of the first body line, then sentences.
+        // 4. Dateline, then sentences. Bylines and photo credits often come before the
+        // dateline, so the first few body lines are tried, not just the first.
         let body_lines = if has_title_sentence { first + 1 } else { first };
-        let mut dateline_done = false;
+        let mut dateline_tries = DATELINE_LINES;
         for &(ls, le) in &lines[body_lines..] {
             let line = &original[ls..le];
             if line.trim().is_empty() {
@@ -169,16 +173,21 @@ impl Normalizer {
             }
             let lead = line.len() - line.trim_start().len();
             let mut start = ls + lead;
-            if !dateline_done {
-                dateline_done = true;
+            if dateline_tries > 0 {
+                let first_try = dateline_tries == DATELINE_LINES;
+                dateline_tries -= 1;
                 let text = &original[start..le];
                 if let Some(c) = self.caps_dateline.captures(text) {
+                    dateline_tries = 0;
                     meta.dateline = c.get(1).map(|g| g.as_str().trim().to_string());
                     if meta.source.is_none() {
                         meta.source = c.get(2).map(|g| g.as_str().trim().to_string());
                     }
                     start += c.get(0).map_or(0, |g| g.end());
-                } else if let Some(c) = self.colon_dateline.captures(text) {
+                } else if let Some(c) = self.colon_dateline.captures(text).filter(|_| first_try) {
+                    // "Velgrad: ..." only opens the body; further down, "Photo: Wire"
+                    // and the like are labels, not datelines.
+                    dateline_tries = 0;
                     meta.dateline = c.get(1).map(|g| g.as_str().to_string());
                     // Keep the capital that the pattern peeked at.
                     start += c.get(0).map_or(0, |g| g.end()) - 1;
@@ -437,6 +446,19 @@ mod tests {
         assert_eq!(r.meta.source.as_deref(), Some("Northwire"));
         assert_eq!(r.meta.dateline.as_deref(), Some("ERBIL"));
         assert_eq!(r.sentences[0].text, "The convoy left.");
+    }
+
+    #[test]
+    fn dateline_after_a_byline() {
+        let text = "Troops leave the valley\n\nBy Ana Ruiz\n\nVELGRAD, Mar 4 - The convoy left.\nPhoto: Example Wire\n";
+        let r = normalizer().normalize(&raw(text.as_bytes())).unwrap();
+        assert_eq!(r.meta.dateline.as_deref(), Some("VELGRAD"));
+        let texts: Vec<_> = r.sentences.iter().map(|s| s.text.as_str()).collect();
+        assert!(texts.contains(&"The convoy left."), "{texts:?}");
+        let r = normalizer()
+            .normalize(&raw(b"By Ana Ruiz\nPhoto: Example Wire\nThe convoy left."))
+            .unwrap();
+        assert_eq!(r.meta.dateline, None);
     }
 
     #[test]

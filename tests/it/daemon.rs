@@ -113,3 +113,72 @@ fn daemon_reports_a_file_that_vanishes_before_it_is_complete() {
     let (status, _) = d.stop();
     assert!(status.success());
 }
+
+#[test]
+fn rescans_take_no_file_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let watch = dir.path().join("watch");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&watch).unwrap();
+    copy_fixture(
+        "progression/01_tallis-kestria-to-withdraw.txt",
+        &watch,
+        "01.txt",
+    );
+    let config = "[source]\nsettle_ms = 100\nrescan_secs = 1\n";
+    let mut d = Daemon::start_with(dir, watch.clone(), data, config);
+    copy_fixture(
+        "progression/02_tallis-kestrian-pullout-begins.txt",
+        &watch,
+        "02.txt",
+    );
+    d.wait_file("report.accepted", "01.txt");
+    d.wait_file("report.accepted", "02.txt");
+    // Two full rescans after both files were read: neither may be taken again.
+    d.skip_logs();
+    d.wait_log("Rescan done.");
+    d.wait_log("Rescan done.");
+    let (status, seen) = d.stop();
+    assert!(status.success());
+    let report_events: Vec<_> = seen
+        .iter()
+        .filter(|e| e["type"].as_str().is_some_and(|t| t.starts_with("report.")))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["data"]["file"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        report_events,
+        [("report.accepted", "01.txt"), ("report.accepted", "02.txt")]
+    );
+    // Nothing was announced twice either.
+    let mut firsts: Vec<_> = seen
+        .iter()
+        .filter(|e| e["type"] == "development.detected" || e["type"] == "entity.discovered")
+        .map(|e| (e["type"].to_string(), e["subject"].to_string()))
+        .collect();
+    assert!(!firsts.is_empty());
+    let n = firsts.len();
+    firsts.sort();
+    firsts.dedup();
+    assert_eq!(firsts.len(), n, "{seen:#?}");
+}
+
+#[test]
+fn watch_folder_deleted_and_recreated_is_watched_again() {
+    let mut d = Daemon::start(100);
+    let w = d.watch.clone();
+    copy_fixture("reversal/01_sws-evacuation-begins.txt", &w, "01.txt");
+    d.wait_file("report.accepted", "01.txt");
+    std::fs::remove_dir_all(&w).unwrap();
+    d.wait_log("Watch folder is gone");
+    std::fs::create_dir(&w).unwrap();
+    d.wait_log("watching it again");
+    copy_fixture("reversal/02_sws-evacuation-suspended.txt", &w, "02.txt");
+    d.wait_file("report.accepted", "02.txt");
+    let (status, _) = d.stop();
+    assert!(status.success());
+}

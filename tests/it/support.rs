@@ -119,12 +119,19 @@ impl Daemon {
         data: PathBuf,
         settle_ms: u64,
     ) -> Daemon {
+        let config = format!("[source]\nsettle_ms = {settle_ms}\nrescan_secs = 60\n");
+        Self::start_with(dir, watch, data, &config)
+    }
+
+    /// Starts with the given `sitrep.toml` text.
+    pub fn start_with(
+        dir: tempfile::TempDir,
+        watch: PathBuf,
+        data: PathBuf,
+        config_text: &str,
+    ) -> Daemon {
         let config = dir.path().join("sitrep.toml");
-        std::fs::write(
-            &config,
-            format!("[source]\nsettle_ms = {settle_ms}\nrescan_secs = 60\n"),
-        )
-        .expect("config");
+        std::fs::write(&config, config_text).expect("config");
         let mut child = Command::new(bin())
             .current_dir(dir.path())
             .env("SITREP_LOG", "sitrep=debug")
@@ -183,6 +190,11 @@ impl Daemon {
                 Err(_) => panic!("no log line with {needle:?} within {TIMEOUT:?}"),
             }
         }
+    }
+
+    /// Forgets the log lines received so far, so that `wait_log` sees only later ones.
+    pub fn skip_logs(&self) {
+        while self.ready.try_recv().is_ok() {}
     }
 
     /// Waits for the first event (after those already consumed) that satisfies `pred`.
