@@ -234,6 +234,10 @@ pub struct FrameConfig {
     #[serde(default)]
     pub location_preps: Vec<String>,
     pub identity: Vec<String>,
+    /// A state that holds for a time (a ceasefire, a blockade): "under a truce", "amid the
+    /// blockade" say it is in force.
+    #[serde(default)]
+    pub durative: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -250,6 +254,9 @@ pub struct CueConfig {
     pub clauses: ClauseConfig,
     pub status: BTreeMap<String, Vec<String>>,
     pub resumption: Vec<String>,
+    /// Words that, a few words before a durative frame's noun, say it is in force.
+    #[serde(default)]
+    pub in_force: Vec<String>,
     pub negation: NegationConfig,
     pub hedges: WordList,
     pub background: WordList,
@@ -265,6 +272,10 @@ pub struct ClauseConfig {
     /// Words that open a clause about something still ahead ("before the blockade starts").
     #[serde(default)]
     pub future: Vec<String>,
+    /// Words after which an -ing form tells of something already done ("after signing the
+    /// accord"), unless the sentence speaks of the future before them.
+    #[serde(default)]
+    pub past: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

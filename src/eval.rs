@@ -375,13 +375,18 @@ fn names_entity(
     s.entity(id).is_some_and(|e| {
         std::iter::once(&e.name).chain(e.aliases.keys()).any(|a| {
             let lower = a.to_lowercase();
-            lower == term_lower || (!term_key.is_empty() && keyer.key(a) == term_key)
+            // A shortened description names the same thing: "railway square" for "central
+            // railway square", as a later report would shorten it.
+            let tail = lower
+                .strip_suffix(term_lower)
+                .is_some_and(|head| head.ends_with(' '));
+            lower == term_lower || tail || (!term_key.is_empty() && keyer.key(a) == term_key)
         })
     })
 }
 
-/// Maps expected developments to the daemon's: same kind, a place or participant named by
-/// one of `terms`; actor terms break ties, then order of first detection. Each daemon
+/// Maps expected developments to the daemon's: same kind, a place or participant (the
+/// actor included: "Dravenna" in "Dravenna's evacuation") named by one of `terms`; actor terms break ties, then order of first detection. Each daemon
 /// development serves one expected development.
 fn assign(
     exp: &Expected,
@@ -412,6 +417,7 @@ fn assign(
                 let r = &d.roles;
                 r.location
                     .iter()
+                    .chain(r.actor.iter())
                     .chain(r.target.iter())
                     .chain(r.participants.iter())
                     .any(|id| matches(id, &terms))
@@ -419,6 +425,7 @@ fn assign(
                         let cr = &c.roles;
                         cr.location
                             .iter()
+                            .chain(cr.actor.iter())
                             .chain(cr.target.iter())
                             .chain(cr.participants.iter())
                             .any(|id| matches(id, &terms))

@@ -78,6 +78,12 @@ pub enum TokenKind {
     Punct,
 }
 
+/// `text.to_lowercase() == lower` without allocating: the hot comparisons of the
+/// recognizers run once per token and lexicon entry.
+pub fn eq_lower(text: &str, lower: &str) -> bool {
+    text.chars().flat_map(char::to_lowercase).eq(lower.chars())
+}
+
 /// A token of a folded sentence, with byte offsets into that sentence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token<'a> {
@@ -310,6 +316,19 @@ mod tests {
         let rewrites = [("ou", "u"), ("q", "k"), ("ph", "f"), ("ck", "k")]
             .map(|(a, b)| (a.to_string(), b.to_string()));
         NameKeyer::new(&articles, &rewrites)
+    }
+
+    #[test]
+    fn eq_lower_matches_to_lowercase() {
+        for (a, b) in [
+            ("Gen", "gen"),
+            ("GEN", "gen"),
+            ("Gen", "ge"),
+            ("ÉLYSÉE", "élysée"),
+            ("x", "y"),
+        ] {
+            assert_eq!(eq_lower(a, b), a.to_lowercase() == b, "{a} {b}");
+        }
     }
 
     #[test]

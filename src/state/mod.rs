@@ -18,7 +18,9 @@ use time::OffsetDateTime;
 use crate::events::{types, ChangeEvent};
 use crate::report::{file_label, Rejection, Report};
 use crate::stages::extract::entities::initials;
-use crate::stages::extract::{EntityKind, EntityRecognizer, Extraction, Mention, Modality, Status};
+use crate::stages::extract::{
+    ClaimDraft, EntityKind, EntityRecognizer, Extraction, Mention, Modality, Status,
+};
 use crate::text::slug;
 use status::{decide, RuleClaim};
 
@@ -93,6 +95,19 @@ pub struct Roles {
     pub participants: BTreeSet<String>,
 }
 
+impl Roles {
+    /// True when the development has no value for `role` (a name from `identity`).
+    fn is_empty_for(&self, role: &str) -> bool {
+        match role {
+            "actor" => self.actor.is_none(),
+            "location" => self.location.is_none(),
+            "target" => self.target.is_none(),
+            "participants" => self.participants.is_empty(),
+            _ => true,
+        }
+    }
+}
+
 /// A real-world happening tracked across reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct Development {
@@ -139,6 +154,18 @@ pub struct Situation {
     initials: HashMap<String, BTreeSet<String>>,
     /// `kind|role|value` → development id.
     facets: HashMap<String, String>,
+    /// Frame → claims that no development could take yet, oldest first.
+    orphans: HashMap<String, Vec<Orphan>>,
+}
+
+/// How many claims without a development are kept per frame; the oldest go first.
+const MAX_ORPHANS_PER_FRAME: usize = 256;
+
+/// A claim waiting for its development, with the entities of the report it came from.
+#[derive(Debug, Clone)]
+struct Orphan {
+    ids: Vec<String>,
+    claim: Claim,
 }
 
 /// Snapshot view: what `--state` and the API return.
@@ -534,136 +561,255 @@ impl Situation {
                 .filter(|s| !s.is_empty())
                 .cloned()
         };
-        for c in &ex.claims {
-            // A capital acting stands for its government ("Moscow withdrew" → Russia).
-            // Only the frame's identity roles are kept: a meeting has no target.
-            let has = |role: &str| c.identity.iter().any(|r| r == role);
-            let actor = match c
-                .actor
-                .and_then(|i| ex.mentions.get(i))
-                .and_then(|m| m.gazetteer)
-                .and_then(|g| rec.capital_country(g))
-            {
-                Some(country) => Some(self.gazetteer_entity(country, rec)),
-                None => entity(c.actor),
-            };
-            let location = entity(c.location).filter(|_| has("location"));
-            let target = entity(c.target).filter(|_| has("target"));
-            let mut participants: BTreeSet<String> = c
-                .participants
-                .iter()
-                .filter_map(|&i| entity(Some(i)))
-                .collect();
-            if participants.len() < 2 || !has("participants") {
-                participants.clear();
-            }
-            let mut facets = Vec::new();
-            // Strong roles identify a development on their own; a claim with only weak ones
-            // (an actor, a place merely in the same clause) joins this report's development
-            // of the same kind ("the withdrawal", "the talks") when there is one.
-            let strong = (location.is_some() && c.location_strong)
-                || target.is_some()
-                || !participants.is_empty();
-            let joins = !strong && last_of_kind.contains_key(&c.frame);
-            for role in &c.identity {
-                let v = match role.as_str() {
-                    _ if joins => None,
-                    "location" => location.clone(),
-                    "target" => target.clone(),
-                    "actor" => actor.clone(),
-                    "participants" if !participants.is_empty() => {
-                        Some(participants.iter().cloned().collect::<Vec<_>>().join("+"))
-                    }
-                    _ => None,
+        // Claims that nothing identifies wait for a second pass, so that "the blockade came
+        // into force" early in a report joins the blockade its headline or a later sentence
+        // names.
+        let mut queue: Vec<&ClaimDraft> = ex.claims.iter().collect();
+        let mut second_pass = false;
+        let mut deferred: Vec<&ClaimDraft> = Vec::new();
+        loop {
+            for c in queue.drain(..) {
+                // A capital acting stands for its government ("Moscow withdrew" → Russia).
+                // Only the frame's identity roles are kept: a meeting has no target.
+                let has = |role: &str| c.identity.iter().any(|r| r == role);
+                let actor = match c
+                    .actor
+                    .and_then(|i| ex.mentions.get(i))
+                    .and_then(|m| m.gazetteer)
+                    .and_then(|g| rec.capital_country(g))
+                {
+                    Some(country) => Some(self.gazetteer_entity(country, rec)),
+                    None => entity(c.actor),
                 };
-                if let Some(v) = v {
-                    facets.push(format!("{}|{role}|{v}", c.frame));
+                let location = entity(c.location).filter(|_| has("location"));
+                let target = entity(c.target).filter(|_| has("target"));
+                let mut participants: BTreeSet<String> = c
+                    .participants
+                    .iter()
+                    .filter_map(|&i| entity(Some(i)))
+                    .collect();
+                if participants.len() < 2 || !has("participants") {
+                    participants.clear();
                 }
-            }
-            // Only the claim's most specific role identifies it: a withdrawal from another
-            // base by the same army is another withdrawal.
-            let found = facets.first().and_then(|f| self.facets.get(f).cloned());
-            let dev_id = match found {
-                Some(id) => id,
-                None if facets.is_empty() => match last_of_kind.get(&c.frame) {
-                    Some(id) => id.clone(),
-                    // Nothing identifies it and nothing in this report came before: no claim.
-                    None => continue,
-                },
-                None => {
-                    // Named after the first identity role present, with the actor in front
-                    // when the anchor is a place: `withdrawal/russia/qamishli-airport`.
-                    let first = facets[0].split('|').nth(1).unwrap_or_default().to_string();
-                    let anchor = facets[0]
-                        .splitn(3, '|')
-                        .nth(2)
-                        .unwrap_or_default()
-                        .to_string();
-                    let mut parts = vec![c.frame.clone()];
-                    if first == "location" {
-                        parts.extend(actor.clone().filter(|a| *a != anchor));
+                let mut facets = Vec::new();
+                // Strong roles identify a development on their own; a claim with only weak ones
+                // (an actor, a place merely in the same clause) joins this report's development
+                // of the same kind ("the withdrawal", "the talks") when there is one.
+                let strong = (location.is_some() && c.location_strong)
+                    || target.is_some()
+                    || !participants.is_empty();
+                let joins = !strong && last_of_kind.contains_key(&c.frame);
+                for role in &c.identity {
+                    let v = match role.as_str() {
+                        _ if joins => None,
+                        "location" => location.clone(),
+                        "target" => target.clone(),
+                        "actor" => actor.clone(),
+                        "participants" if !participants.is_empty() => {
+                            Some(participants.iter().cloned().collect::<Vec<_>>().join("+"))
+                        }
+                        _ => None,
+                    };
+                    if let Some(v) = v {
+                        facets.push(format!("{}|{role}|{v}", c.frame));
                     }
-                    parts.push(anchor);
-                    let base = parts.join("/");
-                    let mut id = base.clone();
-                    let mut n = 2;
-                    while self.developments.contains_key(&id) {
-                        id = format!("{base}-{n}");
-                        n += 1;
+                }
+                let span = report
+                    .sentences
+                    .get(c.sentence)
+                    .map_or((0, 0), |s| (s.start, s.end));
+                let claim = Claim {
+                    report: report.id.clone(),
+                    source: report.meta.source.clone(),
+                    published_at: report.published_at,
+                    sentence: c.sentence,
+                    span,
+                    evidence: report.sentence_original(c.sentence).to_string(),
+                    trigger: c.trigger.clone(),
+                    status: c.status,
+                    cue: c.cue.clone(),
+                    modality: c.modality,
+                    resumption: c.resumption,
+                    roles: Roles {
+                        actor: actor.clone(),
+                        location: location.clone().filter(|_| c.location_strong),
+                        target: target.clone(),
+                        participants: participants.clone(),
+                    },
+                };
+                // The claim's most specific role identifies it: a withdrawal from another
+                // base by the same army is another withdrawal. A less specific role (never
+                // the actor) finds a development that has no value for the more specific
+                // ones yet: "the leaders signed the river accord" is the river accord that
+                // nobody had named the signatories of.
+                let found = facets.iter().enumerate().find_map(|(k, f)| {
+                    let role = f.split('|').nth(1)?;
+                    if k > 0 && role == "actor" {
+                        return None;
                     }
-                    self.developments.insert(
-                        id.clone(),
-                        Development {
-                            id: id.clone(),
-                            kind: c.kind.clone(),
-                            frame: c.frame.clone(),
-                            status: None,
-                            roles: Roles::default(),
-                            history: Vec::new(),
-                            claims: Vec::new(),
-                            disputes: Vec::new(),
-                            sources: BTreeSet::new(),
+                    let id = self.facets.get(f)?;
+                    let d = self.developments.get(id)?;
+                    facets[..k]
+                        .iter()
+                        .filter_map(|e| e.split('|').nth(1))
+                        .all(|r| d.roles.is_empty_for(r))
+                        .then(|| id.clone())
+                });
+                let dev_id = match found {
+                    Some(id) => id,
+                    None if facets.is_empty() => match last_of_kind.get(&c.frame) {
+                        Some(id) => id.clone(),
+                        None if !second_pass => {
+                            deferred.push(c);
+                            continue;
+                        }
+                        // "The pause in shelling expired": the one development of that kind
+                        // that this report's names are involved in, else no claim.
+                        None => match self.salient(&c.frame, ids) {
+                            Some(id) => id,
+                            None => {
+                                self.keep_orphan(&c.frame, ids, claim);
+                                continue;
+                            }
                         },
-                    );
-                    id
+                    },
+                    None => {
+                        // Named after the first identity role present, with the actor in front
+                        // when the anchor is a place: `withdrawal/russia/qamishli-airport`.
+                        let first = facets[0].split('|').nth(1).unwrap_or_default().to_string();
+                        let anchor = facets[0]
+                            .splitn(3, '|')
+                            .nth(2)
+                            .unwrap_or_default()
+                            .to_string();
+                        let mut parts = vec![c.frame.clone()];
+                        if first == "location" {
+                            parts.extend(actor.clone().filter(|a| *a != anchor));
+                        }
+                        parts.push(anchor);
+                        let base = parts.join("/");
+                        let mut id = base.clone();
+                        let mut n = 2;
+                        while self.developments.contains_key(&id) {
+                            id = format!("{base}-{n}");
+                            n += 1;
+                        }
+                        self.developments.insert(
+                            id.clone(),
+                            Development {
+                                id: id.clone(),
+                                kind: c.kind.clone(),
+                                frame: c.frame.clone(),
+                                status: None,
+                                roles: Roles::default(),
+                                history: Vec::new(),
+                                claims: Vec::new(),
+                                disputes: Vec::new(),
+                                sources: BTreeSet::new(),
+                            },
+                        );
+                        id
+                    }
+                };
+                for f in facets {
+                    self.facets.entry(f).or_insert_with(|| dev_id.clone());
                 }
-            };
-            for f in facets {
-                self.facets.entry(f).or_insert_with(|| dev_id.clone());
+                last_of_kind.insert(c.frame.clone(), dev_id.clone());
+                let Some(dev) = self.developments.get_mut(&dev_id) else {
+                    continue;
+                };
+                dev.claims.push(claim);
+                if !touched.contains(&dev_id) {
+                    touched.push(dev_id);
+                }
             }
-            last_of_kind.insert(c.frame.clone(), dev_id.clone());
-            let Some(dev) = self.developments.get_mut(&dev_id) else {
-                continue;
-            };
-            let span = report
-                .sentences
-                .get(c.sentence)
-                .map_or((0, 0), |s| (s.start, s.end));
-            dev.claims.push(Claim {
-                report: report.id.clone(),
-                source: report.meta.source.clone(),
-                published_at: report.published_at,
-                sentence: c.sentence,
-                span,
-                evidence: report.sentence_original(c.sentence).to_string(),
-                trigger: c.trigger.clone(),
-                status: c.status,
-                cue: c.cue.clone(),
-                modality: c.modality,
-                resumption: c.resumption,
-                roles: Roles {
-                    actor,
-                    location: location.filter(|_| c.location_strong),
-                    target,
-                    participants,
-                },
-            });
-            if !touched.contains(&dev_id) {
-                touched.push(dev_id);
+            if second_pass || deferred.is_empty() {
+                break;
             }
+            queue = std::mem::take(&mut deferred);
+            second_pass = true;
         }
+        self.adopt_orphans(&mut touched);
         for id in touched {
             self.settle(&id, &report.id, out);
+        }
+    }
+
+    /// Keeps a claim that no development could take yet ("the pause in shelling expired"
+    /// arriving before any report of the pause), so that the same reports in another order
+    /// end in the same picture.
+    fn keep_orphan(&mut self, frame: &str, ids: &[String], claim: Claim) {
+        let list = self.orphans.entry(frame.to_string()).or_default();
+        if list.len() >= MAX_ORPHANS_PER_FRAME {
+            list.remove(0);
+        }
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        list.push(Orphan { ids, claim });
+    }
+
+    /// Gives kept claims to the developments `touched` now makes salient for them.
+    fn adopt_orphans(&mut self, touched: &mut Vec<String>) {
+        let frames: BTreeSet<String> = touched
+            .iter()
+            .filter_map(|id| self.developments.get(id))
+            .map(|d| d.frame.clone())
+            .filter(|f| self.orphans.get(f).is_some_and(|l| !l.is_empty()))
+            .collect();
+        for frame in frames {
+            let Some(list) = self.orphans.remove(&frame) else {
+                continue;
+            };
+            let mut kept = Vec::with_capacity(list.len());
+            for o in list {
+                match self.salient(&frame, &o.ids) {
+                    Some(id) => {
+                        if let Some(d) = self.developments.get_mut(&id) {
+                            d.claims.push(o.claim);
+                        }
+                        if !touched.contains(&id) {
+                            touched.push(id);
+                        }
+                    }
+                    None => kept.push(o),
+                }
+            }
+            if !kept.is_empty() {
+                self.orphans.insert(frame, kept);
+            }
+        }
+    }
+
+    /// The development of `frame` that the entities `ids` (one report's) take part in; when
+    /// several do, the one with the latest claim. `None` when there is no such development
+    /// or the best two are equally recent: a guess would merge two happenings.
+    fn salient(&self, frame: &str, ids: &[String]) -> Option<String> {
+        let involved = |r: &Roles| {
+            r.actor
+                .iter()
+                .chain(r.location.iter())
+                .chain(r.target.iter())
+                .chain(r.participants.iter())
+                .any(|e| ids.contains(e))
+        };
+        let mut found: Vec<(OffsetDateTime, &str)> = self
+            .developments
+            .values()
+            .filter(|d| d.frame == frame)
+            .filter(|d| involved(&d.roles) || d.claims.iter().any(|c| involved(&c.roles)))
+            .filter_map(|d| {
+                Some((
+                    d.claims.iter().map(|c| c.published_at).max()?,
+                    d.id.as_str(),
+                ))
+            })
+            .collect();
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        match found.as_slice() {
+            [one] => Some(one.1.to_string()),
+            [a, b, ..] if a.0 > b.0 => Some(a.1.to_string()),
+            _ => None,
         }
     }
 

@@ -14,9 +14,12 @@ use serde::Serialize;
 
 use crate::config::Lexicons;
 use crate::report::Report;
-use crate::text::{plain_lower, tokenize, NameKeyer, Token, TokenKind};
+use crate::text::{eq_lower, plain_lower, tokenize, NameKeyer, Token, TokenKind};
 
 /// The kinds of entity the situation knows.
+/// Marks the key of a facility known only by a description (see `described_facilities`).
+const DESCRIBED: &str = ":desc:";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EntityKind {
@@ -208,6 +211,14 @@ impl EntityRecognizer {
             }
         }
         if let Some(d) = &report.meta.dateline {
+            // "The main hospital" of one city is not that of another: a described facility
+            // belongs to the place the report is datelined from.
+            let scope = self.keyer.key(d);
+            if !scope.is_empty() {
+                for m in mentions.iter_mut().filter(|m| m.key.contains(DESCRIBED)) {
+                    m.key = format!("{}@{scope}", m.key);
+                }
+            }
             self.add_dateline(report, d, &mut mentions);
         }
         let heading_text: Vec<&str> = report
@@ -334,6 +345,7 @@ impl EntityRecognizer {
             }
             i = end;
         }
+        self.described_facilities(si, text, &toks, out);
         // "city of Dravenna", "port of Sarvan": a head word, "of", then a name.
         for (ti, t) in toks.iter().enumerate() {
             if t.kind != TokenKind::Word || ti + 2 >= toks.len() || toks[ti + 1].text != "of" {
@@ -379,6 +391,79 @@ impl EntityRecognizer {
                     m.weight = 5;
                 }
             }
+        }
+    }
+
+    /// Facilities known only by a description: "the central railway square", "the main
+    /// hospital". Wire copy names the scene of an attack or a handover this way more often
+    /// than by a proper name, and later reports shorten it ("the railway square"), so the
+    /// key keeps the head and, for a one-word head, the word before it, not every
+    /// adjective. The `desc` part of the key keeps these apart from named facilities.
+    fn described_facilities(
+        &self,
+        si: usize,
+        text: &str,
+        toks: &[Token<'_>],
+        out: &mut Vec<Mention>,
+    ) {
+        const MAX_MODIFIERS: usize = 2;
+        let taken = |start: usize, end: usize, out: &[Mention]| {
+            out.iter()
+                .any(|m| m.sentence == si && m.start < end && start < m.end)
+        };
+        let lower_word = |t: &Token<'_>| {
+            t.kind == TokenKind::Word
+                && !t.is_capitalized()
+                && t.text.chars().all(char::is_alphabetic)
+                && !self.stopwords.contains(t.text)
+        };
+        let mut ti = 0;
+        while ti < toks.len() {
+            if !eq_lower(toks[ti].text, "the") {
+                ti += 1;
+                continue;
+            }
+            let first = ti + 1;
+            let mut found = None;
+            // Modifiers, then the longest head ending the phrase.
+            let mut end = first;
+            while end < toks.len() && end - first <= MAX_MODIFIERS + 1 && lower_word(&toks[end]) {
+                end += 1;
+                if let Some((n, group)) = self.facility_heads.iter().find_map(|(h, g)| {
+                    let n = h.len();
+                    (end >= first + n
+                        && h.iter().zip(&toks[end - n..end]).all(|(w, t)| t.text == w))
+                    .then(|| (n, g.clone()))
+                }) {
+                    let next_is_word = toks.get(end).is_some_and(|t| lower_word(t));
+                    let mods = end - n - first;
+                    if !next_is_word && (n > 1 || mods > 0) && mods <= MAX_MODIFIERS {
+                        found = Some((end, n, group));
+                    }
+                }
+            }
+            let Some((end, n, group)) = found else {
+                ti += 1;
+                continue;
+            };
+            let (start, stop) = (toks[first].start, toks[end - 1].end);
+            if !taken(start, stop, out) {
+                let keep = if n > 1 { n } else { 2 };
+                let words: Vec<&str> = toks[end - keep..end].iter().map(|t| t.text).collect();
+                out.push(Mention {
+                    sentence: si,
+                    start,
+                    end: stop,
+                    surface: text[start..stop].to_string(),
+                    kind: EntityKind::Facility,
+                    weight: 3,
+                    key: format!("{group}{DESCRIBED}{}", words.join("-")),
+                    gazetteer: None,
+                    demonym: false,
+                    link: None,
+                });
+            }
+            ti = end;
         }
     }
 
@@ -527,7 +612,7 @@ impl EntityRecognizer {
             if i + t.len() <= toks.len()
                 && t.iter()
                     .zip(&toks[i..])
-                    .all(|(w, tok)| tok.kind == TokenKind::Word && tok.text.to_lowercase() == *w)
+                    .all(|(w, tok)| tok.kind == TokenKind::Word && eq_lower(tok.text, w))
             {
                 best = best.max(Some(t.len()));
             }
@@ -550,7 +635,7 @@ impl EntityRecognizer {
             t.len() <= j
                 && t.iter()
                     .zip(&toks[j - t.len()..j])
-                    .all(|(w, tok)| tok.text.to_lowercase() == *w)
+                    .all(|(w, tok)| eq_lower(tok.text, w))
         })
     }
 
@@ -579,7 +664,7 @@ impl EntityRecognizer {
                 && head
                     .iter()
                     .zip(&toks[end..end + n])
-                    .all(|(h, t)| t.kind == TokenKind::Word && t.text.to_lowercase() == *h)
+                    .all(|(h, t)| t.kind == TokenKind::Word && eq_lower(t.text, h))
             {
                 return Some((n, group.clone()));
             }

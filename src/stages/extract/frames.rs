@@ -140,6 +140,8 @@ pub struct FrameMatcher {
     negation_map: HashMap<Status, Status>,
     clause_words: ClauseWords,
     future_words: Vec<String>,
+    past_words: Vec<String>,
+    in_force: Vec<String>,
 }
 
 /// When two cues are equally near, the earlier status here wins.
@@ -150,6 +152,11 @@ const PRECEDENCE: [Status; 6] = [
     Status::Denied,
     Status::Underway,
     Status::Planned,
+];
+
+/// Words that may stand between a verb and its object noun.
+const DETERMINERS: [&str; 9] = [
+    "the", "a", "an", "its", "their", "his", "her", "this", "that",
 ];
 
 const BE_FORMS: [&str; 9] = [
@@ -266,6 +273,8 @@ impl FrameMatcher {
                 .iter()
                 .map(|w| w.to_lowercase())
                 .collect(),
+            in_force: cues.in_force.iter().map(|w| w.to_lowercase()).collect(),
+            past_words: cues.clauses.past.iter().map(|w| w.to_lowercase()).collect(),
         }
     }
 
@@ -352,8 +361,16 @@ impl FrameMatcher {
         // A status cue belongs to the nearest trigger of its clause (the one before it on a
         // tie): in "the evacuation resumes under a pause in shelling", "resumes" is said of
         // the evacuation, not of the pause.
+        // A status verb right before a trigger, determiners aside, takes it as its object:
+        // in "shelling halts the evacuation" the evacuation is what halts.
         let gap = |cs: usize, ce: usize, t0: usize, t1: usize| {
-            if ce < t0 {
+            if ce < t0
+                && toks[ce + 1..t0]
+                    .iter()
+                    .all(|t| DETERMINERS.contains(&t.text))
+            {
+                (0, 0)
+            } else if ce < t0 {
                 (units[t0] - units[ce], 1)
             } else {
                 (units[cs].saturating_sub(units[t1]), 0)
@@ -380,9 +397,33 @@ impl FrameMatcher {
                 })
                 .collect();
             let status = self.status(&toks, &units, &owned, clause, t0, t1, form);
-            let Some((status, cue, modality, resumption)) = status else {
+            let Some((mut status, mut cue, modality, resumption)) = status else {
                 continue;
             };
+            // "under a 48-hour pause in shelling": a durative state in force.
+            if frame.durative && status.is_none() && form == Form::Noun {
+                if let Some(word) = self.in_force_before(&toks, t0) {
+                    status = Some(Status::Underway);
+                    cue = Some(word);
+                }
+            }
+            // "after signing the accord": done, unless the sentence looks ahead first.
+            let after_word = t0.checked_sub(1).and_then(|p| toks.get(p)).filter(|t| {
+                self.past_words
+                    .iter()
+                    .any(|w| t.text.eq_ignore_ascii_case(w))
+            });
+            if let (Some(word), Some("form:progressive")) = (after_word, cue.as_deref()) {
+                let ahead = cue_hits
+                    .iter()
+                    .any(|&(_, e, k, _)| k == CueKind::Status(Status::Planned) && e + 1 < t0);
+                status = Some(if ahead {
+                    Status::Planned
+                } else {
+                    Status::Completed
+                });
+                cue = Some(word.text.to_lowercase());
+            }
             let clause_mentions: Vec<usize> = in_sentence
                 .iter()
                 .copied()
@@ -419,6 +460,22 @@ impl FrameMatcher {
                 identity: frame.identity.clone(),
             });
         }
+    }
+
+    /// An `in_force` word at most four words before the noun at `t0`, with only
+    /// determiners, numbers and modifiers between ("under a 48-hour").
+    fn in_force_before(&self, toks: &[Token<'_>], t0: usize) -> Option<String> {
+        const REACH: usize = 4;
+        for t in toks[t0.saturating_sub(REACH)..t0].iter().rev() {
+            let lower = t.text.to_lowercase();
+            if self.in_force.contains(&lower) {
+                return Some(lower);
+            }
+            if t.kind == TokenKind::Punct && t.text != "-" {
+                return None;
+            }
+        }
+        None
     }
 
     /// Token indices where clauses start (always includes 0).
