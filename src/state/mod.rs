@@ -156,6 +156,12 @@ pub struct Situation {
     facets: HashMap<String, String>,
     /// Frame → claims that no development could take yet, oldest first.
     orphans: HashMap<String, Vec<Orphan>>,
+    /// `frame|entity` → developments whose claims name that entity in a role.
+    involved: HashMap<String, BTreeSet<String>>,
+    /// Development → publication time of its latest claim.
+    latest: HashMap<String, OffsetDateTime>,
+    /// `(frame, entity)` pairs named by claims since orphans were last looked at.
+    fresh: BTreeSet<(String, String)>,
 }
 
 /// How many claims without a development are kept per frame; the oldest go first.
@@ -715,10 +721,9 @@ impl Situation {
                     self.facets.entry(f).or_insert_with(|| dev_id.clone());
                 }
                 last_of_kind.insert(c.frame.clone(), dev_id.clone());
-                let Some(dev) = self.developments.get_mut(&dev_id) else {
+                if !self.attach(&dev_id, claim) {
                     continue;
-                };
-                dev.claims.push(claim);
+                }
                 if !touched.contains(&dev_id) {
                     touched.push(dev_id);
                 }
@@ -751,23 +756,25 @@ impl Situation {
 
     /// Gives kept claims to the developments `touched` now makes salient for them.
     fn adopt_orphans(&mut self, touched: &mut Vec<String>) {
-        let frames: BTreeSet<String> = touched
-            .iter()
-            .filter_map(|id| self.developments.get(id))
-            .map(|d| d.frame.clone())
-            .filter(|f| self.orphans.get(f).is_some_and(|l| !l.is_empty()))
-            .collect();
-        for frame in frames {
-            let Some(list) = self.orphans.remove(&frame) else {
+        // Only an orphan whose report names an entity that a claim just named can have
+        // found its development now.
+        let fresh = std::mem::take(&mut self.fresh);
+        let mut frames: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for (frame, e) in &fresh {
+            if self.orphans.contains_key(frame) {
+                frames.entry(frame).or_default().insert(e);
+            }
+        }
+        for (frame, names) in frames {
+            let Some(list) = self.orphans.remove(frame) else {
                 continue;
             };
             let mut kept = Vec::with_capacity(list.len());
             for o in list {
-                match self.salient(&frame, &o.ids) {
+                let hit = o.ids.iter().any(|e| names.contains(e.as_str()));
+                match hit.then(|| self.salient(frame, &o.ids)).flatten() {
                     Some(id) => {
-                        if let Some(d) = self.developments.get_mut(&id) {
-                            d.claims.push(o.claim);
-                        }
+                        self.attach(&id, o.claim);
                         if !touched.contains(&id) {
                             touched.push(id);
                         }
@@ -776,34 +783,25 @@ impl Situation {
                 }
             }
             if !kept.is_empty() {
-                self.orphans.insert(frame, kept);
+                self.orphans.insert(frame.to_string(), kept);
             }
         }
+        // What adopting named is not news for the orphans left.
+        self.fresh.clear();
     }
 
     /// The development of `frame` that the entities `ids` (one report's) take part in; when
     /// several do, the one with the latest claim. `None` when there is no such development
     /// or the best two are equally recent: a guess would merge two happenings.
     fn salient(&self, frame: &str, ids: &[String]) -> Option<String> {
-        let involved = |r: &Roles| {
-            r.actor
-                .iter()
-                .chain(r.location.iter())
-                .chain(r.target.iter())
-                .chain(r.participants.iter())
-                .any(|e| ids.contains(e))
-        };
-        let mut found: Vec<(OffsetDateTime, &str)> = self
-            .developments
-            .values()
-            .filter(|d| d.frame == frame)
-            .filter(|d| involved(&d.roles) || d.claims.iter().any(|c| involved(&c.roles)))
-            .filter_map(|d| {
-                Some((
-                    d.claims.iter().map(|c| c.published_at).max()?,
-                    d.id.as_str(),
-                ))
-            })
+        let devs: BTreeSet<&String> = ids
+            .iter()
+            .filter_map(|e| self.involved.get(&format!("{frame}|{e}")))
+            .flatten()
+            .collect();
+        let mut found: Vec<(OffsetDateTime, &str)> = devs
+            .into_iter()
+            .filter_map(|d| Some((*self.latest.get(d)?, d.as_str())))
             .collect();
         found.sort_unstable_by(|a, b| b.cmp(a));
         match found.as_slice() {
@@ -811,6 +809,35 @@ impl Situation {
             [a, b, ..] if a.0 > b.0 => Some(a.1.to_string()),
             _ => None,
         }
+    }
+
+    /// Adds a claim to a development and to the indexes `salient` reads; false when there
+    /// is no such development.
+    fn attach(&mut self, dev_id: &str, claim: Claim) -> bool {
+        let Some(dev) = self.developments.get_mut(dev_id) else {
+            return false;
+        };
+        let r = &claim.roles;
+        for e in r
+            .actor
+            .iter()
+            .chain(r.location.iter())
+            .chain(r.target.iter())
+            .chain(r.participants.iter())
+        {
+            self.involved
+                .entry(format!("{}|{e}", dev.frame))
+                .or_default()
+                .insert(dev_id.to_string());
+            self.fresh.insert((dev.frame.clone(), e.clone()));
+        }
+        let latest = self
+            .latest
+            .entry(dev_id.to_string())
+            .or_insert(claim.published_at);
+        *latest = (*latest).max(claim.published_at);
+        dev.claims.push(claim);
+        true
     }
 
     /// Re-decides a development's status from all its claims and emits what changed.

@@ -435,7 +435,7 @@ impl EntityRecognizer {
                         && h.iter().zip(&toks[end - n..end]).all(|(w, t)| t.text == w))
                     .then(|| (n, g.clone()))
                 }) {
-                    let next_is_word = toks.get(end).is_some_and(|t| lower_word(t));
+                    let next_is_word = toks.get(end).is_some_and(&lower_word);
                     let mods = end - n - first;
                     if !next_is_word && (n > 1 || mods > 0) && mods <= MAX_MODIFIERS {
                         found = Some((end, n, group));
