@@ -289,6 +289,9 @@ pub struct NegationConfig {
 #[serde(deny_unknown_fields)]
 pub struct DenialConfig {
     pub blockers: Vec<String>,
+    /// Phrases that deny the clause they open ("denied that ...").
+    #[serde(default)]
+    pub clause: Vec<String>,
 }
 
 /// All the lexicons, parsed and checked.

@@ -99,10 +99,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "regressions": results.iter().map(|r| r.regressions.len()).sum::<usize>(),
                     "results": results,
                 });
-                println!("{}", serde_json::to_string_pretty(&summary)?);
+                print_out(&serde_json::to_string_pretty(&summary)?)?;
             } else {
                 for r in &results {
-                    println!("{}", eval::render(r));
+                    print_out(&eval::render(r))?;
                 }
                 println!(
                     "{} storyline runs, {} below the bar{}",
@@ -162,5 +162,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(sitrep::run(cfg, sitrep::shutdown::signal()))?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Prints a line to stdout; a reader that went away (`| head`) ends the output quietly.
+fn print_out(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }

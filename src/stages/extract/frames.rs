@@ -125,6 +125,8 @@ enum CueKind {
     Hedge,
     Background,
     DenialBlocker,
+    /// "denied that ...": the clause that follows is denied.
+    DenialClause,
 }
 
 /// Compiled frames and cues.
@@ -236,6 +238,12 @@ impl FrameMatcher {
                 .blockers
                 .iter()
                 .map(|w| (w.to_lowercase(), CueKind::DenialBlocker)),
+        );
+        cue_patterns.extend(
+            cues.denial
+                .clause
+                .iter()
+                .map(|w| (w.to_lowercase(), CueKind::DenialClause)),
         );
         // One pattern per string: the first kind listed wins.
         let mut seen = HashMap::new();
@@ -522,9 +530,14 @@ impl FrameMatcher {
                 units[s].saturating_sub(units[t1])
             }
         };
-        let blocked_denial = cues
-            .iter()
-            .any(|&(s, e, k, _)| k == CueKind::DenialBlocker && in_clause(s, e));
+        // "denied responsibility", "denied reports that ...": a blocker within a few words
+        // after the denial makes it a denial of something else. Further on ("denied that
+        // troops were sent, calling the reports an invention") it does not.
+        let blocked_denial = |ds: usize, de: usize| {
+            cues.iter().any(|&(s, e, k, _)| {
+                k == CueKind::DenialBlocker && in_clause(s, e) && s > de.max(ds) && s - de <= 3
+            })
+        };
         let mut best: Option<(usize, usize, Status, bool, &str, usize)> = None; // (dist, prec, status, resumption, text, start)
         for &(s, e, k, txt) in cues {
             if !in_clause(s, e) || (s >= t0 && e <= t1) {
@@ -542,7 +555,7 @@ impl FrameMatcher {
             // "X denied shelling the square": X denies doing it, not that it happened.
             let denies_doing =
                 e + 1 == t0 && matches!(form, Form::Progressive | Form::NounOrProgressive);
-            if status == Status::Denied && (blocked_denial || denies_doing) {
+            if status == Status::Denied && (blocked_denial(s, e) || denies_doing) {
                 continue;
             }
             let prec = if resumption {
@@ -585,13 +598,24 @@ impl FrameMatcher {
                 _ => (None, None, false, t0),
             },
         };
+        // "denied that troops had been deployed": with no status cue of its own, the
+        // happening is denied; "denied that the withdrawal was complete" negates the cue.
+        let denied_clause = cues.iter().any(|&(s, e, k, _)| {
+            k == CueKind::DenialClause && in_clause(s, e) && e < t0 && dist(s, e) <= self.window
+        });
+        if denied_clause && best.is_none() && status.is_some() {
+            status = Some(Status::Denied);
+            cue = Some("denied that".to_string());
+        }
         // Negation: a negator within three tokens before the cue (or the trigger).
-        let negated = cues.iter().any(|&(s, e, k, _)| {
-            k == CueKind::Negator && in_clause(s, e) && e < anchor && anchor - e <= 3
-        }) || (best.is_none()
-            && cues.iter().any(|&(s, e, k, _)| {
-                k == CueKind::Negator && in_clause(s, e) && e < t0 && t0 - e <= 3
-            }));
+        let negated = (denied_clause && best.is_some_and(|b| b.5 > t0))
+            || cues.iter().any(|&(s, e, k, _)| {
+                k == CueKind::Negator && in_clause(s, e) && e < anchor && anchor - e <= 3
+            })
+            || (best.is_none()
+                && cues.iter().any(|&(s, e, k, _)| {
+                    k == CueKind::Negator && in_clause(s, e) && e < t0 && t0 - e <= 3
+                }));
         let hedged = cues.iter().any(|&(s, e, k, _)| {
             k == CueKind::Hedge && in_clause(s, e) && dist(s, e) <= self.window
         });
