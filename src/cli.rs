@@ -71,6 +71,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Score entity recognition on CoNLL-2003-format data (token ... tag per line,
+    /// `-DOCSTART-` lines, blank lines between sentences): precision, recall and F1 per type
+    /// as conlleval counts them, and tokens/s.
+    EvalNer {
+        /// A CoNLL file.
+        file: PathBuf,
+        /// Print a JSON report instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what extraction finds in one report: sentences, mentions and claims, with the
     /// cue that decided each status (JSON). For tuning lexicons.
     Explain {

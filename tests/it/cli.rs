@@ -64,34 +64,33 @@ fn embedded_defaults_work_from_any_folder() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("<embedded>"));
 }
 
-/// The storylines under `tests/eval/` that the rules handle today, in file order and in
-/// shuffled orders: every step, every change event, no regression.
+/// Every storyline under `tests/eval/`, in file order and in five shuffled orders: every
+/// step, every change event, no regression.
 #[test]
 fn eval_storylines_pass() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval");
-    for name in ["kelvar-ceasefire-collapse", "marrow-ridge-deployment"] {
-        let dir = root.join(name);
-        let out = Command::new(bin())
-            .args(["eval", "--json"])
-            .arg(&dir)
-            .output()
-            .expect("run sitrep eval");
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{name}: {text}");
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("eval json");
-        for r in report["results"].as_array().expect("results") {
-            assert_eq!(r["step_accuracy"], 1.0, "{name}: {r:#}");
-            assert_eq!(r["regressions"].as_array().map(Vec::len), Some(0), "{name}");
-        }
-        let shuffled = Command::new(bin())
-            .args(["eval", "--order", "shuffled", "--shuffles", "5"])
-            .arg(&dir)
-            .output()
-            .expect("run sitrep eval --order shuffled");
-        assert!(
-            shuffled.status.success(),
-            "{name} shuffled: {}",
-            String::from_utf8_lossy(&shuffled.stdout)
-        );
+    let out = Command::new(bin())
+        .args(["eval", "--json"])
+        .arg(&root)
+        .output()
+        .expect("run sitrep eval");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("eval json");
+    let results = report["results"].as_array().expect("results");
+    assert!(results.len() >= 3, "{report:#}");
+    for r in results {
+        assert_eq!(r["step_accuracy"], 1.0, "{r:#}");
+        assert_eq!(r["regressions"].as_array().map(Vec::len), Some(0), "{r:#}");
     }
+    let shuffled = Command::new(bin())
+        .args(["eval", "--order", "shuffled", "--shuffles", "5"])
+        .arg(&root)
+        .output()
+        .expect("run sitrep eval --order shuffled");
+    assert!(
+        shuffled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shuffled.stdout)
+    );
 }

@@ -156,6 +156,25 @@ const PRECEDENCE: [Status; 6] = [
     Status::Planned,
 ];
 
+/// Auxiliaries and modals: a name before them is a subject, not a modifier of the noun
+/// after them ("the Crimson Hand group will release").
+const AUXILIARIES: [&str; 16] = [
+    "will", "would", "shall", "should", "can", "could", "may", "might", "must", "has", "have",
+    "had", "did", "does", "do", "to",
+];
+
+/// Verbs of attribution: the name right before one is the source of the sentence.
+const SPEECH_VERBS: [&str; 8] = [
+    "said",
+    "says",
+    "told",
+    "added",
+    "stated",
+    "announced",
+    "confirmed",
+    "reported",
+];
+
 /// Words that may stand between a verb and its object noun.
 const DETERMINERS: [&str; 9] = [
     "the", "a", "an", "its", "their", "his", "her", "this", "that",
@@ -731,7 +750,10 @@ impl FrameMatcher {
                 && after <= t0
                 && t0 - after <= 2
                 && toks[after..t0].iter().all(|t| {
-                    t.kind == TokenKind::Word && !t.is_capitalized() && !BE_FORMS.contains(&t.text)
+                    t.kind == TokenKind::Word
+                        && !t.is_capitalized()
+                        && !BE_FORMS.contains(&t.text)
+                        && !AUXILIARIES.contains(&t.text)
                 })
         });
         let mut loc = adjunct.or_else(|| {
@@ -769,12 +791,28 @@ impl FrameMatcher {
                 && tok_at(mentions[*i].start) < t0
                 && mentions[*i].kind != EntityKind::Facility
         });
+        // "handed them to the Red Cross": the recipient, not what is handed over.
+        let recipient = |i: &usize| {
+            let mut p = tok_at(mentions[*i].start);
+            while p > 0 && matches!(toks[p - 1].text.to_lowercase().as_str(), "the" | "a" | "an") {
+                p -= 1;
+            }
+            p > 0 && toks[p - 1].text.eq_ignore_ascii_case("to")
+        };
+        // "..., minister Jonas Arkell said": the source of the sentence, not a role.
+        let speaker = |i: &usize| {
+            let end = tok_at(mentions[*i].end.saturating_sub(1).max(mentions[*i].start));
+            toks.get(end + 1)
+                .is_some_and(|t| SPEECH_VERBS.contains(&t.text.to_lowercase().as_str()))
+        };
         // Target: the first person or organization after the trigger.
         roles.target = clause.iter().copied().find(|i| {
             tok_at(mentions[*i].start) > t1
                 && Some(*i) != loc
                 && !possessive(i)
                 && !agent(i)
+                && !recipient(i)
+                && !speaker(i)
                 && matches!(
                     mentions[*i].kind,
                     EntityKind::Person | EntityKind::Organization
