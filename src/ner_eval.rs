@@ -184,7 +184,8 @@ pub fn evaluate(rec: &EntityRecognizer, path: &Path) -> Result<NerReport, NerEva
     for doc in &docs {
         let report = document_report(doc);
         let started = Instant::now();
-        let mentions = rec.recognize(&report);
+        let mut mentions = rec.recognize(&report);
+        document_kinds(&mut mentions);
         seconds += started.elapsed().as_secs_f64();
         for (si, sent) in doc.iter().enumerate() {
             n_sent += 1;
@@ -249,6 +250,37 @@ pub fn evaluate(rec: &EntityRecognizer, path: &Path) -> Result<NerReport, NerEva
         overall,
         by_type,
     })
+}
+
+/// Gives every mention the kind its document supports best, as the situation does for an
+/// entity: a surname takes its full name's kind through its link, and a name typed once
+/// ("Gen. Ana Ruiz") types its other mentions ("Ana Ruiz said").
+fn document_kinds(mentions: &mut [crate::stages::extract::Mention]) {
+    let mut best: std::collections::HashMap<String, (u8, EntityKind)> =
+        std::collections::HashMap::new();
+    for m in mentions.iter() {
+        if m.demonym {
+            continue;
+        }
+        let e = best.entry(m.key.clone()).or_insert((m.weight, m.kind));
+        if m.weight > e.0 {
+            *e = (m.weight, m.kind);
+        }
+    }
+    let linked: Vec<Option<EntityKind>> = mentions
+        .iter()
+        .map(|m| m.link.and_then(|j| mentions.get(j)).map(|t| t.kind))
+        .collect();
+    for (m, link) in mentions.iter_mut().zip(linked) {
+        if m.demonym {
+            continue;
+        }
+        if let Some(k) = link {
+            m.kind = k;
+        } else if let Some(&(_, k)) = best.get(&m.key) {
+            m.kind = k;
+        }
+    }
 }
 
 /// A report made of a document's sentences, tokens joined by single spaces.
