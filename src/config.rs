@@ -323,18 +323,18 @@ pub const STATUSES: [&str; 6] = [
     "cancelled",
     "denied",
 ];
-/// Development kinds of the situation model.
+/// Development kinds of the situation model, in alphabetical order.
 pub const KINDS: [&str; 10] = [
-    "withdrawal",
-    "meeting",
-    "ceasefire",
-    "release",
     "agreement",
-    "deployment",
     "attack",
+    "ceasefire",
+    "deployment",
     "evacuation",
     "handover",
+    "meeting",
     "other",
+    "release",
+    "withdrawal",
 ];
 const ENTITY_KINDS: [&str; 5] = ["person", "place", "organization", "facility", "other"];
 const IDENTITY_ROLES: [&str; 4] = ["location", "participants", "target", "actor"];

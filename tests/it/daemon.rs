@@ -1,7 +1,10 @@
+use std::path::PathBuf;
+
 use crate::support::{copy_fixture, drop_file, fixtures, parse_lines, Daemon};
 
-#[test]
-fn daemon_processes_existing_then_new_files_and_stops_cleanly() {
+/// A temporary folder with `watch/` holding the first report of the progression story,
+/// and the path `data/` for the daemon to create.
+fn folders_with_first_report() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let watch = dir.path().join("watch");
     let data = dir.path().join("data");
@@ -11,6 +14,12 @@ fn daemon_processes_existing_then_new_files_and_stops_cleanly() {
         &watch,
         "01.txt",
     );
+    (dir, watch, data)
+}
+
+#[test]
+fn daemon_processes_existing_then_new_files_and_stops_cleanly() {
+    let (dir, watch, data) = folders_with_first_report();
     let mut d = Daemon::start_in(dir, watch.clone(), data.clone(), 200);
     d.wait_file("report.accepted", "01.txt");
     let detected = d.wait_for("withdrawal detected", |e| {
@@ -116,15 +125,7 @@ fn daemon_reports_a_file_that_vanishes_before_it_is_complete() {
 
 #[test]
 fn rescans_take_no_file_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let watch = dir.path().join("watch");
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&watch).unwrap();
-    copy_fixture(
-        "progression/01_tallis-kestria-to-withdraw.txt",
-        &watch,
-        "01.txt",
-    );
+    let (dir, watch, data) = folders_with_first_report();
     let config = "[source]\nsettle_ms = 100\nrescan_secs = 1\n";
     let mut d = Daemon::start_with(dir, watch.clone(), data, config);
     copy_fixture(
