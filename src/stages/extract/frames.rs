@@ -385,6 +385,17 @@ impl FrameMatcher {
             .filter(|m| word_bounded(&lower, m.start(), m.end()))
             .map(|m| (m, tok_at(m.start()), tok_at(m.end() - 1)))
             .collect();
+        // "a signed agreement would ...": a participle between an article and a noun
+        // trigger describes the noun; it states nothing about when, so it is neither a cue
+        // nor a claim of its own.
+        let adjectival = |s: usize, e: usize| {
+            s > 0
+                && matches!(toks[s - 1].text.to_lowercase().as_str(), "a" | "an" | "the")
+                && triggers.iter().any(|&(o, o0, _)| {
+                    o0 == e + 1 && self.trigger_ids[o.pattern().as_usize()].1 == Form::Noun
+                })
+        };
+        cue_hits.retain(|&(s, e, k, _)| !matches!(k, CueKind::Status(_)) || !adjectival(s, e));
         // A status cue belongs to the nearest trigger of its clause (the one before it on a
         // tie): in "the evacuation resumes under a pause in shelling", "resumes" is said of
         // the evacuation, not of the pause.
@@ -405,6 +416,9 @@ impl FrameMatcher {
         };
         for &(m, t0, t1) in &triggers {
             let (fi, form) = self.trigger_ids[m.pattern().as_usize()];
+            if form == Form::Past && adjectival(t0, t1) {
+                continue;
+            }
             let frame = &self.frames[fi];
             let clause = clause_of(&boundaries, t0, toks.len());
             let owned: Vec<(usize, usize, CueKind, &str)> = cue_hits
