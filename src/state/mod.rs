@@ -562,6 +562,8 @@ impl Situation {
     ) {
         let mut last_of_kind: HashMap<String, String> = HashMap::new();
         let mut touched: Vec<String> = Vec::new();
+        // Developments this report opened: no event has named them yet.
+        let mut created_here: BTreeSet<String> = BTreeSet::new();
         let entity = |i: Option<usize>| {
             i.and_then(|i| ids.get(i))
                 .filter(|s| !s.is_empty())
@@ -661,7 +663,7 @@ impl Situation {
                         .all(|r| d.roles.is_empty_for(r))
                         .then(|| id.clone())
                 });
-                let dev_id = match found {
+                let mut dev_id = match found {
                     Some(id) => id,
                     None if facets.is_empty() => match last_of_kind.get(&c.frame) {
                         Some(id) => id.clone(),
@@ -700,6 +702,7 @@ impl Situation {
                             id = format!("{base}-{n}");
                             n += 1;
                         }
+                        created_here.insert(id.clone());
                         self.developments.insert(
                             id.clone(),
                             Development {
@@ -717,6 +720,26 @@ impl Situation {
                         id
                     }
                 };
+                // A development this report opened that another role of the claim shows to
+                // be a known one ("the leaders signed" + "the river accord") becomes that
+                // one, before any event has named it.
+                if created_here.contains(&dev_id) {
+                    let known = facets
+                        .iter()
+                        .filter_map(|f| self.facets.get(f))
+                        .find(|q| **q != dev_id && !created_here.contains(*q))
+                        .filter(|q| self.compatible(&dev_id, q))
+                        .cloned();
+                    if let Some(known) = known {
+                        self.merge_into(&dev_id, &known);
+                        touched.retain(|t| *t != dev_id);
+                        for v in last_of_kind.values_mut().filter(|v| **v == dev_id) {
+                            v.clone_from(&known);
+                        }
+                        created_here.remove(&dev_id);
+                        dev_id = known;
+                    }
+                }
                 for f in facets {
                     self.facets.entry(f).or_insert_with(|| dev_id.clone());
                 }
@@ -737,6 +760,39 @@ impl Situation {
         self.adopt_orphans(&mut touched);
         for id in touched {
             self.settle(&id, &report.id, out);
+        }
+    }
+
+    /// True when two developments' claims give no role two different values.
+    fn compatible(&self, a: &str, b: &str) -> bool {
+        let (Some(a), Some(b)) = (self.developments.get(a), self.developments.get(b)) else {
+            return false;
+        };
+        let (ra, rb) = (roles_of(&a.claims), roles_of(&b.claims));
+        let differ = |x: &Option<String>, y: &Option<String>| x.is_some() && y.is_some() && x != y;
+        a.frame == b.frame
+            && !differ(&ra.location, &rb.location)
+            && !differ(&ra.target, &rb.target)
+            && !differ(&ra.actor, &rb.actor)
+            && (ra.participants.is_empty()
+                || rb.participants.is_empty()
+                || ra.participants == rb.participants)
+    }
+
+    /// Moves development `from` (not yet announced) into `to`: claims, facets, indexes.
+    fn merge_into(&mut self, from: &str, to: &str) {
+        let Some(dev) = self.developments.remove(from) else {
+            return;
+        };
+        self.latest.remove(from);
+        for devs in self.involved.values_mut() {
+            devs.remove(from);
+        }
+        for v in self.facets.values_mut().filter(|v| *v == from) {
+            *v = to.to_string();
+        }
+        for claim in dev.claims {
+            self.attach(to, claim);
         }
     }
 

@@ -851,7 +851,13 @@ impl FrameMatcher {
             };
             let mut p = people(clause);
             if p.len() < 2 {
+                // Beyond the clause, the sources of the sentence ("X told reporters ..., while
+                // Y said ... an accord") are not parties to an agreement or a truce; they are
+                // to a meeting more often than not ("X said after meeting Y").
                 p = people(sentence);
+                if frame.kind != "meeting" {
+                    p.retain(|i| !speaker(i));
+                }
             }
             if p.len() < 2 && frame.kind != "meeting" {
                 // Agreements and truces are between organizations or states as often.
