@@ -154,6 +154,8 @@ pub struct Situation {
     initials: HashMap<String, BTreeSet<String>>,
     /// `kind|role|value` → development id.
     facets: HashMap<String, String>,
+    /// Development id → the facets that point to it.
+    facets_of: HashMap<String, Vec<String>>,
     /// Frame → claims that no development could take yet, oldest first.
     orphans: HashMap<String, Vec<Orphan>>,
     /// `frame|entity` → developments whose claims name that entity in a role.
@@ -741,7 +743,13 @@ impl Situation {
                     }
                 }
                 for f in facets {
-                    self.facets.entry(f).or_insert_with(|| dev_id.clone());
+                    if let std::collections::hash_map::Entry::Vacant(v) = self.facets.entry(f) {
+                        self.facets_of
+                            .entry(dev_id.clone())
+                            .or_default()
+                            .push(v.key().clone());
+                        v.insert(dev_id.clone());
+                    }
                 }
                 last_of_kind.insert(c.frame.clone(), dev_id.clone());
                 if !self.attach(&dev_id, claim) {
@@ -763,12 +771,13 @@ impl Situation {
         }
     }
 
-    /// True when two developments' claims give no role two different values.
+    /// True when a development this report opened (`a`) and a known one (`b`) give no role
+    /// two different values. `b`'s roles are those it settled on; `a` has not settled yet.
     fn compatible(&self, a: &str, b: &str) -> bool {
         let (Some(a), Some(b)) = (self.developments.get(a), self.developments.get(b)) else {
             return false;
         };
-        let (ra, rb) = (roles_of(&a.claims), roles_of(&b.claims));
+        let (ra, rb) = (roles_of(&a.claims), &b.roles);
         let differ = |x: &Option<String>, y: &Option<String>| x.is_some() && y.is_some() && x != y;
         a.frame == b.frame
             && !differ(&ra.location, &rb.location)
@@ -785,11 +794,23 @@ impl Situation {
             return;
         };
         self.latest.remove(from);
-        for devs in self.involved.values_mut() {
-            devs.remove(from);
+        for c in &dev.claims {
+            let r = &c.roles;
+            for e in r
+                .actor
+                .iter()
+                .chain(r.location.iter())
+                .chain(r.target.iter())
+                .chain(r.participants.iter())
+            {
+                if let Some(devs) = self.involved.get_mut(&format!("{}|{e}", dev.frame)) {
+                    devs.remove(from);
+                }
+            }
         }
-        for v in self.facets.values_mut().filter(|v| *v == from) {
-            *v = to.to_string();
+        for f in self.facets_of.remove(from).unwrap_or_default() {
+            self.facets.insert(f.clone(), to.to_string());
+            self.facets_of.entry(to.to_string()).or_default().push(f);
         }
         for claim in dev.claims {
             self.attach(to, claim);
