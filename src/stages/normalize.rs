@@ -17,10 +17,10 @@ use crate::config::NameRules;
 use crate::report::{Metadata, RawReport, Rejection, Report, Sentence};
 use crate::text::fold;
 
-/// Header keys recognised in a leading `key: value` block.
 /// How many non-empty body lines may hold the dateline (bylines and credits come first).
 const DATELINE_LINES: usize = 4;
 
+/// Header keys recognised in a leading `key: value` block.
 const HEADER_KEYS: [&str; 10] = [
     "source",
     "date",

@@ -16,10 +16,10 @@ use crate::config::Lexicons;
 use crate::report::Report;
 use crate::text::{eq_lower, plain_lower, tokenize, NameKeyer, Token, TokenKind};
 
-/// The kinds of entity the situation knows.
 /// Marks the key of a facility known only by a description (see `described_facilities`).
 const DESCRIBED: &str = ":desc:";
 
+/// The kinds of entity the situation knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EntityKind {

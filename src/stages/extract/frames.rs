@@ -503,16 +503,20 @@ impl FrameMatcher {
         }
     }
 
-    /// An `in_force` word at most four words before the noun at `t0`, with only
-    /// determiners, numbers and modifiers between ("under a 48-hour").
+    /// An `in_force` word at most six tokens before the noun at `t0` (a hyphen counts), with only
+    /// determiners, numbers, hyphenated parts and modifiers between ("under a 48-hour",
+    /// "amid the naval"). An `of` or `for` between makes the noun the complement of another
+    /// ("despite calls for a ceasefire", "under cover of a truce"): no status.
     fn in_force_before(&self, toks: &[Token<'_>], t0: usize) -> Option<String> {
-        const REACH: usize = 4;
+        const REACH: usize = 6;
         for t in toks[t0.saturating_sub(REACH)..t0].iter().rev() {
             let lower = t.text.to_lowercase();
             if self.in_force.contains(&lower) {
                 return Some(lower);
             }
-            if t.kind == TokenKind::Punct && t.text != "-" {
+            if matches!(lower.as_str(), "of" | "for")
+                || (t.kind == TokenKind::Punct && t.text != "-")
+            {
                 return None;
             }
         }
@@ -914,4 +918,109 @@ fn clause_of(boundaries: &[usize], t: usize, n: usize) -> (usize, usize) {
         .min()
         .unwrap_or(n);
     (start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::report::RawReport;
+    use crate::stages::extract::Extractor;
+    use crate::stages::normalize::Normalizer;
+    use std::path::PathBuf;
+
+    /// (trigger, status, cue) of every claim in `text`.
+    fn claims(text: &str) -> Vec<(String, Option<Status>, Option<String>)> {
+        let cfg = Config::embedded().unwrap();
+        let r = Normalizer::new(&cfg.lexicons.names)
+            .normalize(&RawReport {
+                path: PathBuf::from("t.txt"),
+                bytes: text.as_bytes().to_vec(),
+                modified: None,
+                received_at: time::OffsetDateTime::UNIX_EPOCH,
+            })
+            .unwrap();
+        Extractor::new(&cfg.lexicons)
+            .extract(&r)
+            .claims
+            .into_iter()
+            .map(|c| (c.trigger.to_lowercase(), c.status, c.cue))
+            .collect()
+    }
+
+    fn status_of(text: &str, trigger: &str) -> Option<Status> {
+        let cs = claims(text);
+        cs.iter()
+            .find(|c| c.0 == trigger)
+            .unwrap_or_else(|| panic!("no claim on {trigger:?} in {cs:?}"))
+            .1
+    }
+
+    #[test]
+    fn a_status_verb_is_said_of_its_object() {
+        let text = "Heavy shelling halts the evacuation of Corvane.";
+        assert_eq!(status_of(text, "evacuation"), Some(Status::Halted));
+        assert_eq!(status_of(text, "shelling"), None);
+    }
+
+    #[test]
+    fn after_an_ing_form_is_done_unless_the_sentence_looks_ahead() {
+        assert_eq!(
+            status_of("The envoys left Lisk after signing the accord.", "signing"),
+            Some(Status::Completed)
+        );
+        assert_eq!(
+            status_of(
+                "The envoys will leave Lisk after signing the accord.",
+                "signing"
+            ),
+            Some(Status::Planned)
+        );
+    }
+
+    #[test]
+    fn durative_states_in_force_but_not_as_complements() {
+        assert_eq!(
+            status_of("Aid trucks moved under a 72-hour truce in Lisk.", "truce"),
+            Some(Status::Underway)
+        );
+        assert_eq!(
+            status_of(
+                "Residents marched despite calls for a truce in Lisk.",
+                "truce"
+            ),
+            None
+        );
+        assert_eq!(
+            status_of("Aid trucks moved under cover of a truce in Lisk.", "truce"),
+            None
+        );
+    }
+
+    #[test]
+    fn denied_that_denies_the_happening_or_negates_its_cue() {
+        assert_eq!(
+            status_of(
+                "The ministry denied that any troops had been deployed to Lisk.",
+                "deployed"
+            ),
+            Some(Status::Denied)
+        );
+        // A blocker right after the denial makes it a denial of something else.
+        assert_ne!(
+            status_of(
+                "The Corvane Front denied responsibility for the attack on Lisk.",
+                "attack"
+            ),
+            Some(Status::Denied)
+        );
+    }
+
+    #[test]
+    fn an_attributive_participle_is_not_a_claim() {
+        let cs = claims("Velmar said a signed agreement with Lisk would end the dispute.");
+        assert!(cs.iter().all(|c| c.0 != "signed"), "{cs:?}");
+        let agreement = cs.iter().find(|c| c.0 == "agreement").expect("agreement");
+        assert_ne!(agreement.1, Some(Status::Completed), "{cs:?}");
+    }
 }
