@@ -160,8 +160,8 @@ pub struct Situation {
     orphans: HashMap<String, Vec<Orphan>>,
     /// `frame|entity` → developments whose claims name that entity in a role.
     involved: HashMap<String, BTreeSet<String>>,
-    /// Development → publication time of its latest claim.
-    latest: HashMap<String, OffsetDateTime>,
+    /// Development → publication time of its earliest claim.
+    earliest: HashMap<String, OffsetDateTime>,
     /// `(frame, entity)` pairs named by claims since orphans were last looked at.
     fresh: BTreeSet<(String, String)>,
 }
@@ -609,6 +609,13 @@ impl Situation {
                     || target.is_some()
                     || !participants.is_empty();
                 let joins = !strong && last_of_kind.contains_key(&c.frame);
+                // Weak roles only, and nothing of this kind yet in the report: wait, in case
+                // a later sentence names the development ("Russian forces began withdrawing
+                // ... The withdrawal from Qamishli airport ...").
+                if !strong && !joins && !second_pass {
+                    deferred.push(c);
+                    continue;
+                }
                 for role in &c.identity {
                     let v = match role.as_str() {
                         _ if joins => None,
@@ -675,7 +682,7 @@ impl Situation {
                         }
                         // "The pause in shelling expired": the one development of that kind
                         // that this report's names are involved in, else no claim.
-                        None => match self.salient(&c.frame, ids) {
+                        None => match self.salient(&c.frame, ids, report.published_at) {
                             Some(id) => id,
                             None => {
                                 self.keep_orphan(&c.frame, ids, claim);
@@ -752,7 +759,14 @@ impl Situation {
                     }
                 }
                 last_of_kind.insert(c.frame.clone(), dev_id.clone());
-                if !self.attach(&dev_id, claim) {
+                let context: Vec<String> = ex
+                    .mentions
+                    .iter()
+                    .zip(ids)
+                    .filter(|(m, id)| m.sentence == c.sentence && !id.is_empty())
+                    .map(|(_, id)| id.clone())
+                    .collect();
+                if !self.attach(&dev_id, claim, &context) {
                     continue;
                 }
                 if !touched.contains(&dev_id) {
@@ -793,7 +807,7 @@ impl Situation {
         let Some(dev) = self.developments.remove(from) else {
             return;
         };
-        self.latest.remove(from);
+        self.earliest.remove(from);
         for c in &dev.claims {
             let r = &c.roles;
             for e in r
@@ -813,7 +827,7 @@ impl Situation {
             self.facets_of.entry(to.to_string()).or_default().push(f);
         }
         for claim in dev.claims {
-            self.attach(to, claim);
+            self.attach(to, claim, &[]);
         }
     }
 
@@ -849,9 +863,13 @@ impl Situation {
             let mut kept = Vec::with_capacity(list.len());
             for o in list {
                 let hit = o.ids.iter().any(|e| names.contains(e.as_str()));
-                match hit.then(|| self.salient(frame, &o.ids)).flatten() {
+                let published = o.claim.published_at;
+                match hit
+                    .then(|| self.salient(frame, &o.ids, published))
+                    .flatten()
+                {
                     Some(id) => {
-                        self.attach(&id, o.claim);
+                        self.attach(&id, o.claim, &[]);
                         if !touched.contains(&id) {
                             touched.push(id);
                         }
@@ -867,30 +885,35 @@ impl Situation {
         self.fresh.clear();
     }
 
-    /// The development of `frame` that the entities `ids` (one report's) take part in; when
-    /// several do, the one with the latest claim. `None` when there is no such development
-    /// or the best two are equally recent: a guess would merge two happenings.
-    fn salient(&self, frame: &str, ids: &[String]) -> Option<String> {
+    /// The one development of `frame` that the entities `ids` (one report's) take part in
+    /// and that was reported by `published`'s day. `None` when there is none or more than
+    /// one: a guess would merge two happenings.
+    fn salient(&self, frame: &str, ids: &[String], published: OffsetDateTime) -> Option<String> {
         let devs: BTreeSet<&String> = ids
             .iter()
             .filter_map(|e| self.involved.get(&format!("{frame}|{e}")))
             .flatten()
             .collect();
-        let mut found: Vec<(OffsetDateTime, &str)> = devs
+        // Only a development already reported by the claim's day can be what it speaks of.
+        let day = published.date();
+        let found: Vec<&str> = devs
             .into_iter()
-            .filter_map(|d| Some((*self.latest.get(d)?, d.as_str())))
+            .filter(|d| self.earliest.get(*d).is_some_and(|e| e.date() <= day))
+            .map(String::as_str)
             .collect();
-        found.sort_unstable_by(|a, b| b.cmp(a));
         match found.as_slice() {
-            [one] => Some(one.1.to_string()),
-            [a, b, ..] if a.0 > b.0 => Some(a.1.to_string()),
+            [one] => Some((*one).to_string()),
             _ => None,
         }
     }
 
     /// Adds a claim to a development and to the indexes `salient` reads; false when there
     /// is no such development.
-    fn attach(&mut self, dev_id: &str, claim: Claim) -> bool {
+    ///
+    /// `context` holds the other entities of the claim's sentence: "a truce between the Varn
+    /// Front and the army took effect in Kelvar" involves the Varn Front in the Kelvar truce
+    /// even though only Kelvar identifies it.
+    fn attach(&mut self, dev_id: &str, claim: Claim, context: &[String]) -> bool {
         let Some(dev) = self.developments.get_mut(dev_id) else {
             return false;
         };
@@ -901,6 +924,7 @@ impl Situation {
             .chain(r.location.iter())
             .chain(r.target.iter())
             .chain(r.participants.iter())
+            .chain(context.iter())
         {
             self.involved
                 .entry(format!("{}|{e}", dev.frame))
@@ -908,11 +932,11 @@ impl Situation {
                 .insert(dev_id.to_string());
             self.fresh.insert((dev.frame.clone(), e.clone()));
         }
-        let latest = self
-            .latest
+        let earliest = self
+            .earliest
             .entry(dev_id.to_string())
             .or_insert(claim.published_at);
-        *latest = (*latest).max(claim.published_at);
+        *earliest = (*earliest).min(claim.published_at);
         dev.claims.push(claim);
         true
     }

@@ -265,3 +265,46 @@ fn bad_inputs_are_rejected_with_reasons() {
     assert_eq!(of_type(&events, "report.accepted").len(), 1);
     assert_eq!(snap["reports"][0]["file"], "05_good.txt");
 }
+
+/// A report that names no development ("the truce collapsed") joins the one the other
+/// reports make salient for its day, whatever the arrival order; a truce first reported
+/// after it is not a candidate.
+#[test]
+fn a_claim_that_names_nothing_finds_its_development_in_any_order() {
+    let reports = [
+        (
+            "kelvar.txt",
+            "source: Test Wire\ndate: 2031-05-01\n\nTruce in Kelvar\n\nA truce between the Varn Front and the Ostrian army took effect in Kelvar province on Friday, the Varn Front said.\n",
+        ),
+        (
+            "brask.txt",
+            "source: Test Wire\ndate: 2031-05-03\n\nTruce in Brask\n\nA truce between the Varn Front and the Ostrian army took effect in Brask on Sunday, the Varn Front said.\n",
+        ),
+        (
+            "collapse.txt",
+            "source: Test Wire\ndate: 2031-05-02\n\nFighting returns\n\nThe truce collapsed on Saturday after heavy fighting, the Varn Front said.\n",
+        ),
+    ];
+    let perms = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (n, order) in perms.iter().enumerate() {
+        let d = dir.path().join(format!("order{n}"));
+        std::fs::create_dir(&d).unwrap();
+        for (pos, &i) in order.iter().enumerate() {
+            let (name, text) = reports[i];
+            std::fs::write(d.join(format!("{pos}_{name}")), text).unwrap();
+        }
+        let (_, snap) = ingest(&[&d]);
+        let kelvar = development(&snap, "ceasefire/kelvar");
+        let brask = development(&snap, "ceasefire/brask");
+        assert_eq!(kelvar["status"], "cancelled", "order {order:?}: {kelvar:#}");
+        assert_eq!(brask["status"], "underway", "order {order:?}: {brask:#}");
+    }
+}
