@@ -377,9 +377,11 @@ fn names_entity(
             let lower = a.to_lowercase();
             // A shortened description names the same thing: "railway square" for "central
             // railway square", as a later report would shorten it.
-            let tail = lower
-                .strip_suffix(term_lower)
-                .is_some_and(|head| head.ends_with(' '));
+            // Two words at least: "hospital" alone would name every hospital.
+            let tail = term_lower.contains(' ')
+                && lower
+                    .strip_suffix(term_lower)
+                    .is_some_and(|head| head.ends_with(' '));
             lower == term_lower || tail || (!term_key.is_empty() && keyer.key(a) == term_key)
         })
     })

@@ -210,15 +210,20 @@ impl EntityRecognizer {
                 self.sentence_mentions(si, &s.text, &mut mentions);
             }
         }
+        // "The main hospital" of one city is not that of another: a described facility
+        // belongs to the place the report is datelined from, or, with no dateline, to the
+        // report alone.
+        let scope = report
+            .meta
+            .dateline
+            .as_deref()
+            .map(|d| self.keyer.key(d))
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| format!("report-{}", report.id));
+        for m in mentions.iter_mut().filter(|m| m.key.contains(DESCRIBED)) {
+            m.key = format!("{}@{scope}", m.key);
+        }
         if let Some(d) = &report.meta.dateline {
-            // "The main hospital" of one city is not that of another: a described facility
-            // belongs to the place the report is datelined from.
-            let scope = self.keyer.key(d);
-            if !scope.is_empty() {
-                for m in mentions.iter_mut().filter(|m| m.key.contains(DESCRIBED)) {
-                    m.key = format!("{}@{scope}", m.key);
-                }
-            }
             self.add_dateline(report, d, &mut mentions);
         }
         let heading_text: Vec<&str> = report
@@ -918,6 +923,23 @@ mod tests {
         let ms2 = mentions("Crews reached Corvane Airport and the port of Lisk.");
         assert_eq!(find(&ms2, "Corvane Airport").key, f.key);
         assert_eq!(find(&ms2, "port of Lisk").kind, EntityKind::Facility);
+    }
+
+    #[test]
+    fn described_facilities_are_keyed_by_head_and_dateline() {
+        let a = mentions("LISK - Shells struck near the central railway square on Monday.");
+        let b = mentions("LISK - Crowds gathered at the railway square on Tuesday.");
+        let c = mentions("VELMAR - Crowds gathered at the railway square on Tuesday.");
+        let key = |ms: &[Mention], s: &str| find(ms, s).key.clone();
+        assert_eq!(
+            find(&a, "central railway square").kind,
+            EntityKind::Facility
+        );
+        assert_eq!(key(&a, "central railway square"), key(&b, "railway square"));
+        assert_ne!(key(&b, "railway square"), key(&c, "railway square"));
+        // A bare head ("the square") is too vague to be a facility.
+        let d = mentions("LISK - Crowds gathered in the square.");
+        assert!(d.iter().all(|m| m.surface != "square"), "{d:#?}");
     }
 
     #[test]
