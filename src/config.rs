@@ -261,6 +261,7 @@ pub struct CueConfig {
     pub hedges: WordList,
     pub background: WordList,
     pub denial: DenialConfig,
+    pub grammar: GrammarConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -283,6 +284,16 @@ pub struct ClauseConfig {
 pub struct NegationConfig {
     pub words: Vec<String>,
     pub map: BTreeMap<String, String>,
+}
+
+/// Closed-class words the frame rules look for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrammarConfig {
+    pub determiners: Vec<String>,
+    pub be_forms: Vec<String>,
+    pub auxiliaries: Vec<String>,
+    pub speech_verbs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -6,7 +6,7 @@
 //! hedges and time shifts keep the claim as evidence without a status effect. Roles are
 //! filled from the entity mentions of the same clause.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde::Serialize;
@@ -144,6 +144,7 @@ pub struct FrameMatcher {
     future_words: Vec<String>,
     past_words: Vec<String>,
     in_force: Vec<String>,
+    grammar: Grammar,
 }
 
 /// When two cues are equally near, the earlier status here wins.
@@ -156,33 +157,31 @@ const PRECEDENCE: [Status; 6] = [
     Status::Planned,
 ];
 
-/// Auxiliaries and modals: a name before them is a subject, not a modifier of the noun
-/// after them ("the Crimson Hand group will release").
-const AUXILIARIES: [&str; 16] = [
-    "will", "would", "shall", "should", "can", "could", "may", "might", "must", "has", "have",
-    "had", "did", "does", "do", "to",
-];
+/// Closed-class words the rules look for (`cues.toml` `[grammar]`), lower-cased.
+#[derive(Debug)]
+struct Grammar {
+    /// May stand between a verb and its object noun ("halts the evacuation").
+    determiners: HashSet<String>,
+    /// Make an "-ing" form progressive ("is meeting"); never a noun modifier.
+    be_forms: HashSet<String>,
+    /// A name before them is a subject, not a modifier of the noun after them ("the Crimson
+    /// Hand group will release").
+    auxiliaries: HashSet<String>,
+    /// The name right before one is the source of the sentence ("minister X said").
+    speech_verbs: HashSet<String>,
+}
 
-/// Verbs of attribution: the name right before one is the source of the sentence.
-const SPEECH_VERBS: [&str; 8] = [
-    "said",
-    "says",
-    "told",
-    "added",
-    "stated",
-    "announced",
-    "confirmed",
-    "reported",
-];
-
-/// Words that may stand between a verb and its object noun.
-const DETERMINERS: [&str; 9] = [
-    "the", "a", "an", "its", "their", "his", "her", "this", "that",
-];
-
-const BE_FORMS: [&str; 9] = [
-    "is", "are", "was", "were", "be", "been", "being", "'s", "'re",
-];
+impl Grammar {
+    fn new(g: &crate::config::GrammarConfig) -> Self {
+        let set = |v: &[String]| v.iter().map(|w| w.to_lowercase()).collect();
+        Self {
+            determiners: set(&g.determiners),
+            be_forms: set(&g.be_forms),
+            auxiliaries: set(&g.auxiliaries),
+            speech_verbs: set(&g.speech_verbs),
+        }
+    }
+}
 
 impl FrameMatcher {
     pub fn new(frames: &[FrameConfig], cues: &CueConfig) -> Self {
@@ -301,6 +300,7 @@ impl FrameMatcher {
                 .map(|w| w.to_lowercase())
                 .collect(),
             in_force: cues.in_force.iter().map(|w| w.to_lowercase()).collect(),
+            grammar: Grammar::new(&cues.grammar),
             past_words: cues.clauses.past.iter().map(|w| w.to_lowercase()).collect(),
         }
     }
@@ -405,7 +405,7 @@ impl FrameMatcher {
             if ce < t0
                 && toks[ce + 1..t0]
                     .iter()
-                    .all(|t| DETERMINERS.contains(&t.text))
+                    .all(|t| self.grammar.determiners.contains(t.text))
             {
                 (0, 0)
             } else if ce < t0 {
@@ -606,7 +606,11 @@ impl FrameMatcher {
             }
         }
         // Aux "be" right before an -ing form makes it progressive ("is meeting").
-        let be_before = t0 > 0 && BE_FORMS.contains(&toks[t0 - 1].text.to_lowercase().as_str());
+        let be_before = t0 > 0
+            && self
+                .grammar
+                .be_forms
+                .contains(&toks[t0 - 1].text.to_lowercase());
         let to_before = t0 > 0 && toks[t0 - 1].text.eq_ignore_ascii_case("to");
         let (mut status, mut cue, resumption, anchor) = match best {
             Some((_, _, st, res, txt, s)) => (Some(st), Some(txt.to_lowercase()), res, s),
@@ -770,8 +774,8 @@ impl FrameMatcher {
                 && toks[after..t0].iter().all(|t| {
                     t.kind == TokenKind::Word
                         && !t.is_capitalized()
-                        && !BE_FORMS.contains(&t.text)
-                        && !AUXILIARIES.contains(&t.text)
+                        && !self.grammar.be_forms.contains(t.text)
+                        && !self.grammar.auxiliaries.contains(t.text)
                 })
         });
         let mut loc = adjunct.or_else(|| {
@@ -821,7 +825,7 @@ impl FrameMatcher {
         let speaker = |i: &usize| {
             let end = tok_at(mentions[*i].end.saturating_sub(1).max(mentions[*i].start));
             toks.get(end + 1)
-                .is_some_and(|t| SPEECH_VERBS.contains(&t.text.to_lowercase().as_str()))
+                .is_some_and(|t| self.grammar.speech_verbs.contains(&t.text.to_lowercase()))
         };
         // Target: the first person or organization after the trigger.
         roles.target = clause.iter().copied().find(|i| {
