@@ -388,7 +388,7 @@ fn names_entity(
 }
 
 /// Maps expected developments to the daemon's: same kind, a place or participant (the
-/// actor included: "Dravenna" in "Dravenna's evacuation") named by one of `terms`; actor terms break ties, then order of first detection. Each daemon
+/// actor included: "Lisk" in "Lisk's evacuation") named by one of `terms`; actor terms break ties, then order of first detection. Each daemon
 /// development serves one expected development.
 fn assign(
     exp: &Expected,

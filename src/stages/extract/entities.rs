@@ -351,7 +351,7 @@ impl EntityRecognizer {
             i = end;
         }
         self.described_facilities(si, text, &toks, out);
-        // "city of Dravenna", "port of Sarvan": a head word, "of", then a name.
+        // "city of Lisk", "port of Velmar": a head word, "of", then a name.
         for (ti, t) in toks.iter().enumerate() {
             if t.kind != TokenKind::Word || ti + 2 >= toks.len() || toks[ti + 1].text != "of" {
                 continue;
@@ -372,7 +372,7 @@ impl EntityRecognizer {
             }
             let end = self.span_end(&toks, &covered, name_at);
             if let Some(group) = fac {
-                // The facility "port of Sarvan", beside the place "Sarvan".
+                // The facility "port of Velmar", beside the place "Velmar".
                 let name = &text[toks[name_at].start..toks[end - 1].end];
                 out.push(Mention {
                     sentence: si,
@@ -492,7 +492,7 @@ impl EntityRecognizer {
         let mut kind = hint;
         let mut weight: KindWeight = if hint.is_some() { 7 } else { 1 };
         let mut key = None;
-        // Facility head inside the span ("Qamishlo Airport", "Port Sarvan") or right after it
+        // Facility head inside the span ("Qamishlo Airport", "Port Velmar") or right after it
         // ("Qamishli airport", "Hmeimim air base").
         if let Some((group, name_words)) = self.facility_in(&words) {
             kind = Some(EntityKind::Facility);
@@ -768,7 +768,7 @@ impl EntityRecognizer {
                 }
             }
         }
-        // Longest names first, so "Port Sarvan" wins over "Sarvan".
+        // Longest names first, so "Port Velmar" wins over "Velmar".
         candidates.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         for (needle, m) in candidates {
             if needle.is_empty() {

@@ -759,8 +759,8 @@ impl FrameMatcher {
             .copied()
             .filter(|i| locatable(&mentions[*i]) && !possessive(i))
             .collect();
-        // A name right before a noun trigger is its place: "the Marrowby evacuation".
-        // One or two lower-case modifiers may stand between ("the Orvin River water-sharing
+        // A name right before a noun trigger is its place: "the Lisk evacuation".
+        // One or two lower-case modifiers may stand between ("the Kell River water-sharing
         // accord").
         let adjunct = candidates.iter().copied().find(|i| {
             let m = &mentions[*i];
@@ -821,7 +821,7 @@ impl FrameMatcher {
             }
             p > 0 && toks[p - 1].text.eq_ignore_ascii_case("to")
         };
-        // "..., minister Jonas Arkell said": the source of the sentence, not a role.
+        // "..., minister Ana Ruiz said": the source of the sentence, not a role.
         let speaker = |i: &usize| {
             let end = tok_at(mentions[*i].end.saturating_sub(1).max(mentions[*i].start));
             toks.get(end + 1)
