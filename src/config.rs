@@ -238,6 +238,10 @@ pub struct FrameConfig {
     /// blockade" say it is in force.
     #[serde(default)]
     pub durative: bool,
+    /// Nouns that, as the verb's object or right before a past form, make it another
+    /// happening ("released a statement", "a video released on Monday").
+    #[serde(default)]
+    pub other_objects: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

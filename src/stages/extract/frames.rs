@@ -420,6 +420,25 @@ impl FrameMatcher {
                 continue;
             }
             let frame = &self.frames[fi];
+            // "a statement released by the Kremlin", "released a video": the thing acted on
+            // says it is another happening than the frame's.
+            let word_is_other = |t: Option<&Token<'_>>| {
+                t.is_some_and(|t| {
+                    frame
+                        .other_objects
+                        .iter()
+                        .any(|w| t.text.eq_ignore_ascii_case(w))
+                })
+            };
+            let object = toks[t1 + 1..]
+                .iter()
+                .find(|t| !self.grammar.determiners.contains(&t.text.to_lowercase()));
+            if form != Form::Noun
+                && (word_is_other(t0.checked_sub(1).and_then(|p| toks.get(p)))
+                    || word_is_other(object))
+            {
+                continue;
+            }
             let clause = clause_of(&boundaries, t0, toks.len());
             let owned: Vec<(usize, usize, CueKind, &str)> = cue_hits
                 .iter()
@@ -1017,6 +1036,19 @@ mod tests {
                 "attack"
             ),
             Some(Status::Denied)
+        );
+    }
+
+    #[test]
+    fn other_objects_make_another_happening() {
+        let cs = claims("In a statement released on Monday, the Velmar council released a video.");
+        assert!(cs.iter().all(|c| c.0 != "released"), "{cs:?}");
+        assert_eq!(
+            status_of(
+                "The Red Ridge group released four aid workers near Lisk.",
+                "released"
+            ),
+            Some(Status::Completed)
         );
     }
 
