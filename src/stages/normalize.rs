@@ -20,6 +20,9 @@ use crate::text::fold;
 /// How many non-empty body lines may hold the dateline (bylines and credits come first).
 const DATELINE_LINES: usize = 4;
 
+/// The longest line that may come before a dateline (a byline or a credit).
+const BYLINE_MAX: usize = 60;
+
 /// Header keys recognised in a leading `key: value` block.
 const HEADER_KEYS: [&str; 10] = [
     "source",
@@ -191,6 +194,10 @@ impl Normalizer {
                     meta.dateline = c.get(1).map(|g| g.as_str().to_string());
                     // Keep the capital that the pattern peeked at.
                     start += c.get(0).map_or(0, |g| g.end()) - 1;
+                } else if text.len() > BYLINE_MAX || text.trim_end().ends_with('.') {
+                    // Only short lines (a byline, a credit) come before a dateline: after a
+                    // sentence, "UN - ..." is text, not a dateline.
+                    dateline_tries = 0;
                 }
             }
             self.split_sentences(&original, start, le, &mut sentences);
@@ -457,6 +464,10 @@ mod tests {
         assert!(texts.contains(&"The convoy left."), "{texts:?}");
         let r = normalizer()
             .normalize(&raw(b"By Ana Ruiz\nPhoto: Example Wire\nThe convoy left."))
+            .unwrap();
+        assert_eq!(r.meta.dateline, None);
+        let r = normalizer()
+            .normalize(&raw(b"The agency said on Monday that aid had reached the valley after a week of talks.\nUN - The convoy left."))
             .unwrap();
         assert_eq!(r.meta.dateline, None);
     }
