@@ -416,22 +416,10 @@ fn assign(
             .developments()
             .filter(|d| d.kind == ed.kind && !taken.contains(&d.id))
             .filter(|d| {
-                let r = &d.roles;
-                r.location
-                    .iter()
-                    .chain(r.actor.iter())
-                    .chain(r.target.iter())
-                    .chain(r.participants.iter())
-                    .any(|id| matches(id, &terms))
-                    || d.claims.iter().any(|c| {
-                        let cr = &c.roles;
-                        cr.location
-                            .iter()
-                            .chain(cr.actor.iter())
-                            .chain(cr.target.iter())
-                            .chain(cr.participants.iter())
-                            .any(|id| matches(id, &terms))
-                    })
+                d.roles.entities().any(|id| matches(id, &terms))
+                    || d.claims
+                        .iter()
+                        .any(|c| c.roles.entities().any(|id| matches(id, &terms)))
             })
             .map(|d| {
                 let actor = d

@@ -405,6 +405,20 @@ fn parse_date(s: &str) -> Option<OffsetDateTime> {
         .map(|d| d.midnight().assume_utc())
 }
 
+/// A report normalized from `text` with the embedded configuration, for tests of the later
+/// stages.
+#[cfg(test)]
+pub(crate) fn test_report(cfg: &crate::config::Config, text: &str) -> Report {
+    Normalizer::new(&cfg.lexicons.names)
+        .normalize(&RawReport {
+            path: std::path::PathBuf::from("t.txt"),
+            bytes: text.as_bytes().to_vec(),
+            modified: None,
+            received_at: OffsetDateTime::UNIX_EPOCH,
+        })
+        .expect("test report normalizes")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,6 +96,15 @@ pub struct Roles {
 }
 
 impl Roles {
+    /// Every entity the roles name.
+    pub fn entities(&self) -> impl Iterator<Item = &String> {
+        self.actor
+            .iter()
+            .chain(self.location.iter())
+            .chain(self.target.iter())
+            .chain(self.participants.iter())
+    }
+
     /// True when the development has no value for `role` (a name from `identity`).
     fn is_empty_for(&self, role: &str) -> bool {
         match role {
@@ -809,14 +818,7 @@ impl Situation {
         };
         self.earliest.remove(from);
         for c in &dev.claims {
-            let r = &c.roles;
-            for e in r
-                .actor
-                .iter()
-                .chain(r.location.iter())
-                .chain(r.target.iter())
-                .chain(r.participants.iter())
-            {
+            for e in c.roles.entities() {
                 if let Some(devs) = self.involved.get_mut(&format!("{}|{e}", dev.frame)) {
                     devs.remove(from);
                 }
@@ -917,15 +919,7 @@ impl Situation {
         let Some(dev) = self.developments.get_mut(dev_id) else {
             return false;
         };
-        let r = &claim.roles;
-        for e in r
-            .actor
-            .iter()
-            .chain(r.location.iter())
-            .chain(r.target.iter())
-            .chain(r.participants.iter())
-            .chain(context.iter())
-        {
+        for e in claim.roles.entities().chain(context.iter()) {
             self.involved
                 .entry(format!("{}|{e}", dev.frame))
                 .or_default()

@@ -891,20 +891,11 @@ pub fn key_counts(mentions: &[Mention]) -> HashMap<&str, usize> {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::report::RawReport;
-    use crate::stages::normalize::Normalizer;
-    use std::path::PathBuf;
+    use crate::stages::normalize::test_report;
 
     fn mentions(text: &str) -> Vec<Mention> {
         let cfg = Config::embedded().unwrap();
-        let r = Normalizer::new(&cfg.lexicons.names)
-            .normalize(&RawReport {
-                path: PathBuf::from("t.txt"),
-                bytes: text.as_bytes().to_vec(),
-                modified: None,
-                received_at: time::OffsetDateTime::UNIX_EPOCH,
-            })
-            .unwrap();
+        let r = test_report(&cfg, text);
         EntityRecognizer::new(&cfg.lexicons).recognize(&r)
     }
 

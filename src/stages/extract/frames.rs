@@ -947,22 +947,13 @@ fn clause_of(boundaries: &[usize], t: usize, n: usize) -> (usize, usize) {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::report::RawReport;
     use crate::stages::extract::Extractor;
-    use crate::stages::normalize::Normalizer;
-    use std::path::PathBuf;
+    use crate::stages::normalize::test_report;
 
     /// (trigger, status, cue) of every claim in `text`.
     fn claims(text: &str) -> Vec<(String, Option<Status>, Option<String>)> {
         let cfg = Config::embedded().unwrap();
-        let r = Normalizer::new(&cfg.lexicons.names)
-            .normalize(&RawReport {
-                path: PathBuf::from("t.txt"),
-                bytes: text.as_bytes().to_vec(),
-                modified: None,
-                received_at: time::OffsetDateTime::UNIX_EPOCH,
-            })
-            .unwrap();
+        let r = test_report(&cfg, text);
         Extractor::new(&cfg.lexicons)
             .extract(&r)
             .claims
