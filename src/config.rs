@@ -145,6 +145,48 @@ impl Default for EventsConfig {
     }
 }
 
+fn default_sync_batch() -> usize {
+    256
+}
+fn default_segment_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+fn default_snapshot_every() -> u64 {
+    10_000
+}
+
+/// `[journal]`: durability. The journal lives in `events.data_dir/journal/`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalConfig {
+    /// At most this many processed reports wait for one fsync: the bound on what a crash
+    /// can lose (the files are still in the watch folder and are read again on restart).
+    #[serde(default = "default_sync_batch")]
+    pub sync_batch: usize,
+    /// A segment file is closed and a new one begun past this size.
+    #[serde(default = "default_segment_bytes")]
+    pub segment_bytes: u64,
+    /// A snapshot of the situation is written after this many journal entries (and at
+    /// shutdown), so start-up reads one snapshot and at most this many entries.
+    #[serde(default = "default_snapshot_every")]
+    pub snapshot_every: u64,
+    /// Segments wholly covered by the snapshot that are kept (for audits and `replay
+    /// --until`); older ones are deleted. Unset keeps every segment.
+    #[serde(default)]
+    pub keep_segments: Option<usize>,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        Self {
+            sync_batch: default_sync_batch(),
+            segment_bytes: default_segment_bytes(),
+            snapshot_every: default_snapshot_every(),
+            keep_segments: None,
+        }
+    }
+}
+
 /// `[lexicons]`: lexicon files, relative to the settings file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -164,6 +206,8 @@ struct RawSettings {
     pipeline: PipelineConfig,
     #[serde(default)]
     events: EventsConfig,
+    #[serde(default)]
+    journal: JournalConfig,
     lexicons: Option<LexiconPaths>,
 }
 
@@ -324,6 +368,7 @@ pub struct Config {
     pub source: SourceConfig,
     pub pipeline: PipelineConfig,
     pub events: EventsConfig,
+    pub journal: JournalConfig,
     pub lexicons: Lexicons,
     /// Where the settings came from (`<embedded>` for the compiled-in defaults).
     pub origin: String,
@@ -466,6 +511,19 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        for (key, zero) in [
+            ("journal.sync_batch", raw.journal.sync_batch == 0),
+            ("journal.segment_bytes", raw.journal.segment_bytes < 4096),
+            ("journal.snapshot_every", raw.journal.snapshot_every == 0),
+        ] {
+            if zero {
+                errors.push(invalid(
+                    settings_path,
+                    key.into(),
+                    "is too small (sync_batch and snapshot_every at least 1, segment_bytes at least 4096)".into(),
+                ));
+            }
+        }
         if raw.events.source.trim().is_empty() {
             errors.push(invalid(
                 settings_path,
@@ -557,6 +615,7 @@ impl Config {
                 source: raw.source,
                 pipeline: raw.pipeline,
                 events: raw.events,
+                journal: raw.journal,
                 lexicons: Lexicons {
                     gazetteer: g.entity,
                     names: n,

@@ -53,6 +53,12 @@ impl ChangeEvent {
     pub fn to_line(&self, source: &str) -> String {
         self.to_cloudevent(source).to_string()
     }
+
+    /// The CloudEvent as raw JSON: rendered once, then journaled and published as is.
+    pub fn to_raw(&self, source: &str) -> Box<serde_json::value::RawValue> {
+        serde_json::value::RawValue::from_string(self.to_line(source))
+            .unwrap_or_else(|_| Box::<serde_json::value::RawValue>::default())
+    }
 }
 
 #[cfg(test)]

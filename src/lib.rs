@@ -9,6 +9,7 @@
 //! * `state`: the situation (entities, developments, reports) and the status rule; one
 //!   writer applies reports and returns numbered change events.
 //! * `events`: change events as CloudEvents.
+//! * `journal`: the durable record of every outcome, snapshots and recovery.
 //! * `pipeline`: the wiring between them: threads, bounded channels, the event sink.
 //! * `config`, `cli`, `shutdown`: settings and lexicons, flags, signals.
 //!
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod eval;
 pub mod events;
+pub mod journal;
 pub mod ner_eval;
 pub mod pipeline;
 pub mod report;
@@ -34,7 +36,8 @@ use std::path::PathBuf;
 use tracing::info;
 
 use crate::config::Config;
-use crate::pipeline::{EventSink, Pipeline, PipelineError};
+use crate::journal::Journal;
+use crate::pipeline::{recover, EventSink, Pipeline, PipelineError};
 use crate::source::{collect, read_report, WatchSource};
 use crate::state::SituationHandle;
 
@@ -46,15 +49,29 @@ pub async fn run(
     cfg: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<SituationHandle, PipelineError> {
+    let started = std::time::Instant::now();
+    let (journal, recovery) = Journal::open(&cfg.events.data_dir, &cfg.journal)?;
+    let rcfg = cfg.clone();
+    let recovered = tokio::task::spawn_blocking(move || recover(&rcfg, journal, recovery))
+        .await
+        .map_err(|_| PipelineError::Panicked("recovery"))??;
+    let taken = recovered.durable.ledger().clone();
+    info!(
+        replayed = recovered.replayed,
+        files_taken = taken.len(),
+        seq = recovered.situation.read(|s| s.seq()),
+        ms = started.elapsed().as_millis() as u64,
+        "Situation restored from the data directory."
+    );
     let sink = EventSink::new(&cfg, Some(&cfg.events_path()), cfg.events.stdout)?;
-    let pipeline = Pipeline::start(&cfg, sink, SituationHandle::new())?;
+    let pipeline = Pipeline::start_recovered(&cfg, sink, recovered)?;
     info!(
         watch_dir = %cfg.source.watch_dir.display(),
-        events = %cfg.events_path().display(),
+        data_dir = %cfg.events.data_dir.display(),
         config = %cfg.origin,
         "sitrep started."
     );
-    let source = WatchSource::new(cfg.source.clone());
+    let source = WatchSource::new(cfg.source.clone()).with_taken(&taken);
     source
         .run(pipeline.intake.clone(), shutdown, || info!("Ready."))
         .await;

@@ -306,6 +306,8 @@ fn document_report(doc: &[GoldSentence]) -> Report {
         meta: Metadata::default(),
         published_at: OffsetDateTime::UNIX_EPOCH,
         received_at: OffsetDateTime::UNIX_EPOCH,
+        modified: None,
+        raw_len: 0,
         sentences,
         has_title_sentence: false,
         headings: Vec::new(),

@@ -6,19 +6,29 @@
 //! instead of growing memory or dropping anything. Items keep their arrival order end to
 //! end, which makes `ingest` deterministic. Shutdown travels down the chain: the source
 //! drops its sender, each stage drains and drops its own, and the writer flushes last.
+//!
+//! The writer journals each outcome and publishes its events only once the journal has
+//! them on disk (group commit: it syncs when its input queue runs dry or `sync_batch`
+//! entries are waiting), so whatever a subscriber saw survives a crash, and whatever it
+//! did not see is redone with the same sequence numbers after a restart.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::SystemTime;
 
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{broadcast, mpsc};
-use tracing::{debug, info_span, warn};
+use tracing::{debug, info, info_span, warn};
 
 use crate::config::Config;
 use crate::events::ChangeEvent;
-use crate::report::{Rejected, Report};
+use crate::journal::{Entry, FileRef, Journal, JournalError, Ledger, Outcome, Recovery};
+use crate::report::{RawReport, Rejected, Report};
 use crate::source::Intake;
 use crate::stages::dedup::{Dedup, Verdict};
 use crate::stages::extract::{Extraction, Extractor};
@@ -37,21 +47,32 @@ pub enum PipelineError {
     Spawn(&'static str, std::io::Error),
     #[error("the {0} stage panicked")]
     Panicked(&'static str),
+    #[error("journal: {0}")]
+    Journal(#[from] JournalError),
 }
 
 enum Normalized {
-    Report(Report),
+    Report(Report, Option<String>),
     Duplicate(Report, String, String),
+    Unchanged(Report),
     Rejected(Rejected),
 }
 
 enum Extracted {
-    Report(Box<Report>, Extraction),
+    Report(Box<Report>, Extraction, Option<String>),
     Duplicate(Box<Report>, String, String),
+    Unchanged(Box<Report>),
     Rejected(Rejected),
 }
 
-/// Where change events go: stdout, the events file and in-process subscribers.
+/// One change event, rendered once for the journal and every output.
+#[derive(Debug)]
+pub struct Published {
+    pub event: ChangeEvent,
+    pub json: Box<RawValue>,
+}
+
+/// Where change events go: the events file, stdout and in-process subscribers.
 #[derive(Debug)]
 pub struct EventSink {
     stdout: bool,
@@ -69,20 +90,7 @@ impl EventSink {
         stdout: bool,
     ) -> Result<Self, PipelineError> {
         let file = match events_file {
-            Some(path) => {
-                if let Some(parent) = path.parent() {
-                    let _ = std::fs::create_dir_all(parent);
-                }
-                let f = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|source| PipelineError::EventsFile {
-                        path: path.to_path_buf(),
-                        source,
-                    })?;
-                Some(BufWriter::new(f))
-            }
+            Some(path) => Some(BufWriter::new(open_events_file(path)?)),
             None => None,
         };
         Ok(Self {
@@ -99,14 +107,31 @@ impl EventSink {
         self
     }
 
-    fn write(&mut self, events: Vec<ChangeEvent>) {
-        if events.is_empty() {
+    fn render(&self, events: Vec<ChangeEvent>) -> Vec<Published> {
+        events
+            .into_iter()
+            .map(|event| Published {
+                json: event.to_raw(&self.source),
+                event,
+            })
+            .collect()
+    }
+
+    /// Publishes lines, events file first: the file is what a restart checks to know what
+    /// was published, so nothing reaches stdout that the file does not have.
+    fn write_lines<'a>(&mut self, lines: impl Iterator<Item = &'a str>) {
+        let mut buf = String::new();
+        for l in lines {
+            buf.push_str(l);
+            buf.push('\n');
+        }
+        if buf.is_empty() {
             return;
         }
-        let mut buf = String::new();
-        for e in &events {
-            buf.push_str(&e.to_line(&self.source));
-            buf.push('\n');
+        if let Some(f) = &mut self.file {
+            if let Err(e) = f.write_all(buf.as_bytes()).and_then(|()| f.flush()) {
+                tracing::error!(error = %e, "Cannot append to the events file.");
+            }
         }
         if self.stdout {
             let mut out = std::io::stdout().lock();
@@ -116,26 +141,84 @@ impl EventSink {
                 self.stdout = false;
             }
         }
-        if let Some(f) = &mut self.file {
-            if let Err(e) = f.write_all(buf.as_bytes()).and_then(|()| f.flush()) {
-                tracing::error!(error = %e, "Cannot append to the events file.");
-            }
-        }
+    }
+
+    fn publish(&mut self, events: Vec<Published>) {
+        self.write_lines(events.iter().map(|p| p.json.get()));
         if let Some(tx) = &self.subscribers {
-            for e in events {
+            for p in events {
                 // No subscriber is not an error.
-                let _ = tx.send(Arc::new(e));
+                let _ = tx.send(Arc::new(p.event));
             }
         }
     }
 }
 
+fn open_events_file(path: &Path) -> Result<File, PipelineError> {
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|source| PipelineError::EventsFile {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// The sequence number of the last complete line of the events file. A torn last line
+/// (a crash mid-write) is cut off, so that appending goes on from a line boundary.
+fn events_file_tail(path: &Path) -> Result<Option<u64>, PipelineError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let err = |source| PipelineError::EventsFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(err(e)),
+    };
+    let len = f.metadata().map_err(err)?.len();
+    // The last line is short; 1 MiB from the end always holds it and its predecessor.
+    let from = len.saturating_sub(1 << 20);
+    f.seek(SeekFrom::Start(from)).map_err(err)?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail).map_err(err)?;
+    if len == 0 {
+        return Ok(Some(0));
+    }
+    let complete = tail.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if complete < tail.len() {
+        let keep = from + complete as u64;
+        warn!(path = %path.display(), dropped_bytes = len - keep, "Events file ends in a partial line; cutting it off.");
+        f.set_len(keep).map_err(err)?;
+        tail.truncate(complete);
+    }
+    let last = tail[..complete.saturating_sub(1)]
+        .rsplit(|&b| b == b'\n')
+        .next()
+        .and_then(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
+        .and_then(|v| v.get("id")?.as_str()?.parse().ok());
+    Ok(Some(last.unwrap_or(0)))
+}
+
+/// What processing one input came to: its events and the journal's record of it.
+struct Applied {
+    events: Vec<ChangeEvent>,
+    path: PathBuf,
+    stamp: Option<(u64, Option<SystemTime>)>,
+    outcome: Outcome,
+}
 /// A running pipeline: send [`Intake`] in, then [`Pipeline::finish`].
 #[derive(Debug)]
 pub struct Pipeline {
     pub intake: mpsc::Sender<Intake>,
     threads: Vec<(&'static str, JoinHandle<()>)>,
     pub situation: SituationHandle,
+    failure: Arc<std::sync::Mutex<Option<JournalError>>>,
 }
 
 fn spawn<F: FnOnce() + Send + 'static>(
@@ -166,7 +249,7 @@ impl Stages {
         }
     }
 
-    /// Decode and normalize, then drop exact re-sends.
+    /// Decode and normalize, then sort out re-sends, touches and revisions.
     fn normalize(&self, item: Intake) -> Normalized {
         match item {
             Intake::Rejected(r) => Normalized::Rejected(r),
@@ -178,7 +261,8 @@ impl Stages {
                         reason,
                     }),
                     Ok(report) => match self.dedup.check(&report) {
-                        Verdict::New => Normalized::Report(report),
+                        Verdict::New { revises } => Normalized::Report(report, revises),
+                        Verdict::Unchanged => Normalized::Unchanged(report),
                         Verdict::Duplicate { of_id, of_file } => {
                             Normalized::Duplicate(report, of_id, of_file)
                         }
@@ -192,7 +276,8 @@ impl Stages {
         match item {
             Normalized::Rejected(r) => Extracted::Rejected(r),
             Normalized::Duplicate(r, id, f) => Extracted::Duplicate(Box::new(r), id, f),
-            Normalized::Report(r) => {
+            Normalized::Unchanged(r) => Extracted::Unchanged(Box::new(r)),
+            Normalized::Report(r, revises) => {
                 let _span = info_span!("report", id = %r.id, file = %r.file_name()).entered();
                 let extraction = self.extractor.extract(&r);
                 debug!(
@@ -200,32 +285,143 @@ impl Stages {
                     claims = extraction.claims.len(),
                     "Extracted."
                 );
-                Extracted::Report(Box::new(r), extraction)
+                Extracted::Report(Box::new(r), extraction, revises)
             }
         }
     }
 
-    fn apply(&self, item: Extracted, state: &SituationHandle) -> Vec<ChangeEvent> {
+    fn apply(&self, item: Extracted, state: &SituationHandle) -> Applied {
+        let stamp = |r: &Report| Some((r.raw_len, r.modified));
+        let fp = |r: &Report| format!("{:032x}", r.fingerprint);
         match item {
             Extracted::Rejected(r) => {
                 warn!(path = %r.path.display(), reason = %r.reason, "Report rejected.");
-                state.write(|s| s.apply_rejected(&r.path, &r.reason))
+                let events = state.write(|s| s.apply_rejected(&r.path, &r.reason));
+                let stamp = std::fs::symlink_metadata(&r.path)
+                    .ok()
+                    .map(|m| (m.len(), m.modified().ok()));
+                Applied {
+                    events,
+                    stamp,
+                    outcome: Outcome::Rejected {
+                        code: r.reason.code().to_string(),
+                        reason: r.reason.to_string(),
+                    },
+                    path: r.path,
+                }
             }
             Extracted::Duplicate(r, id, f) => {
                 let _span = info_span!("report", id = %r.id, file = %r.file_name()).entered();
                 debug!(original = %id, "Exact duplicate.");
-                state.write(|s| s.apply_duplicate(&r, &id, &f))
+                Applied {
+                    events: state.write(|s| s.apply_duplicate(&r, &id, &f)),
+                    stamp: stamp(&r),
+                    outcome: Outcome::Duplicate {
+                        id: r.id.clone(),
+                        fingerprint: fp(&r),
+                        of: id,
+                    },
+                    path: r.path,
+                }
             }
-            Extracted::Report(r, ex) => {
+            Extracted::Unchanged(r) => {
+                debug!(file = %r.path.display(), "File touched but its content is unchanged.");
+                Applied {
+                    events: Vec::new(),
+                    stamp: stamp(&r),
+                    outcome: Outcome::Unchanged {
+                        id: r.id.clone(),
+                        fingerprint: fp(&r),
+                    },
+                    path: r.path,
+                }
+            }
+            Extracted::Report(r, ex, revises) => {
                 let _span = info_span!("report", id = %r.id, file = %r.file_name()).entered();
-                state.write(|s| s.apply_report(&r, &ex, &self.extractor.entities))
+                let events = state.write(|s| {
+                    s.apply_report(&r, &ex, &self.extractor.entities, revises.as_deref())
+                });
+                let r = *r;
+                Applied {
+                    events,
+                    stamp: stamp(&r),
+                    outcome: Outcome::Accepted {
+                        fingerprint: fp(&r),
+                        id: r.id,
+                        revises,
+                        text: r.original,
+                        modified: r.modified,
+                        received_at: r.received_at,
+                    },
+                    path: r.path,
+                }
             }
         }
     }
 
     /// All stages for one input, on the caller's thread.
     pub fn process(&self, item: Intake, state: &SituationHandle) -> Vec<ChangeEvent> {
-        self.apply(self.extract(self.normalize(item)), state)
+        self.apply(self.extract(self.normalize(item)), state).events
+    }
+
+    /// Re-applies a journaled entry to the picture without publishing anything: the
+    /// indexes and the situation come out as they were when the entry was first made.
+    ///
+    /// Returns false when the report no longer normalizes to the id it had (the
+    /// normalizer or lexicons changed since); it is applied all the same.
+    pub fn replay(&self, entry: &Entry, state: &SituationHandle) -> bool {
+        let path: PathBuf = entry.file.path.clone().into();
+        let fingerprint = |hex: &str| u128::from_str_radix(hex, 16).unwrap_or(0);
+        let mut same = true;
+        match &entry.outcome {
+            Outcome::Accepted {
+                id,
+                fingerprint: fp,
+                revises,
+                text,
+                modified,
+                received_at,
+            } => {
+                let raw = RawReport {
+                    path: path.clone(),
+                    bytes: text.as_bytes().to_vec(),
+                    modified: *modified,
+                    received_at: *received_at,
+                };
+                match self.normalizer.normalize(&raw) {
+                    Ok(report) => {
+                        self.dedup.restore(&path, fingerprint(fp), id, true);
+                        let ex = self.extractor.extract(&report);
+                        let events = state.write(|s| {
+                            s.apply_report(
+                                &report,
+                                &ex,
+                                &self.extractor.entities,
+                                revises.as_deref(),
+                            )
+                        });
+                        same = report.id == *id && events.len() == entry.events.len();
+                    }
+                    Err(_) => same = false,
+                }
+            }
+            Outcome::Duplicate {
+                id,
+                fingerprint: fp,
+                ..
+            }
+            | Outcome::Unchanged {
+                id,
+                fingerprint: fp,
+            } => {
+                self.dedup.restore(&path, fingerprint(fp), id, false);
+            }
+            Outcome::Rejected { .. } => {}
+        }
+        if let Some(seq) = entry.last_seq() {
+            state.write(|s| s.set_seq(seq));
+        }
+        same
     }
 
     /// The recognizer, for callers that compare names the way the situation does.
@@ -234,21 +430,271 @@ impl Stages {
     }
 }
 
+/// The durable side of the writer: the journal, the ledger of files taken, and the dedup
+/// indexes as of the last journaled entry (the live ones run ahead, in the normalize
+/// stage, and must not be what a snapshot records).
+#[derive(Debug)]
+pub struct Durable {
+    journal: Journal,
+    ledger: Ledger,
+    committed: Dedup,
+}
+
+/// A picture rebuilt from the data directory, ready to run on.
+#[derive(Debug)]
+pub struct Recovered {
+    pub stages: Stages,
+    pub situation: SituationHandle,
+    pub durable: Durable,
+    /// Journaled events the events file does not have: a crash came between the fsync and
+    /// the publication. They are published before anything new.
+    pub unpublished: Vec<Box<RawValue>>,
+    /// Reports the journal holds.
+    pub replayed: usize,
+}
+
+impl Durable {
+    /// Files already taken (path → size, mtime), for the source to skip.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+}
+
+/// Rebuilds the picture from a snapshot and the journal entries after it, without
+/// publishing, and finds what the events file is missing.
+///
+/// # Errors
+/// The events file cannot be read or repaired.
+pub fn recover(
+    cfg: &Config,
+    journal: Journal,
+    recovery: Recovery,
+) -> Result<Recovered, PipelineError> {
+    let Recovery { snapshot, entries } = recovery;
+    let (stages, situation, mut ledger, committed) = match snapshot {
+        Some(mut snap) => {
+            let ledger = snap.ledger();
+            let image = std::mem::take(&mut snap.dedup);
+            let json = serde_json::to_string(&image).unwrap_or_default();
+            let committed = Dedup::from_image(image);
+            // Two copies: the live one the normalize stage runs ahead with, and the
+            // committed one snapshots take.
+            let live = serde_json::from_str(&json)
+                .map(Dedup::from_image)
+                .unwrap_or_default();
+            let stages = Stages::new(cfg);
+            (
+                Stages {
+                    dedup: live,
+                    ..stages
+                },
+                SituationHandle::from_situation(snap.situation),
+                ledger,
+                committed,
+            )
+        }
+        None => (
+            Stages::new(cfg),
+            SituationHandle::new(),
+            Ledger::new(),
+            Dedup::new(),
+        ),
+    };
+    let published = events_file_tail(&cfg.events_path())?;
+    let mut unpublished = Vec::new();
+    let mut drifted = 0usize;
+    let replayed = entries.len();
+    for entry in &entries {
+        if !stages.replay(entry, &situation) {
+            drifted += 1;
+        }
+        committed_restore(&committed, entry);
+        if let (Some(size), path) = (entry.file.size, &entry.file.path) {
+            ledger.insert(path.clone().into(), (size, entry.file.mtime));
+        }
+        for e in &entry.events {
+            if published.is_some_and(|p| crate::journal::event_seq(e).is_some_and(|s| s > p)) {
+                unpublished.push(e.clone());
+            }
+        }
+    }
+    if drifted > 0 {
+        warn!(
+            reports = drifted,
+            "Some journaled reports read differently with the current settings and lexicons; the picture follows the current ones, event numbers continue from the journal."
+        );
+    }
+    // Files deleted since need no place in the ledger.
+    ledger.retain(|p, _| p.symlink_metadata().is_ok());
+    Ok(Recovered {
+        stages,
+        situation,
+        durable: Durable {
+            journal,
+            ledger,
+            committed,
+        },
+        unpublished,
+        replayed,
+    })
+}
+
+fn committed_restore(committed: &Dedup, entry: &Entry) {
+    let path: PathBuf = entry.file.path.clone().into();
+    let (id, fp, accepted) = match &entry.outcome {
+        Outcome::Accepted {
+            id, fingerprint, ..
+        } => (id, fingerprint, true),
+        Outcome::Duplicate {
+            id, fingerprint, ..
+        }
+        | Outcome::Unchanged { id, fingerprint } => (id, fingerprint, false),
+        Outcome::Rejected { .. } => return,
+    };
+    if let Ok(fp) = u128::from_str_radix(fp, 16) {
+        committed.restore(&path, fp, id, accepted);
+    }
+}
+
+/// The situation stage's end: applies, journals, then publishes.
+struct Writer {
+    stages: Stages,
+    state: SituationHandle,
+    sink: EventSink,
+    durable: Option<Durable>,
+    pending: Vec<Published>,
+}
+
+impl Writer {
+    fn handle(&mut self, item: Extracted) -> Result<(), JournalError> {
+        let applied = self.stages.apply(item, &self.state);
+        let events = self.sink.render(applied.events);
+        if let Some(d) = &mut self.durable {
+            if let Some(st) = applied.stamp {
+                d.ledger.insert(applied.path.clone(), st);
+            }
+            let mut entry = Entry {
+                lsn: 0,
+                at: OffsetDateTime::now_utc(),
+                file: FileRef {
+                    path: applied.path.as_path().into(),
+                    size: applied.stamp.map(|s| s.0),
+                    mtime: applied.stamp.and_then(|s| s.1),
+                },
+                outcome: applied.outcome,
+                events: events.iter().map(|p| p.json.clone()).collect(),
+            };
+            committed_restore(&d.committed, &entry);
+            d.journal.append(&mut entry)?;
+        }
+        self.pending.extend(events);
+        Ok(())
+    }
+
+    fn batch_full(&self) -> bool {
+        self.durable
+            .as_ref()
+            .is_some_and(|d| d.journal.batch_full())
+    }
+
+    /// Makes the batch durable, then publishes it; snapshots when one is due.
+    fn commit(&mut self) -> Result<(), JournalError> {
+        if let Some(d) = &mut self.durable {
+            d.journal.sync()?;
+        }
+        self.sink.publish(std::mem::take(&mut self.pending));
+        if self
+            .durable
+            .as_ref()
+            .is_some_and(|d| d.journal.snapshot_due())
+        {
+            self.snapshot()?;
+        }
+        Ok(())
+    }
+
+    fn snapshot(&mut self) -> Result<(), JournalError> {
+        if let Some(d) = &mut self.durable {
+            let image = d.committed.image();
+            self.state
+                .read(|s| d.journal.snapshot(s, image, &d.ledger))?;
+        }
+        Ok(())
+    }
+
+    /// The writer thread's loop: group commit until the input closes, then a last commit
+    /// and a snapshot, so the next start-up has nothing to replay.
+    fn run(mut self, rx: &mut mpsc::Receiver<Extracted>) -> Result<(), JournalError> {
+        while let Some(item) = rx.blocking_recv() {
+            self.handle(item)?;
+            loop {
+                if self.batch_full() {
+                    break;
+                }
+                match rx.try_recv() {
+                    Ok(item) => self.handle(item)?,
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+            self.commit()?;
+        }
+        self.commit()?;
+        if self.durable.is_some() {
+            self.snapshot()?;
+        }
+        Ok(())
+    }
+}
+
 impl Pipeline {
-    /// Starts the stage threads.
+    /// Starts the stage threads on a fresh picture, without a journal (`ingest`).
     ///
     /// # Errors
     /// When a thread cannot be spawned.
     pub fn start(
         cfg: &Config,
-        mut sink: EventSink,
+        sink: EventSink,
         situation: SituationHandle,
+    ) -> Result<Pipeline, PipelineError> {
+        Self::start_with(cfg, sink, Stages::new(cfg), situation, None)
+    }
+
+    /// Starts the stage threads on a recovered picture, journaling as it goes.
+    ///
+    /// # Errors
+    /// When a thread cannot be spawned.
+    pub fn start_recovered(
+        cfg: &Config,
+        mut sink: EventSink,
+        recovered: Recovered,
+    ) -> Result<Pipeline, PipelineError> {
+        if !recovered.unpublished.is_empty() {
+            info!(
+                events = recovered.unpublished.len(),
+                "Publishing journaled events a crash kept from the events file."
+            );
+            sink.write_lines(recovered.unpublished.iter().map(|e| e.get()));
+        }
+        Self::start_with(
+            cfg,
+            sink,
+            recovered.stages,
+            recovered.situation,
+            Some(recovered.durable),
+        )
+    }
+
+    fn start_with(
+        cfg: &Config,
+        sink: EventSink,
+        stages: Stages,
+        situation: SituationHandle,
+        durable: Option<Durable>,
     ) -> Result<Pipeline, PipelineError> {
         let cap = cfg.pipeline.channel_capacity;
         let (intake_tx, mut intake_rx) = mpsc::channel::<Intake>(cap);
         let (norm_tx, mut norm_rx) = mpsc::channel::<Normalized>(cap);
         let (ext_tx, mut ext_rx) = mpsc::channel::<Extracted>(cap);
-        let stages = Stages::new(cfg);
         let mut threads = Vec::new();
 
         let st = stages.clone();
@@ -273,12 +719,23 @@ impl Pipeline {
                 }
             })?,
         ));
-        let state = situation.clone();
+        let writer = Writer {
+            stages,
+            state: situation.clone(),
+            sink,
+            durable,
+            pending: Vec::new(),
+        };
+        let failure = Arc::new(std::sync::Mutex::new(None));
+        let fail = failure.clone();
         threads.push((
             "situation",
             spawn("situation", move || {
-                while let Some(item) = ext_rx.blocking_recv() {
-                    sink.write(stages.apply(item, &state));
+                if let Err(e) = writer.run(&mut ext_rx) {
+                    // Without a journal nothing more can be promised: stop taking input
+                    // (dropping the receiver stops the stages before it) and say why.
+                    tracing::error!(error = %e, "Journal failure; stopping.");
+                    *fail.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                 }
             })?,
         ));
@@ -286,6 +743,7 @@ impl Pipeline {
             intake: intake_tx,
             threads,
             situation,
+            failure,
         })
     }
 
@@ -297,6 +755,14 @@ impl Pipeline {
         drop(self.intake);
         for (name, t) in self.threads {
             t.join().map_err(|_| PipelineError::Panicked(name))?;
+        }
+        if let Some(e) = self
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            return Err(e.into());
         }
         Ok(self.situation)
     }

@@ -106,6 +106,10 @@ pub struct Report {
     pub meta: Metadata,
     pub published_at: OffsetDateTime,
     pub received_at: OffsetDateTime,
+    /// The file's modification time and size as read: with the path, the ledger's key for
+    /// "this file was already taken".
+    pub modified: Option<SystemTime>,
+    pub raw_len: u64,
     /// Index 0 is the title when the report has one.
     pub sentences: Vec<Sentence>,
     /// True when sentence 0 is the title.

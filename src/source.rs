@@ -194,6 +194,14 @@ impl WatchSource {
         }
     }
 
+    /// Files a previous run already took (path → size, mtime, from the journal's ledger):
+    /// skipped at start-up unless they changed since.
+    pub fn with_taken(mut self, taken: &crate::journal::Ledger) -> Self {
+        self.done
+            .extend(taken.iter().map(|(p, st)| (p.clone(), Some(*st))));
+        self
+    }
+
     /// Runs until `shutdown` resolves: initial scan, then notifications, settle checks and
     /// rescans. Returns when intake has stopped; dropping `tx` then drains the pipeline.
     ///

@@ -246,6 +246,8 @@ impl Normalizer {
             meta,
             published_at,
             received_at: raw.received_at,
+            modified: raw.modified,
+            raw_len: raw.bytes.len() as u64,
             sentences,
             has_title_sentence,
             headings,

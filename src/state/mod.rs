@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -25,7 +25,7 @@ use crate::text::slug;
 use status::{decide, RuleClaim};
 
 /// A person, place, organization or facility, with every spelling seen.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entity {
     /// Slug of the first name seen; never changes once assigned.
     pub id: String,
@@ -43,7 +43,7 @@ pub struct Entity {
 }
 
 /// One report's claim about a development: the unit of evidence.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claim {
     pub report: String,
     pub source: Option<String>,
@@ -64,7 +64,7 @@ pub struct Claim {
 }
 
 /// A status change, with the claim behind it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Transition {
     pub from: Option<Status>,
     pub to: Status,
@@ -76,7 +76,7 @@ pub struct Transition {
 }
 
 /// A newer claim that contradicts the current status without being allowed to move it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Dispute {
     /// Index into `claims` of the contrary claim.
     pub claim: usize,
@@ -87,7 +87,7 @@ pub struct Dispute {
 }
 
 /// The roles of a development, as entity ids.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Roles {
     pub actor: Option<String>,
     pub location: Option<String>,
@@ -118,7 +118,7 @@ impl Roles {
 }
 
 /// A real-world happening tracked across reports.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Development {
     /// `kind/actor/anchor` of the first claim that created it.
     pub id: String,
@@ -135,23 +135,29 @@ pub struct Development {
 }
 
 /// A report the situation has accepted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReportInfo {
     pub id: String,
     pub source: Option<String>,
     pub title: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub published_at: OffsetDateTime,
-    pub date_origin: &'static str,
+    pub date_origin: String,
     pub dateline: Option<String>,
     pub file: String,
     pub sentences: usize,
+    /// The report this one revises (the same file, changed): only its new sentences count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revises: Option<String>,
 }
 
-/// The whole picture. Serializes as the snapshot documented in `docs/EVENTS.md`.
-#[derive(Debug, Default)]
+/// The whole picture. [`Situation::snapshot`] is the public view documented in
+/// `docs/EVENTS.md`; the serde form is the persistence image the journal's snapshots hold
+/// (every index included, so a restart needs no re-indexing).
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Situation {
     seq: u64,
+    #[serde(with = "entity_image")]
     entities: BTreeMap<String, Entity>,
     developments: BTreeMap<String, Development>,
     reports: BTreeMap<String, ReportInfo>,
@@ -173,13 +179,67 @@ pub struct Situation {
     earliest: HashMap<String, OffsetDateTime>,
     /// `(frame, entity)` pairs named by claims since orphans were last looked at.
     fresh: BTreeSet<(String, String)>,
+    /// Report → hashes of its folded sentences, so a revision's repeated sentences are
+    /// recognised as old news.
+    #[serde(default)]
+    sentence_hashes: HashMap<String, Vec<u64>>,
+}
+
+/// The persistence form of the entity table: the public fields plus the kind votes and the
+/// gazetteer flag, which the public view leaves out but later reports' kind voting needs.
+mod entity_image {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{Entity, EntityKind};
+
+    #[derive(Serialize)]
+    struct ImageRef<'a> {
+        entity: &'a Entity,
+        kind_votes: Vec<(EntityKind, u32)>,
+        from_gazetteer: bool,
+    }
+
+    #[derive(Deserialize)]
+    struct Image {
+        entity: Entity,
+        kind_votes: Vec<(EntityKind, u32)>,
+        from_gazetteer: bool,
+    }
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<String, Entity>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.values().map(|e| ImageRef {
+            entity: e,
+            kind_votes: e.kind_votes.iter().map(|(k, v)| (*k, *v)).collect(),
+            from_gazetteer: e.from_gazetteer,
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, Entity>, D::Error> {
+        let images = Vec::<Image>::deserialize(d)?;
+        Ok(images
+            .into_iter()
+            .map(|i| {
+                let mut e = i.entity;
+                e.kind_votes = i.kind_votes.into_iter().collect();
+                e.from_gazetteer = i.from_gazetteer;
+                (e.id.clone(), e)
+            })
+            .collect())
+    }
 }
 
 /// How many claims without a development are kept per frame; the oldest go first.
 const MAX_ORPHANS_PER_FRAME: usize = 256;
 
 /// A claim waiting for its development, with the entities of the report it came from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Orphan {
     ids: Vec<String>,
     claim: Claim,
@@ -204,6 +264,13 @@ pub struct SituationHandle {
 impl SituationHandle {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A handle on a picture loaded from a snapshot.
+    pub fn from_situation(s: Situation) -> Self {
+        Self {
+            inner: Arc::new(RwLock::new(s)),
+        }
     }
 
     /// Runs `f` under the write lock. Poisoning is recovered from: a panic elsewhere must
@@ -313,23 +380,54 @@ impl Situation {
         out
     }
 
+    /// Continues numbering after `seq`: after a restart, the journal's last event is the
+    /// authority, whatever replaying the reports counted.
+    pub fn set_seq(&mut self, seq: u64) {
+        self.seq = seq;
+    }
+
     /// Applies an accepted report and its extraction; returns the events, in order.
+    ///
+    /// A revision (`revises`: the report the same file held before) adds only the claims
+    /// of sentences the earlier version did not have: a corrected paragraph is news, the
+    /// rest of the story is not said twice.
     pub fn apply_report(
         &mut self,
         report: &Report,
         ex: &Extraction,
         rec: &EntityRecognizer,
+        revises: Option<&str>,
     ) -> Vec<ChangeEvent> {
         let mut out = Vec::new();
+        let hashes: Vec<u64> = report
+            .sentences
+            .iter()
+            .map(|s| xxhash_rust::xxh3::xxh3_64(s.text.as_bytes()))
+            .collect();
+        let revised;
+        let (ex, repeated) = match revises.and_then(|id| self.sentence_hashes.get(id)) {
+            Some(old) => {
+                let old: std::collections::HashSet<u64> = old.iter().copied().collect();
+                let mut kept = ex.clone();
+                kept.claims
+                    .retain(|c| hashes.get(c.sentence).is_none_or(|h| !old.contains(h)));
+                let repeated = hashes.iter().filter(|h| old.contains(h)).count();
+                revised = kept;
+                (&revised, repeated)
+            }
+            None => (ex, 0),
+        };
+        self.sentence_hashes.insert(report.id.clone(), hashes);
         let info = ReportInfo {
             id: report.id.clone(),
             source: report.meta.source.clone(),
             title: report.meta.title.clone(),
             published_at: report.published_at,
-            date_origin: report.meta.date_origin,
+            date_origin: report.meta.date_origin.to_string(),
             dateline: report.meta.dateline.clone(),
             file: report.file_name(),
             sentences: report.sentences.len(),
+            revises: revises.map(str::to_string),
         };
         self.event(
             types::REPORT_ACCEPTED,
@@ -344,6 +442,8 @@ impl Situation {
                 "sentences": info.sentences,
                 "mentions": ex.mentions.len(),
                 "claims": ex.claims.len(),
+                "revises": info.revises,
+                "repeated_sentences": repeated,
             }),
             &mut out,
         );

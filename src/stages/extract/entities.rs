@@ -20,7 +20,9 @@ use crate::text::{eq_lower, plain_lower, tokenize, NameKeyer, Token, TokenKind};
 const DESCRIBED: &str = ":desc:";
 
 /// The kinds of entity the situation knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum EntityKind {
     Person,

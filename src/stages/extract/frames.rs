@@ -67,7 +67,7 @@ impl Status {
 }
 
 /// How a claim is put.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Modality {
     /// Stated as fact.
