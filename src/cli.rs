@@ -47,6 +47,19 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Rebuild the situation from a data directory's journal (or a folder of reports) and
+    /// print it: for audits, and for "what did we know at time T".
+    Replay {
+        /// A data directory (with `journal/`), or a folder of reports.
+        path: PathBuf,
+        /// Stop at this event sequence number, or at this RFC 3339 time (journal: when the
+        /// daemon processed the report; folder: the report's publication time).
+        #[arg(long)]
+        until: Option<crate::Until>,
+        /// Print the snapshot as JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the settings and lexicon files and say what is wrong, with file and key.
     CheckConfig,
     /// Replay storylines (folders of reports with an expected.json) and check the picture

@@ -317,7 +317,7 @@ impl Layout {
         &self,
         after: u64,
         repair: bool,
-        mut f: impl FnMut(Entry),
+        mut f: impl FnMut(Entry, u64) -> bool,
     ) -> Result<u64, JournalError> {
         let segments = self.segments()?;
         // The segment holding `after + 1` is the last one starting at or before it.
@@ -327,13 +327,18 @@ impl Layout {
             .unwrap_or(0);
         let mut last = after;
         let n = segments.len();
+        let mut more = true;
         for (i, (_, path)) in segments.iter().enumerate().skip(start) {
+            if !more {
+                break;
+            }
             let newest = i + 1 == n;
-            let torn = read_segment(path, |e| {
-                if e.lsn > after {
+            let torn = read_segment(path, |e, bytes| {
+                if e.lsn > after && more {
                     last = e.lsn;
-                    f(e);
+                    more = f(e, bytes);
                 }
+                more
             })?;
             if let Some((offset, why)) = torn {
                 if !newest {
@@ -365,10 +370,11 @@ impl Layout {
     }
 }
 
-/// Reads one segment. Returns where and why it stops early, if it does.
+/// Reads one segment, handing each entry and its size on disk to `f` until `f` says
+/// stop. Returns where and why the segment ends early, if it does.
 fn read_segment(
     path: &Path,
-    mut f: impl FnMut(Entry),
+    mut f: impl FnMut(Entry, u64) -> bool,
 ) -> Result<Option<(u64, String)>, JournalError> {
     let file = File::open(path).map_err(io_err(path))?;
     let len = file.metadata().map_err(io_err(path))?.len();
@@ -413,7 +419,11 @@ fn read_segment(
             return Ok(Some((offset, "checksum mismatch".into())));
         }
         match serde_json::from_slice::<Entry>(&payload) {
-            Ok(e) => f(e),
+            Ok(e) => {
+                if !f(e, 8 + u64::from(size)) {
+                    return Ok(None);
+                }
+            }
             Err(e) => return Ok(Some((offset, format!("undecodable entry: {e}")))),
         }
         offset += 8 + u64::from(size);
@@ -468,7 +478,10 @@ impl Journal {
         let snapshot = layout.load_snapshot()?;
         let after = snapshot.as_ref().map_or(0, |s| s.lsn);
         let mut entries = Vec::new();
-        let last = layout.read_entries(after, true, |e| entries.push(e))?;
+        let last = layout.read_entries(after, true, |e, _| {
+            entries.push(e);
+            true
+        })?;
         let segments = layout.segments()?;
         let (path, segment_len) = match segments.last() {
             Some((_, p)) => {
@@ -584,6 +597,11 @@ impl Journal {
         self.path = path;
         self.segment_len = 0;
         self.write_header()
+    }
+
+    /// True when entries were appended since the last snapshot.
+    pub fn has_news(&self) -> bool {
+        self.since_snapshot > 0
     }
 
     /// True when enough entries have gone by since the last snapshot.

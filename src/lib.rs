@@ -106,6 +106,151 @@ pub fn ingest(
     pipeline.finish()
 }
 
+/// How far `replay` goes: up to an event sequence number, or up to a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    Seq(u64),
+    Time(time::OffsetDateTime),
+}
+
+impl std::str::FromStr for Until {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Ok(n) = s.parse::<u64>() {
+            return Ok(Until::Seq(n));
+        }
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .map(Until::Time)
+            .map_err(|e| format!("`{s}` is neither a sequence number nor an RFC 3339 time ({e})"))
+    }
+}
+
+/// Errors of [`replay`].
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Journal(#[from] journal::JournalError),
+    #[error("the journal in {dir} starts at entry {first} (older segments were compacted away), so it cannot show the picture before its snapshot at event {snapshot_seq}")]
+    Compacted {
+        dir: PathBuf,
+        first: u64,
+        snapshot_seq: u64,
+    },
+    #[error("--until with a sequence number needs a data directory; for a folder of reports give a time")]
+    SeqNeedsJournal,
+}
+
+/// Rebuilds a situation from a data directory's journal (snapshot and entries) or from a
+/// folder of reports, up to `until`, without publishing anything.
+///
+/// `progress` draws a progress bar on standard error when it is a terminal.
+///
+/// # Errors
+/// An unreadable or damaged journal, or an `until` the journal no longer reaches.
+pub fn replay(
+    cfg: &Config,
+    path: &std::path::Path,
+    until: Option<Until>,
+    progress: bool,
+) -> Result<SituationHandle, ReplayError> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    let bar = |len: u64, what: &str| {
+        let pb = if progress {
+            ProgressBar::new(len)
+        } else {
+            ProgressBar::hidden()
+        };
+        pb.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} {what} [{{bar:40}}] {{percent:>3}}% {{msg}} ({{eta}} left)"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        pb
+    };
+    let stages = pipeline::Stages::new(cfg);
+    let layout = journal::Layout::new(path);
+    if !layout.journal_dir().is_dir() {
+        if matches!(until, Some(Until::Seq(_))) {
+            return Err(ReplayError::SeqNeedsJournal);
+        }
+        let state = SituationHandle::new();
+        let files = collect(&[path.to_path_buf()]);
+        let pb = bar(files.len() as u64, "reports");
+        for file in files {
+            pb.inc(1);
+            let intake = read_report(&file, cfg.source.max_bytes);
+            if let (Some(Until::Time(t)), source::Intake::Report(raw)) = (until, &intake) {
+                let normalized =
+                    stages::normalize::Normalizer::new(&cfg.lexicons.names).normalize(raw);
+                if normalized.is_ok_and(|r| r.published_at > t) {
+                    continue;
+                }
+            }
+            stages.process(intake, &state);
+        }
+        pb.finish_and_clear();
+        return Ok(state);
+    }
+    let mut snapshot = layout.load_snapshot()?;
+    let usable = snapshot.as_ref().is_some_and(|s| match until {
+        None => true,
+        Some(Until::Seq(n)) => s.seq <= n,
+        Some(Until::Time(t)) => s.at <= t,
+    });
+    let (state, after) = match snapshot.take().filter(|_| usable) {
+        Some(mut snap) => {
+            let dedup = std::mem::take(&mut snap.dedup);
+            let lsn = snap.lsn;
+            (
+                SituationHandle::from_situation(snap.situation),
+                (Some(dedup), lsn),
+            )
+        }
+        None => {
+            let first = layout.segments()?.first().map_or(1, |s| s.0);
+            if first > 1 {
+                let snapshot_seq = layout.load_snapshot()?.map_or(0, |s| s.seq);
+                return Err(ReplayError::Compacted {
+                    dir: path.to_path_buf(),
+                    first,
+                    snapshot_seq,
+                });
+            }
+            (SituationHandle::new(), (None, 0))
+        }
+    };
+    let (dedup, after) = after;
+    let stages = match dedup {
+        Some(image) => stages.with_dedup(stages::dedup::Dedup::from_image(image)),
+        None => stages,
+    };
+    let total: u64 = layout
+        .segments()?
+        .iter()
+        .filter_map(|(_, p)| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let pb = bar(total, "journal");
+    layout.read_entries(after, false, |entry, bytes| {
+        pb.inc(bytes);
+        let past = match until {
+            Some(Until::Seq(n)) => entry.last_seq().is_some_and(|s| s > n),
+            Some(Until::Time(t)) => entry.at > t,
+            None => false,
+        };
+        if past {
+            return false;
+        }
+        stages.replay(&entry, &state);
+        pb.set_message(format!("event {}", state.read(|s| s.seq())));
+        true
+    })?;
+    pb.finish_and_clear();
+    Ok(state)
+}
+
 /// Errors of [`explain`].
 #[derive(Debug, thiserror::Error)]
 pub enum ExplainError {

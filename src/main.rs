@@ -132,6 +132,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Replay { path, until, json } => {
+            let cfg = load_config(cli.config.as_deref())?;
+            let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let situation = sitrep::replay(&cfg, &path, until, progress)?;
+            if json {
+                print_out(&serde_json::to_string_pretty(&situation.snapshot_json())?)?;
+            } else {
+                print_out(&situation.read(sitrep::state::Situation::summary))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Explain { file } => {
             let cfg = load_config(cli.config.as_deref())?;
             let json = sitrep::explain(&cfg, &file)?;

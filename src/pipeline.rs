@@ -249,6 +249,11 @@ impl Stages {
         }
     }
 
+    /// The same stages on other dedup indexes (restored from a snapshot).
+    pub fn with_dedup(self, dedup: Dedup) -> Self {
+        Self { dedup, ..self }
+    }
+
     /// Decode and normalize, then sort out re-sends, touches and revisions.
     fn normalize(&self, item: Intake) -> Normalized {
         match item {
@@ -482,12 +487,8 @@ pub fn recover(
             let live = serde_json::from_str(&json)
                 .map(Dedup::from_image)
                 .unwrap_or_default();
-            let stages = Stages::new(cfg);
             (
-                Stages {
-                    dedup: live,
-                    ..stages
-                },
+                Stages::new(cfg).with_dedup(live),
                 SituationHandle::from_situation(snap.situation),
                 ledger,
                 committed,
@@ -639,7 +640,7 @@ impl Writer {
             self.commit()?;
         }
         self.commit()?;
-        if self.durable.is_some() {
+        if self.durable.as_ref().is_some_and(|d| d.journal.has_news()) {
             self.snapshot()?;
         }
         Ok(())

@@ -313,6 +313,36 @@ impl Situation {
         }
     }
 
+    /// A readable summary for people: counts, then every development with its status,
+    /// claims and sources.
+    pub fn summary(&self) -> String {
+        use std::fmt::Write;
+        let devs: Vec<&Development> = self.developments().collect();
+        let mut out = format!(
+            "as of event {}: {} reports, {} entities, {} developments\n",
+            self.seq,
+            self.reports.len(),
+            self.entities.len(),
+            devs.len()
+        );
+        for d in devs {
+            let status = d
+                .status
+                .map(|s| serde_json::to_value(s).unwrap_or_default())
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {:<10} {}  ({} claims; {})",
+                status,
+                d.id,
+                d.claims.len(),
+                d.sources.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+        out.trim_end().to_string()
+    }
+
     pub fn entity(&self, id: &str) -> Option<&Entity> {
         self.entities.get(id)
     }

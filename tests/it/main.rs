@@ -5,10 +5,12 @@
 //! * `daemon`: `sitrep run` watching a folder: files already there, files dropped while it
 //!   runs, bad input, duplicates, the events file, SIGTERM.
 //! * `seeds`: the seed story from `../shared/seeds` (skipped when that folder is absent).
+//! * `restart`: restarts and `kill -9` crashes: nothing lost or repeated, the same picture.
 //! * `cli`: `check-config` and flag handling.
 
 mod cli;
 mod daemon;
 mod ingest;
+mod restart;
 mod seeds;
 mod support;

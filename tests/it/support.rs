@@ -99,6 +99,7 @@ pub struct Daemon {
     pub seen: Vec<Value>,
     pub watch: PathBuf,
     pub data: PathBuf,
+    config_text: String,
     _dir: tempfile::TempDir,
 }
 
@@ -173,10 +174,38 @@ impl Daemon {
             seen: Vec::new(),
             watch,
             data,
+            config_text: config_text.to_string(),
             _dir: dir,
         };
         d.wait_log("Ready.");
         d
+    }
+
+    /// Stops the daemon (SIGTERM, or SIGKILL when `crash`) and starts a new one on the same
+    /// folders and settings. Returns the new daemon and the old one's unread events.
+    pub fn restart(mut self, crash: bool) -> (Daemon, Vec<Value>) {
+        let seen = if crash {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            std::mem::take(&mut self.seen)
+        } else {
+            let (status, seen) = self.stop();
+            assert!(status.success(), "exit status {status:?}");
+            seen
+        };
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("tempdir"));
+        let (watch, data, config) = (
+            self.watch.clone(),
+            self.data.clone(),
+            self.config_text.clone(),
+        );
+        drop(self);
+        (Daemon::start_with(dir, watch, data, &config), seen)
+    }
+
+    /// The events file of the data folder, parsed.
+    pub fn events_file(&self) -> Vec<Value> {
+        parse_lines(&std::fs::read(self.data.join("events.ndjson")).unwrap_or_default())
     }
 
     /// Waits for a log line containing `needle`.
