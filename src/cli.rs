@@ -33,6 +33,9 @@ pub enum Command {
         /// Do not print events on standard output (they still go to the events file).
         #[arg(long)]
         quiet: bool,
+        /// Address for the HTTP API (overrides `api.listen`); port 0 picks a free port.
+        #[arg(long)]
+        listen: Option<String>,
     },
     /// Run the pipeline once over files and folders (folders in name order) and print the
     /// change events as NDJSON.
@@ -115,6 +118,7 @@ mod tests {
                 watch_dir,
                 data_dir,
                 quiet,
+                ..
             } => {
                 assert_eq!(watch_dir, Some(PathBuf::from("w")));
                 assert_eq!(data_dir, Some(PathBuf::from("d")));

@@ -187,6 +187,60 @@ impl Default for JournalConfig {
     }
 }
 
+fn default_listen() -> String {
+    "127.0.0.1:7878".to_string()
+}
+fn default_retain_events() -> usize {
+    65_536
+}
+fn default_subscriber_buffer() -> usize {
+    4096
+}
+fn default_keepalive_secs() -> u64 {
+    15
+}
+
+/// `[api]`: the HTTP API (events over SSE and WebSocket, snapshots, health, metrics).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Serve the API at all.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Address to listen on. Loopback by default: the API has no TLS, and only a bearer
+    /// token if one is set. Port 0 picks a free port (written to `<data_dir>/listen.addr`).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Bearer token required on every endpoint but `/healthz`. `SITREP_API_TOKEN` in the
+    /// environment overrides it.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Recent events kept in memory for resuming streams; older ones are read back from
+    /// the events file.
+    #[serde(default = "default_retain_events")]
+    pub retain_events: usize,
+    /// How far a subscriber may fall behind the live stream before it is dropped (it is
+    /// told so, and resumes from its last event id).
+    #[serde(default = "default_subscriber_buffer")]
+    pub subscriber_buffer: usize,
+    /// Seconds between keep-alive comments on idle event streams.
+    #[serde(default = "default_keepalive_secs")]
+    pub keepalive_secs: u64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: default_listen(),
+            token: None,
+            retain_events: default_retain_events(),
+            subscriber_buffer: default_subscriber_buffer(),
+            keepalive_secs: default_keepalive_secs(),
+        }
+    }
+}
+
 /// `[lexicons]`: lexicon files, relative to the settings file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -208,6 +262,8 @@ struct RawSettings {
     events: EventsConfig,
     #[serde(default)]
     journal: JournalConfig,
+    #[serde(default)]
+    api: ApiConfig,
     lexicons: Option<LexiconPaths>,
 }
 
@@ -369,6 +425,7 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub events: EventsConfig,
     pub journal: JournalConfig,
+    pub api: ApiConfig,
     pub lexicons: Lexicons,
     /// Where the settings came from (`<embedded>` for the compiled-in defaults).
     pub origin: String,
@@ -524,6 +581,20 @@ impl Config {
                 ));
             }
         }
+        if raw.api.listen.parse::<std::net::SocketAddr>().is_err() {
+            errors.push(invalid(
+                settings_path,
+                "api.listen".into(),
+                format!("`{}` is not an address like 127.0.0.1:7878", raw.api.listen),
+            ));
+        }
+        if raw.api.retain_events == 0 || raw.api.subscriber_buffer == 0 {
+            errors.push(invalid(
+                settings_path,
+                "api.retain_events".into(),
+                "retain_events and subscriber_buffer must be at least 1".into(),
+            ));
+        }
         if raw.events.source.trim().is_empty() {
             errors.push(invalid(
                 settings_path,
@@ -616,6 +687,7 @@ impl Config {
                 pipeline: raw.pipeline,
                 events: raw.events,
                 journal: raw.journal,
+                api: raw.api,
                 lexicons: Lexicons {
                     gazetteer: g.entity,
                     names: n,

@@ -19,6 +19,19 @@ pub mod types {
     pub const DEVELOPMENT_STATUS_CHANGED: &str = "development.status_changed";
     pub const DEVELOPMENT_CORROBORATED: &str = "development.corroborated";
     pub const DEVELOPMENT_DISPUTED: &str = "development.disputed";
+
+    /// Every type, for validating filters.
+    pub const ALL: [&str; 9] = [
+        REPORT_ACCEPTED,
+        REPORT_DUPLICATE,
+        REPORT_REJECTED,
+        ENTITY_DISCOVERED,
+        ENTITY_ALIAS_ADDED,
+        DEVELOPMENT_DETECTED,
+        DEVELOPMENT_STATUS_CHANGED,
+        DEVELOPMENT_CORROBORATED,
+        DEVELOPMENT_DISPUTED,
+    ];
 }
 
 /// One change to the situation.

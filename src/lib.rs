@@ -16,10 +16,12 @@
 //! Dependencies flow one way: `report`/`text` ← `stages`, `source` ← `state` ← `events` ←
 //! `pipeline`; nothing below `pipeline` knows about channels.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod eval;
 pub mod events;
+pub mod hub;
 pub mod journal;
 pub mod ner_eval;
 pub mod pipeline;
@@ -33,9 +35,12 @@ pub mod text;
 use std::future::Future;
 use std::path::PathBuf;
 
-use tracing::info;
+use std::sync::Arc;
+
+use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::hub::Hub;
 use crate::journal::Journal;
 use crate::pipeline::{recover, EventSink, Pipeline, PipelineError};
 use crate::source::{collect, read_report, WatchSource};
@@ -63,8 +68,48 @@ pub async fn run(
         ms = started.elapsed().as_millis() as u64,
         "Situation restored from the data directory."
     );
-    let sink = EventSink::new(&cfg, Some(&cfg.events_path()), cfg.events.stdout)?;
+    let hub = Arc::new(Hub::new(
+        cfg.api.retain_events,
+        cfg.api.subscriber_buffer,
+        Some(cfg.events_path()),
+        recovered.situation.read(|s| s.seq()),
+    ));
+    let situation = recovered.situation.clone();
+    let sink =
+        EventSink::new(&cfg, Some(&cfg.events_path()), cfg.events.stdout)?.with_hub(hub.clone());
     let pipeline = Pipeline::start_recovered(&cfg, sink, recovered)?;
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = if cfg.api.enabled {
+        let (listener, addr) =
+            api::bind(&cfg.api.listen)
+                .await
+                .map_err(|source| PipelineError::Listen {
+                    addr: cfg.api.listen.clone(),
+                    source,
+                })?;
+        let addr_file = cfg.events.data_dir.join("listen.addr");
+        if let Err(e) = std::fs::write(&addr_file, format!("{addr}\n")) {
+            warn!(path = %addr_file.display(), error = %e, "Cannot write the listen address file.");
+        }
+        info!(%addr, "HTTP API listening.");
+        let router = api::router(api::Api {
+            hub: hub.clone(),
+            situation: situation.clone(),
+            token: cfg.api.token.as_deref().map(Arc::from),
+            keepalive: std::time::Duration::from_secs(cfg.api.keepalive_secs.max(1)),
+            source: Arc::from(cfg.events.source.as_str()),
+        });
+        Some(tokio::spawn(async move {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+                let _ = server_stopped.await;
+            });
+            if let Err(e) = serve.await {
+                warn!(error = %e, "HTTP API stopped with an error.");
+            }
+        }))
+    } else {
+        None
+    };
     info!(
         watch_dir = %cfg.source.watch_dir.display(),
         data_dir = %cfg.events.data_dir.display(),
@@ -72,12 +117,27 @@ pub async fn run(
         "sitrep started."
     );
     let source = WatchSource::new(cfg.source.clone()).with_taken(&taken);
+    let ready_hub = hub.clone();
     source
-        .run(pipeline.intake.clone(), shutdown, || info!("Ready."))
+        .run(pipeline.intake.clone(), shutdown, move || {
+            ready_hub.set_ready();
+            info!("Ready.");
+        })
         .await;
     let situation = tokio::task::spawn_blocking(move || pipeline.finish())
         .await
         .map_err(|_| PipelineError::Panicked("shutdown"))??;
+    // Everything is published: end the event streams, then the server.
+    hub.close();
+    let _ = stop_server.send(());
+    if let Some(server) = server {
+        if tokio::time::timeout(std::time::Duration::from_secs(5), server)
+            .await
+            .is_err()
+        {
+            warn!("HTTP connections did not close within 5 s; leaving them.");
+        }
+    }
     info!(seq = situation.read(|s| s.seq()), "sitrep stopped.");
     Ok(situation)
 }

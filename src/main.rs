@@ -167,8 +167,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             watch_dir,
             data_dir,
             quiet,
+            listen,
         } => {
             let mut cfg = load_config(cli.config.as_deref())?;
+            if let Some(l) = listen {
+                cfg.api.listen = l;
+            }
+            if let Ok(t) = std::env::var("SITREP_API_TOKEN") {
+                cfg.api.token = Some(t).filter(|t| !t.is_empty());
+            }
             if let Some(w) = watch_dir {
                 cfg.source.watch_dir = w;
             }

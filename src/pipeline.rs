@@ -21,12 +21,13 @@ use std::time::SystemTime;
 
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
+use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
-use tokio::sync::{broadcast, mpsc};
 use tracing::{debug, info, info_span, warn};
 
 use crate::config::Config;
 use crate::events::ChangeEvent;
+use crate::hub::{Emitted, Hub};
 use crate::journal::{Entry, FileRef, Journal, JournalError, Ledger, Outcome, Recovery};
 use crate::report::{RawReport, Rejected, Report};
 use crate::source::Intake;
@@ -49,6 +50,11 @@ pub enum PipelineError {
     Panicked(&'static str),
     #[error("journal: {0}")]
     Journal(#[from] JournalError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 enum Normalized {
@@ -78,7 +84,7 @@ pub struct EventSink {
     stdout: bool,
     file: Option<BufWriter<File>>,
     source: String,
-    subscribers: Option<broadcast::Sender<Arc<ChangeEvent>>>,
+    hub: Option<Arc<Hub>>,
 }
 
 impl EventSink {
@@ -97,13 +103,13 @@ impl EventSink {
             stdout,
             file,
             source: cfg.events.source.clone(),
-            subscribers: None,
+            hub: None,
         })
     }
 
-    /// Also publish every event to in-process subscribers.
-    pub fn with_subscribers(mut self, tx: broadcast::Sender<Arc<ChangeEvent>>) -> Self {
-        self.subscribers = Some(tx);
+    /// Also publish every event to the subscribers' hub.
+    pub fn with_hub(mut self, hub: Arc<Hub>) -> Self {
+        self.hub = Some(hub);
         self
     }
 
@@ -145,11 +151,8 @@ impl EventSink {
 
     fn publish(&mut self, events: Vec<Published>) {
         self.write_lines(events.iter().map(|p| p.json.get()));
-        if let Some(tx) = &self.subscribers {
-            for p in events {
-                // No subscriber is not an error.
-                let _ = tx.send(Arc::new(p.event));
-            }
+        if let Some(hub) = &self.hub {
+            hub.publish(events.into_iter().map(|p| Emitted::new(&p.event, p.json)));
         }
     }
 }
@@ -675,6 +678,14 @@ impl Pipeline {
                 "Publishing journaled events a crash kept from the events file."
             );
             sink.write_lines(recovered.unpublished.iter().map(|e| e.get()));
+            if let Some(hub) = &sink.hub {
+                hub.publish(
+                    recovered
+                        .unpublished
+                        .iter()
+                        .filter_map(|e| Emitted::from_line(e.get())),
+                );
+            }
         }
         Self::start_with(
             cfg,

@@ -132,7 +132,13 @@ impl Daemon {
         config_text: &str,
     ) -> Daemon {
         let config = dir.path().join("sitrep.toml");
-        std::fs::write(&config, config_text).expect("config");
+        // Tests run side by side: each daemon gets a free port.
+        let config_text = if config_text.contains("[api]") {
+            config_text.to_string()
+        } else {
+            format!("{config_text}\n[api]\nlisten = \"127.0.0.1:0\"\n")
+        };
+        std::fs::write(&config, &config_text).expect("config");
         let mut child = Command::new(bin())
             .current_dir(dir.path())
             .env("SITREP_LOG", "sitrep=debug")
@@ -201,6 +207,17 @@ impl Daemon {
         );
         drop(self);
         (Daemon::start_with(dir, watch, data, &config), seen)
+    }
+
+    /// The API's base URL (`http://127.0.0.1:PORT`), from the address file.
+    pub fn url(&self) -> String {
+        let addr = std::fs::read_to_string(self.data.join("listen.addr")).expect("listen.addr");
+        format!("http://{}", addr.trim())
+    }
+
+    /// The process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The events file of the data folder, parsed.
