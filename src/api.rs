@@ -325,7 +325,7 @@ impl StreamParams {
     fn wants(&self, e: &Emitted) -> bool {
         self.types
             .as_ref()
-            .is_none_or(|t| t.iter().any(|t| *t == e.kind))
+            .is_none_or(|t| t.contains(&e.kind))
             && self.subject.as_ref().is_none_or(|s| *s == e.subject)
     }
 }

@@ -175,14 +175,14 @@ impl Hub {
         let ring_first = inner.ring.front().map_or(inner.last + 1, |e| e.seq);
         let mut backlog = Vec::new();
         if since + 1 < ring_first {
-            backlog = self.from_file(since, ring_first)?;
+            backlog = self.read_file(since, ring_first)?;
         }
         backlog.extend(inner.ring.iter().filter(|e| e.seq > since).cloned());
         Ok(Subscription { backlog, live })
     }
 
     /// Events `since < seq < before` from the events file.
-    fn from_file(&self, since: u64, before: u64) -> Result<Vec<Arc<Emitted>>, Gone> {
+    fn read_file(&self, since: u64, before: u64) -> Result<Vec<Arc<Emitted>>, Gone> {
         let gone = |oldest| Gone { since, oldest };
         let Some(path) = &self.events_file else {
             return Err(gone(before));

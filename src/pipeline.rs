@@ -123,14 +123,19 @@ impl EventSink {
             .collect()
     }
 
-    /// Publishes lines, events file first: the file is what a restart checks to know what
-    /// was published, so nothing reaches stdout that the file does not have.
-    fn write_lines<'a>(&mut self, lines: impl Iterator<Item = &'a str>) {
+    /// Publishes lines: events file first (a restart checks it to know what was published),
+    /// then the hub, then stdout, so whatever a reader of stdout has seen, the file and
+    /// the API have too.
+    fn write_lines<'a>(&mut self, lines: impl Iterator<Item = &'a str>, hub: Vec<Emitted>) {
         let mut buf = String::new();
         for l in lines {
             buf.push_str(l);
             buf.push('\n');
         }
+        self.emit(&buf, hub);
+    }
+
+    fn emit(&mut self, buf: &str, hub: Vec<Emitted>) {
         if buf.is_empty() {
             return;
         }
@@ -138,6 +143,9 @@ impl EventSink {
             if let Err(e) = f.write_all(buf.as_bytes()).and_then(|()| f.flush()) {
                 tracing::error!(error = %e, "Cannot append to the events file.");
             }
+        }
+        if let Some(h) = &self.hub {
+            h.publish(hub);
         }
         if self.stdout {
             let mut out = std::io::stdout().lock();
@@ -150,10 +158,20 @@ impl EventSink {
     }
 
     fn publish(&mut self, events: Vec<Published>) {
-        self.write_lines(events.iter().map(|p| p.json.get()));
-        if let Some(hub) = &self.hub {
-            hub.publish(events.into_iter().map(|p| Emitted::new(&p.event, p.json)));
+        let mut buf = String::new();
+        for p in &events {
+            buf.push_str(p.json.get());
+            buf.push('\n');
         }
+        let emitted = if self.hub.is_some() {
+            events
+                .into_iter()
+                .map(|p| Emitted::new(&p.event, p.json))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.emit(&buf, emitted);
     }
 }
 
@@ -677,15 +695,12 @@ impl Pipeline {
                 events = recovered.unpublished.len(),
                 "Publishing journaled events a crash kept from the events file."
             );
-            sink.write_lines(recovered.unpublished.iter().map(|e| e.get()));
-            if let Some(hub) = &sink.hub {
-                hub.publish(
-                    recovered
-                        .unpublished
-                        .iter()
-                        .filter_map(|e| Emitted::from_line(e.get())),
-                );
-            }
+            let emitted = recovered
+                .unpublished
+                .iter()
+                .filter_map(|e| Emitted::from_line(e.get()))
+                .collect();
+            sink.write_lines(recovered.unpublished.iter().map(|e| e.get()), emitted);
         }
         Self::start_with(
             cfg,

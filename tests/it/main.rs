@@ -6,8 +6,10 @@
 //!   runs, bad input, duplicates, the events file, SIGTERM.
 //! * `seeds`: the seed story from `../shared/seeds` (skipped when that folder is absent).
 //! * `restart`: restarts and `kill -9` crashes: nothing lost or repeated, the same picture.
+//! * `api`: the HTTP API: streams, resumption, snapshots, filters, fan-out, lag, token.
 //! * `cli`: `check-config` and flag handling.
 
+mod api;
 mod cli;
 mod daemon;
 mod ingest;

@@ -215,11 +215,6 @@ impl Daemon {
         format!("http://{}", addr.trim())
     }
 
-    /// The process id, for signals.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// The events file of the data folder, parsed.
     pub fn events_file(&self) -> Vec<Value> {
         parse_lines(&std::fs::read(self.data.join("events.ndjson")).unwrap_or_default())
