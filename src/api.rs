@@ -323,9 +323,7 @@ impl StreamParams {
     }
 
     fn wants(&self, e: &Emitted) -> bool {
-        self.types
-            .as_ref()
-            .is_none_or(|t| t.contains(&e.kind))
+        self.types.as_ref().is_none_or(|t| t.contains(&e.kind))
             && self.subject.as_ref().is_none_or(|s| *s == e.subject)
     }
 }

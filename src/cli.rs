@@ -63,6 +63,37 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Follow a running daemon's change events (NDJSON on stdout), resuming by itself
+    /// after any disconnect with no gap and no repeat.
+    Subscribe {
+        /// The daemon's API. Default: `<data_dir>/listen.addr`, else `api.listen`.
+        #[arg(long)]
+        url: Option<String>,
+        /// Only these event types (comma-separated).
+        #[arg(long)]
+        types: Option<String>,
+        /// Only events about this report, entity or development id.
+        #[arg(long)]
+        subject: Option<String>,
+        /// Start after this sequence number (default: only new events).
+        #[arg(long)]
+        since: Option<u64>,
+        /// Bearer token, if the daemon requires one.
+        #[arg(long, env = "SITREP_API_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
+    /// Print a running daemon's situation: a summary, or the raw snapshot with `--json`.
+    State {
+        /// The daemon's API. Default: `<data_dir>/listen.addr`, else `api.listen`.
+        #[arg(long)]
+        url: Option<String>,
+        /// Print the snapshot JSON.
+        #[arg(long)]
+        json: bool,
+        /// Bearer token, if the daemon requires one.
+        #[arg(long, env = "SITREP_API_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
     /// Check the settings and lexicon files and say what is wrong, with file and key.
     CheckConfig,
     /// Replay storylines (folders of reports with an expected.json) and check the picture

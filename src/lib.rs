@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod eval;
 pub mod events;

@@ -139,7 +139,47 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 print_out(&serde_json::to_string_pretty(&situation.snapshot_json())?)?;
             } else {
-                print_out(&situation.read(sitrep::state::Situation::summary))?;
+                print_out(&sitrep::state::summarize(&situation.snapshot_json()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Subscribe {
+            url,
+            types,
+            subject,
+            since,
+            token,
+        } => {
+            let cfg = load_config(cli.config.as_deref())?;
+            let opts = sitrep::client::SubscribeOptions {
+                url: sitrep::client::base_url(url, &cfg.events.data_dir, &cfg.api.listen),
+                token,
+                types,
+                subject,
+                since,
+            };
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                tokio::select! {
+                    r = sitrep::client::subscribe(opts) => r,
+                    _ = tokio::signal::ctrl_c() => Ok(()),
+                }
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::State { url, json, token } => {
+            let cfg = load_config(cli.config.as_deref())?;
+            let base = sitrep::client::base_url(url, &cfg.events.data_dir, &cfg.api.listen);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let snapshot = rt.block_on(sitrep::client::situation(&base, token.as_deref()))?;
+            if json {
+                print_out(&serde_json::to_string_pretty(&snapshot)?)?;
+            } else {
+                print_out(&sitrep::state::summarize(&snapshot))?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -291,6 +291,38 @@ impl SituationHandle {
     }
 }
 
+/// A readable summary of a snapshot (as `/situation` and `--state` give it): counts, then
+/// every development with its status, number of claims and sources.
+pub fn summarize(snapshot: &serde_json::Value) -> String {
+    use std::fmt::Write;
+    let len = |k: &str| snapshot[k].as_array().map_or(0, Vec::len);
+    let mut out = format!(
+        "as of event {}: {} reports, {} entities, {} developments\n",
+        snapshot["seq"],
+        len("reports"),
+        len("entities"),
+        len("developments")
+    );
+    for d in snapshot["developments"].as_array().into_iter().flatten() {
+        let sources: Vec<&str> = d["sources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str())
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:<10} {}  ({} claims{}{})",
+            d["status"].as_str().unwrap_or("-"),
+            d["id"].as_str().unwrap_or("?"),
+            d["claims"].as_array().map_or(0, Vec::len),
+            if sources.is_empty() { "" } else { "; " },
+            sources.join(", ")
+        );
+    }
+    out.trim_end().to_string()
+}
+
 fn compatible(a: EntityKind, b: EntityKind) -> bool {
     a == b || a == EntityKind::Other || b == EntityKind::Other
 }
@@ -311,36 +343,6 @@ impl Situation {
                 .collect(),
             reports: self.reports.values().collect(),
         }
-    }
-
-    /// A readable summary for people: counts, then every development with its status,
-    /// claims and sources.
-    pub fn summary(&self) -> String {
-        use std::fmt::Write;
-        let devs: Vec<&Development> = self.developments().collect();
-        let mut out = format!(
-            "as of event {}: {} reports, {} entities, {} developments\n",
-            self.seq,
-            self.reports.len(),
-            self.entities.len(),
-            devs.len()
-        );
-        for d in devs {
-            let status = d
-                .status
-                .map(|s| serde_json::to_value(s).unwrap_or_default())
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  {:<10} {}  ({} claims; {})",
-                status,
-                d.id,
-                d.claims.len(),
-                d.sources.iter().cloned().collect::<Vec<_>>().join(", ")
-            );
-        }
-        out.trim_end().to_string()
     }
 
     pub fn entity(&self, id: &str) -> Option<&Entity> {

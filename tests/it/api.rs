@@ -17,12 +17,17 @@ const STORY: [&str; 4] = [
 ];
 
 fn start(extra: &str) -> Daemon {
+    start_on("127.0.0.1:0", extra)
+}
+
+/// Starts with `[api] listen = ADDR` and further `[api]` keys.
+fn start_on(listen: &str, extra: &str) -> Daemon {
     let dir = tempfile::tempdir().unwrap();
     let watch = dir.path().join("watch");
     let data = dir.path().join("data");
     std::fs::create_dir_all(&watch).unwrap();
     let config = format!(
-        "[source]\nsettle_ms = 100\nrescan_secs = 60\n[api]\nlisten = \"127.0.0.1:0\"\n{extra}"
+        "[source]\nsettle_ms = 100\nrescan_secs = 60\n[api]\nlisten = \"{listen}\"\n{extra}"
     );
     Daemon::start_with(dir, watch, data, &config)
 }
@@ -499,4 +504,54 @@ fn resuming_from_before_the_retained_log_is_gone() {
         let body: Value = r.json().await.unwrap();
         assert!(body["error"].as_str().unwrap().contains("snapshot"));
     });
+}
+
+#[test]
+fn subscribe_command_resumes_across_a_daemon_restart() {
+    use std::io::{BufRead, BufReader};
+    // A fixed port, so the restarted daemon is where the subscriber looks for it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut d = start_on(&listen, "");
+    let mut sub = std::process::Command::new(crate::support::bin())
+        .args(["subscribe", "--since", "0", "--url"])
+        .arg(format!("http://{listen}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = std::sync::mpsc::channel::<Value>();
+    let stdout = sub.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(serde_json::from_str(&line).unwrap());
+        }
+    });
+    let mut got: Vec<Value> = Vec::new();
+    let wait_for = |got: &mut Vec<Value>, file: &str| {
+        while !got
+            .iter()
+            .any(|e| e["type"] == "report.accepted" && e["data"]["file"] == file)
+        {
+            got.push(lines.recv_timeout(TIMEOUT).expect("subscriber output"));
+        }
+    };
+    let first = drop_story(&d, 0);
+    wait_for(&mut got, &first);
+    let (d2, _) = d.restart(false);
+    d = d2;
+    let second = drop_story(&d, 1);
+    wait_for(&mut got, &second);
+    let all = d.events_file();
+    while got.len() < all.len() {
+        got.push(lines.recv_timeout(TIMEOUT).expect("subscriber output"));
+    }
+    let _ = sub.kill();
+    let _ = sub.wait();
+    assert_eq!(ids(&got), ids(&all));
+    assert_eq!(got, all);
 }
