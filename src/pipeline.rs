@@ -18,7 +18,7 @@ use tracing::{debug, info_span, warn};
 
 use crate::config::Config;
 use crate::events::ChangeEvent;
-use crate::report::{Rejected, Report};
+use crate::report::{FileStamp, Rejected, Report};
 use crate::source::Intake;
 use crate::stages::dedup::{Dedup, Verdict};
 use crate::stages::extract::{Extraction, Extractor};
@@ -174,6 +174,10 @@ impl Stages {
                 let _span = info_span!("report", file = %raw.path.display()).entered();
                 match self.normalizer.normalize(&raw) {
                     Err(reason) => Normalized::Rejected(Rejected {
+                        seen: Some(FileStamp {
+                            len: raw.bytes.len() as u64,
+                            modified: raw.modified,
+                        }),
                         path: raw.path,
                         reason,
                     }),

@@ -84,12 +84,36 @@ impl Rejection {
     }
 }
 
+/// What a file looked like when it was judged: its size and modification time. A rejected
+/// file is only set aside (see `source.rejected_dir`) while it still looks like this, so a
+/// corrected version written under the same name in the meantime is never moved unread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    pub len: u64,
+    pub modified: Option<SystemTime>,
+}
+
+impl FileStamp {
+    /// The stamp of what `path` names now: the file a link points to, else the link itself.
+    pub fn of(path: &std::path::Path) -> Option<FileStamp> {
+        let m = std::fs::metadata(path)
+            .or_else(|_| std::fs::symlink_metadata(path))
+            .ok()?;
+        Some(FileStamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+        })
+    }
+}
+
 /// An input the pipeline refused, carried to the situation writer so that the rejection
 /// gets its sequence number in arrival order like every other event.
 #[derive(Debug, Clone)]
 pub struct Rejected {
     pub path: PathBuf,
     pub reason: Rejection,
+    /// The file as it was judged, when it could be looked at (not for a vanished file).
+    pub seen: Option<FileStamp>,
 }
 
 /// One sentence, located in the original text.
