@@ -21,6 +21,7 @@ pub mod eval;
 pub mod events;
 pub mod ner_eval;
 pub mod pipeline;
+pub mod quarantine;
 pub mod report;
 pub mod shutdown;
 pub mod source;
@@ -46,7 +47,8 @@ pub async fn run(
     cfg: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<SituationHandle, PipelineError> {
-    let sink = EventSink::new(&cfg, Some(&cfg.events_path()), cfg.events.stdout)?;
+    let sink = EventSink::new(&cfg, Some(&cfg.events_path()), cfg.events.stdout)?
+        .with_rejected_dir(quarantine::RejectedDir::new(&cfg.source));
     let pipeline = Pipeline::start(&cfg, sink, SituationHandle::new())?;
     info!(
         watch_dir = %cfg.source.watch_dir.display(),

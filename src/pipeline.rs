@@ -18,6 +18,7 @@ use tracing::{debug, info_span, warn};
 
 use crate::config::Config;
 use crate::events::ChangeEvent;
+use crate::quarantine::RejectedDir;
 use crate::report::{FileStamp, Rejected, Report};
 use crate::source::Intake;
 use crate::stages::dedup::{Dedup, Verdict};
@@ -51,6 +52,15 @@ enum Extracted {
     Rejected(Rejected),
 }
 
+impl Extracted {
+    fn rejected(&self) -> Option<&Rejected> {
+        match self {
+            Extracted::Rejected(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
 /// Where change events go: stdout, the events file and in-process subscribers.
 #[derive(Debug)]
 pub struct EventSink {
@@ -58,6 +68,8 @@ pub struct EventSink {
     file: Option<BufWriter<File>>,
     source: String,
     subscribers: Option<broadcast::Sender<Arc<ChangeEvent>>>,
+    /// Where rejected files go once their event is written (`source.rejected_dir`).
+    rejected_dir: Option<RejectedDir>,
 }
 
 impl EventSink {
@@ -90,7 +102,22 @@ impl EventSink {
             file,
             source: cfg.events.source.clone(),
             subscribers: None,
+            rejected_dir: None,
         })
+    }
+
+    /// Move rejected files into this folder after writing their events (the daemon only:
+    /// `ingest` leaves the files it is given alone).
+    pub fn with_rejected_dir(mut self, dir: Option<RejectedDir>) -> Self {
+        self.rejected_dir = dir;
+        self
+    }
+
+    /// Sets a rejected file aside, if the settings ask for it; call after [`Self::write`].
+    fn after_rejection(&self, rejected: Option<Rejected>) {
+        if let (Some(dir), Some(r)) = (&self.rejected_dir, rejected) {
+            dir.set_aside(&r);
+        }
     }
 
     /// Also publish every event to in-process subscribers.
@@ -282,7 +309,9 @@ impl Pipeline {
             "situation",
             spawn("situation", move || {
                 while let Some(item) = ext_rx.blocking_recv() {
+                    let rejected = item.rejected().cloned();
                     sink.write(stages.apply(item, &state));
+                    sink.after_rejection(rejected);
                 }
             })?,
         ));

@@ -61,6 +61,11 @@ fn looks_like_report_name(path: &Path) -> bool {
 /// Every candidate under `root` (recursively), in name order. Directories named like
 /// reports are returned as candidates too, so they can be rejected with a reason.
 pub fn scan(root: &Path) -> Vec<PathBuf> {
+    scan_except(root, None)
+}
+
+/// [`scan`], leaving out everything under `skip` (the folder rejected files are moved to).
+fn scan_except(root: &Path, skip: Option<&Path>) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     let mut seen_dirs = HashSet::new();
@@ -76,7 +81,7 @@ pub fn scan(root: &Path) -> Vec<PathBuf> {
         };
         for entry in rd.flatten() {
             let path = entry.path();
-            if is_ignored(root, &path) {
+            if is_ignored(root, &path) || skip.is_some_and(|s| path.starts_with(s)) {
                 continue;
             }
             let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
@@ -251,15 +256,34 @@ pub struct WatchSource {
     done: HashMap<PathBuf, Option<Stamp>>,
     /// Files seen but not yet complete: last stamp and when it was taken.
     pending: HashMap<PathBuf, (Option<Stamp>, Instant)>,
+    /// The folder rejected files are moved to (absolute), never read as reports.
+    skip: Option<PathBuf>,
 }
 
 impl WatchSource {
     pub fn new(cfg: SourceConfig) -> Self {
+        if let Some(problem) = cfg.rejected_dir_problem() {
+            warn!(
+                problem,
+                "source.rejected_dir is not usable; rejected files stay where they are."
+            );
+        }
+        let skip = cfg.rejected_dir_absolute();
         Self {
             cfg,
             done: HashMap::new(),
             pending: HashMap::new(),
+            skip,
         }
+    }
+
+    /// Hidden, temporary, or in the folder of rejected files.
+    fn ignored(&self, root: &Path, path: &Path) -> bool {
+        is_ignored(root, path) || self.skip.as_ref().is_some_and(|s| path.starts_with(s))
+    }
+
+    fn scan(&self, root: &Path) -> Vec<PathBuf> {
+        scan_except(root, self.skip.as_deref())
     }
 
     /// Runs until `shutdown` resolves: initial scan, then notifications, settle checks and
@@ -283,7 +307,7 @@ impl WatchSource {
         let mut watcher = self.start_watcher(&root, ntx.clone());
         let mut root_id = dir_identity(&root);
 
-        for path in scan(&root) {
+        for path in self.scan(&root) {
             if !self.hand_on(&path, &tx).await {
                 return;
             }
@@ -323,7 +347,7 @@ impl WatchSource {
                         if root_id.is_some() {
                             info!(path = %root.display(), "Watch folder re-created; watching it again.");
                             watcher = self.start_watcher(&root, ntx.clone());
-                            for path in scan(&root) {
+                            for path in self.scan(&root) {
                                 self.pending.insert(path.clone(), (stamp(&path), Instant::now()));
                             }
                         } else {
@@ -353,7 +377,7 @@ impl WatchSource {
     /// Queues every file the notifications missed: new, or changed since it was read.
     fn rescan(&mut self, root: &Path) -> usize {
         let mut found = 0;
-        for path in scan(root) {
+        for path in self.scan(root) {
             let now = stamp(&path);
             if self.done.get(&path).is_none_or(|s| *s != now) && !self.pending.contains_key(&path) {
                 debug!(path = %path.display(), "Rescan found a file.");
@@ -395,7 +419,7 @@ impl WatchSource {
         tx: &mpsc::Sender<Intake>,
     ) -> bool {
         for path in &ev.paths {
-            if is_ignored(root, path) {
+            if self.ignored(root, path) {
                 continue;
             }
             match ev.kind {
@@ -409,9 +433,13 @@ impl WatchSource {
                     } else {
                         path.clone()
                     };
+                    if self.ignored(root, &target) {
+                        // Moved into the folder of rejected files (or out of sight).
+                        continue;
+                    }
                     if target.is_dir() && !looks_like_report_name(&target) {
                         // A folder moved in: everything in it is new.
-                        for p in scan(&target) {
+                        for p in self.scan(&target) {
                             self.pending.insert(p.clone(), (stamp(&p), Instant::now()));
                         }
                         continue;
@@ -433,7 +461,7 @@ impl WatchSource {
                             return false;
                         }
                     } else {
-                        for p in scan(path) {
+                        for p in self.scan(path) {
                             self.pending.insert(p.clone(), (stamp(&p), Instant::now()));
                         }
                     }
@@ -689,5 +717,19 @@ mod tests {
             }
             Intake::Rejected(r) => panic!("{:?}", r.reason),
         }
+    }
+
+    #[test]
+    fn the_folder_of_rejected_files_is_not_scanned() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("rejected")).unwrap();
+        std::fs::write(d.path().join("rejected/bad.txt"), "x").unwrap();
+        std::fs::write(d.path().join("good.txt"), "x").unwrap();
+        let skip = d.path().join("rejected");
+        assert_eq!(
+            scan_except(d.path(), Some(&skip)),
+            [d.path().join("good.txt")]
+        );
+        assert_eq!(scan(d.path()).len(), 2);
     }
 }
