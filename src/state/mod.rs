@@ -285,6 +285,7 @@ impl Situation {
 
     /// A refused input.
     pub fn apply_rejected(&mut self, path: &Path, reason: &Rejection) -> Vec<ChangeEvent> {
+        crate::metrics::global().report_rejected(reason);
         let mut out = Vec::new();
         let file = file_label(path);
         self.event(
@@ -303,6 +304,7 @@ impl Situation {
         of_id: &str,
         of_file: &str,
     ) -> Vec<ChangeEvent> {
+        crate::metrics::global().report_duplicate();
         let mut out = Vec::new();
         self.event(
             types::REPORT_DUPLICATE,
@@ -320,6 +322,7 @@ impl Situation {
         ex: &Extraction,
         rec: &EntityRecognizer,
     ) -> Vec<ChangeEvent> {
+        crate::metrics::global().report_accepted();
         let mut out = Vec::new();
         let info = ReportInfo {
             id: report.id.clone(),
