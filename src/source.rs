@@ -233,6 +233,34 @@ fn file_type_name(meta: &Metadata) -> String {
     }
 }
 
+/// `path` spelled under `root` when it lies inside it once symbolic links are resolved, so
+/// that it matches the paths found under `root` however either was written; else `path`
+/// unchanged. `path` need not exist yet: its longest existing ancestor is resolved.
+fn respell_under(root: &Path, path: &Path) -> PathBuf {
+    let Ok(canon_root) = std::fs::canonicalize(root) else {
+        return path.to_path_buf();
+    };
+    let mut existing = path;
+    let mut rest = Vec::new();
+    let canon = loop {
+        match std::fs::canonicalize(existing) {
+            Ok(c) => break c,
+            Err(_) => match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name);
+                    existing = parent;
+                }
+                _ => return path.to_path_buf(),
+            },
+        }
+    };
+    let full = rest.iter().rev().fold(canon, |acc, name| acc.join(name));
+    match full.strip_prefix(&canon_root) {
+        Ok(rel) => root.join(rel),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
 /// (device, inode) of a folder, to notice it being replaced.
 fn dir_identity(path: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
@@ -303,6 +331,7 @@ impl WatchSource {
         if let Err(e) = std::fs::create_dir_all(&root) {
             warn!(path = %root.display(), error = %e, "Cannot create the watch folder; waiting for it.");
         }
+        self.skip = self.skip.take().map(|skip| respell_under(&root, &skip));
         let (ntx, mut nrx) = mpsc::unbounded_channel::<notify::Result<notify::Event>>();
         let mut watcher = self.start_watcher(&root, ntx.clone());
         let mut root_id = dir_identity(&root);
@@ -731,5 +760,22 @@ mod tests {
             [d.path().join("good.txt")]
         );
         assert_eq!(scan(d.path()).len(), 2);
+    }
+
+    #[test]
+    fn the_folder_of_rejected_files_is_matched_through_links() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("real");
+        std::fs::create_dir_all(&real).unwrap();
+        let alias = d.path().join("alias");
+        std::os::unix::fs::symlink(&real, &alias).unwrap();
+        // Watched as `alias`, rejected folder written through `real` (not created yet).
+        assert_eq!(
+            respell_under(&alias, &real.join("rejected/now")),
+            alias.join("rejected/now")
+        );
+        assert_eq!(respell_under(&alias, &alias.join("x")), alias.join("x"));
+        let outside = d.path().join("elsewhere");
+        assert_eq!(respell_under(&alias, &outside), outside);
     }
 }
