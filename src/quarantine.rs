@@ -21,6 +21,8 @@ use crate::report::{FileStamp, Rejected};
 #[derive(Debug, Clone)]
 pub struct RejectedDir {
     dir: PathBuf,
+    /// The watch folder, which the folder must not be (nor lie above), however spelled.
+    watch: PathBuf,
 }
 
 /// How many name suffixes (`name-1.txt` …) are tried before giving up on a name clash.
@@ -30,7 +32,10 @@ impl RejectedDir {
     /// The configured folder, or `None` when unset (or unusable, which the source warns
     /// about).
     pub fn new(cfg: &SourceConfig) -> Option<Self> {
-        cfg.rejected_dir_absolute().map(|dir| Self { dir })
+        cfg.rejected_dir_absolute().map(|dir| Self {
+            dir,
+            watch: cfg.watch_dir.clone(),
+        })
     }
 
     /// The folder, as an absolute path.
@@ -54,6 +59,14 @@ impl RejectedDir {
         if let Err(e) = std::fs::create_dir_all(&self.dir) {
             warn!(path = %r.path.display(), folder = %self.dir.display(), error = %e, "Cannot create the folder for rejected files; file left in place.");
             return None;
+        }
+        // Spelled differently (through a link), the folder could still be the watch folder:
+        // a file moved there would come back as a new report, again and again.
+        if let (Ok(dir), Ok(watch)) = (self.dir.canonicalize(), self.watch.canonicalize()) {
+            if watch.starts_with(&dir) {
+                warn!(path = %r.path.display(), folder = %self.dir.display(), "The folder for rejected files is the watch folder or above it; file left in place.");
+                return None;
+            }
         }
         let name = r.path.file_name()?;
         let Some(to) = free_name(&self.dir, name) else {
@@ -200,6 +213,24 @@ mod tests {
             .unwrap();
         assert!(to.symlink_metadata().unwrap().file_type().is_symlink());
         assert!(link.symlink_metadata().is_err());
+    }
+
+    #[test]
+    fn the_watch_folder_through_a_link_is_not_used() {
+        let d = tempfile::tempdir().unwrap();
+        let watch = d.path().join("watch");
+        std::fs::create_dir_all(&watch).unwrap();
+        std::os::unix::fs::symlink(&watch, d.path().join("alias")).unwrap();
+        let q = RejectedDir::new(&SourceConfig {
+            watch_dir: watch.clone(),
+            rejected_dir: Some(d.path().join("alias")),
+            ..SourceConfig::default()
+        })
+        .unwrap();
+        let a = watch.join("a.txt");
+        std::fs::write(&a, "bad").unwrap();
+        assert_eq!(q.set_aside(&rejected(&a, Rejection::Empty)), None);
+        assert!(a.exists());
     }
 
     #[test]

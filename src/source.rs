@@ -256,8 +256,10 @@ fn respell_under(root: &Path, path: &Path) -> PathBuf {
     };
     let full = rest.iter().rev().fold(canon, |acc, name| acc.join(name));
     match full.strip_prefix(&canon_root) {
-        Ok(rel) => root.join(rel),
-        Err(_) => path.to_path_buf(),
+        // The watch folder itself is never skipped (the folder of rejected files will
+        // refuse to move anything into it).
+        Ok(rel) if !rel.as_os_str().is_empty() => root.join(rel),
+        _ => path.to_path_buf(),
     }
 }
 
