@@ -674,4 +674,28 @@ mod tests {
         assert!(err.contains("frame[0].kind"), "{err}");
         assert!(err.contains("frame[0].identity"), "{err}");
     }
+
+    #[test]
+    fn rejected_dir_may_not_hold_the_watch_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sitrep.toml");
+        let load = |source: &str| {
+            std::fs::write(&p, format!("[source]\n{source}\n")).unwrap();
+            Config::load(&p)
+        };
+        for bad in [
+            "watch_dir = \"/srv/in\"\nrejected_dir = \"/srv\"",
+            "watch_dir = \"/srv/in\"\nrejected_dir = \"/srv/in\"",
+            "rejected_dir = \"\"",
+        ] {
+            let err = load(bad).unwrap_err().to_string();
+            assert!(err.contains("source.rejected_dir"), "{err}");
+        }
+        let cfg = load("watch_dir = \"/srv/in\"\nrejected_dir = \"/srv/in/rejected\"").unwrap();
+        assert_eq!(
+            cfg.source.rejected_dir_absolute(),
+            Some(PathBuf::from("/srv/in/rejected"))
+        );
+        assert_eq!(load("").unwrap().source.rejected_dir, None);
+    }
 }
