@@ -158,7 +158,8 @@ async fn readyz(State(api): State<Api>) -> Response {
 }
 
 async fn metrics(State(api): State<Api>) -> Response {
-    let body = hub_metrics(&api.hub);
+    let mut body = crate::metrics::render_prometheus();
+    body.push_str(&hub_metrics(&api.hub));
     (
         [(
             header::CONTENT_TYPE,

@@ -85,6 +85,43 @@ pub struct SourceConfig {
     /// Reports larger than this many bytes are rejected without being read whole.
     #[serde(default = "default_max_bytes")]
     pub max_bytes: u64,
+    /// Where rejected files are moved once their `report.rejected` event is written. Unset
+    /// (the default), they stay where they are: nothing is moved or deleted unless asked.
+    /// May lie inside the watch folder, which then does not watch it.
+    #[serde(default)]
+    pub rejected_dir: Option<PathBuf>,
+}
+
+impl SourceConfig {
+    /// What is wrong with `rejected_dir`, if anything: it must not be empty, nor the watch
+    /// folder or a folder above it (every report would count as set aside).
+    pub fn rejected_dir_problem(&self) -> Option<String> {
+        let dir = self.rejected_dir.as_ref()?;
+        if dir.as_os_str().is_empty() {
+            return Some("must not be empty (leave it out to keep rejected files in place)".into());
+        }
+        let (Ok(dir), Ok(watch)) = (
+            std::path::absolute(dir),
+            std::path::absolute(&self.watch_dir),
+        ) else {
+            return None;
+        };
+        watch.starts_with(&dir).then(|| {
+            format!(
+                "`{}` is the watch folder `{}` or a folder above it",
+                dir.display(),
+                watch.display()
+            )
+        })
+    }
+
+    /// `rejected_dir` as an absolute path, when it is set and usable.
+    pub fn rejected_dir_absolute(&self) -> Option<PathBuf> {
+        if self.rejected_dir_problem().is_some() {
+            return None;
+        }
+        std::path::absolute(self.rejected_dir.as_ref()?).ok()
+    }
 }
 
 impl Default for SourceConfig {
@@ -94,6 +131,7 @@ impl Default for SourceConfig {
             rescan_secs: default_rescan_secs(),
             settle_ms: default_settle_ms(),
             max_bytes: default_max_bytes(),
+            rejected_dir: None,
         }
     }
 }
@@ -595,6 +633,13 @@ impl Config {
                 "retain_events and subscriber_buffer must be at least 1".into(),
             ));
         }
+        if let Some(problem) = raw.source.rejected_dir_problem() {
+            errors.push(invalid(
+                settings_path,
+                "source.rejected_dir".into(),
+                problem,
+            ));
+        }
         if raw.events.source.trim().is_empty() {
             errors.push(invalid(
                 settings_path,
@@ -759,5 +804,29 @@ mod tests {
         assert!(err.contains("pipeline.channel_capacity"), "{err}");
         assert!(err.contains("frame[0].kind"), "{err}");
         assert!(err.contains("frame[0].identity"), "{err}");
+    }
+
+    #[test]
+    fn rejected_dir_may_not_hold_the_watch_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sitrep.toml");
+        let load = |source: &str| {
+            std::fs::write(&p, format!("[source]\n{source}\n")).unwrap();
+            Config::load(&p)
+        };
+        for bad in [
+            "watch_dir = \"/srv/in\"\nrejected_dir = \"/srv\"",
+            "watch_dir = \"/srv/in\"\nrejected_dir = \"/srv/in\"",
+            "rejected_dir = \"\"",
+        ] {
+            let err = load(bad).unwrap_err().to_string();
+            assert!(err.contains("source.rejected_dir"), "{err}");
+        }
+        let cfg = load("watch_dir = \"/srv/in\"\nrejected_dir = \"/srv/in/rejected\"").unwrap();
+        assert_eq!(
+            cfg.source.rejected_dir_absolute(),
+            Some(PathBuf::from("/srv/in/rejected"))
+        );
+        assert_eq!(load("").unwrap().source.rejected_dir, None);
     }
 }

@@ -24,8 +24,10 @@ pub mod eval;
 pub mod events;
 pub mod hub;
 pub mod journal;
+pub mod metrics;
 pub mod ner_eval;
 pub mod pipeline;
+pub mod quarantine;
 pub mod report;
 pub mod shutdown;
 pub mod source;
@@ -76,8 +78,9 @@ pub async fn run(
         recovered.situation.read(|s| s.seq()),
     ));
     let situation = recovered.situation.clone();
-    let sink =
-        EventSink::new(&cfg, Some(&cfg.events_path()), cfg.events.stdout)?.with_hub(hub.clone());
+    let sink = EventSink::new(&cfg, Some(&cfg.events_path()), cfg.events.stdout)?
+        .with_hub(hub.clone())
+        .with_rejected_dir(quarantine::RejectedDir::new(&cfg.source));
     let pipeline = Pipeline::start_recovered(&cfg, sink, recovered)?;
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = if cfg.api.enabled {

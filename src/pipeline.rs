@@ -29,7 +29,8 @@ use crate::config::Config;
 use crate::events::ChangeEvent;
 use crate::hub::{Emitted, Hub};
 use crate::journal::{Entry, FileRef, Journal, JournalError, Ledger, Outcome, Recovery};
-use crate::report::{RawReport, Rejected, Report};
+use crate::quarantine::RejectedDir;
+use crate::report::{FileStamp, RawReport, Rejected, Report};
 use crate::source::Intake;
 use crate::stages::dedup::{Dedup, Verdict};
 use crate::stages::extract::{Extraction, Extractor};
@@ -85,6 +86,8 @@ pub struct EventSink {
     file: Option<BufWriter<File>>,
     source: String,
     hub: Option<Arc<Hub>>,
+    /// Where rejected files go once their event is written (`source.rejected_dir`).
+    rejected_dir: Option<RejectedDir>,
 }
 
 impl EventSink {
@@ -104,7 +107,25 @@ impl EventSink {
             file,
             source: cfg.events.source.clone(),
             hub: None,
+            rejected_dir: None,
         })
+    }
+
+    /// Move rejected files into this folder after writing their events (the daemon only:
+    /// `ingest` leaves the files it is given alone).
+    pub fn with_rejected_dir(mut self, dir: Option<RejectedDir>) -> Self {
+        self.rejected_dir = dir;
+        self
+    }
+
+    /// Sets rejected files aside, if the settings ask for it; call once their events are
+    /// published.
+    fn after_rejection(&self, rejected: Vec<Rejected>) {
+        if let Some(dir) = &self.rejected_dir {
+            for r in &rejected {
+                dir.set_aside(r);
+            }
+        }
     }
 
     /// Also publish every event to the subscribers' hub.
@@ -283,6 +304,10 @@ impl Stages {
                 let _span = info_span!("report", file = %raw.path.display()).entered();
                 match self.normalizer.normalize(&raw) {
                     Err(reason) => Normalized::Rejected(Rejected {
+                        seen: Some(FileStamp {
+                            len: raw.bytes.len() as u64,
+                            modified: raw.modified,
+                        }),
                         path: raw.path,
                         reason,
                     }),
@@ -585,10 +610,24 @@ struct Writer {
     sink: EventSink,
     durable: Option<Durable>,
     pending: Vec<Published>,
+    /// Rejected files of the pending batch, set aside once their events are published.
+    rejected: Vec<Rejected>,
 }
 
 impl Writer {
     fn handle(&mut self, item: Extracted) -> Result<(), JournalError> {
+        // Counted here, not in the situation, so that replaying the journal at start-up
+        // does not count its reports twice.
+        let metrics = crate::metrics::global();
+        match &item {
+            Extracted::Rejected(r) => {
+                metrics.report_rejected(&r.reason);
+                self.rejected.push(r.clone());
+            }
+            Extracted::Duplicate(..) => metrics.report_duplicate(),
+            Extracted::Report(..) => metrics.report_accepted(),
+            Extracted::Unchanged(_) => {}
+        }
         let applied = self.stages.apply(item, &self.state);
         let events = self.sink.render(applied.events);
         if let Some(d) = &mut self.durable {
@@ -625,6 +664,8 @@ impl Writer {
             d.journal.sync()?;
         }
         self.sink.publish(std::mem::take(&mut self.pending));
+        self.sink
+            .after_rejection(std::mem::take(&mut self.rejected));
         if self
             .durable
             .as_ref()
@@ -752,6 +793,7 @@ impl Pipeline {
             sink,
             durable,
             pending: Vec::new(),
+            rejected: Vec::new(),
         };
         let failure = Arc::new(std::sync::Mutex::new(None));
         let fail = failure.clone();

@@ -31,8 +31,12 @@ pub enum Rejection {
     Blank,
     #[error("file looks binary ({0})")]
     Binary(String),
-    #[error("file is not valid UTF-8 (first bad byte at offset {0})")]
+    #[error("file is not valid UTF-8 and does not read as Windows-1252 either (first bad byte at offset {0})")]
     InvalidUtf8(usize),
+    #[error("file starts with a UTF-16 byte-order mark but is not valid UTF-16 (first bad byte at offset {0})")]
+    InvalidUtf16(usize),
+    #[error("report header is malformed: {0}")]
+    MalformedHeader(String),
     #[error("file is larger than the {limit}-byte cap ({size} bytes)")]
     TooLarge { size: u64, limit: u64 },
     #[error("path is a directory, not a report")]
@@ -46,6 +50,22 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Every [`Rejection::code`], in declaration order, so that counters and documentation
+    /// can list the reasons that have not happened yet.
+    pub const CODES: [&'static str; 11] = [
+        "empty",
+        "blank",
+        "binary",
+        "invalid_utf8",
+        "invalid_utf16",
+        "malformed_header",
+        "too_large",
+        "directory",
+        "not_regular",
+        "vanished",
+        "unreadable",
+    ];
+
     /// A stable machine-readable code for the `reason_code` field of the event.
     pub fn code(&self) -> &'static str {
         match self {
@@ -53,6 +73,8 @@ impl Rejection {
             Rejection::Blank => "blank",
             Rejection::Binary(_) => "binary",
             Rejection::InvalidUtf8(_) => "invalid_utf8",
+            Rejection::InvalidUtf16(_) => "invalid_utf16",
+            Rejection::MalformedHeader(_) => "malformed_header",
             Rejection::TooLarge { .. } => "too_large",
             Rejection::Directory => "directory",
             Rejection::NotRegular(_) => "not_regular",
@@ -62,12 +84,36 @@ impl Rejection {
     }
 }
 
+/// What a file looked like when it was judged: its size and modification time. A rejected
+/// file is only set aside (see `source.rejected_dir`) while it still looks like this, so a
+/// corrected version written under the same name in the meantime is never moved unread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    pub len: u64,
+    pub modified: Option<SystemTime>,
+}
+
+impl FileStamp {
+    /// The stamp of what `path` names now: the file a link points to, else the link itself.
+    pub fn of(path: &std::path::Path) -> Option<FileStamp> {
+        let m = std::fs::metadata(path)
+            .or_else(|_| std::fs::symlink_metadata(path))
+            .ok()?;
+        Some(FileStamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+        })
+    }
+}
+
 /// An input the pipeline refused, carried to the situation writer so that the rejection
 /// gets its sequence number in arrival order like every other event.
 #[derive(Debug, Clone)]
 pub struct Rejected {
     pub path: PathBuf,
     pub reason: Rejection,
+    /// The file as it was judged, when it could be looked at (not for a vanished file).
+    pub seen: Option<FileStamp>,
 }
 
 /// One sentence, located in the original text.
@@ -92,6 +138,9 @@ pub struct Metadata {
     pub dateline: Option<String>,
     /// Where `published_at` came from: `header`, `date_prefix`, `mtime` or `received`.
     pub date_origin: &'static str,
+    /// How the bytes were decoded: `UTF-8`, `UTF-16LE`, `UTF-16BE`, `windows-1252`, or
+    /// `UTF-8+windows-1252` for UTF-8 with stray Windows-1252 bytes (see `normalize::decode`).
+    pub encoding: &'static str,
 }
 
 /// A decoded, normalized report, ready for dedup and extraction.
@@ -139,4 +188,28 @@ pub fn file_label(path: &std::path::Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let all = [
+            Rejection::Empty,
+            Rejection::Blank,
+            Rejection::Binary(String::new()),
+            Rejection::InvalidUtf8(0),
+            Rejection::InvalidUtf16(0),
+            Rejection::MalformedHeader(String::new()),
+            Rejection::TooLarge { size: 0, limit: 0 },
+            Rejection::Directory,
+            Rejection::NotRegular(String::new()),
+            Rejection::Vanished,
+            Rejection::Unreadable(String::new()),
+        ];
+        let codes: Vec<&str> = all.iter().map(Rejection::code).collect();
+        assert_eq!(codes, Rejection::CODES);
+    }
 }

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::config::SourceConfig;
-use crate::report::{RawReport, Rejected, Rejection};
+use crate::report::{FileStamp, RawReport, Rejected, Rejection};
 
 /// What the source hands to normalize.
 #[derive(Debug)]
@@ -61,6 +61,11 @@ fn looks_like_report_name(path: &Path) -> bool {
 /// Every candidate under `root` (recursively), in name order. Directories named like
 /// reports are returned as candidates too, so they can be rejected with a reason.
 pub fn scan(root: &Path) -> Vec<PathBuf> {
+    scan_except(root, None)
+}
+
+/// [`scan`], leaving out everything under `skip` (the folder rejected files are moved to).
+fn scan_except(root: &Path, skip: Option<&Path>) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     let mut seen_dirs = HashSet::new();
@@ -76,7 +81,7 @@ pub fn scan(root: &Path) -> Vec<PathBuf> {
         };
         for entry in rd.flatten() {
             let path = entry.path();
-            if is_ignored(root, &path) {
+            if is_ignored(root, &path) || skip.is_some_and(|s| path.starts_with(s)) {
                 continue;
             }
             let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
@@ -92,51 +97,87 @@ pub fn scan(root: &Path) -> Vec<PathBuf> {
 }
 
 /// Reads one candidate, refusing what is not a readable regular file within the cap.
+///
+/// Never blocks: a FIFO is refused from its metadata without being opened, and the file is
+/// opened non-blocking so that one swapped for a FIFO after the check cannot hang the
+/// source either. Never reads more than `max_bytes + 1` bytes, even from a file that grows
+/// while it is read.
 pub fn read_report(path: &Path, max_bytes: u64) -> Intake {
-    let reject = |reason| {
+    let reject = |reason, seen| {
         Intake::Rejected(Rejected {
             path: path.to_path_buf(),
             reason,
+            seen,
         })
     };
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // A dangling symlink is not a vanished file.
+        Err(e) => {
+            // The link itself may be there while what it points to is not (or never ends).
             return match std::fs::symlink_metadata(path) {
-                Ok(_) => reject(Rejection::NotRegular("dangling symbolic link".into())),
-                Err(_) => reject(Rejection::Vanished),
+                Ok(link) if link.file_type().is_symlink() => {
+                    let what = if e.raw_os_error() == Some(libc::ELOOP) {
+                        "symbolic link loop"
+                    } else if e.kind() == std::io::ErrorKind::NotFound {
+                        "dangling symbolic link"
+                    } else {
+                        return reject(Rejection::Unreadable(describe(&e)), FileStamp::of(path));
+                    };
+                    reject(Rejection::NotRegular(what.into()), FileStamp::of(path))
+                }
+                Err(_) if e.kind() == std::io::ErrorKind::NotFound => {
+                    reject(Rejection::Vanished, None)
+                }
+                _ => reject(Rejection::Unreadable(describe(&e)), FileStamp::of(path)),
             };
         }
-        Err(e) => return reject(Rejection::Unreadable(e.to_string())),
     };
     if meta.is_dir() {
-        return reject(Rejection::Directory);
+        return reject(Rejection::Directory, None);
     }
     if !meta.is_file() {
-        return reject(Rejection::NotRegular(file_type_name(&meta)));
+        return reject(Rejection::NotRegular(file_type_name(&meta)), None);
     }
     if meta.len() > max_bytes {
-        return reject(Rejection::TooLarge {
-            size: meta.len(),
-            limit: max_bytes,
-        });
+        return reject(
+            Rejection::TooLarge {
+                size: meta.len(),
+                limit: max_bytes,
+            },
+            Some(stamp_from(&meta)),
+        );
     }
-    let file = match File::open(path) {
+    let file = match open_nonblocking(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return reject(Rejection::Vanished),
-        Err(e) => return reject(Rejection::Unreadable(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return reject(Rejection::Vanished, None)
+        }
+        Err(e) => return reject(Rejection::Unreadable(describe(&e)), Some(stamp_from(&meta))),
     };
-    // Never read past the cap, even if the file grew since the stat.
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    if let Err(e) = file.take(max_bytes + 1).read_to_end(&mut bytes) {
-        return reject(Rejection::Unreadable(e.to_string()));
-    }
+    // What was opened, which may not be what was looked at a moment ago.
+    let meta = match file.metadata() {
+        Ok(m) if m.is_file() => m,
+        Ok(m) => return reject(Rejection::NotRegular(file_type_name(&m)), None),
+        Err(e) => return reject(Rejection::Unreadable(describe(&e)), Some(stamp_from(&meta))),
+    };
+    let capacity = usize::try_from(meta.len().min(max_bytes)).unwrap_or(0);
+    let bytes = match read_capped(&file, max_bytes, capacity) {
+        Ok(b) => b,
+        Err(e) => return reject(Rejection::Unreadable(describe(&e)), Some(stamp_from(&meta))),
+    };
     if bytes.len() as u64 > max_bytes {
-        return reject(Rejection::TooLarge {
-            size: bytes.len() as u64,
-            limit: max_bytes,
-        });
+        // It grew past the cap since the check: say how large it is now, at least.
+        let size = file
+            .metadata()
+            .map_or(0, |m| m.len())
+            .max(bytes.len() as u64);
+        return reject(
+            Rejection::TooLarge {
+                size,
+                limit: max_bytes,
+            },
+            FileStamp::of(path),
+        );
     }
     Intake::Report(RawReport {
         path: path.to_path_buf(),
@@ -144,6 +185,38 @@ pub fn read_report(path: &Path, max_bytes: u64) -> Intake {
         modified: meta.modified().ok(),
         received_at: OffsetDateTime::now_utc(),
     })
+}
+
+/// Opens for reading without blocking on a FIFO or a device (`O_NONBLOCK`, which changes
+/// nothing for a regular file).
+fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// Reads at most `cap + 1` bytes: one more than the cap says that there was more.
+fn read_capped(reader: impl Read, cap: u64, capacity: usize) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(capacity);
+    reader.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// An I/O error for people: the common cases in words, the rest as the system says them.
+fn describe(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn stamp_from(meta: &Metadata) -> FileStamp {
+    FileStamp {
+        len: meta.len(),
+        modified: meta.modified().ok(),
+    }
 }
 
 fn file_type_name(meta: &Metadata) -> String {
@@ -157,6 +230,36 @@ fn file_type_name(meta: &Metadata) -> String {
         "a device".into()
     } else {
         "a special file".into()
+    }
+}
+
+/// `path` spelled under `root` when it lies inside it once symbolic links are resolved, so
+/// that it matches the paths found under `root` however either was written; else `path`
+/// unchanged. `path` need not exist yet: its longest existing ancestor is resolved.
+fn respell_under(root: &Path, path: &Path) -> PathBuf {
+    let Ok(canon_root) = std::fs::canonicalize(root) else {
+        return path.to_path_buf();
+    };
+    let mut existing = path;
+    let mut rest = Vec::new();
+    let canon = loop {
+        match std::fs::canonicalize(existing) {
+            Ok(c) => break c,
+            Err(_) => match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name);
+                    existing = parent;
+                }
+                _ => return path.to_path_buf(),
+            },
+        }
+    };
+    let full = rest.iter().rev().fold(canon, |acc, name| acc.join(name));
+    match full.strip_prefix(&canon_root) {
+        // The watch folder itself is never skipped (the folder of rejected files will
+        // refuse to move anything into it).
+        Ok(rel) if !rel.as_os_str().is_empty() => root.join(rel),
+        _ => path.to_path_buf(),
     }
 }
 
@@ -183,14 +286,24 @@ pub struct WatchSource {
     done: HashMap<PathBuf, Option<Stamp>>,
     /// Files seen but not yet complete: last stamp and when it was taken.
     pending: HashMap<PathBuf, (Option<Stamp>, Instant)>,
+    /// The folder rejected files are moved to (absolute), never read as reports.
+    skip: Option<PathBuf>,
 }
 
 impl WatchSource {
     pub fn new(cfg: SourceConfig) -> Self {
+        if let Some(problem) = cfg.rejected_dir_problem() {
+            warn!(
+                problem,
+                "source.rejected_dir is not usable; rejected files stay where they are."
+            );
+        }
+        let skip = cfg.rejected_dir_absolute();
         Self {
             cfg,
             done: HashMap::new(),
             pending: HashMap::new(),
+            skip,
         }
     }
 
@@ -200,6 +313,15 @@ impl WatchSource {
         self.done
             .extend(taken.iter().map(|(p, st)| (p.clone(), Some(*st))));
         self
+    }
+
+    /// Hidden, temporary, or in the folder of rejected files.
+    fn ignored(&self, root: &Path, path: &Path) -> bool {
+        is_ignored(root, path) || self.skip.as_ref().is_some_and(|s| path.starts_with(s))
+    }
+
+    fn scan(&self, root: &Path) -> Vec<PathBuf> {
+        scan_except(root, self.skip.as_deref())
     }
 
     /// Runs until `shutdown` resolves: initial scan, then notifications, settle checks and
@@ -219,11 +341,12 @@ impl WatchSource {
         if let Err(e) = std::fs::create_dir_all(&root) {
             warn!(path = %root.display(), error = %e, "Cannot create the watch folder; waiting for it.");
         }
+        self.skip = self.skip.take().map(|skip| respell_under(&root, &skip));
         let (ntx, mut nrx) = mpsc::unbounded_channel::<notify::Result<notify::Event>>();
         let mut watcher = self.start_watcher(&root, ntx.clone());
         let mut root_id = dir_identity(&root);
 
-        for path in scan(&root) {
+        for path in self.scan(&root) {
             if !self.hand_on(&path, &tx).await {
                 return;
             }
@@ -263,7 +386,7 @@ impl WatchSource {
                         if root_id.is_some() {
                             info!(path = %root.display(), "Watch folder re-created; watching it again.");
                             watcher = self.start_watcher(&root, ntx.clone());
-                            for path in scan(&root) {
+                            for path in self.scan(&root) {
                                 self.pending.insert(path.clone(), (stamp(&path), Instant::now()));
                             }
                         } else {
@@ -293,7 +416,7 @@ impl WatchSource {
     /// Queues every file the notifications missed: new, or changed since it was read.
     fn rescan(&mut self, root: &Path) -> usize {
         let mut found = 0;
-        for path in scan(root) {
+        for path in self.scan(root) {
             let now = stamp(&path);
             if self.done.get(&path).is_none_or(|s| *s != now) && !self.pending.contains_key(&path) {
                 debug!(path = %path.display(), "Rescan found a file.");
@@ -335,7 +458,7 @@ impl WatchSource {
         tx: &mpsc::Sender<Intake>,
     ) -> bool {
         for path in &ev.paths {
-            if is_ignored(root, path) {
+            if self.ignored(root, path) {
                 continue;
             }
             match ev.kind {
@@ -349,9 +472,13 @@ impl WatchSource {
                     } else {
                         path.clone()
                     };
+                    if self.ignored(root, &target) {
+                        // Moved into the folder of rejected files (or out of sight).
+                        continue;
+                    }
                     if target.is_dir() && !looks_like_report_name(&target) {
                         // A folder moved in: everything in it is new.
-                        for p in scan(&target) {
+                        for p in self.scan(&target) {
                             self.pending.insert(p.clone(), (stamp(&p), Instant::now()));
                         }
                         continue;
@@ -373,7 +500,7 @@ impl WatchSource {
                             return false;
                         }
                     } else {
-                        for p in scan(path) {
+                        for p in self.scan(path) {
                             self.pending.insert(p.clone(), (stamp(&p), Instant::now()));
                         }
                     }
@@ -525,5 +652,140 @@ mod tests {
         let ok = d.path().join("ok.txt");
         std::fs::write(&ok, "fine").unwrap();
         assert!(matches!(read_report(&ok, 10), Intake::Report(_)));
+        // Exactly at the cap is fine.
+        std::fs::write(&ok, "0123456789").unwrap();
+        assert!(matches!(read_report(&ok, 10), Intake::Report(_)));
+    }
+
+    #[test]
+    fn reading_stops_one_byte_past_the_cap() {
+        // An endless reader: the read must end anyway, with one byte more than the cap.
+        let bytes = read_capped(std::io::repeat(b'a'), 1000, 16).unwrap();
+        assert_eq!(bytes.len(), 1001);
+        let bytes = read_capped(&b"short"[..], 1000, 16).unwrap();
+        assert_eq!(bytes, b"short");
+        // A file whose size says nothing of its content (procfs reports 0 bytes).
+        let status = Path::new("/proc/self/status");
+        if status.exists() {
+            match read_report(status, 16) {
+                Intake::Rejected(r) => {
+                    assert!(matches!(r.reason, Rejection::TooLarge { limit: 16, .. }));
+                }
+                Intake::Report(_) => panic!("read past the cap"),
+            }
+        }
+    }
+
+    fn reason(i: Intake) -> Rejection {
+        match i {
+            Intake::Rejected(r) => r.reason,
+            Intake::Report(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn symbolic_link_loops_and_dangling_links() {
+        use std::os::unix::fs::symlink;
+        let d = tempfile::tempdir().unwrap();
+        let me = d.path().join("me.txt");
+        symlink("me.txt", &me).unwrap();
+        let (a, b) = (d.path().join("a.txt"), d.path().join("b.txt"));
+        symlink("b.txt", &a).unwrap();
+        symlink("a.txt", &b).unwrap();
+        for p in [&me, &a, &b] {
+            assert_eq!(
+                reason(read_report(p, 100)),
+                Rejection::NotRegular("symbolic link loop".into()),
+                "{}",
+                p.display()
+            );
+        }
+        let dangling = d.path().join("dangling.txt");
+        symlink("nowhere.txt", &dangling).unwrap();
+        assert_eq!(
+            reason(read_report(&dangling, 100)),
+            Rejection::NotRegular("dangling symbolic link".into())
+        );
+        // A link to a report is read as the report.
+        std::fs::write(d.path().join("real.txt"), "text").unwrap();
+        symlink("real.txt", d.path().join("link.txt")).unwrap();
+        assert!(matches!(
+            read_report(&d.path().join("link.txt"), 100),
+            Intake::Report(_)
+        ));
+    }
+
+    #[test]
+    fn unreadable_files_say_why() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("locked.txt");
+        std::fs::write(&p, "text").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
+        if std::fs::read(&p).is_ok() {
+            println!("note: permissions do not stop this user from reading; check skipped");
+            return;
+        }
+        match read_report(&p, 100) {
+            Intake::Rejected(r) => {
+                assert_eq!(r.reason, Rejection::Unreadable("permission denied".into()));
+                assert!(
+                    r.seen.is_some(),
+                    "an unreadable file can still be set aside"
+                );
+            }
+            Intake::Report(_) => panic!("read a file without permission"),
+        }
+    }
+
+    #[test]
+    fn odd_bytes_in_a_name_are_read() {
+        use std::os::unix::ffi::OsStrExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d
+            .path()
+            .join(std::ffi::OsStr::from_bytes(b"caf\xe9-\xff.txt"));
+        std::fs::write(&p, "The convoy left.").unwrap();
+        assert_eq!(scan(d.path()), std::slice::from_ref(&p));
+        match read_report(&p, 100) {
+            Intake::Report(r) => {
+                assert_eq!(
+                    crate::report::file_label(&r.path),
+                    "caf\u{FFFD}-\u{FFFD}.txt"
+                );
+            }
+            Intake::Rejected(r) => panic!("{:?}", r.reason),
+        }
+    }
+
+    #[test]
+    fn the_folder_of_rejected_files_is_not_scanned() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("rejected")).unwrap();
+        std::fs::write(d.path().join("rejected/bad.txt"), "x").unwrap();
+        std::fs::write(d.path().join("good.txt"), "x").unwrap();
+        let skip = d.path().join("rejected");
+        assert_eq!(
+            scan_except(d.path(), Some(&skip)),
+            [d.path().join("good.txt")]
+        );
+        assert_eq!(scan(d.path()).len(), 2);
+    }
+
+    #[test]
+    fn the_folder_of_rejected_files_is_matched_through_links() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("real");
+        std::fs::create_dir_all(&real).unwrap();
+        let alias = d.path().join("alias");
+        std::os::unix::fs::symlink(&real, &alias).unwrap();
+        // Watched as `alias`, rejected folder written through `real` (not created yet).
+        assert_eq!(
+            respell_under(&alias, &real.join("rejected/now")),
+            alias.join("rejected/now")
+        );
+        assert_eq!(respell_under(&alias, &alias.join("x")), alias.join("x"));
+        let outside = d.path().join("elsewhere");
+        assert_eq!(respell_under(&alias, &outside), outside);
     }
 }

@@ -1,16 +1,20 @@
 //! Normalize: bytes → a [`Report`] with metadata and sentences located in the original text.
 //!
-//! Decoding refuses what is not text (empty, binary, invalid UTF-8) with a [`Rejection`]
-//! rather than guessing, so nothing garbled reaches extraction. The original text is kept
-//! byte for byte (minus a BOM) because evidence quotes it; matching works on a folded copy
-//! of each sentence.
+//! Decoding reads UTF-8, UTF-16 with a byte-order mark, and Windows-1252 where the bytes are
+//! not UTF-8 and plausibly are that (see [`decode`]); it refuses what is not text (empty,
+//! binary, other encodings) with a [`Rejection`] rather than guessing further, so nothing
+//! garbled reaches extraction. The decoded text is kept as it is (minus a BOM) because
+//! evidence quotes it and sentence offsets index into it; matching works on a folded copy
+//! of each sentence. A header that states a date that cannot be read is refused too (see
+//! `header_date`).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use regex::Regex;
-use time::format_description::well_known::Rfc3339;
+use time::format_description::well_known::{Rfc2822, Rfc3339};
 use time::macros::format_description;
-use time::{Date, OffsetDateTime};
+use time::{Date, Month, OffsetDateTime};
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::config::NameRules;
@@ -66,11 +70,17 @@ impl Normalizer {
     /// # Errors
     /// A [`Rejection`] when the bytes are not a text report.
     pub fn normalize(&self, raw: &RawReport) -> Result<Report, Rejection> {
-        let original = decode(&raw.bytes)?.to_string();
-        let mut meta = Metadata::default();
+        let decoded = decode(&raw.bytes)?;
+        let original = decoded.text.into_owned();
+        let mut meta = Metadata {
+            encoding: decoded.encoding,
+            ..Metadata::default()
+        };
         let mut published: Option<OffsetDateTime> = None;
 
-        // 1. Header block: leading `key: value` lines up to a blank line.
+        // 1. Header block: leading `key: value` lines up to a blank line. A header that
+        // states a date that cannot be read, or a header with no report after it, is
+        // rejected (see `header_date`).
         let mut body_start = 0;
         let mut header_title = None;
         {
@@ -97,15 +107,14 @@ impl Normalizer {
             if !headers.is_empty() {
                 body_start = pos;
                 for (k, v) in headers {
+                    let value = (!v.is_empty()).then_some(v);
                     match k.as_str() {
-                        "source" | "outlet" => meta.source = Some(v),
-                        "title" => header_title = Some(v),
-                        "url" => meta.url = Some(v),
+                        "source" | "outlet" => meta.source = value,
+                        "title" => header_title = value,
+                        "url" => meta.url = value,
                         "date" | "published" => {
-                            published = parse_date(&v);
-                            if published.is_some() {
-                                meta.date_origin = "header";
-                            }
+                            published = Some(header_date(&k, value.as_deref())?);
+                            meta.date_origin = "header";
                         }
                         _ => {}
                     }
@@ -125,7 +134,11 @@ impl Normalizer {
             .iter()
             .position(|&(s, e)| !original[s..e].trim().is_empty());
         let Some(first) = first_nonempty else {
-            return Err(Rejection::Blank);
+            return Err(if body_start > 0 {
+                Rejection::MalformedHeader("a header block with no report text after it".into())
+            } else {
+                Rejection::Blank
+            });
         };
         if let Some(m) = self
             .date_prefix
@@ -133,10 +146,14 @@ impl Normalizer {
         {
             let whole = m.get(0).map_or(0, |g| g.end());
             if published.is_none() {
-                if let Some(d) = m.get(1).and_then(|g| parse_date(g.as_str())) {
-                    published = Some(d);
-                    meta.date_origin = "date_prefix";
-                }
+                let day = m.get(1).map_or("", |g| g.as_str());
+                let Some(d) = parse_date(day) else {
+                    return Err(Rejection::MalformedHeader(format!(
+                        "the date prefix `{day}` is not a calendar date"
+                    )));
+                };
+                published = Some(d);
+                meta.date_origin = "date_prefix";
             }
             lines[first].0 += whole;
         }
@@ -364,47 +381,285 @@ fn looks_like_headline(line: &str) -> bool {
             .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
 }
 
-/// UTF-8 only (a UTF-8 BOM is stripped). Binary content is recognised by NUL bytes or a
-/// high share of control characters.
+/// Text decoded from a file's bytes, and the encoding it was read as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded<'a> {
+    /// The text, without a byte-order mark.
+    pub text: Cow<'a, str>,
+    /// `UTF-8`, `UTF-16LE`, `UTF-16BE`, `windows-1252` or `UTF-8+windows-1252`.
+    pub encoding: &'static str,
+}
+
+/// The label of a file that is UTF-8 except for some bytes read as Windows-1252.
+pub const MIXED_UTF8_WINDOWS_1252: &str = "UTF-8+windows-1252";
+
+/// How many bytes (or characters) at the start are checked for binary content.
+const BINARY_PROBE: usize = 8192;
+
+/// The bytes Windows-1252 leaves undefined: a file holding one is not Windows-1252 text.
+const CP1252_UNDEFINED: [u8; 5] = [0x81, 0x8D, 0x8F, 0x90, 0x9D];
+
+/// Decodes a report file's bytes to text.
+///
+/// * A byte-order mark decides: UTF-8, UTF-16LE or UTF-16BE (the mark is dropped). UTF-16
+///   that does not decode cleanly is rejected rather than patched with replacement
+///   characters, because a broken UTF-16 file is usually not text at all.
+/// * Without one, valid UTF-8 is UTF-8.
+/// * Bytes that are not valid UTF-8 are read as Windows-1252, the encoding of most
+///   Western-European text that is not UTF-8 (an `0x92` apostrophe, an `0xE9` é). The file
+///   is decoded run by run: stretches that are valid UTF-8 stay UTF-8 and each byte outside
+///   them is read as Windows-1252. For a file written wholly in Windows-1252 this is the
+///   same as decoding all of it as Windows-1252, since its accented letters and quotes
+///   essentially never line up into valid UTF-8 sequences; for a UTF-8 file with a few
+///   stray bytes (a quote pasted from another editor) it keeps every UTF-8 character
+///   intact, where decoding the whole file as Windows-1252 would garble each one of them
+///   (`’` into `â€™`). Such a file is labelled `UTF-8+windows-1252`.
+/// * Windows-1252 is only assumed when it is plausible: none of the five bytes it leaves
+///   undefined, and at least two ASCII letters for every byte read as Windows-1252. Text in
+///   other legacy encodings (Cyrillic, Greek, CJK) and random bytes fail that, and are
+///   rejected as `invalid_utf8` instead of passing on garbled.
+/// * Binary content (NUL, or more than one control character in twenty in the first 8 KiB)
+///   is rejected whatever the encoding; so is a file of only whitespace.
 ///
 /// # Errors
-/// `Empty`, `Binary` or `InvalidUtf8`.
-pub fn decode(bytes: &[u8]) -> Result<&str, Rejection> {
+/// `Empty`, `Blank`, `Binary`, `InvalidUtf8` or `InvalidUtf16`.
+pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Rejection> {
     if bytes.is_empty() {
         return Err(Rejection::Empty);
     }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let head = &bytes[..bytes.len().min(8192)];
-    if head.contains(&0) {
-        return Err(Rejection::Binary("contains NUL bytes".into()));
-    }
-    let controls = head
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0C))
-        .count();
-    if controls * 20 > head.len() {
-        return Err(Rejection::Binary(format!(
-            "{controls} control bytes in the first {}",
-            head.len()
-        )));
-    }
-    let text = std::str::from_utf8(bytes).map_err(|e| Rejection::InvalidUtf8(e.valid_up_to()))?;
-    if text.trim().is_empty() {
+    let decoded = match encoding_rs::Encoding::for_bom(bytes) {
+        Some((enc, bom)) if enc != encoding_rs::UTF_8 => {
+            let body = &bytes[bom..];
+            let text = enc
+                .decode_without_bom_handling_and_without_replacement(body)
+                .ok_or_else(|| {
+                    Rejection::InvalidUtf16(
+                        bom + first_bad_utf16(body, enc == encoding_rs::UTF_16BE),
+                    )
+                })?;
+            binary_check(text.chars().take(BINARY_PROBE).map(u32::from))?;
+            Decoded {
+                text,
+                encoding: enc.name(),
+            }
+        }
+        Some((_, bom)) => decode_8bit(&bytes[bom..], bom)?,
+        None => decode_8bit(bytes, 0)?,
+    };
+    if decoded.text.trim().is_empty() {
         return Err(Rejection::Blank);
     }
-    Ok(text)
+    Ok(decoded)
 }
 
-/// `YYYY-MM-DD` (midnight UTC) or RFC 3339.
+/// UTF-8, else UTF-8 runs with Windows-1252 between them (see [`decode`]). `base` is the
+/// offset of `bytes` in the file, for the reason's byte offset.
+fn decode_8bit(bytes: &[u8], base: usize) -> Result<Decoded<'_>, Rejection> {
+    binary_check(bytes.iter().take(BINARY_PROBE).map(|&b| u32::from(b)))?;
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(Decoded {
+            text: Cow::Borrowed(text),
+            encoding: encoding_rs::UTF_8.name(),
+        });
+    }
+    let mut text = String::with_capacity(bytes.len() + bytes.len() / 8);
+    let (mut offset, mut first_bad, mut stray, mut letters) = (0, None, 0usize, 0usize);
+    let mut utf8_beyond_ascii = false;
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid();
+        letters += valid.bytes().filter(u8::is_ascii_alphabetic).count();
+        utf8_beyond_ascii |= !valid.is_ascii();
+        text.push_str(valid);
+        offset += valid.len();
+        let invalid = chunk.invalid();
+        if invalid.is_empty() {
+            continue;
+        }
+        first_bad.get_or_insert(offset);
+        if let Some(i) = invalid.iter().position(|b| CP1252_UNDEFINED.contains(b)) {
+            return Err(Rejection::InvalidUtf8(base + offset + i));
+        }
+        stray += invalid.len();
+        text.push_str(
+            &encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(invalid)
+                .0,
+        );
+        offset += invalid.len();
+    }
+    if letters < stray * 2 {
+        return Err(Rejection::InvalidUtf8(base + first_bad.unwrap_or(0)));
+    }
+    Ok(Decoded {
+        text: Cow::Owned(text),
+        encoding: if utf8_beyond_ascii {
+            MIXED_UTF8_WINDOWS_1252
+        } else {
+            encoding_rs::WINDOWS_1252.name()
+        },
+    })
+}
+
+/// NUL anywhere in the probe, or more than one control character in twenty (other than
+/// line breaks, tabs and form feeds), means binary.
+fn binary_check(probe: impl Iterator<Item = u32>) -> Result<(), Rejection> {
+    let (mut total, mut controls) = (0usize, 0usize);
+    for c in probe {
+        if c == 0 {
+            return Err(Rejection::Binary("contains NUL bytes".into()));
+        }
+        total += 1;
+        if c < 0x20 && !matches!(c, 0x0A | 0x0D | 0x09 | 0x0C) {
+            controls += 1;
+        }
+    }
+    if controls * 20 > total {
+        return Err(Rejection::Binary(format!(
+            "{controls} control bytes in the first {total}"
+        )));
+    }
+    Ok(())
+}
+
+/// The byte offset (in `body`) of the first code unit that makes UTF-16 invalid: an
+/// unpaired surrogate, or a lone last byte.
+fn first_bad_utf16(body: &[u8], big_endian: bool) -> usize {
+    let units = body.chunks_exact(2).map(|p| {
+        if big_endian {
+            u16::from_be_bytes([p[0], p[1]])
+        } else {
+            u16::from_le_bytes([p[0], p[1]])
+        }
+    });
+    let mut at = 0;
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok(c) => at += c.len_utf16() * 2,
+            Err(_) => return at,
+        }
+    }
+    at
+}
+
+/// The publication time a `date:` (or `published:`) header states.
+///
+/// A date the header states but that cannot be read rejects the report
+/// (`malformed_header`) instead of falling back to the file's modification time. The
+/// publication time orders a report's claims against every other report's: a report from
+/// last week that took the time it was dropped into the folder would count as the newest
+/// word on its developments, and could move or dispute their status. An editor who wrote a
+/// date wants that date or to be told; the rejection names the header and the formats that
+/// are understood, the file stays where it is, and the corrected file is read when saved.
+///
+/// # Errors
+/// `MalformedHeader` for an empty or unreadable date.
+fn header_date(key: &str, value: Option<&str>) -> Result<OffsetDateTime, Rejection> {
+    let Some(value) = value else {
+        return Err(Rejection::MalformedHeader(format!(
+            "the `{key}:` header is empty"
+        )));
+    };
+    parse_date(value).ok_or_else(|| {
+        let shown: String = value.chars().take(40).collect();
+        Rejection::MalformedHeader(format!(
+            "the `{key}:` header `{shown}` is not a date (write 2031-04-05, RFC 3339 \
+             such as 2031-04-05T14:30:00Z, RFC 2822, or 5 April 2031)"
+        ))
+    })
+}
+
+/// `YYYY-MM-DD` (midnight UTC, anything after the day ignored), RFC 3339, RFC 2822
+/// (`Sat, 05 Apr 2031 14:30:00 +0000`), or a day written out: `5 April 2031`,
+/// `April 5, 2031`, `5 Apr 2031` (midnight UTC). Numeric forms such as `05/04/2031` are
+/// not guessed at: whether the day or the month comes first differs between newsrooms.
 fn parse_date(s: &str) -> Option<OffsetDateTime> {
     let s = s.trim();
     if let Ok(dt) = OffsetDateTime::parse(s, &Rfc3339) {
         return Some(dt);
     }
-    let day = s.get(..10)?;
-    Date::parse(day, format_description!("[year]-[month]-[day]"))
-        .ok()
-        .map(|d| d.midnight().assume_utc())
+    if let Ok(dt) = OffsetDateTime::parse(s, &Rfc2822) {
+        return Some(dt);
+    }
+    if let Some(day) = s.get(..10) {
+        if let Ok(d) = Date::parse(day, format_description!("[year]-[month]-[day]")) {
+            return Some(d.midnight().assume_utc());
+        }
+    }
+    written_out_date(s).map(|d| d.midnight().assume_utc())
+}
+
+/// `5 April 2031`, `April 5, 2031`, `Saturday 5 April 2031` (English month names, full
+/// or abbreviated to three letters).
+fn written_out_date(s: &str) -> Option<Date> {
+    let words: Vec<&str> = s
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.len() > 4 {
+        return None;
+    }
+    let (mut day, mut month, mut year) = (None, None, None);
+    for w in words {
+        let w = w.trim_end_matches('.');
+        if let Ok(n) = w.parse::<u16>() {
+            if w.len() == 4 && year.is_none() {
+                year = Some(i32::from(n));
+            } else if w.len() <= 2 && day.is_none() {
+                day = u8::try_from(n).ok();
+            } else {
+                return None;
+            }
+        } else if let Some(m) = month_named(w) {
+            if month.replace(m).is_some() {
+                return None;
+            }
+        } else if !is_weekday(w) {
+            return None;
+        }
+    }
+    Date::from_calendar_date(year?, month?, day?).ok()
+}
+
+fn month_named(word: &str) -> Option<Month> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let w = word.to_ascii_lowercase();
+    if w.len() < 3 {
+        return None;
+    }
+    let i = MONTHS.iter().position(|m| {
+        *m == w || (w.len() == 3 && m.starts_with(w.as_str())) || (w == "sept" && *m == "september")
+    })?;
+    Month::try_from(u8::try_from(i + 1).ok()?).ok()
+}
+
+fn is_weekday(word: &str) -> bool {
+    const DAYS: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let w = word.to_ascii_lowercase();
+    w.len() >= 3
+        && DAYS
+            .iter()
+            .any(|d| *d == w || (w.len() == 3 && d.starts_with(w.as_str())))
 }
 
 /// A report normalized from `text` with the embedded configuration, for tests of the later
@@ -425,6 +680,8 @@ pub(crate) fn test_report(cfg: &crate::config::Config, text: &str) -> Report {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
     use std::path::PathBuf;
 
     fn normalizer() -> Normalizer {
@@ -527,10 +784,238 @@ mod tests {
             n.normalize(&raw(b"PK\x03\x04\x00\x00")).unwrap_err(),
             Rejection::Binary(_)
         ));
+        // Not Windows-1252 either: a byte it leaves undefined, or mostly non-ASCII bytes
+        // (Cyrillic in Windows-1251 here).
         assert_eq!(
-            n.normalize(&raw(b"caf\xe9 ok")).unwrap_err(),
+            n.normalize(&raw(b"caf\x81 ok")).unwrap_err(),
             Rejection::InvalidUtf8(3)
         );
+        assert_eq!(
+            n.normalize(&raw(b"\xcf\xf0\xe8\xe2\xe5\xf2 \xec\xe8\xf0."))
+                .unwrap_err(),
+            Rejection::InvalidUtf8(0)
+        );
+        assert_eq!(
+            n.normalize(&raw(b"\xef\xbb\xbfok \x90")).unwrap_err(),
+            Rejection::InvalidUtf8(6)
+        );
+    }
+
+    fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+        let mut out = if big_endian {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
+        for u in text.encode_utf16() {
+            out.extend(if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            });
+        }
+        out
+    }
+
+    /// Every sentence's offsets are char boundaries of `original` and fold to its text.
+    fn assert_offsets(r: &Report) {
+        for s in &r.sentences {
+            assert!(s.start < s.end && s.end <= r.original.len(), "{s:?}");
+            assert_eq!(fold(&r.original[s.start..s.end]), s.text);
+        }
+    }
+
+    #[test]
+    fn byte_order_marks_decide_the_encoding() {
+        let text = "Troops leave the valley\r\n\r\nVELGRAD - The “convoy” left on Monday. Talks begin.\r\n";
+        let plain = normalizer().normalize(&raw(text.as_bytes())).unwrap();
+        assert_eq!(plain.meta.encoding, "UTF-8");
+        for (bytes, label) in [
+            (utf16(text, false), "UTF-16LE"),
+            (utf16(text, true), "UTF-16BE"),
+            (
+                [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat(),
+                "UTF-8",
+            ),
+        ] {
+            let r = normalizer().normalize(&raw(&bytes)).unwrap();
+            assert_eq!(r.meta.encoding, label);
+            assert_eq!(r.original, text, "{label}: the mark is dropped");
+            assert_eq!(r.id, plain.id, "{label}: same text, same id");
+            assert_eq!(r.sentences, plain.sentences);
+            assert_offsets(&r);
+        }
+    }
+
+    #[test]
+    fn broken_or_binary_utf16_is_rejected() {
+        let n = normalizer();
+        // An unpaired surrogate after "A".
+        let bad = b"\xFF\xFEA\x00\x00\xD8B\x00";
+        assert_eq!(
+            n.normalize(&raw(bad)).unwrap_err(),
+            Rejection::InvalidUtf16(4)
+        );
+        // A lone last byte.
+        let odd = b"\xFE\xFF\x00A\x00";
+        assert_eq!(
+            n.normalize(&raw(odd)).unwrap_err(),
+            Rejection::InvalidUtf16(4)
+        );
+        let nul = utf16("Text\u{0}with a NUL.", false);
+        assert!(matches!(
+            n.normalize(&raw(&nul)).unwrap_err(),
+            Rejection::Binary(_)
+        ));
+        let controls = utf16("\u{1}\u{2}\u{3}\u{4}abc", true);
+        assert!(matches!(
+            n.normalize(&raw(&controls)).unwrap_err(),
+            Rejection::Binary(_)
+        ));
+        assert_eq!(
+            n.normalize(&raw(b"\xFF\xFE")).unwrap_err(),
+            Rejection::Blank
+        );
+    }
+
+    #[test]
+    fn windows_1252_is_read_when_the_bytes_are_not_utf8() {
+        let bytes = b"The minister\x92s car left Caf\xe9 Rouge. \x93Fine,\x94 he said \x96 twice.";
+        let r = normalizer().normalize(&raw(bytes)).unwrap();
+        assert_eq!(r.meta.encoding, "windows-1252");
+        assert_eq!(
+            r.original,
+            "The minister’s car left Café Rouge. “Fine,” he said – twice."
+        );
+        assert_eq!(r.sentences.len(), 2);
+        assert_offsets(&r);
+    }
+
+    #[test]
+    fn stray_windows_1252_bytes_in_utf8_keep_the_utf8() {
+        // "Café" in UTF-8, then a Windows-1252 apostrophe.
+        let bytes = b"Caf\xc3\xa9 owners said it\x92s over. They left.";
+        let r = normalizer().normalize(&raw(bytes)).unwrap();
+        assert_eq!(r.meta.encoding, MIXED_UTF8_WINDOWS_1252);
+        assert_eq!(r.original, "Café owners said it’s over. They left.");
+        assert_offsets(&r);
+    }
+
+    #[test]
+    fn header_dates_in_several_forms() {
+        let n = normalizer();
+        for (header, day) in [
+            ("date: 2031-04-05", "2031-04-05"),
+            ("date: 2031-04-05T23:30:00-02:00", "2031-04-05"),
+            ("published: Sat, 05 Apr 2031 14:30:00 +0000", "2031-04-05"),
+            ("Date: 5 April 2031", "2031-04-05"),
+            ("date: April 5, 2031", "2031-04-05"),
+            ("date: Saturday, 5 Apr. 2031", "2031-04-05"),
+            ("date: 30 Sept 2031", "2031-09-30"),
+        ] {
+            let text = format!("{header}\n\nThe convoy left.\n");
+            let r = n.normalize(&raw(text.as_bytes())).unwrap();
+            assert_eq!(r.published_at.date().to_string(), day, "{header}");
+            assert_eq!(r.meta.date_origin, "header");
+        }
+    }
+
+    #[test]
+    fn malformed_headers_are_rejected_with_the_header_named() {
+        let n = normalizer();
+        let reason = |text: &str| match n.normalize(&raw(text.as_bytes())) {
+            Err(Rejection::MalformedHeader(m)) => m,
+            other => panic!("{text:?}: {other:?}"),
+        };
+        let m = reason("source: Example Wire\ndate: next Tuesday\n\nThe convoy left.\n");
+        assert!(m.contains("`date:`") && m.contains("next Tuesday"), "{m}");
+        let m = reason("published: 05/04/2031\n\nThe convoy left.\n");
+        assert!(m.contains("`published:`"), "{m}");
+        assert!(reason("date: 2031-02-30\n\nThe convoy left.").contains("2031-02-30"));
+        assert!(reason("date:\n\nThe convoy left.").contains("empty"));
+        assert!(reason("source: Example Wire\ndate: 2031-04-05\n\n  \n").contains("no report text"));
+        assert!(reason("date 2031-13-01 The convoy left.").contains("2031-13-01"));
+        // An empty source header is no source, not an error.
+        let r = n.normalize(&raw(b"source:\n\nThe convoy left.")).unwrap();
+        assert_eq!(r.meta.source, None);
+    }
+
+    /// Text-like input: words, punctuation, line breaks, header-like lines, and bytes
+    /// outside ASCII, so that generated input often gets past decoding.
+    fn texty() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            "[A-Za-z]{1,9}".prop_map(String::into_bytes),
+            Just(b" ".to_vec()),
+            Just(b". ".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"\n\n".to_vec()),
+            Just(b"source: ".to_vec()),
+            Just(b"date: 2031-04-05\n".to_vec()),
+            Just(b"date ".to_vec()),
+            Just(b"VELGRAD (EW) - ".to_vec()),
+            Just("“”’ é Ω 東".as_bytes().to_vec()),
+            "[0-9-]{1,10}".prop_map(String::into_bytes),
+            any::<u8>().prop_map(|b| vec![b]),
+            proptest::collection::vec(any::<u8>(), 1..4),
+        ];
+        (
+            proptest::collection::vec(piece, 0..80),
+            prop_oneof![Just(None), Just(Some(false)), Just(Some(true))],
+        )
+            .prop_map(|(pieces, utf16_order)| {
+                let bytes = pieces.concat();
+                match utf16_order {
+                    None => bytes,
+                    Some(big) => utf16(&String::from_utf8_lossy(&bytes), big),
+                }
+            })
+    }
+
+    fn check_any(bytes: &[u8]) -> Result<(), TestCaseError> {
+        static NORMALIZER: std::sync::OnceLock<Normalizer> = std::sync::OnceLock::new();
+        match NORMALIZER.get_or_init(normalizer).normalize(&raw(bytes)) {
+            Ok(r) => {
+                prop_assert!(!r.sentences.is_empty());
+                for s in &r.sentences {
+                    prop_assert!(s.start < s.end && s.end <= r.original.len(), "{s:?}");
+                    prop_assert!(r.original.is_char_boundary(s.start));
+                    prop_assert!(r.original.is_char_boundary(s.end));
+                    prop_assert!(!r.original[s.start..s.end].is_empty());
+                }
+                prop_assert!(!r.meta.encoding.is_empty());
+            }
+            Err(reason) => {
+                prop_assert!(!reason.to_string().is_empty());
+                prop_assert!(Rejection::CODES.contains(&reason.code()));
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_give_a_report_or_a_reason(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            check_any(&bytes)?;
+        }
+
+        #[test]
+        fn text_like_bytes_give_a_report_or_a_reason(bytes in texty()) {
+            check_any(&bytes)?;
+        }
+
+        #[test]
+        fn any_unicode_gives_a_report_or_a_reason(text in any::<String>()) {
+            check_any(text.as_bytes())?;
+        }
+
+        #[test]
+        fn valid_utf8_text_decodes_to_itself(text in "[ -~\n\u{a0}-\u{2fff}]{1,200}") {
+            if let Ok(d) = decode(text.as_bytes()) {
+                prop_assert_eq!(d.text.as_ref(), text.as_str());
+                prop_assert_eq!(d.encoding, "UTF-8");
+            }
+        }
     }
 
     #[test]

@@ -471,6 +471,7 @@ impl Situation {
                 "published_at": report.published_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
                 "date_origin": info.date_origin,
                 "dateline": info.dateline,
+                "encoding": report.meta.encoding,
                 "sentences": info.sentences,
                 "mentions": ex.mentions.len(),
                 "claims": ex.claims.len(),

@@ -225,9 +225,10 @@ fn bad_inputs_are_rejected_with_reasons() {
         b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
     )
     .unwrap();
+    // Neither UTF-8 nor plausibly Windows-1252 (Cyrillic in Windows-1251).
     std::fs::write(
-        p.join("03_latin1.txt"),
-        b"Caf\xe9 owners protest in Velgrad.",
+        p.join("03_cp1251.txt"),
+        b"\xcf\xf0\xe8\xe2\xe5\xf2 \xe8\xe7 \xc2\xe5\xeb\xe3\xf0\xe0\xe4\xe0.",
     )
     .unwrap();
     std::fs::create_dir(p.join("04_folder.txt")).unwrap();
@@ -253,7 +254,7 @@ fn bad_inputs_are_rejected_with_reasons() {
         [
             ("01_empty.txt", "empty"),
             ("02_binary.txt", "binary"),
-            ("03_latin1.txt", "invalid_utf8"),
+            ("03_cp1251.txt", "invalid_utf8"),
             ("04_folder.txt", "directory"),
             ("06_missing.txt", "vanished"),
         ]

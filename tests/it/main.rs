@@ -4,12 +4,16 @@
 //!   reversals, aliases, hedges and negation, duplicates, bad input, arrival order.
 //! * `daemon`: `sitrep run` watching a folder: files already there, files dropped while it
 //!   runs, bad input, duplicates, the events file, SIGTERM.
+//! * `badinput`: every kind of bad input against the daemon: other encodings, the size
+//!   cap, files still being written, vanished and unreadable files, link loops, FIFOs,
+//!   malformed headers, odd names, a burst of thousands, the folder of rejected files.
 //! * `seeds`: the seed story from `../shared/seeds` (skipped when that folder is absent).
 //! * `restart`: restarts and `kill -9` crashes: nothing lost or repeated, the same picture.
 //! * `api`: the HTTP API: streams, resumption, snapshots, filters, fan-out, lag, token.
 //! * `cli`: `check-config` and flag handling.
 
 mod api;
+mod badinput;
 mod cli;
 mod daemon;
 mod ingest;

@@ -124,6 +124,22 @@ impl Daemon {
         Self::start_with(dir, watch, data, &config)
     }
 
+    /// Starts on fresh folders with lines for the `[source]` table of the settings (a
+    /// `rescan_secs` among them replaces the default of one a minute).
+    pub fn start_with_source(settle_ms: u64, source_lines: &str) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let watch = dir.path().join("watch");
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&watch).expect("watch dir");
+        let rescan = if source_lines.contains("rescan_secs") {
+            ""
+        } else {
+            "rescan_secs = 60\n"
+        };
+        let config = format!("[source]\nsettle_ms = {settle_ms}\n{rescan}{source_lines}\n");
+        Self::start_with(dir, watch, data, &config)
+    }
+
     /// Starts with the given `sitrep.toml` text.
     pub fn start_with(
         dir: tempfile::TempDir,
@@ -220,17 +236,60 @@ impl Daemon {
         parse_lines(&std::fs::read(self.data.join("events.ndjson")).unwrap_or_default())
     }
 
+    /// The temporary folder that holds `watch` and `data` (for files made elsewhere first).
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     /// Waits for a log line containing `needle`.
     pub fn wait_log(&self, needle: &str) -> String {
+        self.wait_log_all(&[needle])
+    }
+
+    /// Waits for a log line containing every one of `needles`.
+    pub fn wait_log_all(&self, needles: &[&str]) -> String {
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.ready.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
+                Ok(line) if needles.iter().all(|n| line.contains(n)) => return line,
                 Ok(_) => {}
-                Err(_) => panic!("no log line with {needle:?} within {TIMEOUT:?}"),
+                Err(_) => panic!("no log line with {needles:?} within {TIMEOUT:?}"),
             }
         }
+    }
+
+    /// Takes the events that have arrived so far, without waiting.
+    pub fn poll(&mut self) {
+        while let Ok(e) = self.events.try_recv() {
+            self.seen.push(e);
+        }
+    }
+
+    /// Waits until `n` events satisfy `pred`; fails only when no event at all arrives for
+    /// [`TIMEOUT`], so that a long burst may take as long as it keeps making progress.
+    pub fn wait_count(&mut self, what: &str, n: usize, pred: impl Fn(&Value) -> bool) {
+        let mut count = self.seen.iter().filter(|e| pred(e)).count();
+        while count < n {
+            match self.events.recv_timeout(TIMEOUT) {
+                Ok(e) => {
+                    count += usize::from(pred(&e));
+                    self.seen.push(e);
+                }
+                Err(_) => panic!("{count} of {n} {what} after {TIMEOUT:?} without an event"),
+            }
+        }
+    }
+
+    /// The `report.*` events about `file` received so far.
+    pub fn report_events(&self, file: &str) -> Vec<&Value> {
+        self.seen
+            .iter()
+            .filter(|e| {
+                e["type"].as_str().is_some_and(|t| t.starts_with("report."))
+                    && e["data"]["file"] == file
+            })
+            .collect()
     }
 
     /// Forgets the log lines received so far, so that `wait_log` sees only later ones.
