@@ -34,9 +34,11 @@ pub fn global() -> &'static Metrics {
     &GLOBAL
 }
 
-/// The process-wide counters in the Prometheus text exposition format.
+/// The process-wide counters and stage metrics in the Prometheus text exposition format.
 pub fn render_prometheus() -> String {
-    GLOBAL.render_prometheus()
+    let mut out = GLOBAL.render_prometheus();
+    out.push_str(&STAGE_METRICS.render_prometheus());
+    out
 }
 
 impl Metrics {
@@ -124,6 +126,120 @@ impl Metrics {
     }
 }
 
+/// The pipeline's stages, as `stage` labels.
+pub const STAGES: [&str; 4] = ["normalize", "extract", "apply", "journal_sync"];
+/// The channels in front of the stages, as `queue` labels.
+pub const QUEUES: [&str; 3] = ["normalize", "extract", "apply"];
+/// Upper bounds (seconds) of the latency buckets: tens of microseconds for a short report
+/// up to seconds for a stall.
+const BUCKETS: [f64; 12] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5,
+];
+
+/// A latency histogram with fixed buckets, lock-free.
+#[derive(Debug)]
+pub struct Histogram {
+    /// Per bucket (not cumulative); the last one is `+Inf`.
+    counts: [AtomicU64; BUCKETS.len() + 1],
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    const fn new() -> Self {
+        Self {
+            counts: [const { AtomicU64::new(0) }; BUCKETS.len() + 1],
+            sum_nanos: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, d: std::time::Duration) {
+        let secs = d.as_secs_f64();
+        let i = BUCKETS
+            .iter()
+            .position(|&le| secs <= le)
+            .unwrap_or(BUCKETS.len());
+        self.counts[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos.fetch_add(
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn render(&self, out: &mut String, name: &str, label: &str) {
+        let mut cumulative = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            cumulative += c.load(Ordering::Relaxed);
+            let le = BUCKETS
+                .get(i)
+                .map_or_else(|| "+Inf".to_string(), f64::to_string);
+            let _ = writeln!(out, "{name}_bucket{{{label},le=\"{le}\"}} {cumulative}");
+        }
+        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        let _ = writeln!(out, "{name}_sum{{{label}}} {sum}");
+        let _ = writeln!(out, "{name}_count{{{label}}} {cumulative}");
+    }
+}
+
+/// Per-stage latency and queue depth: where a backlog builds up and why.
+#[derive(Debug)]
+pub struct StageMetrics {
+    latency: [Histogram; STAGES.len()],
+    depth: [AtomicU64; QUEUES.len()],
+}
+
+static STAGE_METRICS: StageMetrics = StageMetrics {
+    latency: [const { Histogram::new() }; STAGES.len()],
+    depth: [const { AtomicU64::new(0) }; QUEUES.len()],
+};
+
+/// The process-wide stage metrics.
+pub fn stages() -> &'static StageMetrics {
+    &STAGE_METRICS
+}
+
+impl StageMetrics {
+    /// One item took `d` in `stage` (one of [`STAGES`]).
+    pub fn observe(&self, stage: usize, d: std::time::Duration) {
+        if let Some(h) = self.latency.get(stage) {
+            h.observe(d);
+        }
+    }
+
+    /// Items waiting in front of `queue` (one of [`QUEUES`]).
+    pub fn set_depth(&self, queue: usize, n: usize) {
+        if let Some(g) = self.depth.get(queue) {
+            g.store(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    pub fn render_prometheus(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP sitrep_stage_seconds Time one item spends in each pipeline stage.\n# TYPE sitrep_stage_seconds histogram"
+        );
+        for (i, stage) in STAGES.iter().enumerate() {
+            self.latency[i].render(
+                &mut out,
+                "sitrep_stage_seconds",
+                &format!("stage=\"{stage}\""),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP sitrep_queue_depth Items waiting in the channel in front of each stage.\n# TYPE sitrep_queue_depth gauge"
+        );
+        for (i, q) in QUEUES.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "sitrep_queue_depth{{queue=\"{q}\"}} {}",
+                self.depth[i].load(Ordering::Relaxed)
+            );
+        }
+        out
+    }
+}
+
 /// A label value as the exposition format wants it: backslash, quote and newline escaped.
 fn escape(value: &str) -> String {
     value
@@ -177,6 +293,29 @@ sitrep_reports_rejected_total{reason=\"binary\"} 2
         }
         assert_eq!(m.rejected("binary"), 2);
         assert_eq!(m.rejected("no_such_code"), 0);
+    }
+
+    #[test]
+    fn histograms_are_cumulative_with_sum_and_count() {
+        let m = StageMetrics {
+            latency: [const { Histogram::new() }; STAGES.len()],
+            depth: [const { AtomicU64::new(0) }; QUEUES.len()],
+        };
+        m.observe(0, std::time::Duration::from_micros(30));
+        m.observe(0, std::time::Duration::from_millis(3));
+        m.observe(0, std::time::Duration::from_secs(9));
+        m.set_depth(2, 7);
+        let text = m.render_prometheus();
+        assert!(
+            text.contains("sitrep_stage_seconds_bucket{stage=\"normalize\",le=\"0.00005\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("sitrep_stage_seconds_bucket{stage=\"normalize\",le=\"0.005\"} 2\n"));
+        assert!(text.contains("sitrep_stage_seconds_bucket{stage=\"normalize\",le=\"+Inf\"} 3\n"));
+        assert!(text.contains("sitrep_stage_seconds_count{stage=\"normalize\"} 3\n"));
+        assert!(text.contains("sitrep_stage_seconds_count{stage=\"extract\"} 0\n"));
+        assert!(text.contains("sitrep_queue_depth{queue=\"apply\"} 7\n"));
+        assert_eq!(text.matches("# TYPE").count(), 2);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
@@ -628,7 +628,9 @@ impl Writer {
             Extracted::Report(..) => metrics.report_accepted(),
             Extracted::Unchanged(_) => {}
         }
+        let t = Instant::now();
         let applied = self.stages.apply(item, &self.state);
+        crate::metrics::stages().observe(2, t.elapsed());
         let events = self.sink.render(applied.events);
         if let Some(d) = &mut self.durable {
             if let Some(st) = applied.stamp {
@@ -661,7 +663,9 @@ impl Writer {
     /// Makes the batch durable, then publishes it; snapshots when one is due.
     fn commit(&mut self) -> Result<(), JournalError> {
         if let Some(d) = &mut self.durable {
+            let t = Instant::now();
             d.journal.sync()?;
+            crate::metrics::stages().observe(3, t.elapsed());
         }
         self.sink.publish(std::mem::take(&mut self.pending));
         self.sink
@@ -689,6 +693,7 @@ impl Writer {
     /// and a snapshot, so the next start-up has nothing to replay.
     fn run(mut self, rx: &mut mpsc::Receiver<Extracted>) -> Result<(), JournalError> {
         while let Some(item) = rx.blocking_recv() {
+            crate::metrics::stages().set_depth(2, rx.len());
             self.handle(item)?;
             loop {
                 if self.batch_full() {
@@ -769,8 +774,13 @@ impl Pipeline {
         threads.push((
             "normalize",
             spawn("normalize", move || {
+                let m = crate::metrics::stages();
                 while let Some(item) = intake_rx.blocking_recv() {
-                    if norm_tx.blocking_send(st.normalize(item)).is_err() {
+                    m.set_depth(0, intake_rx.len());
+                    let t = Instant::now();
+                    let out = st.normalize(item);
+                    m.observe(0, t.elapsed());
+                    if norm_tx.blocking_send(out).is_err() {
                         break;
                     }
                 }
@@ -780,8 +790,13 @@ impl Pipeline {
         threads.push((
             "extract",
             spawn("extract", move || {
+                let m = crate::metrics::stages();
                 while let Some(item) = norm_rx.blocking_recv() {
-                    if ext_tx.blocking_send(st.extract(item)).is_err() {
+                    m.set_depth(1, norm_rx.len());
+                    let t = Instant::now();
+                    let out = st.extract(item);
+                    m.observe(1, t.elapsed());
+                    if ext_tx.blocking_send(out).is_err() {
                         break;
                     }
                 }
