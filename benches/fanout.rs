@@ -5,9 +5,11 @@
 //!   into the watch folder. Reported: events per second delivered, summed over all
 //!   subscribers, from the first event any subscriber receives to the last event the last
 //!   subscriber receives; and whether every subscriber got every event.
-//! * **Latency**: one report at a time is renamed into the watch folder (with 100
-//!   subscribers connected); the time from the rename to its `report.accepted` event
-//!   arriving at a subscriber, p50 and p99 over the reports.
+//! * **Latency**: 100 reports renamed into the watch folder one at a time, 0.25 s apart
+//!   (with 100 subscribers connected); the time from the rename to the report's outcome
+//!   event (`report.accepted`/`duplicate`/`rejected`) arriving at a subscriber. Set
+//!   `SITREP_LATENCY_CORPUS` to a folder of real reports to use its first 100 files, the
+//!   same ones the peer's `latency_probe.py` is given.
 //!
 //! Run with `cargo bench --bench fanout` (release build of the daemon; raise `ulimit -n`
 //! for 1,000 subscribers: each is a socket on both sides). Reports are written by this
@@ -192,7 +194,32 @@ async fn fanout(subscribers: usize, reports: usize, names: usize) {
     );
 }
 
-async fn latency(subscribers: usize, reports: usize) {
+/// The latency inputs: the first `n` `*.txt` files of `SITREP_LATENCY_CORPUS` (real
+/// news, to compare with the peer's `latency_probe.py` on the same files), else reports of
+/// our own.
+fn latency_inputs(n: usize) -> Vec<(String, String)> {
+    if let Ok(dir) = std::env::var("SITREP_LATENCY_CORPUS") {
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("SITREP_LATENCY_CORPUS")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+            .collect();
+        files.sort();
+        return files
+            .into_iter()
+            .take(n)
+            .filter_map(|p| {
+                let text = String::from_utf8_lossy(&std::fs::read(&p).ok()?).into_owned();
+                Some((p.file_name()?.to_string_lossy().into_owned(), text))
+            })
+            .collect();
+    }
+    (0..n)
+        .map(|r| (format!("l{r:05}.txt"), crowded("L", r, 3)))
+        .collect()
+}
+
+async fn latency(subscribers: usize, reports: usize, interval: Duration) {
     let d = Daemon::start();
     let client = reqwest::Client::new();
     let mut streams = Vec::new();
@@ -204,29 +231,35 @@ async fn latency(subscribers: usize, reports: usize) {
     for mut s in streams {
         tokio::spawn(async move { while s.next().await.is_some() {} });
     }
-    let mut samples = Vec::with_capacity(reports);
-    for r in 0..reports {
-        let name = format!("l{r:05}.txt");
-        let text = crowded("L", r, 3);
+    let inputs = latency_inputs(reports);
+    let mut samples = Vec::with_capacity(inputs.len());
+    for (name, text) in &inputs {
         let t0 = Instant::now();
-        drop_into(&d.watch, &name, &text);
+        drop_into(&d.watch, name, text);
         loop {
             let e = tokio::time::timeout(Duration::from_secs(30), timed.next())
                 .await
                 .expect("event within 30 s")
                 .expect("stream open");
             let v: serde_json::Value = serde_json::from_str(&e.data).expect("json");
-            if v["type"] == "report.accepted" && v["data"]["file"] == name.as_str() {
+            let outcome = matches!(
+                v["type"].as_str(),
+                Some("report.accepted" | "report.duplicate" | "report.rejected")
+            );
+            if outcome && v["data"]["file"] == name.as_str() {
                 samples.push(t0.elapsed());
                 break;
             }
         }
+        tokio::time::sleep(interval).await;
     }
     samples.sort();
     let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
     println!(
-        "latency subscribers={subscribers:>5}  reports={reports}  p50={:.2?}  p99={:.2?}  max={:.2?}",
+        "latency subscribers={subscribers:>5}  reports={}  interval={interval:?}  p50={:.2?}  p90={:.2?}  p99={:.2?}  max={:.2?}",
+        samples.len(),
         pct(0.50),
+        pct(0.90),
         pct(0.99),
         samples[samples.len() - 1]
     );
@@ -246,6 +279,6 @@ fn main() {
         for subscribers in [1, 100, 1000] {
             fanout(subscribers, 100, 40).await;
         }
-        latency(100, 200).await;
+        latency(100, 100, Duration::from_millis(250)).await;
     });
 }
