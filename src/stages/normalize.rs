@@ -801,20 +801,19 @@ mod tests {
         );
     }
 
+    /// `text` in UTF-16 with its byte-order mark.
     fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
-        let mut out = if big_endian {
-            vec![0xFE, 0xFF]
-        } else {
-            vec![0xFF, 0xFE]
-        };
-        for u in text.encode_utf16() {
-            out.extend(if big_endian {
+        let code = |u: u16| {
+            if big_endian {
                 u.to_be_bytes()
             } else {
                 u.to_le_bytes()
-            });
-        }
-        out
+            }
+        };
+        std::iter::once(0xFEFF)
+            .chain(text.encode_utf16())
+            .flat_map(code)
+            .collect()
     }
 
     /// Every sentence's offsets are char boundaries of `original` and fold to its text.

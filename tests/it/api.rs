@@ -7,7 +7,7 @@ use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use crate::support::{copy_fixture, drop_file, Daemon, TIMEOUT};
+use crate::support::{copy_fixture, drop_file, event_ids, Daemon, TIMEOUT};
 
 const STORY: [&str; 4] = [
     "progression/01_tallis-kestria-to-withdraw.txt",
@@ -103,13 +103,6 @@ impl Sse {
     }
 }
 
-fn ids(events: &[Value]) -> Vec<u64> {
-    events
-        .iter()
-        .map(|e| e["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0))
-        .collect()
-}
-
 #[test]
 fn stream_resumes_without_gap_and_snapshot_plus_stream_is_the_final_state() {
     let mut d = start("");
@@ -127,7 +120,7 @@ fn stream_resumes_without_gap_and_snapshot_plus_stream_is_the_final_state() {
         }
         got
     });
-    assert_eq!(ids(&three), [1, 2, 3]);
+    assert_eq!(event_ids(&three), [1, 2, 3]);
 
     // A snapshot, and a stream from its seq, while more reports come in.
     let snapshot: Value = rt.block_on(async {
@@ -168,7 +161,7 @@ fn stream_resumes_without_gap_and_snapshot_plus_stream_is_the_final_state() {
     let all = d.events_file();
 
     // Resumed with Last-Event-ID 3: exactly the events after 3.
-    assert_eq!(ids(&rest), (4..=all.len() as u64).collect::<Vec<_>>());
+    assert_eq!(event_ids(&rest), (4..=all.len() as u64).collect::<Vec<_>>());
     assert_eq!(rest, all[3..]);
     // From the snapshot's seq: every later event, none before.
     assert_eq!(tail, all[at as usize..]);
@@ -424,7 +417,7 @@ fn a_slow_subscriber_is_told_it_lagged_and_resumes_without_loss() {
     });
     assert_eq!(lagged["type"], "stream.lagged");
     let last = lagged["data"]["last_delivered"].as_u64().unwrap();
-    assert_eq!(ids(&got).last().copied().unwrap_or(0), last);
+    assert_eq!(event_ids(&got).last().copied().unwrap_or(0), last);
     assert!(
         rt.block_on(slow.next()).is_none(),
         "the lagged stream is closed"
@@ -435,7 +428,7 @@ fn a_slow_subscriber_is_told_it_lagged_and_resumes_without_loss() {
     assert!(status.success());
     got.extend(rt.block_on(again.rest()));
     let all = d.events_file();
-    assert_eq!(ids(&got), ids(&all));
+    assert_eq!(event_ids(&got), event_ids(&all));
     assert_eq!(got, all);
     let lag_metric = all.len(); // events really were many
     assert!(lag_metric > 5000, "{lag_metric} events");
@@ -552,6 +545,6 @@ fn subscribe_command_resumes_across_a_daemon_restart() {
     }
     let _ = sub.kill();
     let _ = sub.wait();
-    assert_eq!(ids(&got), ids(&all));
+    assert_eq!(event_ids(&got), event_ids(&all));
     assert_eq!(got, all);
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{copy_fixture, drop_file, Daemon};
+use crate::support::{copy_fixture, drop_file, report_outcomes, Daemon};
 
 /// A short report of our own, different for every `n`.
 fn report(n: usize) -> String {
@@ -20,20 +20,19 @@ fn report(n: usize) -> String {
     )
 }
 
+/// `text` in UTF-16 with its byte-order mark.
 fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
-    let mut out = if big_endian {
-        vec![0xFE, 0xFF]
-    } else {
-        vec![0xFF, 0xFE]
-    };
-    for u in text.encode_utf16() {
-        out.extend(if big_endian {
+    let code = |u: u16| {
+        if big_endian {
             u.to_be_bytes()
         } else {
             u.to_le_bytes()
-        });
-    }
-    out
+        }
+    };
+    std::iter::once(0xFEFF)
+        .chain(text.encode_utf16())
+        .flat_map(code)
+        .collect()
 }
 
 /// Waits for the rejection of `file`, checks its code and the warning naming the path.
@@ -398,16 +397,7 @@ fn rejected_files_are_moved_to_the_rejected_folder_and_not_read_again() {
     let seen = stop_ok(&mut d);
     assert_eq!(names_in(&rejected_dir), ["bad-1.txt", "bad.txt"]);
     assert!(w.join("folder.txt").is_dir() && w.join("after.txt").exists());
-    let reports: Vec<(&str, &str)> = seen
-        .iter()
-        .filter(|e| e["type"].as_str().is_some_and(|t| t.starts_with("report.")))
-        .map(|e| {
-            (
-                e["type"].as_str().unwrap(),
-                e["data"]["file"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let reports = report_outcomes(&seen);
     assert_eq!(
         reports,
         [

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use crate::support::{copy_fixture, drop_file, fixtures, parse_lines, Daemon};
+use crate::support::{copy_fixture, drop_file, fixtures, parse_lines, report_outcomes, Daemon};
 
 /// A temporary folder with `watch/` holding the first report of the progression story,
 /// and the path `data/` for the daemon to create.
@@ -145,16 +145,7 @@ fn rescans_take_no_file_twice() {
     }
     let (status, seen) = d.stop();
     assert!(status.success());
-    let report_events: Vec<_> = seen
-        .iter()
-        .filter(|e| e["type"].as_str().is_some_and(|t| t.starts_with("report.")))
-        .map(|e| {
-            (
-                e["type"].as_str().unwrap(),
-                e["data"]["file"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let report_events = report_outcomes(&seen);
     assert_eq!(
         report_events,
         [("report.accepted", "01.txt"), ("report.accepted", "02.txt")]

@@ -7,20 +7,15 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{bin, copy_fixture, development, drop_file, fixtures, ingest, Daemon};
+use crate::support::{
+    bin, copy_fixture, development, drop_file, event_ids, fixtures, ingest, Daemon,
+};
 
 const REPORT_TYPES: [&str; 3] = ["report.accepted", "report.duplicate", "report.rejected"];
 
-fn seqs(events: &[Value]) -> Vec<u64> {
-    events
-        .iter()
-        .map(|e| e["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0))
-        .collect()
-}
-
 /// Asserts that the events are numbered 1, 2, 3, ... with no gap and no repeat.
 fn assert_gapless(events: &[Value]) {
-    let got = seqs(events);
+    let got = event_ids(events);
     let want: Vec<u64> = (1..=events.len() as u64).collect();
     assert_eq!(got, want, "event numbers are not 1..=n");
 }
@@ -50,7 +45,7 @@ fn restart_re_emits_nothing_and_continues_the_picture_and_the_numbering() {
         e["type"] == "development.detected" && e["data"]["status"] == "planned"
     });
     let (mut d, before) = d.restart(false);
-    let last = *seqs(&before).last().unwrap();
+    let last = *event_ids(&before).last().unwrap();
 
     // Nothing is said again about 01.txt; the next file continues the numbering and moves
     // the development the first run opened.

@@ -67,6 +67,28 @@ pub fn parse_lines(bytes: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+/// The sequence numbers (`id`) of events, in order.
+pub fn event_ids(events: &[Value]) -> Vec<u64> {
+    events
+        .iter()
+        .map(|e| e["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0))
+        .collect()
+}
+
+/// `(type, file)` of every `report.*` event, in order.
+pub fn report_outcomes(events: &[Value]) -> Vec<(&str, &str)> {
+    events
+        .iter()
+        .filter(|e| e["type"].as_str().is_some_and(|t| t.starts_with("report.")))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap_or(""),
+                e["data"]["file"].as_str().unwrap_or(""),
+            )
+        })
+        .collect()
+}
+
 pub fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["type"] == ty).collect()
 }
