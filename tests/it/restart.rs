@@ -172,7 +172,12 @@ fn kill_9_at_random_moments_loses_and_repeats_nothing() {
     const REPORTS: usize = 300;
     const KILLS: usize = 6;
     let reports = generated_reports(REPORTS);
-    let mut rng = fastrand::Rng::with_seed(20_311_123);
+    // A fixed schedule by default; `SITREP_CRASH_SEED` tries others.
+    let seed = std::env::var("SITREP_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_311_123);
+    let mut rng = fastrand::Rng::with_seed(seed);
     // Small sync batches make the crash land between batches as well as inside them.
     let mut d = start("[journal]\nsync_batch = 16\nsnapshot_every = 64\n");
     let chunk = REPORTS / (KILLS + 1);
@@ -225,7 +230,7 @@ fn kill_9_at_random_moments_loses_and_repeats_nothing() {
         .count();
     let repeated = per_file.values().filter(|&&c| c > 1).count();
     eprintln!(
-        "crash test: {runs} runs, {kills} kills, {} reports, {} events, lost {lost}, repeated {repeated}",
+        "crash test (seed {seed}): {runs} runs, {kills} kills, {} reports, {} events, lost {lost}, repeated {repeated}",
         reports.len(),
         all.len()
     );
