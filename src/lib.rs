@@ -19,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod eval;
 pub mod events;
+pub mod ner;
 pub mod ner_eval;
 pub mod pipeline;
 pub mod report;
