@@ -67,25 +67,63 @@ pub struct ModelInfo {
 }
 
 /// The weights: for each feature bucket a row of one weight per tag, and the transitions.
+///
+/// Only buckets with a non-zero row are kept, in an open-addressing table at most half
+/// full: a few tens of thousands of rows make a table of about a megabyte, which stays in
+/// cache, where a direct index over every bucket would be tens of megabytes touched at
+/// random.
 #[derive(Debug, Clone)]
 pub struct Weights {
     pub(crate) bits: u8,
-    /// Bucket → row; row 0 is all zeros, for buckets no feature of the training data hit.
-    pub(crate) index: Vec<u32>,
-    pub(crate) rows: Vec<[i16; NTAGS]>,
+    /// `(bucket, row)`; `EMPTY` buckets are free slots.
+    slots: Vec<(u32, u32)>,
+    mask: usize,
+    /// Row 0 is all zeros: what a bucket without a row weighs.
+    rows: Vec<[i16; NTAGS]>,
     /// `trans[prev][tag]`, with `prev == NTAGS` for the start of a sentence.
     pub(crate) trans: [[i32; NTAGS]; NTAGS + 1],
 }
 
+const EMPTY: u32 = u32::MAX;
+
 impl Weights {
-    /// Empty weights with `bits` bucket bits.
-    pub fn new(bits: u8) -> Self {
-        Self {
+    /// Weights from rows (any order; a bucket given twice keeps its last row, all-zero rows
+    /// are dropped).
+    pub fn from_rows(
+        bits: u8,
+        rows: impl IntoIterator<Item = (u32, [i16; NTAGS])>,
+        trans: [[i32; NTAGS]; NTAGS + 1],
+    ) -> Self {
+        let rows: Vec<(u32, [i16; NTAGS])> = rows
+            .into_iter()
+            .filter(|(_, r)| r.iter().any(|&w| w != 0))
+            .collect();
+        let size = (rows.len() * 4).next_power_of_two().max(16);
+        let mut w = Self {
             bits,
-            index: vec![0; 1usize << bits],
-            rows: vec![[0; NTAGS]],
-            trans: [[0; NTAGS]; NTAGS + 1],
+            slots: vec![(EMPTY, 0); size],
+            mask: size - 1,
+            rows: Vec::with_capacity(rows.len() + 1),
+            trans,
+        };
+        w.rows.push([0; NTAGS]);
+        for (bucket, row) in rows {
+            let mut i = bucket as usize & w.mask;
+            loop {
+                let slot = &mut w.slots[i];
+                if slot.0 == EMPTY {
+                    *slot = (bucket, w.rows.len() as u32);
+                    w.rows.push(row);
+                    break;
+                }
+                if slot.0 == bucket {
+                    w.rows[slot.1 as usize] = row;
+                    break;
+                }
+                i = (i + 1) & w.mask;
+            }
         }
+        w
     }
 
     /// The bucket of a feature key.
@@ -97,22 +135,31 @@ impl Weights {
     /// The weights of a feature.
     #[inline]
     pub fn row(&self, key: u64) -> &[i16; NTAGS] {
-        let b = Self::bucket(self.bits, key) as usize;
-        &self.rows[self.index[b] as usize]
+        let b = Self::bucket(self.bits, key);
+        // Buckets come from the top bits of a mixed key, so their low bits are uniform.
+        let mut i = b as usize & self.mask;
+        loop {
+            let (sb, r) = self.slots[i];
+            if sb == b {
+                return &self.rows[r as usize];
+            }
+            if sb == EMPTY {
+                return &self.rows[0];
+            }
+            i = (i + 1) & self.mask;
+        }
     }
 
-    /// Sets a bucket's row (training builds weights this way, in any order).
-    pub fn set(&mut self, bucket: u32, row: [i16; NTAGS]) {
-        if row.iter().all(|&w| w == 0) {
-            return;
-        }
-        let slot = &mut self.index[bucket as usize];
-        if *slot == 0 {
-            *slot = self.rows.len() as u32;
-            self.rows.push(row);
-        } else {
-            self.rows[*slot as usize] = row;
-        }
+    /// The non-zero rows in bucket order.
+    fn sorted_rows(&self) -> Vec<(u32, &[i16; NTAGS])> {
+        let mut out: Vec<(u32, &[i16; NTAGS])> = self
+            .slots
+            .iter()
+            .filter(|s| s.0 != EMPTY)
+            .map(|&(b, r)| (b, &self.rows[r as usize]))
+            .collect();
+        out.sort_unstable_by_key(|&(b, _)| b);
+        out
     }
 
     /// Number of non-zero rows.
@@ -188,18 +235,12 @@ impl NerModel {
                 put_varint(&mut p, zigzag(i64::from(w)));
             }
         }
-        // Rows in bucket order.
-        let w = &self.weights;
-        let n = w.index.iter().filter(|&&r| r != 0).count();
-        put_varint(&mut p, n as u64);
+        let rows = self.weights.sorted_rows();
+        put_varint(&mut p, rows.len() as u64);
         let mut last = 0u64;
-        for (bucket, &r) in w.index.iter().enumerate() {
-            if r == 0 {
-                continue;
-            }
-            let row = &w.rows[r as usize];
-            put_varint(&mut p, bucket as u64 - last);
-            last = bucket as u64;
+        for (bucket, row) in rows {
+            put_varint(&mut p, u64::from(bucket) - last);
+            last = u64::from(bucket);
             let mask = row
                 .iter()
                 .enumerate()
@@ -275,14 +316,14 @@ impl NerModel {
         if usize::from(r.byte()?) != NTAGS {
             return Err(ModelError::Malformed(r.at));
         }
-        let mut weights = Weights::new(bucket_bits);
-        for row in weights.trans.iter_mut() {
+        let mut trans = [[0i32; NTAGS]; NTAGS + 1];
+        for row in trans.iter_mut() {
             for w in row.iter_mut() {
                 *w = i32::try_from(unzigzag(r.varint()?)).map_err(|_| r.bad())?;
             }
         }
         let n = r.varint_len()?;
-        weights.rows.reserve(n);
+        let mut rows = Vec::with_capacity(n);
         let mut bucket = 0u64;
         for k in 0..n {
             let delta = r.varint()?;
@@ -290,10 +331,9 @@ impl NerModel {
                 return Err(r.bad());
             }
             bucket += delta;
-            let slot = weights
-                .index
-                .get_mut(usize::try_from(bucket).map_err(|_| r.bad())?)
-                .ok_or(ModelError::Malformed(r.at))?;
+            if bucket >> bucket_bits != 0 {
+                return Err(r.bad());
+            }
             let mask = r.varint()?;
             if mask == 0 || mask >> NTAGS != 0 {
                 return Err(r.bad());
@@ -304,9 +344,9 @@ impl NerModel {
                     *w = i16::try_from(unzigzag(r.varint()?)).map_err(|_| r.bad())?;
                 }
             }
-            *slot = weights.rows.len() as u32;
-            weights.rows.push(row);
+            rows.push((bucket as u32, row));
         }
+        let weights = Weights::from_rows(bucket_bits, rows, trans);
         let clusters = r.sorted(|r| r.varint_u32())?;
         let gazetteer = r.sorted(|r| r.byte())?;
         if r.at != payload.len() {
@@ -439,15 +479,12 @@ mod tests {
     use super::*;
 
     fn sample() -> NerModel {
-        let mut w = Weights::new(10);
-        w.set(3, {
-            let mut r = [0i16; NTAGS];
-            r[0] = -7;
-            r[16] = 300;
-            r
-        });
-        w.set(1000, [1; NTAGS]);
-        w.trans[NTAGS][1] = -42;
+        let mut r = [0i16; NTAGS];
+        r[0] = -7;
+        r[16] = 300;
+        let mut trans = [[0; NTAGS]; NTAGS + 1];
+        trans[NTAGS][1] = -42;
+        let w = Weights::from_rows(10, [(1000, [1; NTAGS]), (3, r), (5, [0; NTAGS])], trans);
         let mut lex = Lexicon::default();
         lex.clusters.insert(99, 0b1011);
         lex.clusters.insert(7, 0b11);
@@ -477,6 +514,7 @@ mod tests {
         assert_eq!(back.weights.row(3u64 << 54)[16], 300);
         assert_eq!(back.weights.row(1000u64 << 54)[5], 1);
         assert_eq!(back.weights.row(4u64 << 54), &[0; NTAGS]);
+        assert_eq!(back.weights.len(), 2);
         assert_eq!(back.weights.trans[NTAGS][1], -42);
         assert_eq!(back.lexicon.clusters.get(&99), Some(&0b1011));
         assert_eq!(back.to_bytes(), bytes);

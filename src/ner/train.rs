@@ -405,20 +405,21 @@ fn averaged_model(
         }
     }
     let q = if max > 0.0 { 32767.0 / max } else { 1.0 };
-    let mut weights = Weights::new(opts.bucket_bits);
-    for (r, &bucket) in index.buckets.iter().enumerate() {
+    let rows = index.buckets.iter().enumerate().map(|(r, &bucket)| {
         let mut row = [0i16; NTAGS];
         for (t, x) in row.iter_mut().enumerate() {
             let i = r * NTAGS + t;
             *x = (avg(p.w[i], p.u[i]) * q).round() as i16;
         }
-        weights.set(bucket, row);
-    }
+        (bucket, row)
+    });
+    let mut trans = [[0i32; NTAGS]; NTAGS + 1];
     for (prev, (rw, ru)) in p.tw.iter().zip(&p.tu).enumerate() {
         for (t, (w, u)) in rw.iter().zip(ru).enumerate() {
-            weights.trans[prev][t] = (avg(*w, *u) * q).round() as i32;
+            trans[prev][t] = (avg(*w, *u) * q).round() as i32;
         }
     }
+    let weights = Weights::from_rows(opts.bucket_bits, rows, trans);
     NerModel::new(
         ModelInfo {
             feature_version: FEATURE_VERSION,
