@@ -90,9 +90,10 @@ pub enum Command {
 pub struct EvalNerArgs {
     /// A CoNLL file.
     pub file: PathBuf,
-    /// `model`: the trained tagger on the file's own tokens; `rules`: the extract stage's
-    /// rule recognizer on each document as one report.
-    #[arg(long, default_value = "model", value_parser = ["model", "rules"])]
+    /// `model`: the trained tagger alone, on the file's own tokens. `extract`: what the
+    /// extract stage finds (gazetteer, rules and tagger) in each document read as one
+    /// report. `rules`: the same without the tagger.
+    #[arg(long, default_value = "model", value_parser = ["model", "extract", "rules"])]
     pub recognizer: String,
     /// Model file for `--recognizer model` (default: the one the settings name, else the
     /// one compiled into the binary).

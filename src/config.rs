@@ -397,6 +397,10 @@ fn read(file: &Path) -> Result<String, ConfigError> {
 impl Config {
     /// The compiled-in defaults (the files of `config/` as they were at build time).
     pub fn embedded() -> Result<Config, ConfigError> {
+        Self::embedded_with(true)
+    }
+
+    fn embedded_with(model: bool) -> Result<Config, ConfigError> {
         Self::from_texts(
             "<embedded>",
             Path::new("<embedded>"),
@@ -407,8 +411,28 @@ impl Config {
                 ("frames.toml".into(), embedded::FRAMES.to_string()),
                 ("cues.toml".into(), embedded::CUES.to_string()),
             ],
-            embedded_ner(),
+            if model {
+                embedded_ner()
+            } else {
+                Ok(Arc::new(NerModel::empty()))
+            },
         )
+    }
+
+    /// The settings and lexicons for training the entity tagger: `explicit`, else
+    /// `config/sitrep.toml` in the current folder when it exists, else the embedded
+    /// defaults; the entity model is not loaded (an empty one stands in). A model from an
+    /// older build (another feature version) must not stop its own retraining.
+    ///
+    /// # Errors
+    /// As [`Config::load`], the model apart.
+    pub fn for_training(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let local = Path::new("config/sitrep.toml");
+        match explicit {
+            Some(p) => Self::load_with(p, false),
+            None if local.is_file() => Self::load_with(local, false),
+            None => Self::embedded_with(false),
+        }
     }
 
     /// Loads a settings file and the lexicons it names (relative to its folder). A lexicon
@@ -417,6 +441,10 @@ impl Config {
     /// # Errors
     /// Every unreadable file, syntax error, unknown key and invalid value, all at once.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_with(path, true)
+    }
+
+    fn load_with(path: &Path, model: bool) -> Result<Config, ConfigError> {
         let text = read(path)?;
         let raw: RawSettings = parse(path, &text)?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -448,6 +476,7 @@ impl Config {
             load_one(&paths.cues, "cues.toml", embedded::CUES),
         ];
         let ner = match &paths.ner {
+            _ if !model => Ok(Arc::new(NerModel::empty())),
             Some(p) => {
                 let full = base.join(p);
                 NerModel::load(&full)

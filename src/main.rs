@@ -127,8 +127,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::TrainNer(args) => {
-            let cfg = load_config(cli.config.as_deref())?;
-            sitrep::ner::train::command(&cfg, &args)?;
+            sitrep::ner::train::command(cli.config.as_deref(), &args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { file } => {

@@ -171,7 +171,11 @@ pub fn evaluate(rec: &EntityRecognizer, path: &Path) -> Result<NerReport, NerEva
 /// Unreadable data or model, or standard output closed with an error.
 pub fn command(cfg: &Config, args: &crate::cli::EvalNerArgs) -> Result<(), NerEvalError> {
     let report = if args.recognizer == "rules" {
-        evaluate(&EntityRecognizer::new(&cfg.lexicons), &args.file)?
+        evaluate(&EntityRecognizer::rules_only(&cfg.lexicons), &args.file)?
+    } else if args.recognizer == "extract" {
+        let mut r = evaluate(&EntityRecognizer::new(&cfg.lexicons), &args.file)?;
+        r.recognizer = "extract".into();
+        r
     } else {
         let loaded;
         let model = match &args.model {

@@ -11,14 +11,19 @@ use super::features::{
     IdMap, Scratch, TokInfo, F_CAP,
 };
 use super::model::NerModel;
-use super::{allowed, may_end, split_tag, tags_to_spans, NerType, Tag, NTAGS};
+use super::{allowed, may_end, split_tag, tag, tags_to_spans, NerType, Part, Tag, NTAGS};
 
-/// An entity found by the tagger: type and token range (end exclusive) in its sentence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An entity found by the tagger: type and token range (end exclusive) in its sentence,
+/// with how much better the model scored it than the alternatives.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EntitySpan {
     pub ty: NerType,
     pub start: usize,
     pub end: usize,
+    /// Score of this type over the best other type for the same words (model units).
+    pub type_margin: f32,
+    /// Score of the name over no name at all for the same words (model units).
+    pub name_margin: f32,
 }
 
 /// The allowed predecessors of every tag (index `NTAGS` is the sentence start).
@@ -128,6 +133,7 @@ pub struct Tagger<'m> {
     back: Vec<[u8; NTAGS]>,
     doc: DocContext,
     prev: IdMap<DocLabel>,
+    tags: Vec<Tag>,
 }
 
 impl<'m> Tagger<'m> {
@@ -145,6 +151,7 @@ impl<'m> Tagger<'m> {
             back: Vec::new(),
             doc: DocContext::default(),
             prev: IdMap::default(),
+            tags: Vec::new(),
         }
     }
 
@@ -155,6 +162,17 @@ impl<'m> Tagger<'m> {
         out: &mut Vec<Vec<Tag>>,
     ) {
         out.clear();
+        self.tag_document_with(doc, &mut |tags, _, _, _| out.push(tags.to_vec()));
+    }
+
+    /// Tags one document, handing each sentence's tags, emission scores, transitions and
+    /// weight scale to `each`.
+    #[allow(clippy::type_complexity)]
+    fn tag_document_with<S: AsRef<str>, T: AsRef<[S]>>(
+        &mut self,
+        doc: &[T],
+        each: &mut dyn FnMut(&[Tag], &[[i32; NTAGS]], &[[i32; NTAGS]; NTAGS + 1], f32),
+    ) {
         let lex = &self.model.lexicon;
         self.infos.clear();
         self.starts.clear();
@@ -201,30 +219,107 @@ impl<'m> Tagger<'m> {
                 }
                 self.emit.push(e);
             }
-            let mut tags = Vec::with_capacity(infos.len());
-            viterbi(&self.emit, &weights.trans, &mut self.back, &mut tags);
-            for (t, &tag) in infos.iter().zip(&tags) {
+            viterbi(&self.emit, &weights.trans, &mut self.back, &mut self.tags);
+            for (t, &tag) in infos.iter().zip(&self.tags) {
                 if t.flags & F_CAP != 0 {
                     self.prev.insert(t.lower, doc_label(tag));
                 }
             }
-            out.push(tags);
+            each(
+                &self.tags,
+                &self.emit,
+                &weights.trans,
+                self.model.info.scale,
+            );
         }
     }
 
-    /// Tags one document and returns the entities of each sentence.
+    /// Tags one document and returns the entities of each sentence, with their margins.
     pub fn entities<S: AsRef<str>, T: AsRef<[S]>>(&mut self, doc: &[T]) -> Vec<Vec<EntitySpan>> {
-        let mut tags = Vec::new();
-        self.tag_document(doc, &mut tags);
-        tags.iter()
-            .map(|t| {
-                tags_to_spans(t)
+        let mut out = Vec::with_capacity(doc.len());
+        self.tag_document_with(doc, &mut |tags, emit, trans, scale| {
+            out.push(
+                tags_to_spans(tags)
                     .into_iter()
-                    .map(|(ty, start, end)| EntitySpan { ty, start, end })
-                    .collect()
-            })
-            .collect()
+                    .map(|(ty, start, end)| {
+                        let (tm, nm) = margins(tags, emit, trans, ty, start, end);
+                        EntitySpan {
+                            ty,
+                            start,
+                            end,
+                            type_margin: tm as f32 * scale,
+                            name_margin: nm as f32 * scale,
+                        }
+                    })
+                    .collect(),
+            );
+        });
+        out
     }
+}
+
+/// The path score of `tags[start..end]` relabelled as `ty` (or as no name), with the
+/// transitions into and out of the span.
+fn span_score(
+    tags: &[Tag],
+    emit: &[[i32; NTAGS]],
+    trans: &[[i32; NTAGS]; NTAGS + 1],
+    ty: Option<NerType>,
+    start: usize,
+    end: usize,
+) -> i64 {
+    let label = |i: usize| -> Tag {
+        match ty {
+            None => super::O,
+            Some(ty) => {
+                let part = if end - start == 1 {
+                    Part::Unit
+                } else if i == start {
+                    Part::Begin
+                } else if i + 1 == end {
+                    Part::Last
+                } else {
+                    Part::Inside
+                };
+                tag(ty, part)
+            }
+        }
+    };
+    let mut prev = if start == 0 {
+        NTAGS
+    } else {
+        tags[start - 1] as usize
+    };
+    let mut score = 0i64;
+    for (i, e) in emit.iter().enumerate().take(end).skip(start) {
+        let t = label(i);
+        score += i64::from(trans[prev][t as usize]) + i64::from(e[t as usize]);
+        prev = t as usize;
+    }
+    if let Some(&next) = tags.get(end) {
+        score += i64::from(trans[prev][next as usize]);
+    }
+    score
+}
+
+/// The type margin and the name margin of a decoded span (see [`EntitySpan`]).
+fn margins(
+    tags: &[Tag],
+    emit: &[[i32; NTAGS]],
+    trans: &[[i32; NTAGS]; NTAGS + 1],
+    ty: NerType,
+    start: usize,
+    end: usize,
+) -> (i64, i64) {
+    let own = span_score(tags, emit, trans, Some(ty), start, end);
+    let other = NerType::ALL
+        .iter()
+        .filter(|&&t| t != ty)
+        .map(|&t| span_score(tags, emit, trans, Some(t), start, end))
+        .max()
+        .unwrap_or(i64::MIN);
+    let none = span_score(tags, emit, trans, None, start, end);
+    (own - other, own - none)
 }
 
 #[inline]
@@ -237,7 +332,7 @@ fn add_row(e: &mut [i32; NTAGS], row: &[i16; NTAGS]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ner::{tag, Part, O};
+    use crate::ner::O;
 
     #[test]
     fn viterbi_respects_bilou() {

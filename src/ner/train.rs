@@ -376,11 +376,39 @@ pub fn train(
             }
         }
     }
-    let model = match best {
+    let mut model = match best {
         Some((_, m)) => m,
         None => averaged_model(&p, &index, &full, opts, 0, n_sents, n_tokens),
     };
+    model.info.type_threshold = type_threshold(&model, valid);
+    log(&format!(
+        "type margin threshold {:.2} (three quarters of the validation type mistakes below it)",
+        model.info.type_threshold
+    ));
     (model, reports)
+}
+
+/// The type margin below which three quarters of the model's type mistakes on `docs` fall
+/// (spans with the right words but the wrong type; 0 when it makes no such mistake).
+pub fn type_threshold(model: &NerModel, docs: &[Document]) -> f32 {
+    let mut tagger = Tagger::new(model);
+    let mut wrong: Vec<f32> = Vec::new();
+    for doc in docs {
+        let sents: Vec<&[String]> = doc.iter().map(|s| s.tokens.as_slice()).collect();
+        for (s, found) in doc.iter().zip(tagger.entities(&sents)) {
+            let gold = conll::chunks(&s.tags);
+            for e in found {
+                let mistyped = gold.iter().any(|(ty, a, b)| {
+                    *a == e.start && *b == e.end && NerType::parse(ty) != Some(e.ty)
+                });
+                if mistyped {
+                    wrong.push(e.type_margin);
+                }
+            }
+        }
+    }
+    wrong.sort_by(f32::total_cmp);
+    wrong.get(wrong.len() * 3 / 4).copied().unwrap_or(0.0)
 }
 
 /// The averaged weights, quantized to i16 with one scale for all weights.
@@ -430,6 +458,7 @@ fn averaged_model(
             train_tokens: n_tokens as u32,
             valid_f1: 0.0,
             scale: (1.0 / q) as f32,
+            type_threshold: 0.0,
         },
         weights,
         lex.clone(),
@@ -480,6 +509,8 @@ pub enum TrainError {
     },
     #[error("{0} has no sentences")]
     Empty(std::path::PathBuf),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// The names of sitrep's gazetteer, as tokens with gazetteer bits: places (and facilities),
@@ -507,15 +538,17 @@ pub fn config_names(cfg: &crate::config::Config) -> Vec<GazetteerName> {
     out
 }
 
-/// `sitrep train-ner`: reads the data, clusters the unlabelled text, trains, writes the
-/// model and prints what it did.
+/// `sitrep train-ner`: loads the settings (`config`: the `--config` file, if any; see
+/// [`crate::config::Config::for_training`]), reads the data, clusters the unlabelled text,
+/// trains, writes the model and prints what it did.
 ///
 /// # Errors
-/// Unreadable or malformed data, an unwritable output file.
+/// Bad settings, unreadable or malformed data, an unwritable output file.
 pub fn command(
-    cfg: &crate::config::Config,
+    config: Option<&std::path::Path>,
     args: &crate::cli::TrainNerArgs,
 ) -> Result<(), TrainError> {
+    let cfg = &crate::config::Config::for_training(config)?;
     let started = Instant::now();
     let say = |s: &str| eprintln!("train-ner: {s}");
     let train_docs = conll::read(&args.train)?;

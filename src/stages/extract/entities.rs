@@ -1,18 +1,24 @@
 //! Entity mentions: gazetteer matches plus discovery of names the gazetteer does not know.
 //!
-//! Discovery is deliberately rule-based and explainable: capitalized spans, titles that
-//! introduce people ("Col. Anders Tovald"), head words that type a name ("Qamishli
-//! airport", "Syrian Democratic Forces"), acronyms and their expansions, datelines and
-//! demonyms. Within one report, a surname after a full name and an acronym after its
-//! expansion are linked to the earlier mention; the situation resolves links and keys to
-//! entity ids.
+//! Discovery is rule-based and explainable first: capitalized spans, titles that introduce
+//! people ("Col. Anders Tovald"), head words that type a name ("Qamishli airport", "Syrian
+//! Democratic Forces"), acronyms and their expansions, datelines and demonyms. The trained
+//! tagger (`crate::ner`) then reads the same sentences: it types the names the rules found
+//! but could not type (a player, a company, a county named without a title or head word),
+//! and adds the names they missed. The gazetteer and the stronger rules win where they
+//! speak; the tagger decides where they are silent. Within one report, a surname after a
+//! full name and an acronym after its expansion are linked to the earlier mention; the
+//! situation resolves links and keys to entity ids.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde::Serialize;
 
 use crate::config::Lexicons;
+use crate::ner::tokenize::Tokenizer;
+use crate::ner::{NerModel, NerType, Tagger};
 use crate::report::Report;
 use crate::text::{eq_lower, plain_lower, tokenize, NameKeyer, Token, TokenKind};
 
@@ -54,6 +60,11 @@ impl EntityKind {
 
 /// How sure a rule is of the kind it gives; the situation keeps the best-supported kind.
 pub type KindWeight = u8;
+
+/// The weight of a kind the tagger gives: above the weak rules (a capitalized word after
+/// "in", an acronym, an untyped name), below titles and head words, which say outright what
+/// a name is, and the gazetteer.
+pub const MODEL_WEIGHT: KindWeight = 4;
 
 /// One entity mention in a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +108,9 @@ pub struct EntityRecognizer {
     place_heads: HashSet<String>,
     org_heads: HashSet<String>,
     org_suffixes: HashSet<String>,
+    /// The trained tagger; `None` for the rules alone (`eval-ner --recognizer rules`).
+    ner: Option<Arc<NerModel>>,
+    ner_tokenizer: Tokenizer,
 }
 
 /// Prepositions after which a bare capitalized name is most likely a place.
@@ -105,7 +119,16 @@ const LOCATION_PREPS: [&str; 11] = [
 ];
 
 impl EntityRecognizer {
+    /// The rules, the gazetteer and the trained tagger.
     pub fn new(lex: &Lexicons) -> Self {
+        Self {
+            ner: Some(Arc::clone(&lex.ner)),
+            ..Self::rules_only(lex)
+        }
+    }
+
+    /// The rules and the gazetteer without the tagger, to measure what each adds.
+    pub fn rules_only(lex: &Lexicons) -> Self {
         let n = &lex.names;
         let keyer = NameKeyer::new(&n.articles, &n.rewrites);
         let mut patterns = Vec::new();
@@ -181,6 +204,8 @@ impl EntityRecognizer {
                 .collect(),
             org_heads: n.org_heads.words.iter().map(|s| s.to_lowercase()).collect(),
             org_suffixes: n.org_suffixes.iter().map(|s| s.to_lowercase()).collect(),
+            ner: None,
+            ner_tokenizer: Tokenizer::new(&n.sentences.abbreviations),
         }
     }
 
@@ -209,6 +234,9 @@ impl EntityRecognizer {
             if !report.headings.contains(&si) {
                 self.sentence_mentions(si, &s.text, &mut mentions);
             }
+        }
+        if let Some(model) = &self.ner {
+            self.model_mentions(model, report, &mut mentions);
         }
         // "The main hospital" of one city is not that of another: a described facility
         // belongs to the place the report is datelined from, or, with no dateline, to the
@@ -243,6 +271,132 @@ impl EntityRecognizer {
         mentions.sort_by_key(|m| (m.sentence, m.start));
         self.link(&mut mentions);
         mentions
+    }
+
+    /// Runs the tagger over the report's body sentences (one document, so a name typed once
+    /// helps type it again) and merges its names into the rules' mentions: a name no rule
+    /// found is added; a name the rules found but typed weakly (or not at all) takes the
+    /// tagger's type; gazetteer names, demonyms and names typed by a title or a head word
+    /// are left as they are. The tagger speaks only where it is sure of the type (a margin
+    /// above the model's calibrated threshold): on a name it has never seen, in a context
+    /// that fits a person as well as a place, a guess would override better local evidence.
+    /// MISC names (events, nationalities, products) have no entity kind and are not added.
+    fn model_mentions(&self, model: &NerModel, report: &Report, out: &mut Vec<Mention>) {
+        let body: Vec<usize> = (0..report.sentences.len())
+            .filter(|i| !report.headings.contains(i))
+            .collect();
+        let spans: Vec<Vec<(usize, usize)>> = body
+            .iter()
+            .map(|&si| {
+                let mut v = Vec::new();
+                self.ner_tokenizer
+                    .tokenize(&report.sentences[si].text, &mut v);
+                v
+            })
+            .collect();
+        let words: Vec<Vec<&str>> = body
+            .iter()
+            .zip(&spans)
+            .map(|(&si, v)| {
+                let text = &report.sentences[si].text;
+                v.iter().map(|&(a, b)| &text[a..b]).collect()
+            })
+            .collect();
+        let entities = Tagger::new(model).entities(&words);
+        for ((&si, offsets), found) in body.iter().zip(&spans).zip(&entities) {
+            if found.is_empty() {
+                continue;
+            }
+            let text = &report.sentences[si].text;
+            let toks = tokenize(text);
+            for e in found
+                .iter()
+                .filter(|e| e.type_margin >= model.info.type_threshold)
+            {
+                let (Some(&(start, _)), Some(&(_, end))) =
+                    (offsets.get(e.start), offsets.get(e.end.wrapping_sub(1)))
+                else {
+                    continue;
+                };
+                self.merge_model_name(si, text, &toks, start, end, e.ty, out);
+            }
+        }
+    }
+
+    /// Merges one name the tagger found at `text[start..end]` (see `model_mentions`).
+    #[allow(clippy::too_many_arguments)]
+    fn merge_model_name(
+        &self,
+        si: usize,
+        text: &str,
+        toks: &[Token<'_>],
+        start: usize,
+        end: usize,
+        ty: NerType,
+        out: &mut Vec<Mention>,
+    ) {
+        let kind = match ty {
+            NerType::Per => EntityKind::Person,
+            NerType::Loc => EntityKind::Place,
+            NerType::Org => EntityKind::Organization,
+            NerType::Misc => return,
+        };
+        // The rule tokens the name covers ("U.S." is "U.S" and "." to the rules), without
+        // the words that are never part of a name ("Later Moll said": "Moll").
+        let inside = |t: &Token<'_>| t.start >= start && t.end <= end;
+        let (Some(mut i), Some(j)) = (toks.iter().position(inside), toks.iter().rposition(inside))
+        else {
+            return;
+        };
+        while i < j && self.stopwords.contains(&toks[i].text.to_lowercase()) {
+            i += 1;
+        }
+        let start = toks[i].start;
+        let mut overlapping = out
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.sentence == si && m.start < end && start < m.end)
+            .map(|(k, _)| k);
+        let replace = match (overlapping.next(), overlapping.next()) {
+            (None, _) => None,
+            (Some(k), None) => {
+                let m = &out[k];
+                let weak = m.gazetteer.is_none()
+                    && !m.demonym
+                    && m.weight < MODEL_WEIGHT
+                    && !m.key.contains(DESCRIBED);
+                if !weak {
+                    return;
+                }
+                let within = start >= m.start && end <= m.end;
+                if !within || (start == m.start && end == m.end) {
+                    // The same words, or others than the rules took: the rules' words (their
+                    // stopwords and connectors know where names end) with the tagger's type;
+                    // a facility the rules found by its head stays one.
+                    let m = &mut out[k];
+                    if !(m.kind == EntityKind::Facility && kind == EntityKind::Place) {
+                        m.kind = kind;
+                    }
+                    m.weight = MODEL_WEIGHT;
+                    return;
+                }
+                // Fewer words ("Shares of Acme Corp" to the rules, "Acme Corp" to the
+                // tagger): the tagger's reading replaces the weak one.
+                Some(k)
+            }
+            // The rules split it into several names: they keep their reading.
+            (Some(_), Some(_)) => return,
+        };
+        if let Some(k) = replace {
+            out.remove(k);
+        }
+        let before = out.len();
+        self.push_span(si, text, toks, i, j + 1, Some(kind), out);
+        for m in &mut out[before..] {
+            if m.kind == kind {
+                m.weight = MODEL_WEIGHT;
+            }
+        }
     }
 
     fn gazetteer_mention(
@@ -966,6 +1120,36 @@ mod tests {
         let ms = mentions("Attention turned to the port. Velmar officials spoke in Velmar.");
         assert!(ms.iter().all(|m| m.surface != "Attention"), "{ms:#?}");
         assert!(ms.iter().any(|m| m.surface == "Velmar"));
+    }
+
+    #[test]
+    fn tagger_types_what_the_rules_leave_untyped() {
+        let text = "Shares of Varnholt Holdings rose 5 percent on Monday, said Ilsa Brandvik, \
+                    an analyst at Kestrel Securities.";
+        let ms = mentions(text);
+        assert_eq!(find(&ms, "Ilsa Brandvik").kind, EntityKind::Person);
+        assert_eq!(
+            find(&ms, "Kestrel Securities").kind,
+            EntityKind::Organization
+        );
+        // The tagger's words replace the rules' longer, untyped span.
+        assert_eq!(
+            find(&ms, "Varnholt Holdings").kind,
+            EntityKind::Organization
+        );
+        let cfg = Config::embedded().unwrap();
+        let r = test_report(&cfg, text);
+        let rules = EntityRecognizer::rules_only(&cfg.lexicons).recognize(&r);
+        assert_eq!(find(&rules, "Ilsa Brandvik").kind, EntityKind::Other);
+    }
+
+    #[test]
+    fn an_unsure_tagger_leaves_the_rules_their_reading() {
+        // An unknown two-word name after "deployed to": the tagger leans to a person but is
+        // not sure, and the preposition says place.
+        let ms =
+            mentions("Troops had been deployed to Harrow Crest near the border, officials said.");
+        assert_eq!(find(&ms, "Harrow Crest").kind, EntityKind::Place);
     }
 
     #[test]
