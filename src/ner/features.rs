@@ -353,8 +353,173 @@ pub fn gazetteer_matches(infos: &[TokInfo], lex: &Lexicon, out: &mut Vec<(u32, u
     }
 }
 
+/// The roles a word's features play in a token's features: the token itself, or its
+/// neighbour two or one before it, or one or two after it. Features that depend on one
+/// word in one role only (most of them) can be summed once per word form and reused: that
+/// is what makes tagging fast (see `tagger::WordCache`).
+pub const ROLES: usize = 5;
+pub const ROLE_SELF: usize = 0;
+/// The word is the token before (`-1`), two before (`-2`), after (`+1`), two after (`+2`).
+pub const ROLE_M1: usize = 1;
+pub const ROLE_M2: usize = 2;
+pub const ROLE_P1: usize = 3;
+pub const ROLE_P2: usize = 4;
+
+/// A word's fine or coarse class as a neighbour feature value (`u32::MAX`: no cluster).
+fn neighbour_class(t: &TokInfo, fine: bool) -> u64 {
+    let (c, f) = unpack(t.cluster);
+    u64::from(if t.cluster == 0 {
+        u32::MAX
+    } else if fine {
+        f
+    } else {
+        c
+    })
+}
+
+/// The features word `t` gives a token in `role`.
+pub fn word_keys(t: &TokInfo, role: usize, out: &mut Vec<u64>) {
+    match role {
+        ROLE_SELF => {
+            out.push(mix(tpl::BIAS, 0));
+            out.push(mix(tpl::WORD, t.word));
+            out.push(mix(tpl::LOWER, t.lower));
+            out.push(mix(tpl::SHAPE, t.shape));
+            out.push(mix(tpl::LONG_SHAPE, t.long_shape));
+            out.extend_from_slice(&t.affixes);
+            out.push(mix(tpl::FLAGS, u64::from(t.flags)));
+            if t.cluster != 0 {
+                let (coarse, fine) = unpack(t.cluster);
+                out.push(mix(tpl::CLUSTER, u64::from(coarse)));
+                out.push(mix(tpl::CLUSTER + 1, u64::from(fine)));
+                out.push(mix(mix(tpl::CLUSTER + 2, u64::from(fine)), t.shape));
+            }
+        }
+        ROLE_M1 => {
+            out.push(mix(tpl::LOWER_M1, t.lower));
+            out.push(mix(tpl::SHAPE_M1, t.shape));
+            out.push(mix(tpl::CLUSTER_M1, neighbour_class(t, true)));
+            out.push(mix(tpl::SUFFIX_M1, t.affixes[6]));
+        }
+        ROLE_M2 => {
+            out.push(mix(tpl::LOWER_M2, t.lower));
+            out.push(mix(tpl::CLUSTER_M2, neighbour_class(t, false)));
+        }
+        ROLE_P1 => {
+            out.push(mix(tpl::LOWER_P1, t.lower));
+            out.push(mix(tpl::SHAPE_P1, t.shape));
+            out.push(mix(tpl::CLUSTER_P1, neighbour_class(t, true)));
+        }
+        _ => {
+            out.push(mix(tpl::LOWER_P2, t.lower));
+            out.push(mix(tpl::CLUSTER_P2, neighbour_class(t, false)));
+        }
+    }
+}
+
+/// The features a missing neighbour (before the start or after the end of the sentence)
+/// gives a token in `role` (`ROLE_SELF` gives none).
+pub fn boundary_keys(role: usize, out: &mut Vec<u64>) {
+    match role {
+        ROLE_M1 => {
+            out.push(mix(tpl::LOWER_M1, BOS));
+            out.push(mix(tpl::SHAPE_M1, BOS));
+            out.push(mix(tpl::CLUSTER_M1, BOS));
+        }
+        ROLE_M2 => {
+            out.push(mix(tpl::LOWER_M2, BOS));
+            out.push(mix(tpl::CLUSTER_M2, BOS));
+        }
+        ROLE_P1 => {
+            out.push(mix(tpl::LOWER_P1, EOS));
+            out.push(mix(tpl::SHAPE_P1, EOS));
+            out.push(mix(tpl::CLUSTER_P1, EOS));
+        }
+        ROLE_P2 => {
+            out.push(mix(tpl::LOWER_P2, EOS));
+            out.push(mix(tpl::CLUSTER_P2, EOS));
+        }
+        _ => {}
+    }
+}
+
+/// The token's other static features: those of two or more words at once (word pairs,
+/// shape trigrams), of its place in the sentence, of gazetteer matches and of the
+/// document. `gaz` comes from [`gazetteer_matches`]; `g` is the caller's cursor into it
+/// (start at 0 for each sentence and pass tokens in order).
+#[allow(clippy::too_many_arguments)]
+pub fn context_keys(
+    infos: &[TokInfo],
+    i: usize,
+    caps: bool,
+    gaz: &[(u32, u8, u8)],
+    g: &mut usize,
+    doc: &DocContext,
+    out: &mut Vec<u64>,
+) {
+    let t = &infos[i];
+    let (lm1, sm1) = match i.checked_sub(1).map(|j| &infos[j]) {
+        Some(p) => (p.lower, p.shape),
+        None => (BOS, BOS),
+    };
+    let (lp1, sp1) = match infos.get(i + 1) {
+        Some(n) => (n.lower, n.shape),
+        None => (EOS, EOS),
+    };
+    out.push(mix(mix(mix(tpl::SHAPE_TRI, sm1), t.shape), sp1));
+    out.push(mix(mix(tpl::LOWER_BI_L, lm1), t.lower));
+    out.push(mix(mix(tpl::LOWER_BI_R, t.lower), lp1));
+    out.push(mix(mix(tpl::SHAPE_LOWER_M1, t.shape), lm1));
+    out.push(mix(mix(tpl::SHAPE_LOWER_P1, t.shape), lp1));
+    if i == 0 {
+        out.push(mix(tpl::START_SHAPE, t.shape));
+    }
+    if caps {
+        out.push(mix(tpl::CAPS_SENTENCE, t.lower));
+    }
+    // Gazetteer matches covering this token, with the token's place in the match.
+    // Matches are sorted by start and at most GAZ_MAX_LEN long.
+    while *g < gaz.len() && gaz[*g].0 as usize + GAZ_MAX_LEN <= i {
+        *g += 1;
+    }
+    for &(s, len, bits) in &gaz[*g..] {
+        let (s, len) = (s as usize, len as usize);
+        if s > i {
+            break;
+        }
+        if s + len <= i {
+            continue;
+        }
+        let part: u64 = if len == 1 {
+            3
+        } else if i == s {
+            0
+        } else if i + 1 == s + len {
+            2
+        } else {
+            1
+        };
+        let mut b = bits;
+        while b != 0 {
+            let bit = u64::from(b.trailing_zeros());
+            b &= b - 1;
+            out.push(mix(mix(tpl::GAZ, bit), part));
+        }
+    }
+    if t.has(F_CAP) {
+        let pos = position_class(t, i, caps);
+        if doc.cap_mid.contains(&t.lower) {
+            out.push(mix(tpl::CAP_ELSEWHERE, pos));
+        }
+        if doc.lower_seen.contains(&t.lower) {
+            out.push(mix(tpl::LOWER_ELSEWHERE, pos));
+        }
+    }
+}
+
 /// The static features of every token of a sentence: `keys[offsets[i]..offsets[i + 1]]`
-/// are token `i`'s. `gaz` comes from [`gazetteer_matches`].
+/// are token `i`'s. `gaz` comes from [`gazetteer_matches`]. Training uses this flat list;
+/// tagging sums the same features through a per-word cache.
 pub fn sentence_keys(
     infos: &[TokInfo],
     gaz: &[(u32, u8, u8)],
@@ -366,119 +531,22 @@ pub fn sentence_keys(
     offsets.clear();
     let n = infos.len();
     let caps = is_caps_sentence(infos);
-    let lower = |j: isize| -> u64 {
-        if j < 0 {
-            BOS
-        } else {
-            infos.get(j as usize).map_or(EOS, |t| t.lower)
-        }
-    };
-    let shape = |j: isize| -> u64 {
-        if j < 0 {
-            BOS
-        } else {
-            infos.get(j as usize).map_or(EOS, |t| t.shape)
-        }
-    };
-    // A neighbour's fine or coarse class (0 when it has none).
-    let cluster = |j: isize, fine: bool| -> u64 {
-        if j < 0 {
-            BOS
-        } else {
-            infos.get(j as usize).map_or(EOS, |t| {
-                let (c, f) = unpack(t.cluster);
-                u64::from(if t.cluster == 0 {
-                    u32::MAX
-                } else if fine {
-                    f
-                } else {
-                    c
-                })
-            })
-        }
-    };
     let mut g = 0;
     for i in 0..n {
         offsets.push(keys.len() as u32);
-        let t = &infos[i];
-        let ii = i as isize;
-        keys.push(mix(tpl::BIAS, 0));
-        keys.push(mix(tpl::WORD, t.word));
-        keys.push(mix(tpl::LOWER, t.lower));
-        keys.push(mix(tpl::SHAPE, t.shape));
-        keys.push(mix(tpl::LONG_SHAPE, t.long_shape));
-        keys.extend_from_slice(&t.affixes);
-        keys.push(mix(tpl::FLAGS, u64::from(t.flags)));
-        let (lm1, lp1) = (lower(ii - 1), lower(ii + 1));
-        keys.push(mix(tpl::LOWER_M1, lm1));
-        keys.push(mix(tpl::LOWER_P1, lp1));
-        keys.push(mix(tpl::LOWER_M2, lower(ii - 2)));
-        keys.push(mix(tpl::LOWER_P2, lower(ii + 2)));
-        let (sm1, sp1) = (shape(ii - 1), shape(ii + 1));
-        keys.push(mix(tpl::SHAPE_M1, sm1));
-        keys.push(mix(tpl::SHAPE_P1, sp1));
-        keys.push(mix(mix(mix(tpl::SHAPE_TRI, sm1), t.shape), sp1));
-        keys.push(mix(mix(tpl::LOWER_BI_L, lm1), t.lower));
-        keys.push(mix(mix(tpl::LOWER_BI_R, t.lower), lp1));
-        keys.push(mix(mix(tpl::SHAPE_LOWER_M1, t.shape), lm1));
-        keys.push(mix(mix(tpl::SHAPE_LOWER_P1, t.shape), lp1));
-        if i == 0 {
-            keys.push(mix(tpl::START_SHAPE, t.shape));
-        } else {
-            let prev = &infos[i - 1];
-            keys.push(mix(tpl::SUFFIX_M1, prev.affixes[6]));
-        }
-        if caps {
-            keys.push(mix(tpl::CAPS_SENTENCE, t.lower));
-        }
-        if t.cluster != 0 {
-            let (coarse, fine) = unpack(t.cluster);
-            keys.push(mix(tpl::CLUSTER, u64::from(coarse)));
-            keys.push(mix(tpl::CLUSTER + 1, u64::from(fine)));
-            keys.push(mix(mix(tpl::CLUSTER + 2, u64::from(fine)), t.shape));
-        }
-        keys.push(mix(tpl::CLUSTER_M1, cluster(ii - 1, true)));
-        keys.push(mix(tpl::CLUSTER_P1, cluster(ii + 1, true)));
-        keys.push(mix(tpl::CLUSTER_M2, cluster(ii - 2, false)));
-        keys.push(mix(tpl::CLUSTER_P2, cluster(ii + 2, false)));
-        // Gazetteer matches covering this token, with the token's place in the match.
-        // Matches are sorted by start and at most GAZ_MAX_LEN long.
-        while g < gaz.len() && gaz[g].0 as usize + GAZ_MAX_LEN <= i {
-            g += 1;
-        }
-        for &(s, len, bits) in &gaz[g..] {
-            let (s, len) = (s as usize, len as usize);
-            if s > i {
-                break;
-            }
-            if s + len <= i {
-                continue;
-            }
-            let part: u64 = if len == 1 {
-                3
-            } else if i == s {
-                0
-            } else if i + 1 == s + len {
-                2
-            } else {
-                1
-            };
-            let mut b = bits;
-            while b != 0 {
-                let bit = u64::from(b.trailing_zeros());
-                b &= b - 1;
-                keys.push(mix(mix(tpl::GAZ, bit), part));
+        word_keys(&infos[i], ROLE_SELF, keys);
+        for (role, j) in [
+            (ROLE_M1, i.checked_sub(1)),
+            (ROLE_M2, i.checked_sub(2)),
+            (ROLE_P1, Some(i + 1).filter(|&j| j < n)),
+            (ROLE_P2, Some(i + 2).filter(|&j| j < n)),
+        ] {
+            match j {
+                Some(j) => word_keys(&infos[j], role, keys),
+                None => boundary_keys(role, keys),
             }
         }
-        if t.has(F_CAP) {
-            let pos = position_class(t, i, caps);
-            if doc.cap_mid.contains(&t.lower) {
-                keys.push(mix(tpl::CAP_ELSEWHERE, pos));
-            }
-            if doc.lower_seen.contains(&t.lower) {
-                keys.push(mix(tpl::LOWER_ELSEWHERE, pos));
-            }
-        }
+        context_keys(infos, i, caps, gaz, &mut g, doc, keys);
     }
     offsets.push(keys.len() as u32);
 }

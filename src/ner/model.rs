@@ -19,6 +19,7 @@
 //! badly.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -182,15 +183,25 @@ pub struct NerModel {
     pub info: ModelInfo,
     pub(crate) weights: Weights,
     pub(crate) lexicon: Lexicon,
+    /// Tells models apart in this process, so a tagger's word cache is never used with
+    /// another model's weights.
+    id: u64,
 }
 
 impl NerModel {
     pub fn new(info: ModelInfo, weights: Weights, lexicon: Lexicon) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
         Self {
             info,
             weights,
             lexicon,
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// This model's id in this process.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// A model that knows nothing and finds no names: it stands in where the settings are
@@ -372,14 +383,14 @@ impl NerModel {
         if r.at != payload.len() {
             return Err(r.bad());
         }
-        Ok(Self {
+        Ok(Self::new(
             info,
             weights,
-            lexicon: Lexicon {
+            Lexicon {
                 clusters,
                 gazetteer,
             },
-        })
+        ))
     }
 }
 

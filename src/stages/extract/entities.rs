@@ -11,12 +11,13 @@
 //! situation resolves links and keys to entity ids.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde::Serialize;
 
 use crate::config::Lexicons;
+use crate::ner::tagger::WordCache;
 use crate::ner::tokenize::Tokenizer;
 use crate::ner::{NerModel, NerType, Tagger};
 use crate::report::Report;
@@ -100,6 +101,10 @@ pub struct EntityRecognizer {
     /// Gazetteer entry → the country it is the capital of.
     capitals: Vec<Option<usize>>,
     titles: Vec<Vec<String>>,
+    /// Titles by their first and by their last word (lower case), so that finding a title
+    /// costs one lookup per token instead of a comparison with every title.
+    titles_by_first: HashMap<String, Vec<usize>>,
+    titles_by_last: HashMap<String, Vec<usize>>,
     stopwords: HashSet<String>,
     connectors: HashSet<String>,
     articles: Vec<String>,
@@ -111,6 +116,9 @@ pub struct EntityRecognizer {
     /// The trained tagger; `None` for the rules alone (`eval-ner --recognizer rules`).
     ner: Option<Arc<NerModel>>,
     ner_tokenizer: Tokenizer,
+    /// The tagger's word caches, kept from report to report (one per thread that is
+    /// recognizing at the moment; the pipeline has one).
+    ner_caches: Mutex<Vec<WordCache>>,
 }
 
 /// Prepositions after which a bare capitalized name is most likely a place.
@@ -192,6 +200,8 @@ impl EntityRecognizer {
                 .iter()
                 .map(|t| t.split_whitespace().map(str::to_lowercase).collect())
                 .collect(),
+            titles_by_first: index_titles(&n.person_titles, |w| w.first()),
+            titles_by_last: index_titles(&n.person_titles, |w| w.last()),
             stopwords: n.stopwords.iter().map(|s| s.to_lowercase()).collect(),
             connectors: n.connectors.iter().map(|s| s.to_lowercase()).collect(),
             articles: n.articles.iter().map(|s| s.to_lowercase()).collect(),
@@ -206,6 +216,7 @@ impl EntityRecognizer {
             org_suffixes: n.org_suffixes.iter().map(|s| s.to_lowercase()).collect(),
             ner: None,
             ner_tokenizer: Tokenizer::new(&n.sentences.abbreviations),
+            ner_caches: Mutex::new(Vec::new()),
         }
     }
 
@@ -230,13 +241,27 @@ impl EntityRecognizer {
     /// All mentions of a report, in text order, with in-report links set.
     pub fn recognize(&self, report: &Report) -> Vec<Mention> {
         let mut mentions = Vec::new();
+        // The rules' tokens of every sentence (none for headings), for the rules and for
+        // merging the tagger's names.
+        let toks: Vec<Vec<Token<'_>>> = report
+            .sentences
+            .iter()
+            .enumerate()
+            .map(|(si, s)| {
+                if report.headings.contains(&si) {
+                    Vec::new()
+                } else {
+                    tokenize(&s.text)
+                }
+            })
+            .collect();
         for (si, s) in report.sentences.iter().enumerate() {
             if !report.headings.contains(&si) {
-                self.sentence_mentions(si, &s.text, &mut mentions);
+                self.sentence_mentions(si, &s.text, &toks[si], &mut mentions);
             }
         }
         if let Some(model) = &self.ner {
-            self.model_mentions(model, report, &mut mentions);
+            self.model_mentions(model, report, &toks, &mut mentions);
         }
         // "The main hospital" of one city is not that of another: a described facility
         // belongs to the place the report is datelined from, or, with no dateline, to the
@@ -281,7 +306,13 @@ impl EntityRecognizer {
     /// above the model's calibrated threshold): on a name it has never seen, in a context
     /// that fits a person as well as a place, a guess would override better local evidence.
     /// MISC names (events, nationalities, products) have no entity kind and are not added.
-    fn model_mentions(&self, model: &NerModel, report: &Report, out: &mut Vec<Mention>) {
+    fn model_mentions(
+        &self,
+        model: &NerModel,
+        report: &Report,
+        toks: &[Vec<Token<'_>>],
+        out: &mut Vec<Mention>,
+    ) {
         let body: Vec<usize> = (0..report.sentences.len())
             .filter(|i| !report.headings.contains(i))
             .collect();
@@ -302,13 +333,23 @@ impl EntityRecognizer {
                 v.iter().map(|&(a, b)| &text[a..b]).collect()
             })
             .collect();
-        let entities = Tagger::new(model).entities(&words);
+        let cache = self
+            .ner_caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default();
+        let mut tagger = Tagger::with_cache(model, cache);
+        let entities = tagger.entities(&words);
+        self.ner_caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tagger.into_cache());
         for ((&si, offsets), found) in body.iter().zip(&spans).zip(&entities) {
             if found.is_empty() {
                 continue;
             }
             let text = &report.sentences[si].text;
-            let toks = tokenize(text);
             for e in found
                 .iter()
                 .filter(|e| e.type_margin >= model.info.type_threshold)
@@ -318,7 +359,7 @@ impl EntityRecognizer {
                 else {
                     continue;
                 };
-                self.merge_model_name(si, text, &toks, start, end, e.ty, out);
+                self.merge_model_name(si, text, &toks[si], start, end, e.ty, out);
             }
         }
     }
@@ -423,8 +464,7 @@ impl EntityRecognizer {
         }
     }
 
-    fn sentence_mentions(&self, si: usize, text: &str, out: &mut Vec<Mention>) {
-        let toks = tokenize(text);
+    fn sentence_mentions(&self, si: usize, text: &str, toks: &[Token<'_>], out: &mut Vec<Mention>) {
         let mut covered = vec![false; toks.len()];
         for m in self.gazetteer.find_iter(text) {
             if !word_bounded(text, m.start(), m.end()) {
@@ -446,16 +486,16 @@ impl EntityRecognizer {
                 continue;
             }
             // Titles: "President", "Deputy Prime Minister", "Col." before a name.
-            if let Some(n) = self.title_at(&toks, i) {
-                let after = skip_dot(&toks, i + n);
+            if let Some(n) = self.title_at(toks, i) {
+                let after = skip_dot(toks, i + n);
                 if after < toks.len()
                     && !covered[after]
                     && self.is_name_word(&toks[after])
-                    && !self.is_title_start(&toks, after)
+                    && !self.is_title_start(toks, after)
                 {
                     i = after;
-                    let end = self.span_end(&toks, &covered, i);
-                    self.push_span(si, text, &toks, i, end, Some(EntityKind::Person), out);
+                    let end = self.span_end(toks, &covered, i);
+                    self.push_span(si, text, toks, i, end, Some(EntityKind::Person), out);
                     i = end;
                 } else {
                     i = after.max(i + 1);
@@ -466,9 +506,9 @@ impl EntityRecognizer {
                 i += 1;
                 continue;
             }
-            let end = self.span_end(&toks, &covered, i);
+            let end = self.span_end(toks, &covered, i);
             // A lower-case title right before the name ("correspondent Dilan Barzan").
-            let titled = i > 0 && self.title_ending_at(&toks, i);
+            let titled = i > 0 && self.title_ending_at(toks, i);
             let hint = if titled {
                 Some(EntityKind::Person)
             } else {
@@ -476,7 +516,7 @@ impl EntityRecognizer {
             };
             let opener_single = Some(i) == opener && end == i + 1;
             let before = out.len();
-            self.push_span(si, text, &toks, i, end, hint, out);
+            self.push_span(si, text, toks, i, end, hint, out);
             // "Syrian Democratic Forces": a demonym right before an organization's name is
             // part of the name, not a mention of the country.
             if out.len() > before && i > 0 && covered[i - 1] {
@@ -504,7 +544,7 @@ impl EntityRecognizer {
             }
             i = end;
         }
-        self.described_facilities(si, text, &toks, out);
+        self.described_facilities(si, text, toks, out);
         // "city of Lisk", "port of Velmar": a head word, "of", then a name.
         for (ti, t) in toks.iter().enumerate() {
             if t.kind != TokenKind::Word || ti + 2 >= toks.len() || toks[ti + 1].text != "of" {
@@ -524,7 +564,7 @@ impl EntityRecognizer {
             if !self.is_name_word(&toks[name_at]) {
                 continue;
             }
-            let end = self.span_end(&toks, &covered, name_at);
+            let end = self.span_end(toks, &covered, name_at);
             if let Some(group) = fac {
                 // The facility "port of Velmar", beside the place "Velmar".
                 let name = &text[toks[name_at].start..toks[end - 1].end];
@@ -766,8 +806,12 @@ impl EntityRecognizer {
 
     /// Length in tokens of a person title starting at `i`, if any.
     fn title_at(&self, toks: &[Token<'_>], i: usize) -> Option<usize> {
+        if toks[i].kind != TokenKind::Word {
+            return None;
+        }
+        let candidates = with_lower(toks[i].text, |w| self.titles_by_first.get(w))?;
         let mut best = None;
-        for t in &self.titles {
+        for t in candidates.iter().map(|&k| &self.titles[k]) {
             if i + t.len() <= toks.len()
                 && t.iter()
                     .zip(&toks[i..])
@@ -790,7 +834,10 @@ impl EntityRecognizer {
         } else {
             i
         };
-        self.titles.iter().any(|t| {
+        let Some(candidates) = with_lower(toks[j - 1].text, |w| self.titles_by_last.get(w)) else {
+            return false;
+        };
+        candidates.iter().map(|&k| &self.titles[k]).any(|t| {
             t.len() <= j
                 && t.iter()
                     .zip(&toks[j - t.len()..j])
@@ -1006,6 +1053,35 @@ impl EntityRecognizer {
             }
         }
     }
+}
+
+/// Titles (as lower-case words) indexed by one of their words.
+fn index_titles(
+    titles: &[String],
+    word: impl Fn(&[String]) -> Option<&String>,
+) -> HashMap<String, Vec<usize>> {
+    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+    for (k, t) in titles.iter().enumerate() {
+        let words: Vec<String> = t.split_whitespace().map(str::to_lowercase).collect();
+        if let Some(w) = word(&words) {
+            index.entry(w.clone()).or_default().push(k);
+        }
+    }
+    index
+}
+
+/// Calls `f` with the lower-case form of `s`, without allocating for short ASCII words.
+fn with_lower<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 32];
+    if s.len() <= buf.len() && s.is_ascii() {
+        for (b, c) in buf.iter_mut().zip(s.bytes()) {
+            *b = c.to_ascii_lowercase();
+        }
+        if let Ok(lower) = std::str::from_utf8(&buf[..s.len()]) {
+            return f(lower);
+        }
+    }
+    f(&s.to_lowercase())
 }
 
 fn skip_dot(toks: &[Token<'_>], i: usize) -> usize {
