@@ -436,6 +436,65 @@ mod tests {
     use super::*;
     use crate::ner::O;
 
+    /// Tagging sums features through the word cache; training through the flat list of
+    /// `sentence_keys`. Both must give the same emission scores, for every token.
+    #[test]
+    fn cached_sums_equal_the_flat_features() {
+        use crate::ner::features::{sentence_keys, token_info};
+        let cfg = crate::config::Config::embedded().unwrap();
+        let model = cfg.lexicons.ner.as_ref();
+        let doc: Vec<Vec<&str>> = vec![
+            "KESTOV 1996-08-30".split(' ').collect(),
+            "Ilsa Brandvik , an analyst at Kestrel Securities in Ostravel , said on Monday ."
+                .split(' ')
+                .collect(),
+            "Brandvik told Reuters that U.S. shares fell ."
+                .split(' ')
+                .collect(),
+        ];
+        let mut tagger = Tagger::new(model);
+        let mut got: Vec<Vec<[i32; NTAGS]>> = Vec::new();
+        let mut tags: Vec<Vec<Tag>> = Vec::new();
+        tagger.tag_document_with(&doc, &mut |t, emit, _, _| {
+            got.push(emit.to_vec());
+            tags.push(t.to_vec());
+        });
+        // The reference: every feature of the flat list, looked up one by one.
+        let mut scratch = Scratch::default();
+        let infos: Vec<Vec<TokInfo>> = doc
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .map(|t| token_info(t, &model.lexicon, &mut scratch))
+                    .collect()
+            })
+            .collect();
+        let mut ctx = DocContext::default();
+        infos.iter().for_each(|i| ctx.add_sentence(i));
+        let mut prev: IdMap<DocLabel> = IdMap::default();
+        let (mut keys, mut offs, mut gaz) = (Vec::new(), Vec::new(), Vec::new());
+        for (si, inf) in infos.iter().enumerate() {
+            gazetteer_matches(inf, &model.lexicon, &mut gaz);
+            sentence_keys(inf, &gaz, &ctx, &mut keys, &mut offs);
+            let caps = is_caps_sentence(inf);
+            for (i, t) in inf.iter().enumerate() {
+                let mut k = keys[offs[i] as usize..offs[i + 1] as usize].to_vec();
+                if t.flags & F_CAP != 0 {
+                    if let Some(&label) = prev.get(&t.lower) {
+                        doc_keys(t, i, caps, label, &mut k);
+                    }
+                }
+                assert_eq!(got[si][i], sum_rows(model, &k), "sentence {si} token {i}");
+            }
+            for (t, &tag) in inf.iter().zip(&tags[si]) {
+                if t.flags & F_CAP != 0 {
+                    prev.insert(t.lower, doc_label(tag));
+                }
+            }
+        }
+        assert!(tags.iter().flatten().any(|&t| t != O), "{tags:?}");
+    }
+
     /// The best legal sequence by trying them all, for short sentences.
     fn brute_force(emit: &[[i32; NTAGS]], trans: &[[i32; NTAGS]; NTAGS + 1]) -> i64 {
         fn walk(

@@ -599,3 +599,58 @@ pub fn command(
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A few invented sentences in CoNLL form.
+    fn data() -> Vec<Document> {
+        let mut text = String::new();
+        let people = ["Ilsa Brandvik", "Otto Varn", "Mira Kell"];
+        let places = ["Ostravel", "Lisk", "Velmar"];
+        let orgs = ["Kestrel Securities", "Tallis Wire", "Amber Council"];
+        for (k, ((p, l), o)) in people.iter().zip(&places).zip(&orgs).enumerate() {
+            text.push_str("-DOCSTART- -X- -X- O\n\n");
+            for _ in 0..=k {
+                let mut line = |w: &str, tag: &str| text.push_str(&format!("{w} X X {tag}\n"));
+                for (i, w) in p.split(' ').enumerate() {
+                    line(w, if i == 0 { "B-PER" } else { "I-PER" });
+                }
+                line("told", "O");
+                for (i, w) in o.split(' ').enumerate() {
+                    line(w, if i == 0 { "B-ORG" } else { "I-ORG" });
+                }
+                line("in", "O");
+                line(l, "B-LOC");
+                line(".", "O");
+                text.push('\n');
+            }
+        }
+        conll::parse(&text).unwrap()
+    }
+
+    #[test]
+    fn training_is_reproducible_and_learns() {
+        let docs = data();
+        let opts = TrainOptions {
+            max_epochs: 3,
+            bucket_bits: 16,
+            folds: 2,
+            ..TrainOptions::default()
+        };
+        let (a, reports) = train(&docs, &docs, &[], IdMap::default(), &opts, |_| {});
+        let (b, _) = train(&docs, &docs, &[], IdMap::default(), &opts, |_| {});
+        assert_eq!(a.to_bytes(), b.to_bytes());
+        assert!(!reports.is_empty());
+        let (mut scores, tokens, _) = evaluate(&a, &docs);
+        scores.finish();
+        assert_eq!(tokens, 6 * 8);
+        assert!(scores.overall.f1 > 0.9, "{:?}", scores.overall);
+        // The file round-trips to the same tags.
+        let back = NerModel::from_bytes(&a.to_bytes()).unwrap();
+        let (mut again, _, _) = evaluate(&back, &docs);
+        again.finish();
+        assert_eq!(again.overall.correct, scores.overall.correct);
+    }
+}
