@@ -9,7 +9,8 @@
 //! one core):
 //! * `ner_tag`: the tagger on the file's own tokens (features, weights, Viterbi, the
 //!   document memory), what `scripts/bench-ner.sh` compares with spaCy's NER on the same
-//!   tokens.
+//!   tokens: `conll_valid` with one tagger throughout (its word cache warm after the first
+//!   pass, as in a running daemon), `conll_valid_cold` with a new tagger every pass.
 //! * `ner_tokenize+tag`: the same documents as running text (tokens joined by spaces),
 //!   tokenized by the wire tokenizer first, as the extract stage does.
 //!
@@ -67,6 +68,15 @@ fn bench_tagger(c: &mut Criterion) {
         b.iter(|| {
             for doc in &sentences {
                 tagger.tag_document(black_box(doc), &mut tags);
+                black_box(&tags);
+            }
+        });
+    });
+    g.bench_function("conll_valid_cold", |b| {
+        b.iter(|| {
+            let mut cold = Tagger::new(model);
+            for doc in &sentences {
+                cold.tag_document(black_box(doc), &mut tags);
                 black_box(&tags);
             }
         });
