@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// Turns a stream of news wire reports into a live situation picture.
 #[derive(Debug, Parser)]
@@ -121,19 +121,66 @@ pub enum Command {
     /// Score entity recognition on CoNLL-2003-format data (token ... tag per line,
     /// `-DOCSTART-` lines, blank lines between sentences): precision, recall and F1 per type
     /// as conlleval counts them, and tokens/s.
-    EvalNer {
-        /// A CoNLL file.
-        file: PathBuf,
-        /// Print a JSON report instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
+    EvalNer(EvalNerArgs),
+    /// Train the entity tagger on CoNLL-2003-format data and write the model file.
+    TrainNer(TrainNerArgs),
     /// Show what extraction finds in one report: sentences, mentions and claims, with the
     /// cue that decided each status (JSON). For tuning lexicons.
     Explain {
         /// A report file.
         file: PathBuf,
     },
+}
+
+/// `sitrep eval-ner`.
+#[derive(Debug, Args)]
+pub struct EvalNerArgs {
+    /// A CoNLL file.
+    pub file: PathBuf,
+    /// `model`: the trained tagger alone, on the file's own tokens. `extract`: what the
+    /// extract stage finds (gazetteer, rules and tagger) in each document read as one
+    /// report. `rules`: the same without the tagger.
+    #[arg(long, default_value = "model", value_parser = ["model", "extract", "rules"])]
+    pub recognizer: String,
+    /// Model file for `--recognizer model` (default: the one the settings name, else the
+    /// one compiled into the binary).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Also write `token gold predicted` lines (IOB2, blank lines between sentences) to this
+    /// file, the input of the `conlleval` script (`--recognizer model` only).
+    #[arg(long)]
+    pub predictions: Option<PathBuf>,
+    /// Print a JSON report instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `sitrep train-ner`.
+#[derive(Debug, Args)]
+pub struct TrainNerArgs {
+    /// CoNLL training file.
+    pub train: PathBuf,
+    /// CoNLL validation file: chooses the epoch (early stopping).
+    pub valid: PathBuf,
+    /// Unlabelled news text for word clusters: folders of `.txt` files, or `.jsonl` files
+    /// whose objects have `title`/`body`/`text` strings. Repeatable.
+    #[arg(long)]
+    pub unlabeled: Vec<PathBuf>,
+    /// Where to write the model.
+    #[arg(long, default_value = "config/ner.model")]
+    pub out: PathBuf,
+    /// Most epochs.
+    #[arg(long, default_value_t = 20)]
+    pub epochs: u32,
+    /// Stop after this many epochs without a better validation F1.
+    #[arg(long, default_value_t = 4)]
+    pub patience: u32,
+    /// Seed of the shuffles (and of clustering).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// log2 of the number of weight buckets.
+    #[arg(long, default_value_t = 22, value_parser = clap::value_parser!(u8).range(12..=26))]
+    pub bucket_bits: u8,
 }
 
 #[cfg(test)]

@@ -7,8 +7,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
+
+use crate::ner::NerModel;
 
 /// The defaults compiled into the binary, so `sitrep run` works from any folder and
 /// `check-config` can be run on a partial set of files.
@@ -18,6 +21,25 @@ pub mod embedded {
     pub const NAMES: &str = include_str!("../config/names.toml");
     pub const FRAMES: &str = include_str!("../config/frames.toml");
     pub const CUES: &str = include_str!("../config/cues.toml");
+    /// The trained entity tagger (`sitrep train-ner`).
+    pub const NER_MODEL: &[u8] = include_bytes!("../config/ner.model");
+}
+
+/// The embedded entity model, decoded once per process: every `Config::embedded()` (the
+/// tests make many) shares it.
+fn embedded_ner() -> Result<Arc<NerModel>, ConfigError> {
+    static MODEL: OnceLock<Result<Arc<NerModel>, String>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            NerModel::from_bytes(embedded::NER_MODEL)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|message| ConfigError::Parse {
+            file: PathBuf::from("<embedded>/ner.model"),
+            message,
+        })
 }
 
 /// A configuration problem, always with the file (and key, where there is one) it is in.
@@ -287,6 +309,8 @@ pub struct LexiconPaths {
     pub names: Option<PathBuf>,
     pub frames: Option<PathBuf>,
     pub cues: Option<PathBuf>,
+    /// The entity tagger's model file (`sitrep train-ner`).
+    pub ner: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -454,6 +478,8 @@ pub struct Lexicons {
     pub names: NameRules,
     pub frames: Vec<FrameConfig>,
     pub cues: CueConfig,
+    /// The trained entity tagger, shared (it is a few megabytes).
+    pub ner: Arc<NerModel>,
 }
 
 /// The validated configuration the daemon runs on.
@@ -511,6 +537,10 @@ fn read(file: &Path) -> Result<String, ConfigError> {
 impl Config {
     /// The compiled-in defaults (the files of `config/` as they were at build time).
     pub fn embedded() -> Result<Config, ConfigError> {
+        Self::embedded_with(true)
+    }
+
+    fn embedded_with(model: bool) -> Result<Config, ConfigError> {
         Self::from_texts(
             "<embedded>",
             Path::new("<embedded>"),
@@ -521,7 +551,28 @@ impl Config {
                 ("frames.toml".into(), embedded::FRAMES.to_string()),
                 ("cues.toml".into(), embedded::CUES.to_string()),
             ],
+            if model {
+                embedded_ner()
+            } else {
+                Ok(Arc::new(NerModel::empty()))
+            },
         )
+    }
+
+    /// The settings and lexicons for training the entity tagger: `explicit`, else
+    /// `config/sitrep.toml` in the current folder when it exists, else the embedded
+    /// defaults; the entity model is not loaded (an empty one stands in). A model from an
+    /// older build (another feature version) must not stop its own retraining.
+    ///
+    /// # Errors
+    /// As [`Config::load`], the model apart.
+    pub fn for_training(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let local = Path::new("config/sitrep.toml");
+        match explicit {
+            Some(p) => Self::load_with(p, false),
+            None if local.is_file() => Self::load_with(local, false),
+            None => Self::embedded_with(false),
+        }
     }
 
     /// Loads a settings file and the lexicons it names (relative to its folder). A lexicon
@@ -530,6 +581,10 @@ impl Config {
     /// # Errors
     /// Every unreadable file, syntax error, unknown key and invalid value, all at once.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_with(path, true)
+    }
+
+    fn load_with(path: &Path, model: bool) -> Result<Config, ConfigError> {
         let text = read(path)?;
         let raw: RawSettings = parse(path, &text)?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -538,6 +593,7 @@ impl Config {
             names: None,
             frames: None,
             cues: None,
+            ner: None,
         });
         let mut errors = Vec::new();
         let mut load_one = |p: &Option<PathBuf>, name: &str, fallback: &str| match p {
@@ -559,10 +615,26 @@ impl Config {
             load_one(&paths.frames, "frames.toml", embedded::FRAMES),
             load_one(&paths.cues, "cues.toml", embedded::CUES),
         ];
+        let ner = match &paths.ner {
+            _ if !model => Ok(Arc::new(NerModel::empty())),
+            Some(p) => {
+                let full = base.join(p);
+                NerModel::load(&full)
+                    .map(Arc::new)
+                    .map_err(|e| ConfigError::Parse {
+                        file: full,
+                        message: e.to_string(),
+                    })
+            }
+            None => embedded_ner(),
+        };
         if !errors.is_empty() {
+            if let Err(e) = ner {
+                errors.push(e);
+            }
             return Err(collapse(errors));
         }
-        Self::from_texts(&path.display().to_string(), path, &text, files)
+        Self::from_texts(&path.display().to_string(), path, &text, files, ner)
     }
 
     fn from_texts(
@@ -570,6 +642,7 @@ impl Config {
         settings_path: &Path,
         settings: &str,
         lexicon_texts: [(String, String); 4],
+        ner: Result<Arc<NerModel>, ConfigError>,
     ) -> Result<Config, ConfigError> {
         let raw: RawSettings = parse(settings_path, settings)?;
         let [(gf, g), (nf, n), (ff, f), (cf, c)] = lexicon_texts;
@@ -586,6 +659,7 @@ impl Config {
         let names = parse::<NameRules>(&nf, &n).map_err(|e| errors.push(e)).ok();
         let frames = parse::<RawFrames>(&ff, &f).map_err(|e| errors.push(e)).ok();
         let cues = parse::<CueConfig>(&cf, &c).map_err(|e| errors.push(e)).ok();
+        let ner = ner.map_err(|e| errors.push(e)).ok();
 
         let invalid = |file: &Path, key: String, message: String| ConfigError::Invalid {
             file: file.to_path_buf(),
@@ -726,8 +800,8 @@ impl Config {
                 errors.push(invalid(&cf, "window".into(), "must be at least 1".into()));
             }
         }
-        match (gazetteer, names, frames, cues) {
-            (Some(g), Some(n), Some(f), Some(c)) if errors.is_empty() => Ok(Config {
+        match (gazetteer, names, frames, cues, ner) {
+            (Some(g), Some(n), Some(f), Some(c), Some(ner)) if errors.is_empty() => Ok(Config {
                 source: raw.source,
                 pipeline: raw.pipeline,
                 events: raw.events,
@@ -738,6 +812,7 @@ impl Config {
                     names: n,
                     frames: f.frame,
                     cues: c,
+                    ner,
                 },
                 origin: origin.to_string(),
             }),

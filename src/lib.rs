@@ -25,6 +25,7 @@ pub mod events;
 pub mod hub;
 pub mod journal;
 pub mod metrics;
+pub mod ner;
 pub mod ner_eval;
 pub mod pipeline;
 pub mod quarantine;

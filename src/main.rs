@@ -121,15 +121,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Command::EvalNer { file, json } => {
+        Command::EvalNer(args) => {
             let cfg = load_config(cli.config.as_deref())?;
-            let rec = sitrep::stages::extract::EntityRecognizer::new(&cfg.lexicons);
-            let report = sitrep::ner_eval::evaluate(&rec, &file)?;
-            if json {
-                print_out(&serde_json::to_string_pretty(&report)?)?;
-            } else {
-                print_out(&sitrep::ner_eval::render(&report))?;
-            }
+            sitrep::ner_eval::command(&cfg, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::TrainNer(args) => {
+            sitrep::ner::train::command(cli.config.as_deref(), &args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { path, until, json } => {

@@ -1,7 +1,9 @@
 //! `sitrep eval-ner`: entity recognition scored on CoNLL-2003-format data, counted as the
 //! `conlleval` script counts (a chunk is right only when its type and both its ends are).
 //!
-//! Each CoNLL document becomes one report whose sentences are the tokens joined by single
+//! Two recognizers can be scored. The trained tagger (`--recognizer model`, the default)
+//! tags each document's own tokens, so the score is the tagger's alone. The rule recognizer
+//! of the extract stage (`--recognizer rules`) sees each CoNLL document as one report whose sentences are the tokens joined by single
 //! spaces, so the recognizer sees a document as it sees a wire report (names confirmed by
 //! later mentions, surnames after full names). Its mentions are mapped back onto the tokens
 //! they cover: person → PER, place and facility → LOC, organization → ORG, anything else
@@ -14,115 +16,23 @@ use std::time::Instant;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::config::Config;
+use crate::ner::conll::{self, chunks, ConllError, Score, Scores};
+use crate::ner::{ModelError, NerModel};
 use crate::report::{Metadata, Report, Sentence};
 use crate::stages::extract::{EntityKind, EntityRecognizer};
 
+/// Errors of `sitrep eval-ner`.
 #[derive(Debug, thiserror::Error)]
 pub enum NerEvalError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}: expected `token ... tag` columns, found {text:?}")]
-    Format {
-        path: PathBuf,
-        line: usize,
-        text: String,
-    },
-}
-
-/// One CoNLL sentence: tokens and their gold tags.
-#[derive(Debug, Default, Clone)]
-struct GoldSentence {
-    tokens: Vec<String>,
-    tags: Vec<String>,
-}
-
-/// Documents (split at `-DOCSTART-`) of sentences.
-fn read_conll(path: &Path) -> Result<Vec<Vec<GoldSentence>>, NerEvalError> {
-    let text = std::fs::read_to_string(path).map_err(|source| NerEvalError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut docs: Vec<Vec<GoldSentence>> = vec![Vec::new()];
-    let mut cur = GoldSentence::default();
-    let flush = |docs: &mut Vec<Vec<GoldSentence>>, cur: &mut GoldSentence| {
-        if !cur.tokens.is_empty() {
-            if let Some(d) = docs.last_mut() {
-                d.push(std::mem::take(cur));
-            }
-        }
-    };
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim_end();
-        if line.is_empty() {
-            flush(&mut docs, &mut cur);
-            continue;
-        }
-        if line.starts_with("-DOCSTART-") {
-            flush(&mut docs, &mut cur);
-            if docs.last().is_some_and(|d| !d.is_empty()) {
-                docs.push(Vec::new());
-            }
-            continue;
-        }
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        match (cols.first(), cols.last()) {
-            (Some(tok), Some(tag)) if cols.len() >= 2 => {
-                cur.tokens.push((*tok).to_string());
-                cur.tags.push((*tag).to_string());
-            }
-            _ => {
-                return Err(NerEvalError::Format {
-                    path: path.to_path_buf(),
-                    line: n + 1,
-                    text: line.to_string(),
-                })
-            }
-        }
-    }
-    flush(&mut docs, &mut cur);
-    docs.retain(|d| !d.is_empty());
-    Ok(docs)
-}
-
-/// A chunk: type and token range, as conlleval finds them in a tag sequence.
-type Chunk = (String, usize, usize);
-
-/// Chunks of an IOB1/IOB2 tag sequence, by conlleval's start/end rules.
-fn chunks(tags: &[String]) -> Vec<Chunk> {
-    let split = |t: &str| -> (char, String) {
-        match t.split_once('-') {
-            Some((p, ty)) => (p.chars().next().unwrap_or('O'), ty.to_string()),
-            None => ('O', String::new()),
-        }
-    };
-    let mut out = Vec::new();
-    let mut open: Option<(String, usize)> = None;
-    let mut prev = ('O', String::new());
-    for (i, t) in tags.iter().enumerate() {
-        let (p, ty) = split(t);
-        let starts = match p {
-            'B' | 'S' => true,
-            'I' | 'E' => prev.0 == 'O' || prev.0 == 'E' || prev.0 == 'S' || prev.1 != ty,
-            _ => false,
-        };
-        let ends_prev = open.is_some() && (starts || p == 'O');
-        if ends_prev {
-            if let Some((oty, s)) = open.take() {
-                out.push((oty, s, i));
-            }
-        }
-        if starts {
-            open = Some((ty.clone(), i));
-        }
-        prev = (p, ty);
-    }
-    if let Some((oty, s)) = open {
-        out.push((oty, s, tags.len()));
-    }
-    out
+    #[error(transparent)]
+    Data(#[from] ConllError),
+    #[error("{path}: {source}")]
+    Model { path: PathBuf, source: ModelError },
+    #[error("writing the report: {0}")]
+    Output(#[from] std::io::Error),
+    #[error("writing the report: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 fn ner_type(kind: EntityKind, demonym: bool) -> &'static str {
@@ -137,33 +47,11 @@ fn ner_type(kind: EntityKind, demonym: bool) -> &'static str {
     }
 }
 
-/// Precision, recall and F1 of one type (or all).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Score {
-    pub gold: usize,
-    pub predicted: usize,
-    pub correct: usize,
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-}
-
-impl Score {
-    fn finish(&mut self) {
-        let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        self.precision = ratio(self.correct, self.predicted);
-        self.recall = ratio(self.correct, self.gold);
-        self.f1 = if self.precision + self.recall > 0.0 {
-            2.0 * self.precision * self.recall / (self.precision + self.recall)
-        } else {
-            0.0
-        };
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct NerReport {
     pub file: String,
+    /// `model` or `rules`.
+    pub recognizer: String,
     pub documents: usize,
     pub sentences: usize,
     pub tokens: usize,
@@ -174,11 +62,50 @@ pub struct NerReport {
     pub by_type: BTreeMap<String, Score>,
 }
 
-/// Scores the recognizer on a CoNLL file.
+/// Scores the trained tagger on a CoNLL file.
+///
+/// # Errors
+/// An unreadable or malformed file.
+pub fn evaluate_model(model: &NerModel, path: &Path) -> Result<NerReport, NerEvalError> {
+    evaluate_model_with(model, path, |_, _| {})
+}
+
+/// [`evaluate_model`], handing every sentence and its predicted tags to `each`.
+///
+/// # Errors
+/// An unreadable or malformed file.
+pub fn evaluate_model_with(
+    model: &NerModel,
+    path: &Path,
+    each: impl FnMut(&conll::Sentence, &[crate::ner::Tag]),
+) -> Result<NerReport, NerEvalError> {
+    let docs = conll::read(path)?;
+    let (mut scores, tokens, seconds) = crate::ner::train::evaluate_with(model, &docs, each);
+    scores.finish();
+    Ok(NerReport {
+        file: path.display().to_string(),
+        recognizer: "model".into(),
+        documents: docs.len(),
+        sentences: docs.iter().map(Vec::len).sum(),
+        tokens,
+        seconds,
+        tokens_per_second: if seconds > 0.0 {
+            tokens as f64 / seconds
+        } else {
+            0.0
+        },
+        overall: scores.overall,
+        by_type: scores.by_type,
+    })
+}
+
+/// Scores the rule recognizer on a CoNLL file.
+///
+/// # Errors
+/// An unreadable or malformed file.
 pub fn evaluate(rec: &EntityRecognizer, path: &Path) -> Result<NerReport, NerEvalError> {
-    let docs = read_conll(path)?;
-    let mut overall = Score::default();
-    let mut by_type: BTreeMap<String, Score> = BTreeMap::new();
+    let docs = conll::read(path)?;
+    let mut scores = Scores::default();
     let (mut n_sent, mut n_tok) = (0, 0);
     let mut seconds = 0.0;
     for doc in &docs {
@@ -217,27 +144,13 @@ pub fn evaluate(rec: &EntityRecognizer, path: &Path) -> Result<NerReport, NerEva
                 }
                 free_from = last + 1;
             }
-            let gold = chunks(&sent.tags);
-            let pred = chunks(&predicted);
-            for c in &gold {
-                overall.gold += 1;
-                by_type.entry(c.0.clone()).or_default().gold += 1;
-            }
-            for c in &pred {
-                overall.predicted += 1;
-                let s = by_type.entry(c.0.clone()).or_default();
-                s.predicted += 1;
-                if gold.contains(c) {
-                    overall.correct += 1;
-                    s.correct += 1;
-                }
-            }
+            scores.add(&chunks(&sent.tags), &chunks(&predicted));
         }
     }
-    overall.finish();
-    by_type.values_mut().for_each(Score::finish);
+    scores.finish();
     Ok(NerReport {
         file: path.display().to_string(),
+        recognizer: "rules".into(),
         documents: docs.len(),
         sentences: n_sent,
         tokens: n_tok,
@@ -247,8 +160,69 @@ pub fn evaluate(rec: &EntityRecognizer, path: &Path) -> Result<NerReport, NerEva
         } else {
             0.0
         },
-        overall,
-        by_type,
+        overall: scores.overall,
+        by_type: scores.by_type,
+    })
+}
+
+/// `sitrep eval-ner`: scores the chosen recognizer and prints the report.
+///
+/// # Errors
+/// Unreadable data or model, or standard output closed with an error.
+pub fn command(cfg: &Config, args: &crate::cli::EvalNerArgs) -> Result<(), NerEvalError> {
+    let report = if args.recognizer == "rules" {
+        evaluate(&EntityRecognizer::rules_only(&cfg.lexicons), &args.file)?
+    } else if args.recognizer == "extract" {
+        let mut r = evaluate(&EntityRecognizer::new(&cfg.lexicons), &args.file)?;
+        r.recognizer = "extract".into();
+        r
+    } else {
+        let loaded;
+        let model = match &args.model {
+            Some(path) => {
+                loaded = NerModel::load(path).map_err(|source| NerEvalError::Model {
+                    path: path.clone(),
+                    source,
+                })?;
+                &loaded
+            }
+            None => cfg.lexicons.ner.as_ref(),
+        };
+        let mut lines = String::new();
+        let report = evaluate_model_with(model, &args.file, |s, tags| {
+            if args.predictions.is_some() {
+                for ((tok, gold), pred) in s.tokens.iter().zip(&s.tags).zip(iob2(tags)) {
+                    lines.push_str(&format!("{tok} {gold} {pred}\n"));
+                }
+                lines.push('\n');
+            }
+        })?;
+        if let Some(path) = &args.predictions {
+            std::fs::write(path, lines)?;
+        }
+        report
+    };
+    let text = if args.json {
+        serde_json::to_string_pretty(&report)?
+    } else {
+        render(&report)
+    };
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// BILOU tags written as IOB2 (`U-` → `B-`, `L-` → `I-`), as conlleval and the data use.
+fn iob2(tags: &[crate::ner::Tag]) -> impl Iterator<Item = String> + '_ {
+    tags.iter().map(|&t| {
+        let name = crate::ner::tag_name(t);
+        match name.split_once('-') {
+            Some(("U", ty)) => format!("B-{ty}"),
+            Some(("L", ty)) => format!("I-{ty}"),
+            _ => name.to_string(),
+        }
     })
 }
 
@@ -284,7 +258,7 @@ fn document_kinds(mentions: &mut [crate::stages::extract::Mention]) {
 }
 
 /// A report made of a document's sentences, tokens joined by single spaces.
-fn document_report(doc: &[GoldSentence]) -> Report {
+fn document_report(doc: &[conll::Sentence]) -> Report {
     let mut original = String::new();
     let mut sentences = Vec::with_capacity(doc.len());
     for s in doc {
@@ -317,8 +291,8 @@ fn document_report(doc: &[GoldSentence]) -> Report {
 /// The report as a table, for people.
 pub fn render(r: &NerReport) -> String {
     let mut out = format!(
-        "{}: {} documents, {} sentences, {} tokens, {:.0} tokens/s\n{:<8} {:>7} {:>7} {:>7} {:>9} {:>7} {:>7}\n",
-        r.file, r.documents, r.sentences, r.tokens, r.tokens_per_second,
+        "{} ({}): {} documents, {} sentences, {} tokens, {:.0} tokens/s\n{:<8} {:>7} {:>7} {:>7} {:>9} {:>7} {:>7}\n",
+        r.file, r.recognizer, r.documents, r.sentences, r.tokens, r.tokens_per_second,
         "type", "gold", "found", "correct", "precision", "recall", "F1"
     );
     let row = |name: &str, s: &Score| {
@@ -344,44 +318,10 @@ pub fn render(r: &NerReport) -> String {
 mod tests {
     use super::*;
 
-    fn tags(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
-
     #[test]
-    fn chunks_follow_conlleval_for_iob1_and_iob2() {
-        // IOB1: I- opens a chunk after O; B- splits two chunks of one type.
-        assert_eq!(
-            chunks(&tags("I-PER I-PER O I-LOC B-LOC I-ORG")),
-            vec![
-                ("PER".into(), 0, 2),
-                ("LOC".into(), 3, 4),
-                ("LOC".into(), 4, 5),
-                ("ORG".into(), 5, 6)
-            ]
-        );
-        assert_eq!(
-            chunks(&tags("B-MISC I-MISC I-PER")),
-            vec![("MISC".into(), 0, 2), ("PER".into(), 2, 3)]
-        );
-    }
-
-    #[test]
-    fn reads_documents_and_rejects_bad_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.conll");
-        std::fs::write(
-            &p,
-            "-DOCSTART- -X- -X- O\n\nAna NNP B-NP I-PER\nleft VBD B-VP O\n\n-DOCSTART- -X- O O\n\nOslo NNP B-NP I-LOC\n",
-        )
-        .unwrap();
-        let docs = read_conll(&p).unwrap();
-        assert_eq!(docs.len(), 2);
-        assert_eq!(docs[0][0].tokens, ["Ana", "left"]);
-        std::fs::write(&p, "lonely\n").unwrap();
-        assert!(matches!(
-            read_conll(&p),
-            Err(NerEvalError::Format { line: 1, .. })
-        ));
+    fn rule_mentions_map_onto_conll_types() {
+        assert_eq!(ner_type(EntityKind::Facility, false), "LOC");
+        assert_eq!(ner_type(EntityKind::Place, true), "MISC");
+        assert_eq!(ner_type(EntityKind::Other, false), "MISC");
     }
 }

@@ -1,18 +1,25 @@
 //! Entity mentions: gazetteer matches plus discovery of names the gazetteer does not know.
 //!
-//! Discovery is deliberately rule-based and explainable: capitalized spans, titles that
-//! introduce people ("Col. Anders Tovald"), head words that type a name ("Qamishli
-//! airport", "Syrian Democratic Forces"), acronyms and their expansions, datelines and
-//! demonyms. Within one report, a surname after a full name and an acronym after its
-//! expansion are linked to the earlier mention; the situation resolves links and keys to
-//! entity ids.
+//! Discovery is rule-based and explainable first: capitalized spans, titles that introduce
+//! people ("Col. Anders Tovald"), head words that type a name ("Qamishli airport", "Syrian
+//! Democratic Forces"), acronyms and their expansions, datelines and demonyms. The trained
+//! tagger (`crate::ner`) then reads the same sentences: it types the names the rules found
+//! but could not type (a player, a company, a county named without a title or head word),
+//! and adds the names they missed. The gazetteer and the stronger rules win where they
+//! speak; the tagger decides where they are silent. Within one report, a surname after a
+//! full name and an acronym after its expansion are linked to the earlier mention; the
+//! situation resolves links and keys to entity ids.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde::Serialize;
 
 use crate::config::Lexicons;
+use crate::ner::tagger::WordCache;
+use crate::ner::tokenize::Tokenizer;
+use crate::ner::{NerModel, NerType, Tagger};
 use crate::report::Report;
 use crate::text::{eq_lower, plain_lower, tokenize, NameKeyer, Token, TokenKind};
 
@@ -57,6 +64,11 @@ impl EntityKind {
 /// How sure a rule is of the kind it gives; the situation keeps the best-supported kind.
 pub type KindWeight = u8;
 
+/// The weight of a kind the tagger gives: above the weak rules (a capitalized word after
+/// "in", an acronym, an untyped name), below titles and head words, which say outright what
+/// a name is, and the gazetteer.
+pub const MODEL_WEIGHT: KindWeight = 4;
+
 /// One entity mention in a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mention {
@@ -91,6 +103,10 @@ pub struct EntityRecognizer {
     /// Gazetteer entry → the country it is the capital of.
     capitals: Vec<Option<usize>>,
     titles: Vec<Vec<String>>,
+    /// Titles by their first and by their last word (lower case), so that finding a title
+    /// costs one lookup per token instead of a comparison with every title.
+    titles_by_first: HashMap<String, Vec<usize>>,
+    titles_by_last: HashMap<String, Vec<usize>>,
     stopwords: HashSet<String>,
     connectors: HashSet<String>,
     articles: Vec<String>,
@@ -99,6 +115,12 @@ pub struct EntityRecognizer {
     place_heads: HashSet<String>,
     org_heads: HashSet<String>,
     org_suffixes: HashSet<String>,
+    /// The trained tagger; `None` for the rules alone (`eval-ner --recognizer rules`).
+    ner: Option<Arc<NerModel>>,
+    ner_tokenizer: Tokenizer,
+    /// The tagger's word caches, kept from report to report (one per thread that is
+    /// recognizing at the moment; the pipeline has one).
+    ner_caches: Mutex<Vec<WordCache>>,
 }
 
 /// Prepositions after which a bare capitalized name is most likely a place.
@@ -107,7 +129,16 @@ const LOCATION_PREPS: [&str; 11] = [
 ];
 
 impl EntityRecognizer {
+    /// The rules, the gazetteer and the trained tagger.
     pub fn new(lex: &Lexicons) -> Self {
+        Self {
+            ner: Some(Arc::clone(&lex.ner)),
+            ..Self::rules_only(lex)
+        }
+    }
+
+    /// The rules and the gazetteer without the tagger, to measure what each adds.
+    pub fn rules_only(lex: &Lexicons) -> Self {
         let n = &lex.names;
         let keyer = NameKeyer::new(&n.articles, &n.rewrites);
         let mut patterns = Vec::new();
@@ -171,6 +202,8 @@ impl EntityRecognizer {
                 .iter()
                 .map(|t| t.split_whitespace().map(str::to_lowercase).collect())
                 .collect(),
+            titles_by_first: index_titles(&n.person_titles, |w| w.first()),
+            titles_by_last: index_titles(&n.person_titles, |w| w.last()),
             stopwords: n.stopwords.iter().map(|s| s.to_lowercase()).collect(),
             connectors: n.connectors.iter().map(|s| s.to_lowercase()).collect(),
             articles: n.articles.iter().map(|s| s.to_lowercase()).collect(),
@@ -183,6 +216,9 @@ impl EntityRecognizer {
                 .collect(),
             org_heads: n.org_heads.words.iter().map(|s| s.to_lowercase()).collect(),
             org_suffixes: n.org_suffixes.iter().map(|s| s.to_lowercase()).collect(),
+            ner: None,
+            ner_tokenizer: Tokenizer::new(&n.sentences.abbreviations),
+            ner_caches: Mutex::new(Vec::new()),
         }
     }
 
@@ -207,10 +243,27 @@ impl EntityRecognizer {
     /// All mentions of a report, in text order, with in-report links set.
     pub fn recognize(&self, report: &Report) -> Vec<Mention> {
         let mut mentions = Vec::new();
+        // The rules' tokens of every sentence (none for headings), for the rules and for
+        // merging the tagger's names.
+        let toks: Vec<Vec<Token<'_>>> = report
+            .sentences
+            .iter()
+            .enumerate()
+            .map(|(si, s)| {
+                if report.headings.contains(&si) {
+                    Vec::new()
+                } else {
+                    tokenize(&s.text)
+                }
+            })
+            .collect();
         for (si, s) in report.sentences.iter().enumerate() {
             if !report.headings.contains(&si) {
-                self.sentence_mentions(si, &s.text, &mut mentions);
+                self.sentence_mentions(si, &s.text, &toks[si], &mut mentions);
             }
+        }
+        if let Some(model) = &self.ner {
+            self.model_mentions(model, report, &toks, &mut mentions);
         }
         // "The main hospital" of one city is not that of another: a described facility
         // belongs to the place the report is datelined from, or, with no dateline, to the
@@ -247,6 +300,148 @@ impl EntityRecognizer {
         mentions
     }
 
+    /// Runs the tagger over the report's body sentences (one document, so a name typed once
+    /// helps type it again) and merges its names into the rules' mentions: a name no rule
+    /// found is added; a name the rules found but typed weakly (or not at all) takes the
+    /// tagger's type; gazetteer names, demonyms and names typed by a title or a head word
+    /// are left as they are. The tagger speaks only where it is sure of the type (a margin
+    /// above the model's calibrated threshold): on a name it has never seen, in a context
+    /// that fits a person as well as a place, a guess would override better local evidence.
+    /// MISC names (events, nationalities, products) have no entity kind and are not added.
+    fn model_mentions(
+        &self,
+        model: &NerModel,
+        report: &Report,
+        toks: &[Vec<Token<'_>>],
+        out: &mut Vec<Mention>,
+    ) {
+        let body: Vec<usize> = (0..report.sentences.len())
+            .filter(|i| !report.headings.contains(i))
+            .collect();
+        let spans: Vec<Vec<(usize, usize)>> = body
+            .iter()
+            .map(|&si| {
+                let mut v = Vec::new();
+                self.ner_tokenizer
+                    .tokenize(&report.sentences[si].text, &mut v);
+                v
+            })
+            .collect();
+        let words: Vec<Vec<&str>> = body
+            .iter()
+            .zip(&spans)
+            .map(|(&si, v)| {
+                let text = &report.sentences[si].text;
+                v.iter().map(|&(a, b)| &text[a..b]).collect()
+            })
+            .collect();
+        let cache = self
+            .ner_caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default();
+        let mut tagger = Tagger::with_cache(model, cache);
+        let entities = tagger.entities(&words);
+        self.ner_caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tagger.into_cache());
+        for ((&si, offsets), found) in body.iter().zip(&spans).zip(&entities) {
+            if found.is_empty() {
+                continue;
+            }
+            let text = &report.sentences[si].text;
+            for e in found
+                .iter()
+                .filter(|e| e.type_margin >= model.info.type_threshold)
+            {
+                let (Some(&(start, _)), Some(&(_, end))) =
+                    (offsets.get(e.start), offsets.get(e.end.wrapping_sub(1)))
+                else {
+                    continue;
+                };
+                self.merge_model_name(si, text, &toks[si], start, end, e.ty, out);
+            }
+        }
+    }
+
+    /// Merges one name the tagger found at `text[start..end]` (see `model_mentions`).
+    #[allow(clippy::too_many_arguments)]
+    fn merge_model_name(
+        &self,
+        si: usize,
+        text: &str,
+        toks: &[Token<'_>],
+        start: usize,
+        end: usize,
+        ty: NerType,
+        out: &mut Vec<Mention>,
+    ) {
+        let kind = match ty {
+            NerType::Per => EntityKind::Person,
+            NerType::Loc => EntityKind::Place,
+            NerType::Org => EntityKind::Organization,
+            NerType::Misc => return,
+        };
+        // The rule tokens the name covers ("U.S." is "U.S" and "." to the rules), without
+        // the words that are never part of a name ("Later Moll said": "Moll").
+        let inside = |t: &Token<'_>| t.start >= start && t.end <= end;
+        let (Some(mut i), Some(j)) = (toks.iter().position(inside), toks.iter().rposition(inside))
+        else {
+            return;
+        };
+        while i < j && self.stopwords.contains(&toks[i].text.to_lowercase()) {
+            i += 1;
+        }
+        let start = toks[i].start;
+        let mut overlapping = out
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.sentence == si && m.start < end && start < m.end)
+            .map(|(k, _)| k);
+        let replace = match (overlapping.next(), overlapping.next()) {
+            (None, _) => None,
+            (Some(k), None) => {
+                let m = &out[k];
+                let weak = m.gazetteer.is_none()
+                    && !m.demonym
+                    && m.weight < MODEL_WEIGHT
+                    && !m.key.contains(DESCRIBED);
+                if !weak {
+                    return;
+                }
+                let within = start >= m.start && end <= m.end;
+                if !within || (start == m.start && end == m.end) {
+                    // The same words, or others than the rules took: the rules' words (their
+                    // stopwords and connectors know where names end) with the tagger's type;
+                    // a facility the rules found by its head stays one.
+                    let m = &mut out[k];
+                    if !(m.kind == EntityKind::Facility && kind == EntityKind::Place) {
+                        m.kind = kind;
+                    }
+                    m.weight = MODEL_WEIGHT;
+                    return;
+                }
+                // Fewer words ("Shares of Acme Corp" to the rules, "Acme Corp" to the
+                // tagger): the tagger's reading replaces the weak one.
+                Some(k)
+            }
+            // The rules split it into several names: they keep their reading.
+            (Some(_), Some(_)) => return,
+        };
+        if let Some(k) = replace {
+            out.remove(k);
+        }
+        let before = out.len();
+        self.push_span(si, text, toks, i, j + 1, Some(kind), out);
+        for m in &mut out[before..] {
+            if m.kind == kind {
+                m.weight = MODEL_WEIGHT;
+            }
+        }
+    }
+
     fn gazetteer_mention(
         &self,
         si: usize,
@@ -271,8 +466,7 @@ impl EntityRecognizer {
         }
     }
 
-    fn sentence_mentions(&self, si: usize, text: &str, out: &mut Vec<Mention>) {
-        let toks = tokenize(text);
+    fn sentence_mentions(&self, si: usize, text: &str, toks: &[Token<'_>], out: &mut Vec<Mention>) {
         let mut covered = vec![false; toks.len()];
         for m in self.gazetteer.find_iter(text) {
             if !word_bounded(text, m.start(), m.end()) {
@@ -294,16 +488,16 @@ impl EntityRecognizer {
                 continue;
             }
             // Titles: "President", "Deputy Prime Minister", "Col." before a name.
-            if let Some(n) = self.title_at(&toks, i) {
-                let after = skip_dot(&toks, i + n);
+            if let Some(n) = self.title_at(toks, i) {
+                let after = skip_dot(toks, i + n);
                 if after < toks.len()
                     && !covered[after]
                     && self.is_name_word(&toks[after])
-                    && !self.is_title_start(&toks, after)
+                    && !self.is_title_start(toks, after)
                 {
                     i = after;
-                    let end = self.span_end(&toks, &covered, i);
-                    self.push_span(si, text, &toks, i, end, Some(EntityKind::Person), out);
+                    let end = self.span_end(toks, &covered, i);
+                    self.push_span(si, text, toks, i, end, Some(EntityKind::Person), out);
                     i = end;
                 } else {
                     i = after.max(i + 1);
@@ -314,9 +508,9 @@ impl EntityRecognizer {
                 i += 1;
                 continue;
             }
-            let end = self.span_end(&toks, &covered, i);
+            let end = self.span_end(toks, &covered, i);
             // A lower-case title right before the name ("correspondent Dilan Barzan").
-            let titled = i > 0 && self.title_ending_at(&toks, i);
+            let titled = i > 0 && self.title_ending_at(toks, i);
             let hint = if titled {
                 Some(EntityKind::Person)
             } else {
@@ -324,7 +518,7 @@ impl EntityRecognizer {
             };
             let opener_single = Some(i) == opener && end == i + 1;
             let before = out.len();
-            self.push_span(si, text, &toks, i, end, hint, out);
+            self.push_span(si, text, toks, i, end, hint, out);
             // "Syrian Democratic Forces": a demonym right before an organization's name is
             // part of the name, not a mention of the country.
             if out.len() > before && i > 0 && covered[i - 1] {
@@ -352,7 +546,7 @@ impl EntityRecognizer {
             }
             i = end;
         }
-        self.described_facilities(si, text, &toks, out);
+        self.described_facilities(si, text, toks, out);
         // "city of Lisk", "port of Velmar": a head word, "of", then a name.
         for (ti, t) in toks.iter().enumerate() {
             if t.kind != TokenKind::Word || ti + 2 >= toks.len() || toks[ti + 1].text != "of" {
@@ -372,7 +566,7 @@ impl EntityRecognizer {
             if !self.is_name_word(&toks[name_at]) {
                 continue;
             }
-            let end = self.span_end(&toks, &covered, name_at);
+            let end = self.span_end(toks, &covered, name_at);
             if let Some(group) = fac {
                 // The facility "port of Velmar", beside the place "Velmar".
                 let name = &text[toks[name_at].start..toks[end - 1].end];
@@ -614,8 +808,12 @@ impl EntityRecognizer {
 
     /// Length in tokens of a person title starting at `i`, if any.
     fn title_at(&self, toks: &[Token<'_>], i: usize) -> Option<usize> {
+        if toks[i].kind != TokenKind::Word {
+            return None;
+        }
+        let candidates = with_lower(toks[i].text, |w| self.titles_by_first.get(w))?;
         let mut best = None;
-        for t in &self.titles {
+        for t in candidates.iter().map(|&k| &self.titles[k]) {
             if i + t.len() <= toks.len()
                 && t.iter()
                     .zip(&toks[i..])
@@ -638,7 +836,10 @@ impl EntityRecognizer {
         } else {
             i
         };
-        self.titles.iter().any(|t| {
+        let Some(candidates) = with_lower(toks[j - 1].text, |w| self.titles_by_last.get(w)) else {
+            return false;
+        };
+        candidates.iter().map(|&k| &self.titles[k]).any(|t| {
             t.len() <= j
                 && t.iter()
                     .zip(&toks[j - t.len()..j])
@@ -856,6 +1057,35 @@ impl EntityRecognizer {
     }
 }
 
+/// Titles (as lower-case words) indexed by one of their words.
+fn index_titles(
+    titles: &[String],
+    word: impl Fn(&[String]) -> Option<&String>,
+) -> HashMap<String, Vec<usize>> {
+    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+    for (k, t) in titles.iter().enumerate() {
+        let words: Vec<String> = t.split_whitespace().map(str::to_lowercase).collect();
+        if let Some(w) = word(&words) {
+            index.entry(w.clone()).or_default().push(k);
+        }
+    }
+    index
+}
+
+/// Calls `f` with the lower-case form of `s`, without allocating for short ASCII words.
+fn with_lower<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 32];
+    if s.len() <= buf.len() && s.is_ascii() {
+        for (b, c) in buf.iter_mut().zip(s.bytes()) {
+            *b = c.to_ascii_lowercase();
+        }
+        if let Ok(lower) = std::str::from_utf8(&buf[..s.len()]) {
+            return f(lower);
+        }
+    }
+    f(&s.to_lowercase())
+}
+
 fn skip_dot(toks: &[Token<'_>], i: usize) -> usize {
     if i < toks.len() && toks[i].text == "." {
         i + 1
@@ -968,6 +1198,36 @@ mod tests {
         let ms = mentions("Attention turned to the port. Velmar officials spoke in Velmar.");
         assert!(ms.iter().all(|m| m.surface != "Attention"), "{ms:#?}");
         assert!(ms.iter().any(|m| m.surface == "Velmar"));
+    }
+
+    #[test]
+    fn tagger_types_what_the_rules_leave_untyped() {
+        let text = "Shares of Varnholt Holdings rose 5 percent on Monday, said Ilsa Brandvik, \
+                    an analyst at Kestrel Securities.";
+        let ms = mentions(text);
+        assert_eq!(find(&ms, "Ilsa Brandvik").kind, EntityKind::Person);
+        assert_eq!(
+            find(&ms, "Kestrel Securities").kind,
+            EntityKind::Organization
+        );
+        // The tagger's words replace the rules' longer, untyped span.
+        assert_eq!(
+            find(&ms, "Varnholt Holdings").kind,
+            EntityKind::Organization
+        );
+        let cfg = Config::embedded().unwrap();
+        let r = test_report(&cfg, text);
+        let rules = EntityRecognizer::rules_only(&cfg.lexicons).recognize(&r);
+        assert_eq!(find(&rules, "Ilsa Brandvik").kind, EntityKind::Other);
+    }
+
+    #[test]
+    fn an_unsure_tagger_leaves_the_rules_their_reading() {
+        // An unknown two-word name after "deployed to": the tagger leans to a person but is
+        // not sure, and the preposition says place.
+        let ms =
+            mentions("Troops had been deployed to Harrow Crest near the border, officials said.");
+        assert_eq!(find(&ms, "Harrow Crest").kind, EntityKind::Place);
     }
 
     #[test]

@@ -1,0 +1,580 @@
+//! The trained model and its file.
+//!
+//! File layout (little-endian):
+//!
+//! | bytes | what |
+//! | --- | --- |
+//! | 8 | magic `SRNERMDL` |
+//! | 2 | format version ([`FORMAT_VERSION`]) |
+//! | 2 | reserved, 0 |
+//! | 8 | payload length |
+//! | 8 | xxh3-64 of the payload |
+//! | … | payload |
+//!
+//! The payload holds the training facts ([`ModelInfo`]), the transition weights, the
+//! emission rows (bucket deltas, a mask of the non-zero tags and zigzag varint weights, in
+//! bucket order), the word clusters and the gazetteer (sorted hashes). Everything is written
+//! in sorted order, so one set of weights always gives the same bytes, and the checksum is
+//! verified before anything is decoded, so a damaged file is refused rather than tagging
+//! badly.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::features::{IdMap, Lexicon, FEATURE_VERSION};
+use super::NTAGS;
+
+pub const MAGIC: &[u8; 8] = b"SRNERMDL";
+pub const FORMAT_VERSION: u16 = 1;
+const HEADER_LEN: usize = 28;
+
+/// Errors loading a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("not an entity model (no `SRNERMDL` header)")]
+    Magic,
+    #[error("entity model file format {found}; this build reads format {expected}")]
+    Version { found: u16, expected: u16 },
+    #[error("entity model uses features version {found}; this build computes version {expected} (retrain it with `sitrep train-ner`)")]
+    Features { found: u32, expected: u32 },
+    #[error("entity model checksum mismatch: the file is damaged")]
+    Checksum,
+    #[error("entity model is malformed at payload byte {0}")]
+    Malformed(usize),
+}
+
+/// What the model was trained on and how; kept in the file for `eval-ner` and for people.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelInfo {
+    pub feature_version: u32,
+    /// log2 of the number of weight buckets.
+    pub bucket_bits: u8,
+    /// Epochs of the kept weights.
+    pub epochs: u32,
+    pub seed: u64,
+    pub train_sentences: u32,
+    pub train_tokens: u32,
+    /// Validation F1 measured when the model was chosen.
+    pub valid_f1: f32,
+    /// Weight units per quantized step (the weights are stored as i16).
+    pub scale: f32,
+    /// The type margin ([`super::EntitySpan::type_margin`]) above which the tagger's type is
+    /// trusted over weak evidence: three quarters of its type mistakes on the validation
+    /// split had a smaller margin, and nine in ten of its right types a larger one.
+    pub type_threshold: f32,
+}
+
+/// The weights: for each feature bucket a row of one weight per tag, and the transitions.
+///
+/// Only buckets with a non-zero row are kept, in an open-addressing table at most half
+/// full: a few tens of thousands of rows make a table of about a megabyte, which stays in
+/// cache, where a direct index over every bucket would be tens of megabytes touched at
+/// random.
+#[derive(Debug, Clone)]
+pub struct Weights {
+    pub(crate) bits: u8,
+    /// `(bucket, row)`; `EMPTY` buckets are free slots.
+    slots: Vec<(u32, u32)>,
+    mask: usize,
+    /// Row 0 is all zeros: what a bucket without a row weighs.
+    rows: Vec<[i16; NTAGS]>,
+    /// `trans[prev][tag]`, with `prev == NTAGS` for the start of a sentence.
+    pub(crate) trans: [[i32; NTAGS]; NTAGS + 1],
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl Weights {
+    /// Weights from rows (any order; a bucket given twice keeps its last row, all-zero rows
+    /// are dropped).
+    pub fn from_rows(
+        bits: u8,
+        rows: impl IntoIterator<Item = (u32, [i16; NTAGS])>,
+        trans: [[i32; NTAGS]; NTAGS + 1],
+    ) -> Self {
+        let rows: Vec<(u32, [i16; NTAGS])> = rows
+            .into_iter()
+            .filter(|(_, r)| r.iter().any(|&w| w != 0))
+            .collect();
+        let size = (rows.len() * 4).next_power_of_two().max(16);
+        let mut w = Self {
+            bits,
+            slots: vec![(EMPTY, 0); size],
+            mask: size - 1,
+            rows: Vec::with_capacity(rows.len() + 1),
+            trans,
+        };
+        w.rows.push([0; NTAGS]);
+        for (bucket, row) in rows {
+            let mut i = bucket as usize & w.mask;
+            loop {
+                let slot = &mut w.slots[i];
+                if slot.0 == EMPTY {
+                    *slot = (bucket, w.rows.len() as u32);
+                    w.rows.push(row);
+                    break;
+                }
+                if slot.0 == bucket {
+                    w.rows[slot.1 as usize] = row;
+                    break;
+                }
+                i = (i + 1) & w.mask;
+            }
+        }
+        w
+    }
+
+    /// The bucket of a feature key.
+    #[inline]
+    pub fn bucket(bits: u8, key: u64) -> u32 {
+        (key >> (64 - u32::from(bits))) as u32
+    }
+
+    /// The weights of a feature.
+    #[inline]
+    pub fn row(&self, key: u64) -> &[i16; NTAGS] {
+        let b = Self::bucket(self.bits, key);
+        // Buckets come from the top bits of a mixed key, so their low bits are uniform.
+        let mut i = b as usize & self.mask;
+        loop {
+            let (sb, r) = self.slots[i];
+            if sb == b {
+                return &self.rows[r as usize];
+            }
+            if sb == EMPTY {
+                return &self.rows[0];
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// The non-zero rows in bucket order.
+    fn sorted_rows(&self) -> Vec<(u32, &[i16; NTAGS])> {
+        let mut out: Vec<(u32, &[i16; NTAGS])> = self
+            .slots
+            .iter()
+            .filter(|s| s.0 != EMPTY)
+            .map(|&(b, r)| (b, &self.rows[r as usize]))
+            .collect();
+        out.sort_unstable_by_key(|&(b, _)| b);
+        out
+    }
+
+    /// Number of non-zero rows.
+    pub fn len(&self) -> usize {
+        self.rows.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A trained tagger model: weights and lexicon.
+#[derive(Debug, Clone)]
+pub struct NerModel {
+    pub info: ModelInfo,
+    pub(crate) weights: Weights,
+    pub(crate) lexicon: Lexicon,
+    /// Tells models apart in this process, so a tagger's word cache is never used with
+    /// another model's weights.
+    id: u64,
+}
+
+impl NerModel {
+    pub fn new(info: ModelInfo, weights: Weights, lexicon: Lexicon) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Self {
+            info,
+            weights,
+            lexicon,
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// This model's id in this process.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// A model that knows nothing and finds no names: it stands in where the settings are
+    /// needed without a model (training one).
+    pub fn empty() -> Self {
+        Self::new(
+            ModelInfo {
+                feature_version: FEATURE_VERSION,
+                bucket_bits: 12,
+                ..ModelInfo::default()
+            },
+            Weights::from_rows(12, [], [[0; NTAGS]; NTAGS + 1]),
+            Lexicon::default(),
+        )
+    }
+
+    /// Reads and checks a model file.
+    ///
+    /// # Errors
+    /// An unreadable file, or one that [`NerModel::from_bytes`] refuses.
+    pub fn load(path: &Path) -> Result<Self, ModelError> {
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// Number of non-zero weight rows.
+    pub fn rows(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Number of words with a cluster.
+    pub fn cluster_words(&self) -> usize {
+        self.lexicon.clusters.len()
+    }
+
+    /// Number of gazetteer entries.
+    pub fn gazetteer_entries(&self) -> usize {
+        self.lexicon.gazetteer.len()
+    }
+
+    /// The model file's bytes. Deterministic: rows, clusters and gazetteer are written in
+    /// sorted order.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut p = Vec::with_capacity(1 << 20);
+        let info = &self.info;
+        put_varint(&mut p, u64::from(info.feature_version));
+        p.push(info.bucket_bits);
+        put_varint(&mut p, u64::from(info.epochs));
+        p.extend_from_slice(&info.seed.to_le_bytes());
+        put_varint(&mut p, u64::from(info.train_sentences));
+        put_varint(&mut p, u64::from(info.train_tokens));
+        p.extend_from_slice(&info.valid_f1.to_le_bytes());
+        p.extend_from_slice(&info.scale.to_le_bytes());
+        p.extend_from_slice(&info.type_threshold.to_le_bytes());
+        p.push(NTAGS as u8);
+        for row in &self.weights.trans {
+            for &w in row {
+                put_varint(&mut p, zigzag(i64::from(w)));
+            }
+        }
+        let rows = self.weights.sorted_rows();
+        put_varint(&mut p, rows.len() as u64);
+        let mut last = 0u64;
+        for (bucket, row) in rows {
+            put_varint(&mut p, u64::from(bucket) - last);
+            last = u64::from(bucket);
+            let mask = row
+                .iter()
+                .enumerate()
+                .filter(|(_, &x)| x != 0)
+                .fold(0u64, |m, (t, _)| m | 1 << t);
+            put_varint(&mut p, mask);
+            for &x in row.iter().filter(|&&x| x != 0) {
+                put_varint(&mut p, zigzag(i64::from(x)));
+            }
+        }
+        put_sorted(&mut p, &self.lexicon.clusters, |p, &c| {
+            put_varint(p, u64::from(c))
+        });
+        put_sorted(&mut p, &self.lexicon.gazetteer, |p, &b| p.push(b));
+        let mut out = Vec::with_capacity(HEADER_LEN + p.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+        out.extend_from_slice(&xxh3_64(&p).to_le_bytes());
+        out.extend_from_slice(&p);
+        out
+    }
+
+    /// Decodes a model file's bytes, checking magic, versions and checksum first.
+    ///
+    /// # Errors
+    /// See [`ModelError`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
+        if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+            return Err(ModelError::Magic);
+        }
+        let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
+        let u64_at = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[i..i + 8]);
+            u64::from_le_bytes(b)
+        };
+        let version = u16_at(8);
+        if version != FORMAT_VERSION {
+            return Err(ModelError::Version {
+                found: version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        let len = u64_at(12);
+        let payload = &bytes[HEADER_LEN..];
+        if payload.len() as u64 != len || xxh3_64(payload) != u64_at(20) {
+            return Err(ModelError::Checksum);
+        }
+        let mut r = Reader { b: payload, at: 0 };
+        let feature_version = r.varint_u32()?;
+        if feature_version != FEATURE_VERSION {
+            return Err(ModelError::Features {
+                found: feature_version,
+                expected: FEATURE_VERSION,
+            });
+        }
+        let bucket_bits = r.byte()?;
+        if !(8..=28).contains(&bucket_bits) {
+            return Err(ModelError::Malformed(r.at));
+        }
+        let info = ModelInfo {
+            feature_version,
+            bucket_bits,
+            epochs: r.varint_u32()?,
+            seed: r.u64()?,
+            train_sentences: r.varint_u32()?,
+            train_tokens: r.varint_u32()?,
+            valid_f1: f32::from_bits(r.u32()?),
+            scale: f32::from_bits(r.u32()?),
+            type_threshold: f32::from_bits(r.u32()?),
+        };
+        if usize::from(r.byte()?) != NTAGS {
+            return Err(ModelError::Malformed(r.at));
+        }
+        let mut trans = [[0i32; NTAGS]; NTAGS + 1];
+        for row in trans.iter_mut() {
+            for w in row.iter_mut() {
+                *w = i32::try_from(unzigzag(r.varint()?)).map_err(|_| r.bad())?;
+            }
+        }
+        let n = r.varint_len()?;
+        let mut rows = Vec::with_capacity(n);
+        let mut bucket = 0u64;
+        for k in 0..n {
+            let delta = r.varint()?;
+            if k > 0 && delta == 0 {
+                return Err(r.bad());
+            }
+            bucket += delta;
+            if bucket >> bucket_bits != 0 {
+                return Err(r.bad());
+            }
+            let mask = r.varint()?;
+            if mask == 0 || mask >> NTAGS != 0 {
+                return Err(r.bad());
+            }
+            let mut row = [0i16; NTAGS];
+            for (t, w) in row.iter_mut().enumerate() {
+                if mask & (1 << t) != 0 {
+                    *w = i16::try_from(unzigzag(r.varint()?)).map_err(|_| r.bad())?;
+                }
+            }
+            rows.push((bucket as u32, row));
+        }
+        let weights = Weights::from_rows(bucket_bits, rows, trans);
+        let clusters = r.sorted(|r| r.varint_u32())?;
+        let gazetteer = r.sorted(|r| r.byte())?;
+        if r.at != payload.len() {
+            return Err(r.bad());
+        }
+        Ok(Self::new(
+            info,
+            weights,
+            Lexicon {
+                clusters,
+                gazetteer,
+            },
+        ))
+    }
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// A hash map as a count and its entries in key order.
+fn put_sorted<V>(out: &mut Vec<u8>, map: &IdMap<V>, mut put: impl FnMut(&mut Vec<u8>, &V)) {
+    let mut keys: Vec<&u64> = map.keys().collect();
+    keys.sort_unstable();
+    put_varint(out, keys.len() as u64);
+    for k in keys {
+        out.extend_from_slice(&k.to_le_bytes());
+        if let Some(v) = map.get(k) {
+            put(out, v);
+        }
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn bad(&self) -> ModelError {
+        ModelError::Malformed(self.at)
+    }
+
+    fn byte(&mut self) -> Result<u8, ModelError> {
+        let v = *self.b.get(self.at).ok_or(ModelError::Malformed(self.at))?;
+        self.at += 1;
+        Ok(v)
+    }
+
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], ModelError> {
+        let s = self
+            .b
+            .get(self.at..self.at + N)
+            .ok_or(ModelError::Malformed(self.at))?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(s);
+        self.at += N;
+        Ok(out)
+    }
+
+    fn u32(&mut self) -> Result<u32, ModelError> {
+        Ok(u32::from_le_bytes(self.take()?))
+    }
+
+    fn u64(&mut self) -> Result<u64, ModelError> {
+        Ok(u64::from_le_bytes(self.take()?))
+    }
+
+    fn varint(&mut self) -> Result<u64, ModelError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7F) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+        }
+        Err(self.bad())
+    }
+
+    fn varint_u32(&mut self) -> Result<u32, ModelError> {
+        let v = self.varint()?;
+        u32::try_from(v).map_err(|_| self.bad())
+    }
+
+    /// A count that must fit in what is left of the payload.
+    fn varint_len(&mut self) -> Result<usize, ModelError> {
+        let v = self.varint()?;
+        usize::try_from(v)
+            .ok()
+            .filter(|&n| n <= self.b.len() - self.at)
+            .ok_or(self.bad())
+    }
+
+    fn sorted<V>(
+        &mut self,
+        mut value: impl FnMut(&mut Self) -> Result<V, ModelError>,
+    ) -> Result<IdMap<V>, ModelError> {
+        let n = self.varint_len()?;
+        let mut map = IdMap::default();
+        map.reserve(n);
+        let mut last = None;
+        for _ in 0..n {
+            let k = self.u64()?;
+            if last.is_some_and(|l| l >= k) {
+                return Err(self.bad());
+            }
+            last = Some(k);
+            let v = value(self)?;
+            map.insert(k, v);
+        }
+        Ok(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> NerModel {
+        let mut r = [0i16; NTAGS];
+        r[0] = -7;
+        r[16] = 300;
+        let mut trans = [[0; NTAGS]; NTAGS + 1];
+        trans[NTAGS][1] = -42;
+        let w = Weights::from_rows(10, [(1000, [1; NTAGS]), (3, r), (5, [0; NTAGS])], trans);
+        let mut lex = Lexicon::default();
+        lex.clusters.insert(99, 0b1011);
+        lex.clusters.insert(7, 0b11);
+        lex.gazetteer.insert(12345, 3);
+        NerModel::new(
+            ModelInfo {
+                feature_version: FEATURE_VERSION,
+                bucket_bits: 10,
+                epochs: 3,
+                seed: 1,
+                train_sentences: 2,
+                train_tokens: 9,
+                valid_f1: 0.5,
+                scale: 0.01,
+                type_threshold: 12.5,
+            },
+            w,
+            lex,
+        )
+    }
+
+    #[test]
+    fn round_trips_byte_for_byte() {
+        let m = sample();
+        let bytes = m.to_bytes();
+        let back = NerModel::from_bytes(&bytes).unwrap();
+        assert_eq!(back.info, m.info);
+        assert_eq!(back.weights.row(3u64 << 54)[16], 300);
+        assert_eq!(back.weights.row(1000u64 << 54)[5], 1);
+        assert_eq!(back.weights.row(4u64 << 54), &[0; NTAGS]);
+        assert_eq!(back.weights.len(), 2);
+        assert_eq!(back.weights.trans[NTAGS][1], -42);
+        assert_eq!(back.lexicon.clusters.get(&99), Some(&0b1011));
+        assert_eq!(back.to_bytes(), bytes);
+    }
+
+    #[test]
+    fn damaged_files_are_refused() {
+        let bytes = sample().to_bytes();
+        let mut bad = bytes.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(matches!(
+            NerModel::from_bytes(&bad),
+            Err(ModelError::Checksum)
+        ));
+        assert!(matches!(
+            NerModel::from_bytes(&bytes[..bytes.len() - 3]),
+            Err(ModelError::Checksum)
+        ));
+        assert!(matches!(
+            NerModel::from_bytes(b"not a model at all, not at all"),
+            Err(ModelError::Magic)
+        ));
+        let mut v2 = bytes.clone();
+        v2[8] = 9;
+        assert!(matches!(
+            NerModel::from_bytes(&v2),
+            Err(ModelError::Version { found: 9, .. })
+        ));
+    }
+}

@@ -1,0 +1,579 @@
+//! Tagging: features of every token, emission scores from the weight rows, and the best
+//! well-formed BILOU sequence of each sentence by Viterbi.
+//!
+//! A document is tagged sentence by sentence in order, so a sentence can use what the
+//! document said before (the label a word got earlier), exactly as in training.
+
+use super::features::{
+    boundary_keys, context_keys, doc_keys, gazetteer_matches, is_caps_sentence, token_info,
+    word_keys, DocContext, DocLabel, IdMap, Scratch, TokInfo, F_CAP, ROLES, ROLE_M1, ROLE_M2,
+    ROLE_P1, ROLE_P2, ROLE_SELF,
+};
+use super::model::NerModel;
+use super::{may_end, split_tag, tag, tags_to_spans, NerType, Part, Tag, NTAGS};
+
+/// An entity found by the tagger: type and token range (end exclusive) in its sentence,
+/// with how much better the model scored it than the alternatives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EntitySpan {
+    pub ty: NerType,
+    pub start: usize,
+    pub end: usize,
+    /// Score of this type over the best other type for the same words (model units).
+    pub type_margin: f32,
+    /// Score of the name over no name at all for the same words (model units).
+    pub name_margin: f32,
+}
+
+/// Tags after which a name is closed: `O`, and `L`, `U` of each type. Any of them may be
+/// followed by an opening tag, and only they may end a sentence.
+const CLOSED: [usize; 9] = [0, 3, 4, 7, 8, 11, 12, 15, 16];
+/// Tags that may follow a closed one (or start a sentence): `O`, and `B`, `U` of each type.
+const OPENING: [usize; 9] = [0, 1, 4, 5, 8, 9, 12, 13, 16];
+
+/// The best well-formed tag sequence for the emission scores.
+///
+/// BILOU makes the lattice sparse: an opening tag takes its best predecessor among the
+/// nine closed tags, and `I`/`L` of a type among `B`/`I` of that type, so a step is about
+/// a hundred additions instead of 17 × 17. Scores are shifted after every step so that the
+/// best is 0, which keeps them in `i32` however long the sentence. Ties go to the lowest
+/// tag, as in training.
+pub(crate) fn viterbi(
+    emit: &[[i32; NTAGS]],
+    trans: &[[i32; NTAGS]; NTAGS + 1],
+    back: &mut Vec<[u8; NTAGS]>,
+    out: &mut Vec<Tag>,
+) {
+    debug_assert!(CLOSED.iter().all(|&t| may_end(t as Tag)));
+    out.clear();
+    let n = emit.len();
+    if n == 0 {
+        return;
+    }
+    const NEG: i32 = i32::MIN / 4;
+    // Transitions from the closed tags into the opening ones, row by opening tag.
+    let mut into_open = [[0i32; 9]; 9];
+    for (k, &t) in OPENING.iter().enumerate() {
+        for (j, &p) in CLOSED.iter().enumerate() {
+            into_open[k][j] = trans[p][t];
+        }
+    }
+    back.clear();
+    back.resize(n, [0; NTAGS]);
+    let mut score = [NEG; NTAGS];
+    for &t in &OPENING {
+        score[t] = trans[NTAGS][t] + emit[0][t];
+    }
+    for i in 1..n {
+        let e = &emit[i];
+        let mut next = [0i32; NTAGS];
+        let bk = &mut back[i];
+        let closed = CLOSED.map(|p| score[p]);
+        for (k, &t) in OPENING.iter().enumerate() {
+            let row = &into_open[k];
+            let (mut best, mut arg) = (closed[0] + row[0], 0);
+            for j in 1..9 {
+                let s = closed[j] + row[j];
+                if s > best {
+                    best = s;
+                    arg = j;
+                }
+            }
+            next[t] = best + e[t];
+            bk[t] = CLOSED[arg] as u8;
+        }
+        for y in 0..4 {
+            let (b, inside) = (1 + 4 * y, 2 + 4 * y);
+            for t in [inside, inside + 1] {
+                let from_b = score[b] + trans[b][t];
+                let from_i = score[inside] + trans[inside][t];
+                let (best, arg) = if from_b >= from_i {
+                    (from_b, b)
+                } else {
+                    (from_i, inside)
+                };
+                next[t] = best + e[t];
+                bk[t] = arg as u8;
+            }
+        }
+        let top = next.iter().copied().max().unwrap_or(0);
+        for (s, x) in score.iter_mut().zip(next) {
+            *s = (x - top).max(NEG);
+        }
+    }
+    let mut best = 0;
+    for &t in &CLOSED {
+        if score[t] > score[best] {
+            best = t;
+        }
+    }
+    out.resize(n, 0);
+    out[n - 1] = best as Tag;
+    for i in (1..n).rev() {
+        out[i - 1] = back[i][out[i] as usize];
+    }
+}
+
+/// The document label of a tag: 0 outside a name, else 1 + the type's index.
+pub(crate) fn doc_label(t: Tag) -> DocLabel {
+    split_tag(t).map_or(0, |(ty, _)| 1 + ty as u8)
+}
+
+/// Per-word sums of the features that depend on one word in one role (see
+/// [`super::features::ROLES`]): for a word form, its weight vector as the token itself and
+/// as each neighbour. News text repeats its words (the most frequent few thousand forms
+/// make most of the tokens), so most tokens cost one lookup here instead of some thirty
+/// weight rows. Bounded: cleared when full, between documents.
+#[derive(Debug, Default)]
+pub struct WordCache {
+    /// The model the sums were computed with.
+    model: Option<u64>,
+    /// Word hash → entry.
+    index: IdMap<u32>,
+    entries: Vec<CacheEntry>,
+    /// The sums of a missing neighbour, by role.
+    boundary: [[i32; NTAGS]; ROLES],
+}
+
+#[derive(Debug, Clone)]
+struct CacheEntry {
+    info: TokInfo,
+    sums: [[i32; NTAGS]; ROLES],
+}
+
+/// Most word forms a cache keeps (about 14 MB at most).
+const CACHE_WORDS: usize = 1 << 14;
+
+impl WordCache {
+    /// Readies the cache for a document of `tokens` tokens tagged with `model`.
+    fn prepare(&mut self, model: &NerModel, tokens: usize) {
+        if self.model != Some(model.id()) || self.entries.len() + tokens > CACHE_WORDS {
+            if self.model != Some(model.id()) {
+                let mut keys = Vec::new();
+                for (role, b) in self.boundary.iter_mut().enumerate() {
+                    keys.clear();
+                    boundary_keys(role, &mut keys);
+                    *b = sum_rows(model, &keys);
+                }
+            }
+            self.model = Some(model.id());
+            self.index.clear();
+            self.entries.clear();
+        }
+    }
+
+    /// The entry of a token, computed on first sight.
+    fn entry(&mut self, model: &NerModel, tok: &str, scratch: &mut Scratch) -> u32 {
+        let h = super::features::hash_str(tok);
+        if let Some(&e) = self.index.get(&h) {
+            return e;
+        }
+        let info = token_info(tok, &model.lexicon, scratch);
+        let mut sums = [[0i32; NTAGS]; ROLES];
+        let mut keys = Vec::with_capacity(24);
+        for (role, s) in sums.iter_mut().enumerate() {
+            keys.clear();
+            word_keys(&info, role, &mut keys);
+            *s = sum_rows(model, &keys);
+        }
+        let e = self.entries.len() as u32;
+        self.entries.push(CacheEntry { info, sums });
+        self.index.insert(h, e);
+        e
+    }
+}
+
+fn sum_rows(model: &NerModel, keys: &[u64]) -> [i32; NTAGS] {
+    let mut e = [0i32; NTAGS];
+    for &k in keys {
+        add_row(&mut e, model.weights.row(k));
+    }
+    e
+}
+
+/// Tags documents with one model. Holds scratch buffers and a [`WordCache`], so keep one
+/// per thread and reuse it (or keep the cache: [`Tagger::with_cache`],
+/// [`Tagger::into_cache`]); it allocates nothing per token once warm.
+#[derive(Debug)]
+pub struct Tagger<'m> {
+    model: &'m NerModel,
+    cache: WordCache,
+    scratch: Scratch,
+    /// Cache entry of every token of the document.
+    slots: Vec<u32>,
+    infos: Vec<TokInfo>,
+    starts: Vec<usize>,
+    gaz: Vec<(u32, u8, u8)>,
+    keys: Vec<u64>,
+    emit: Vec<[i32; NTAGS]>,
+    back: Vec<[u8; NTAGS]>,
+    doc: DocContext,
+    prev: IdMap<DocLabel>,
+    tags: Vec<Tag>,
+}
+
+impl<'m> Tagger<'m> {
+    pub fn new(model: &'m NerModel) -> Self {
+        Self::with_cache(model, WordCache::default())
+    }
+
+    /// A tagger that starts from a cache kept from an earlier tagger (of any model: a cache
+    /// of another model is emptied first).
+    pub fn with_cache(model: &'m NerModel, cache: WordCache) -> Self {
+        Self {
+            model,
+            cache,
+            scratch: Scratch::default(),
+            slots: Vec::new(),
+            infos: Vec::new(),
+            starts: Vec::new(),
+            gaz: Vec::new(),
+            keys: Vec::new(),
+            emit: Vec::new(),
+            back: Vec::new(),
+            doc: DocContext::default(),
+            prev: IdMap::default(),
+            tags: Vec::new(),
+        }
+    }
+
+    /// The cache, to give to the next tagger.
+    pub fn into_cache(self) -> WordCache {
+        self.cache
+    }
+
+    /// Tags one document (its sentences of tokens, in order): one tag per token.
+    pub fn tag_document<S: AsRef<str>, T: AsRef<[S]>>(
+        &mut self,
+        doc: &[T],
+        out: &mut Vec<Vec<Tag>>,
+    ) {
+        out.clear();
+        self.tag_document_with(doc, &mut |tags, _, _, _| out.push(tags.to_vec()));
+    }
+
+    /// Tags one document, handing each sentence's tags, emission scores, transitions and
+    /// weight scale to `each`.
+    #[allow(clippy::type_complexity)]
+    fn tag_document_with<S: AsRef<str>, T: AsRef<[S]>>(
+        &mut self,
+        doc: &[T],
+        each: &mut dyn FnMut(&[Tag], &[[i32; NTAGS]], &[[i32; NTAGS]; NTAGS + 1], f32),
+    ) {
+        let model = self.model;
+        let lex = &model.lexicon;
+        let tokens = doc.iter().map(|s| s.as_ref().len()).sum();
+        self.cache.prepare(model, tokens);
+        self.slots.clear();
+        self.infos.clear();
+        self.starts.clear();
+        self.doc.clear();
+        self.prev.clear();
+        for s in doc {
+            self.starts.push(self.infos.len());
+            for tok in s.as_ref() {
+                let e = self.cache.entry(model, tok.as_ref(), &mut self.scratch);
+                self.slots.push(e);
+                self.infos.push(self.cache.entries[e as usize].info);
+            }
+        }
+        self.starts.push(self.infos.len());
+        for w in self.starts.windows(2) {
+            self.doc.add_sentence(&self.infos[w[0]..w[1]]);
+        }
+        let weights = &model.weights;
+        for si in 0..doc.len() {
+            let (from, to) = (self.starts[si], self.starts[si + 1]);
+            let infos = &self.infos[from..to];
+            let slots = &self.slots[from..to];
+            let n = infos.len();
+            gazetteer_matches(infos, lex, &mut self.gaz);
+            let caps = is_caps_sentence(infos);
+            let mut g = 0;
+            self.emit.clear();
+            for (i, t) in infos.iter().enumerate() {
+                let entries = &self.cache.entries;
+                let sums = |j: usize, role: usize| &entries[slots[j] as usize].sums[role];
+                let mut e = *sums(i, ROLE_SELF);
+                for (role, j) in [
+                    (ROLE_M1, i.checked_sub(1)),
+                    (ROLE_M2, i.checked_sub(2)),
+                    (ROLE_P1, Some(i + 1).filter(|&j| j < n)),
+                    (ROLE_P2, Some(i + 2).filter(|&j| j < n)),
+                ] {
+                    let v = match j {
+                        Some(j) => sums(j, role),
+                        None => &self.cache.boundary[role],
+                    };
+                    add_row32(&mut e, v);
+                }
+                self.keys.clear();
+                context_keys(infos, i, caps, &self.gaz, &mut g, &self.doc, &mut self.keys);
+                if t.flags & F_CAP != 0 {
+                    if let Some(&label) = self.prev.get(&t.lower) {
+                        doc_keys(t, i, caps, label, &mut self.keys);
+                    }
+                }
+                for &k in &self.keys {
+                    add_row(&mut e, weights.row(k));
+                }
+                self.emit.push(e);
+            }
+            viterbi(&self.emit, &weights.trans, &mut self.back, &mut self.tags);
+            for (t, &tag) in infos.iter().zip(&self.tags) {
+                if t.flags & F_CAP != 0 {
+                    self.prev.insert(t.lower, doc_label(tag));
+                }
+            }
+            each(&self.tags, &self.emit, &weights.trans, model.info.scale);
+        }
+    }
+
+    /// Tags one document and returns the entities of each sentence, with their margins.
+    pub fn entities<S: AsRef<str>, T: AsRef<[S]>>(&mut self, doc: &[T]) -> Vec<Vec<EntitySpan>> {
+        let mut out = Vec::with_capacity(doc.len());
+        self.tag_document_with(doc, &mut |tags, emit, trans, scale| {
+            out.push(
+                tags_to_spans(tags)
+                    .into_iter()
+                    .map(|(ty, start, end)| {
+                        let (tm, nm) = margins(tags, emit, trans, ty, start, end);
+                        EntitySpan {
+                            ty,
+                            start,
+                            end,
+                            type_margin: tm as f32 * scale,
+                            name_margin: nm as f32 * scale,
+                        }
+                    })
+                    .collect(),
+            );
+        });
+        out
+    }
+}
+
+/// The path score of `tags[start..end]` relabelled as `ty` (or as no name), with the
+/// transitions into and out of the span.
+fn span_score(
+    tags: &[Tag],
+    emit: &[[i32; NTAGS]],
+    trans: &[[i32; NTAGS]; NTAGS + 1],
+    ty: Option<NerType>,
+    start: usize,
+    end: usize,
+) -> i64 {
+    let label = |i: usize| -> Tag {
+        match ty {
+            None => super::O,
+            Some(ty) => {
+                let part = if end - start == 1 {
+                    Part::Unit
+                } else if i == start {
+                    Part::Begin
+                } else if i + 1 == end {
+                    Part::Last
+                } else {
+                    Part::Inside
+                };
+                tag(ty, part)
+            }
+        }
+    };
+    let mut prev = if start == 0 {
+        NTAGS
+    } else {
+        tags[start - 1] as usize
+    };
+    let mut score = 0i64;
+    for (i, e) in emit.iter().enumerate().take(end).skip(start) {
+        let t = label(i);
+        score += i64::from(trans[prev][t as usize]) + i64::from(e[t as usize]);
+        prev = t as usize;
+    }
+    if let Some(&next) = tags.get(end) {
+        score += i64::from(trans[prev][next as usize]);
+    }
+    score
+}
+
+/// The type margin and the name margin of a decoded span (see [`EntitySpan`]).
+fn margins(
+    tags: &[Tag],
+    emit: &[[i32; NTAGS]],
+    trans: &[[i32; NTAGS]; NTAGS + 1],
+    ty: NerType,
+    start: usize,
+    end: usize,
+) -> (i64, i64) {
+    let own = span_score(tags, emit, trans, Some(ty), start, end);
+    let other = NerType::ALL
+        .iter()
+        .filter(|&&t| t != ty)
+        .map(|&t| span_score(tags, emit, trans, Some(t), start, end))
+        .max()
+        .unwrap_or(i64::MIN);
+    let none = span_score(tags, emit, trans, None, start, end);
+    (own - other, own - none)
+}
+
+#[inline]
+fn add_row(e: &mut [i32; NTAGS], row: &[i16; NTAGS]) {
+    for (a, &w) in e.iter_mut().zip(row) {
+        *a += i32::from(w);
+    }
+}
+
+#[inline]
+fn add_row32(e: &mut [i32; NTAGS], row: &[i32; NTAGS]) {
+    for (a, &w) in e.iter_mut().zip(row) {
+        *a += w;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ner::O;
+
+    /// Tagging sums features through the word cache; training through the flat list of
+    /// `sentence_keys`. Both must give the same emission scores, for every token.
+    #[test]
+    fn cached_sums_equal_the_flat_features() {
+        use crate::ner::features::{sentence_keys, token_info};
+        let cfg = crate::config::Config::embedded().unwrap();
+        let model = cfg.lexicons.ner.as_ref();
+        let doc: Vec<Vec<&str>> = vec![
+            "KESTOV 1996-08-30".split(' ').collect(),
+            "Ilsa Brandvik , an analyst at Kestrel Securities in Ostravel , said on Monday ."
+                .split(' ')
+                .collect(),
+            "Brandvik told Reuters that U.S. shares fell ."
+                .split(' ')
+                .collect(),
+        ];
+        let mut tagger = Tagger::new(model);
+        let mut got: Vec<Vec<[i32; NTAGS]>> = Vec::new();
+        let mut tags: Vec<Vec<Tag>> = Vec::new();
+        tagger.tag_document_with(&doc, &mut |t, emit, _, _| {
+            got.push(emit.to_vec());
+            tags.push(t.to_vec());
+        });
+        // The reference: every feature of the flat list, looked up one by one.
+        let mut scratch = Scratch::default();
+        let infos: Vec<Vec<TokInfo>> = doc
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .map(|t| token_info(t, &model.lexicon, &mut scratch))
+                    .collect()
+            })
+            .collect();
+        let mut ctx = DocContext::default();
+        infos.iter().for_each(|i| ctx.add_sentence(i));
+        let mut prev: IdMap<DocLabel> = IdMap::default();
+        let (mut keys, mut offs, mut gaz) = (Vec::new(), Vec::new(), Vec::new());
+        for (si, inf) in infos.iter().enumerate() {
+            gazetteer_matches(inf, &model.lexicon, &mut gaz);
+            sentence_keys(inf, &gaz, &ctx, &mut keys, &mut offs);
+            let caps = is_caps_sentence(inf);
+            for (i, t) in inf.iter().enumerate() {
+                let mut k = keys[offs[i] as usize..offs[i + 1] as usize].to_vec();
+                if t.flags & F_CAP != 0 {
+                    if let Some(&label) = prev.get(&t.lower) {
+                        doc_keys(t, i, caps, label, &mut k);
+                    }
+                }
+                assert_eq!(got[si][i], sum_rows(model, &k), "sentence {si} token {i}");
+            }
+            for (t, &tag) in inf.iter().zip(&tags[si]) {
+                if t.flags & F_CAP != 0 {
+                    prev.insert(t.lower, doc_label(tag));
+                }
+            }
+        }
+        assert!(tags.iter().flatten().any(|&t| t != O), "{tags:?}");
+    }
+
+    /// The best legal sequence by trying them all, for short sentences.
+    fn brute_force(emit: &[[i32; NTAGS]], trans: &[[i32; NTAGS]; NTAGS + 1]) -> i64 {
+        fn walk(
+            i: usize,
+            prev: usize,
+            acc: i64,
+            emit: &[[i32; NTAGS]],
+            trans: &[[i32; NTAGS]; NTAGS + 1],
+        ) -> i64 {
+            if i == emit.len() {
+                return if may_end(prev as Tag) { acc } else { i64::MIN };
+            }
+            let mut best = i64::MIN;
+            for t in 0..NTAGS {
+                let p = (prev < NTAGS).then_some(prev as Tag);
+                if crate::ner::allowed(p, t as Tag) {
+                    let s = acc + i64::from(trans[prev][t]) + i64::from(emit[i][t]);
+                    best = best.max(walk(i + 1, t, s, emit, trans));
+                }
+            }
+            best
+        }
+        walk(0, NTAGS, 0, emit, trans)
+    }
+
+    #[test]
+    fn viterbi_finds_the_best_legal_sequence() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for n in 1..=3 {
+            for _ in 0..30 {
+                let mut trans = [[0i32; NTAGS]; NTAGS + 1];
+                for row in trans.iter_mut() {
+                    for w in row.iter_mut() {
+                        *w = rng.i32(-50..50);
+                    }
+                }
+                let emit: Vec<[i32; NTAGS]> = (0..n)
+                    .map(|_| std::array::from_fn(|_| rng.i32(-100..100)))
+                    .collect();
+                let mut out = Vec::new();
+                viterbi(&emit, &trans, &mut Vec::new(), &mut out);
+                let mut prev = NTAGS;
+                let mut score = 0i64;
+                for (i, &t) in out.iter().enumerate() {
+                    assert!(crate::ner::allowed(
+                        (prev < NTAGS).then_some(prev as Tag),
+                        t
+                    ));
+                    score += i64::from(trans[prev][t as usize]) + i64::from(emit[i][t as usize]);
+                    prev = t as usize;
+                }
+                assert!(may_end(prev as Tag));
+                assert_eq!(score, brute_force(&emit, &trans));
+            }
+        }
+    }
+
+    #[test]
+    fn viterbi_respects_bilou() {
+        let trans = [[0; NTAGS]; NTAGS + 1];
+        // Emissions favour B-PER then O, which is not well formed: the decoder must pick a
+        // legal sequence.
+        let mut e0 = [0; NTAGS];
+        e0[tag(NerType::Per, Part::Begin) as usize] = 10;
+        e0[tag(NerType::Per, Part::Unit) as usize] = 6;
+        let mut e1 = [0; NTAGS];
+        e1[O as usize] = 10;
+        let mut out = Vec::new();
+        viterbi(&[e0, e1], &trans, &mut Vec::new(), &mut out);
+        assert_eq!(out, vec![tag(NerType::Per, Part::Unit), O]);
+        let mut e1b = [0; NTAGS];
+        e1b[tag(NerType::Per, Part::Last) as usize] = 3;
+        viterbi(&[e0, e1b], &trans, &mut Vec::new(), &mut out);
+        assert_eq!(
+            out,
+            vec![
+                tag(NerType::Per, Part::Begin),
+                tag(NerType::Per, Part::Last)
+            ]
+        );
+    }
+}

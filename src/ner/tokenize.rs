@@ -1,0 +1,235 @@
+//! Wire text to tokens the way CoNLL-2003 tokenized its Reuters copy, so the tagger sees
+//! at ingestion what it saw in training: punctuation and quotes split off, a possessive `'s`
+//! split from its name (`Assad 's`), `n't` split from its verb, hyphenated words kept whole
+//! (`al-Sharaa`, `Russian-made`), numbers kept whole (`62,000`, `2.5`, `1996-08-30`), and a
+//! final period kept on abbreviations and initials (`U.S.`, `Mr.`, `J.`) but split from
+//! anything else.
+
+use std::collections::HashSet;
+
+/// Punctuation split off the front of a word.
+const OPENERS: &[char] = &['"', '\'', '(', '[', '{', '<'];
+/// Punctuation split off the end of a word (a period is decided separately).
+const CLOSERS: &[char] = &['"', '\'', ')', ']', '}', '>', ',', ';', ':', '?', '!'];
+
+/// A tokenizer with its list of abbreviations (from `names.toml`, `[sentences]`).
+#[derive(Debug, Clone, Default)]
+pub struct Tokenizer {
+    abbreviations: HashSet<String>,
+}
+
+impl Tokenizer {
+    /// `abbreviations`: words (without their period, any case) that keep a final period.
+    pub fn new(abbreviations: &[String]) -> Self {
+        Self {
+            abbreviations: abbreviations
+                .iter()
+                .map(|a| a.trim_end_matches('.').to_lowercase())
+                .collect(),
+        }
+    }
+
+    /// Token byte ranges of `text`, in order.
+    pub fn tokenize(&self, text: &str, out: &mut Vec<(usize, usize)>) {
+        out.clear();
+        let mut start = None;
+        for (i, c) in text.char_indices() {
+            if c.is_whitespace() {
+                if let Some(s) = start.take() {
+                    self.chunk(text, s, i, out);
+                }
+            } else if start.is_none() {
+                start = Some(i);
+            }
+        }
+        if let Some(s) = start {
+            self.chunk(text, s, text.len(), out);
+        }
+    }
+
+    /// The token strings of `text` (for tests and for tokenizing lexicon names).
+    pub fn words<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        let mut spans = Vec::new();
+        self.tokenize(text, &mut spans);
+        spans.into_iter().map(|(s, e)| &text[s..e]).collect()
+    }
+
+    fn keeps_period(&self, word: &str) -> bool {
+        // `word` ends with the period.
+        let stem = &word[..word.len() - 1];
+        if stem.is_empty() || !stem.chars().any(char::is_alphabetic) {
+            return false;
+        }
+        // Initials and initialisms: J. / U.S. / U.N.
+        if stem
+            .split('.')
+            .all(|p| p.chars().count() == 1 && p.chars().all(char::is_alphabetic))
+        {
+            return true;
+        }
+        self.abbreviations.contains(&stem.to_lowercase())
+    }
+
+    /// Splits one whitespace-free chunk `text[s..e]`.
+    fn chunk(&self, text: &str, mut s: usize, mut e: usize, out: &mut Vec<(usize, usize)>) {
+        // Leading punctuation, one token each (a leading apostrophe of '90s stays).
+        while s < e {
+            let c = text[s..e].chars().next().unwrap_or(' ');
+            let rest = &text[s + c.len_utf8()..e];
+            let keep = c == '\'' && rest.chars().next().is_some_and(|n| n.is_ascii_digit());
+            if OPENERS.contains(&c) && !keep && !rest.is_empty() {
+                out.push((s, s + c.len_utf8()));
+                s += c.len_utf8();
+            } else {
+                break;
+            }
+        }
+        // Trailing punctuation, collected back to front.
+        let mut tail: Vec<(usize, usize)> = Vec::new();
+        while s < e {
+            let word = &text[s..e];
+            let Some(c) = word.chars().next_back() else {
+                break;
+            };
+            let cs = e - c.len_utf8();
+            if word.len() == c.len_utf8() {
+                break;
+            }
+            if c == '.' {
+                if word.bytes().all(|b| b == b'.') {
+                    break;
+                }
+                if word.ends_with("...") {
+                    tail.push((e - 3, e));
+                    e -= 3;
+                    continue;
+                }
+                if self.keeps_period(word) {
+                    break;
+                }
+                tail.push((cs, e));
+                e = cs;
+                continue;
+            }
+            if CLOSERS.contains(&c) {
+                // A plural possessive: "ministers'".
+                if c == '\'' && word.len() > 2 && word[..cs - s].ends_with(['s', 'S']) {
+                    tail.push((cs, e));
+                    e = cs;
+                    break;
+                }
+                tail.push((cs, e));
+                e = cs;
+                continue;
+            }
+            break;
+        }
+        if s < e {
+            let word = &text[s..e];
+            let lower_end = |suffix: &str| {
+                word.len() > suffix.len()
+                    && word
+                        .get(word.len() - suffix.len()..)
+                        .is_some_and(|t| t.eq_ignore_ascii_case(suffix))
+            };
+            if lower_end("'s") {
+                out.push((s, e - 2));
+                out.push((e - 2, e));
+            } else if lower_end("n't") {
+                out.push((s, e - 3));
+                out.push((e - 3, e));
+            } else {
+                out.push((s, e));
+            }
+        }
+        out.extend(tail.into_iter().rev());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tok() -> Tokenizer {
+        Tokenizer::new(&["mr".into(), "corp".into(), "u.s".into()])
+    }
+
+    #[test]
+    fn splits_like_conll() {
+        let t = tok();
+        assert_eq!(
+            t.words("\"We left,\" said Mr. al-Sharaa's aide (U.S.) in Qamishli."),
+            [
+                "\"",
+                "We",
+                "left",
+                ",",
+                "\"",
+                "said",
+                "Mr.",
+                "al-Sharaa",
+                "'s",
+                "aide",
+                "(",
+                "U.S.",
+                ")",
+                "in",
+                "Qamishli",
+                "."
+            ]
+        );
+        assert_eq!(
+            t.words("Talks don't end; 62,000 left on 1996-08-30 ... J. Smith's ministers' car."),
+            [
+                "Talks",
+                "do",
+                "n't",
+                "end",
+                ";",
+                "62,000",
+                "left",
+                "on",
+                "1996-08-30",
+                "...",
+                "J.",
+                "Smith",
+                "'s",
+                "ministers",
+                "'",
+                "car",
+                "."
+            ]
+        );
+    }
+
+    #[test]
+    fn offsets_point_into_the_text() {
+        let t = tok();
+        let text = "Acme Corp. shares rose 2.5 percent.";
+        let mut spans = Vec::new();
+        t.tokenize(text, &mut spans);
+        let words: Vec<&str> = spans.iter().map(|&(s, e)| &text[s..e]).collect();
+        assert_eq!(
+            words,
+            ["Acme", "Corp.", "shares", "rose", "2.5", "percent", "."]
+        );
+        assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0));
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        let t = tok();
+        for s in [
+            "", " ", "'", "\"\"", "...", "'90s", "é.", "—", "a.b.c.", "('", "x'",
+        ] {
+            let mut spans = Vec::new();
+            t.tokenize(s, &mut spans);
+            for (a, b) in spans {
+                assert!(
+                    a < b && s.is_char_boundary(a) && s.is_char_boundary(b),
+                    "{s:?}"
+                );
+            }
+        }
+    }
+}
