@@ -49,6 +49,11 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// `GET url` as JSON.
+fn get_json(rt: &tokio::runtime::Runtime, url: &str) -> Value {
+    rt.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
+}
+
 /// An open SSE stream: CloudEvents as JSON, with the SSE ids.
 struct Sse {
     inner: std::pin::Pin<
@@ -123,14 +128,7 @@ fn stream_resumes_without_gap_and_snapshot_plus_stream_is_the_final_state() {
     assert_eq!(event_ids(&three), [1, 2, 3]);
 
     // A snapshot, and a stream from its seq, while more reports come in.
-    let snapshot: Value = rt.block_on(async {
-        reqwest::get(format!("{url}/situation"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let snapshot = get_json(&rt, &format!("{url}/situation"));
     let at = snapshot["seq"].as_u64().unwrap();
     let (mut from_snapshot, mut resumed) = rt.block_on(async {
         (
@@ -146,14 +144,7 @@ fn stream_resumes_without_gap_and_snapshot_plus_stream_is_the_final_state() {
     d.wait_for("withdrawal completed", |e| {
         e["type"] == "development.status_changed" && e["data"]["to"] == "completed"
     });
-    let fin: Value = rt.block_on(async {
-        reqwest::get(format!("{url}/situation"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let fin = get_json(&rt, &format!("{url}/situation"));
     let (status, _) = d.stop();
     assert!(status.success());
     // Shutdown ends the streams.
