@@ -526,13 +526,10 @@ pub fn recover(
         Some(mut snap) => {
             let ledger = snap.ledger();
             let image = std::mem::take(&mut snap.dedup);
-            let json = serde_json::to_string(&image).unwrap_or_default();
-            let committed = Dedup::from_image(image);
             // Two copies: the live one the normalize stage runs ahead with, and the
             // committed one snapshots take.
-            let live = serde_json::from_str(&json)
-                .map(Dedup::from_image)
-                .unwrap_or_default();
+            let live = Dedup::from_image(image.clone());
+            let committed = Dedup::from_image(image);
             (
                 Stages::new(cfg).with_dedup(live),
                 SituationHandle::from_situation(snap.situation),

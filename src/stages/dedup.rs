@@ -46,7 +46,7 @@ pub struct Dedup {
 }
 
 /// The persistence form of [`Dedup`], for the journal's snapshots.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DedupImage {
     seen: Vec<(String, Original)>,
     by_path: Vec<(crate::journal::PathRepr, String, String)>,
