@@ -380,7 +380,7 @@ fn frames(hub: Arc<Hub>, sub: Subscription, params: StreamParams) -> impl Stream
         sent: u64,
         done: bool,
         params: StreamParams,
-        _guard: Connected,
+        guard: Connected,
     }
     let live = stream::unfold(
         Live {
@@ -389,7 +389,7 @@ fn frames(hub: Arc<Hub>, sub: Subscription, params: StreamParams) -> impl Stream
             sent,
             done: false,
             params,
-            _guard: guard,
+            guard,
         },
         |mut st| async move {
             if st.done {
@@ -407,7 +407,7 @@ fn frames(hub: Arc<Hub>, sub: Subscription, params: StreamParams) -> impl Stream
                     }
                     Err(RecvError::Lagged(_)) => {
                         st.done = true;
-                        st._guard
+                        st.guard
                             .0
                             .stats
                             .lagged_dropped

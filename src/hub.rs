@@ -150,8 +150,8 @@ impl Hub {
         self.lock().last
     }
 
-    /// Subscribes from after `since` (0: only what comes next... unless `since` is given,
-    /// every retained event after it comes first).
+    /// Subscribes. With `since`, every retained event after it comes first, then the live
+    /// ones; without, only what is published from now on.
     ///
     /// # Errors
     /// [`Gone`] when events after `since` are neither in the ring nor in the events file.

@@ -66,6 +66,8 @@ pub enum JournalError {
     Snapshot { path: PathBuf, why: String },
     #[error("cannot encode a journal entry: {0}")]
     Encode(serde_json::Error),
+    #[error("a journal entry of {0} bytes is over the record limit")]
+    TooLarge(usize),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
@@ -552,7 +554,10 @@ impl Journal {
         }
         entry.lsn = self.next_lsn;
         let payload = serde_json::to_vec(entry).map_err(JournalError::Encode)?;
-        let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+        let len = u32::try_from(payload.len())
+            .ok()
+            .filter(|&l| l <= MAX_RECORD)
+            .ok_or(JournalError::TooLarge(payload.len()))?;
         let mut head = [0u8; 8];
         head[..4].copy_from_slice(&len.to_le_bytes());
         head[4..].copy_from_slice(&crc32fast::hash(&payload).to_le_bytes());

@@ -246,14 +246,10 @@ pub fn replay(
         for file in files {
             pb.inc(1);
             let intake = read_report(&file, cfg.source.max_bytes);
-            if let (Some(Until::Time(t)), source::Intake::Report(raw)) = (until, &intake) {
-                let normalized =
-                    stages::normalize::Normalizer::new(&cfg.lexicons.names).normalize(raw);
-                if normalized.is_ok_and(|r| r.published_at > t) {
-                    continue;
-                }
-            }
-            stages.process(intake, &state);
+            stages.process_if(intake, &state, |r| match until {
+                Some(Until::Time(t)) => r.published_at <= t,
+                _ => true,
+            });
         }
         pb.finish_and_clear();
         return Ok(state);

@@ -298,7 +298,14 @@ impl Stages {
 
     /// Decode and normalize, then sort out re-sends, touches and revisions.
     fn normalize(&self, item: Intake) -> Normalized {
-        match item {
+        self.normalize_if(item, |_| true)
+            .unwrap_or_else(|| unreachable!("a filter that keeps everything"))
+    }
+
+    /// As [`Stages::normalize`], but a report `keep` refuses is dropped (`None`) before
+    /// dedup sees it, so it leaves no trace.
+    fn normalize_if(&self, item: Intake, keep: impl FnOnce(&Report) -> bool) -> Option<Normalized> {
+        Some(match item {
             Intake::Rejected(r) => Normalized::Rejected(r),
             Intake::Report(raw) => {
                 let _span = info_span!("report", file = %raw.path.display()).entered();
@@ -311,6 +318,7 @@ impl Stages {
                         path: raw.path,
                         reason,
                     }),
+                    Ok(report) if !keep(&report) => return None,
                     Ok(report) => match self.dedup.check(&report) {
                         Verdict::New { revises } => Normalized::Report(report, revises),
                         Verdict::Unchanged => Normalized::Unchanged(report),
@@ -320,7 +328,7 @@ impl Stages {
                     },
                 }
             }
-        }
+        })
     }
 
     fn extract(&self, item: Normalized) -> Extracted {
@@ -413,6 +421,20 @@ impl Stages {
     /// All stages for one input, on the caller's thread.
     pub fn process(&self, item: Intake, state: &SituationHandle) -> Vec<ChangeEvent> {
         self.apply(self.extract(self.normalize(item)), state).events
+    }
+
+    /// As [`Stages::process`], but a report that `keep` refuses once normalized is skipped
+    /// as if it had never arrived (`replay --until` on a folder).
+    pub fn process_if(
+        &self,
+        item: Intake,
+        state: &SituationHandle,
+        keep: impl FnOnce(&Report) -> bool,
+    ) -> Vec<ChangeEvent> {
+        match self.normalize_if(item, keep) {
+            Some(n) => self.apply(self.extract(n), state).events,
+            None => Vec::new(),
+        }
     }
 
     /// Re-applies a journaled entry to the picture without publishing anything: the
