@@ -166,12 +166,27 @@ pub struct PipelineConfig {
     /// (backpressure); nothing is dropped.
     #[serde(default = "default_capacity")]
     pub channel_capacity: usize,
+    /// Threads for the extract stage, the costliest one; 0 means one per CPU. Reports
+    /// still come out in arrival order whatever the number.
+    #[serde(default)]
+    pub extract_workers: usize,
+}
+
+impl PipelineConfig {
+    /// The number of extract threads to start.
+    pub fn extract_threads(&self) -> usize {
+        match self.extract_workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
         Self {
             channel_capacity: default_capacity(),
+            extract_workers: 0,
         }
     }
 }
@@ -671,6 +686,13 @@ impl Config {
                 settings_path,
                 "pipeline.channel_capacity".into(),
                 "must be at least 1".into(),
+            ));
+        }
+        if raw.pipeline.extract_workers > 256 {
+            errors.push(invalid(
+                settings_path,
+                "pipeline.extract_workers".into(),
+                "must be at most 256 (0 means one per CPU)".into(),
             ));
         }
         if raw.source.max_bytes == 0 {

@@ -710,7 +710,7 @@ impl Writer {
 
     /// The writer thread's loop: group commit until the input closes, then a last commit
     /// and a snapshot, so the next start-up has nothing to replay.
-    fn run(mut self, rx: &mut mpsc::Receiver<Extracted>) -> Result<(), JournalError> {
+    fn run(mut self, rx: &mut InOrder<Extracted>) -> Result<(), JournalError> {
         while let Some(item) = rx.blocking_recv() {
             crate::metrics::stages().set_depth(2, rx.len());
             self.handle(item)?;
@@ -730,6 +730,40 @@ impl Writer {
             self.snapshot()?;
         }
         Ok(())
+    }
+}
+
+/// The receiving end of several workers' channels, read in the turn the items were dealt
+/// out: item n went to worker n mod k, so taking one from each in turn restores the order.
+struct InOrder<T> {
+    rxs: Vec<mpsc::Receiver<T>>,
+    turn: usize,
+}
+
+impl<T> InOrder<T> {
+    fn new(rxs: Vec<mpsc::Receiver<T>>) -> Self {
+        assert!(!rxs.is_empty(), "at least one worker");
+        Self { rxs, turn: 0 }
+    }
+
+    /// The next item in order; `None` once the workers are done.
+    fn blocking_recv(&mut self) -> Option<T> {
+        let item = self.rxs[self.turn].blocking_recv()?;
+        self.turn = (self.turn + 1) % self.rxs.len();
+        Some(item)
+    }
+
+    /// The next item in order if it is ready. `Empty` also when a later item is ready but
+    /// this one is not: order comes first.
+    fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        let item = self.rxs[self.turn].try_recv()?;
+        self.turn = (self.turn + 1) % self.rxs.len();
+        Ok(item)
+    }
+
+    /// Items waiting, over all workers.
+    fn len(&self) -> usize {
+        self.rxs.iter().map(mpsc::Receiver::len).sum()
     }
 }
 
@@ -784,40 +818,61 @@ impl Pipeline {
         durable: Option<Durable>,
     ) -> Result<Pipeline, PipelineError> {
         let cap = cfg.pipeline.channel_capacity;
+        let workers = cfg.pipeline.extract_threads();
         let (intake_tx, mut intake_rx) = mpsc::channel::<Intake>(cap);
-        let (norm_tx, mut norm_rx) = mpsc::channel::<Normalized>(cap);
-        let (ext_tx, mut ext_rx) = mpsc::channel::<Extracted>(cap);
         let mut threads = Vec::new();
+
+        // Extract is the costliest stage and needs no shared state, so it runs on
+        // `workers` threads. The normalize stage deals reports out in turn and the writer
+        // collects them in the same turn, so they leave in the order they arrived.
+        let mut to_workers = Vec::with_capacity(workers);
+        let mut from_workers = Vec::with_capacity(workers);
+        let per_worker = cap.div_ceil(workers).max(1);
+        for _ in 0..workers {
+            let (norm_tx, mut norm_rx) = mpsc::channel::<Normalized>(per_worker);
+            let (ext_tx, ext_rx) = mpsc::channel::<Extracted>(per_worker);
+            to_workers.push(norm_tx);
+            from_workers.push(ext_rx);
+            let st = stages.clone();
+            threads.push((
+                "extract",
+                spawn("extract", move || {
+                    let m = crate::metrics::stages();
+                    while let Some(item) = norm_rx.blocking_recv() {
+                        let t = Instant::now();
+                        let out = st.extract(item);
+                        m.observe(1, t.elapsed());
+                        if ext_tx.blocking_send(out).is_err() {
+                            break;
+                        }
+                    }
+                })?,
+            ));
+        }
+        let mut ext_rx = InOrder::new(from_workers);
 
         let st = stages.clone();
         threads.push((
             "normalize",
             spawn("normalize", move || {
                 let m = crate::metrics::stages();
+                let mut turn = 0;
                 while let Some(item) = intake_rx.blocking_recv() {
                     m.set_depth(0, intake_rx.len());
                     let t = Instant::now();
                     let out = st.normalize(item);
                     m.observe(0, t.elapsed());
-                    if norm_tx.blocking_send(out).is_err() {
+                    m.set_depth(
+                        1,
+                        to_workers
+                            .iter()
+                            .map(|tx| tx.max_capacity() - tx.capacity())
+                            .sum(),
+                    );
+                    if to_workers[turn].blocking_send(out).is_err() {
                         break;
                     }
-                }
-            })?,
-        ));
-        let st = stages.clone();
-        threads.push((
-            "extract",
-            spawn("extract", move || {
-                let m = crate::metrics::stages();
-                while let Some(item) = norm_rx.blocking_recv() {
-                    m.set_depth(1, norm_rx.len());
-                    let t = Instant::now();
-                    let out = st.extract(item);
-                    m.observe(1, t.elapsed());
-                    if ext_tx.blocking_send(out).is_err() {
-                        break;
-                    }
+                    turn = (turn + 1) % to_workers.len();
                 }
             })?,
         ));
@@ -868,5 +923,49 @@ impl Pipeline {
             return Err(e.into());
         }
         Ok(self.situation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The events of every report under `dir`, in order, without their wall-clock times.
+    fn events_with(workers: usize, capacity: usize, dir: &Path) -> Vec<serde_json::Value> {
+        let mut cfg = Config::embedded().expect("embedded settings");
+        cfg.pipeline.extract_workers = workers;
+        cfg.pipeline.channel_capacity = capacity;
+        let out = tempfile::tempdir().expect("tempdir");
+        let file = out.path().join("events.ndjson");
+        let sink = EventSink::new(&cfg, Some(&file), false).expect("events file");
+        let pipeline = Pipeline::start(&cfg, sink, SituationHandle::new()).expect("pipeline");
+        for path in crate::collect(&[dir.to_path_buf()]) {
+            let raw = crate::source::read_report(&path, cfg.source.max_bytes);
+            pipeline.intake.blocking_send(raw).expect("intake open");
+        }
+        pipeline.finish().expect("pipeline drains");
+        std::fs::read_to_string(&file)
+            .expect("events")
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).expect("event json");
+                v.as_object_mut().expect("event object").remove("time");
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn any_number_of_extract_workers_keeps_the_order() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let one = events_with(1, 256, &dir);
+        assert!(one.len() > 20, "the fixtures make events: {}", one.len());
+        for (workers, capacity) in [(2, 1), (3, 2), (5, 256)] {
+            assert_eq!(
+                events_with(workers, capacity, &dir),
+                one,
+                "{workers} workers, channels of {capacity}"
+            );
+        }
     }
 }
