@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Serialize;
 
 use super::entities::{word_bounded, EntityKind, Mention};
@@ -219,6 +219,7 @@ impl FrameMatcher {
         trig_patterns.sort_by(|a, b| a.0.cmp(&b.0));
         let triggers = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(trig_patterns.iter().map(|p| &p.0))
             .expect("trigger patterns are plain strings");
 
@@ -275,6 +276,7 @@ impl FrameMatcher {
         }
         let cue_ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .expect("cue patterns are plain strings");
         let negation_map = cues
