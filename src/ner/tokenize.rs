@@ -72,6 +72,17 @@ impl Tokenizer {
 
     /// Splits one whitespace-free chunk `text[s..e]`.
     fn chunk(&self, text: &str, mut s: usize, mut e: usize, out: &mut Vec<(usize, usize)>) {
+        // Most chunks are plain words: a letter or digit at both ends leaves no opener,
+        // closer or period to split off, and without an apostrophe before the last letter
+        // no "'s" or "n't" either.
+        let b = text.as_bytes();
+        if b[s].is_ascii_alphanumeric()
+            && b[e - 1].is_ascii_alphanumeric()
+            && (e - s < 2 || b[e - 2] != b'\'')
+        {
+            out.push((s, e));
+            return;
+        }
         // Leading punctuation, one token each (a leading apostrophe of '90s stays).
         while s < e {
             let c = text[s..e].chars().next().unwrap_or(' ');

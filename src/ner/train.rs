@@ -19,7 +19,7 @@ use super::features::{
     GAZ_MISC, GAZ_ORG, GAZ_PER,
 };
 use super::model::{ModelInfo, NerModel, Weights};
-use super::tagger::{doc_label, viterbi, Tagger};
+use super::tagger::{doc_label, viterbi, Lattice, Tagger};
 use super::{spans_to_tags, tag_name, NerType, Tag, NTAGS};
 
 /// Training options (`sitrep train-ner`).
@@ -282,7 +282,7 @@ pub fn train(
     let mut reports = Vec::new();
     let mut best: Option<(f64, NerModel)> = None;
     let mut since_best = 0;
-    let (mut emit, mut back, mut pred) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut emit, mut lattice, mut pred) = (Vec::new(), Lattice::default(), Vec::new());
     let mut dyn_rows: Vec<Vec<u32>> = Vec::new();
     let mut dkeys = Vec::new();
     let mut prev: IdMap<DocLabel> = IdMap::default();
@@ -317,7 +317,7 @@ pub fn train(
                     }
                     emit.push(e);
                 }
-                viterbi(&emit, &p.tw, &mut back, &mut pred);
+                viterbi(&emit, &p.tw, &mut lattice, &mut pred);
                 for (t, &tag) in s.infos.iter().zip(&pred) {
                     if t.flags & F_CAP != 0 {
                         prev.insert(t.lower, doc_label(tag));
