@@ -81,8 +81,7 @@ pub(crate) fn viterbi(
     for &t in &OPENING {
         score[t] = trans[NTAGS][t] + emit[0][t];
     }
-    for i in 1..n {
-        let e = &emit[i];
+    for (i, e) in emit.iter().enumerate().skip(1) {
         let mut next = [0i32; NTAGS];
         // Scores stay within [NEG, 0] after the first step and transitions are small, so no
         // sum overflows, the padding included.
