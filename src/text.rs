@@ -7,7 +7,7 @@
 //! (Qamishli/Qamishlo, al-Sharaa/Al Shara, Jóhannsdóttir/Johannsdottir) meet on one key.
 
 use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 /// Folds one character for matching: typographic quotes to ASCII quotes, dashes to `-`,
 /// every kind of space to a plain space. Returns the character unchanged otherwise.
@@ -27,9 +27,20 @@ pub fn fold_char(c: char) -> char {
 /// NFC-normalizes `s`, folds quotes/dashes/spaces and collapses whitespace runs
 /// (newlines included) to one space. Zero-width characters are dropped.
 pub fn fold(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    // Nearly all text is already in NFC (all ASCII text is), and the quick check that
+    // says so costs a fraction of running the normalizer over it.
+    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        fold_chars(s.chars(), s.len())
+    } else {
+        fold_chars(s.nfc(), s.len())
+    }
+}
+
+/// The folding of [`fold`] over NFC characters.
+fn fold_chars(chars: impl Iterator<Item = char>, len: usize) -> String {
+    let mut out = String::with_capacity(len);
     let mut pending_space = false;
-    for c in s.nfc() {
+    for c in chars {
         // A long dash separates words even without spaces ("al-Sharaa—both").
         if matches!(c, '\u{2013}' | '\u{2014}' | '\u{2015}') {
             if !out.is_empty() {
@@ -61,6 +72,10 @@ pub fn fold(s: &str) -> String {
 
 /// Lower-cases and strips diacritics (`Jóhannsdóttir` → `johannsdottir`).
 pub fn plain_lower(s: &str) -> String {
+    // ASCII has no compatibility decompositions and no combining marks.
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     s.nfkd()
         .filter(|c| !is_combining_mark(*c))
         .flat_map(char::to_lowercase)
@@ -79,9 +94,213 @@ pub enum TokenKind {
 }
 
 /// `text.to_lowercase() == lower` without allocating: the hot comparisons of the
-/// recognizers run once per token and lexicon entry.
+/// recognizers run once per token and lexicon entry. (Characters are lower-cased one by
+/// one, so a final capital sigma compares as `σ`.)
+#[inline]
 pub fn eq_lower(text: &str, lower: &str) -> bool {
+    let (t, l) = (text.as_bytes(), lower.as_bytes());
+    if t.len() == l.len() {
+        for (&a, &b) in t.iter().zip(l) {
+            if !a.is_ascii() {
+                return eq_lower_chars(text, lower);
+            }
+            // An ASCII character lower-cases to one ASCII character: after a run of equal
+            // ASCII characters, a different one decides.
+            if a.to_ascii_lowercase() != b {
+                return false;
+            }
+        }
+        return true;
+    }
+    // Lengths differ, which only lower-casing outside ASCII can make up for.
+    !text.is_ascii() && eq_lower_chars(text, lower)
+}
+
+fn eq_lower_chars(text: &str, lower: &str) -> bool {
     text.chars().flat_map(char::to_lowercase).eq(lower.chars())
+}
+
+/// Calls `f` with `s.to_lowercase()`, without allocating for short ASCII words.
+pub fn with_lower<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    // Most words are lower-case already.
+    if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        return f(s);
+    }
+    let mut buf = [0u8; 32];
+    if s.len() <= buf.len() && s.is_ascii() {
+        for (b, c) in buf.iter_mut().zip(s.bytes()) {
+            *b = c.to_ascii_lowercase();
+        }
+        if let Ok(lower) = std::str::from_utf8(&buf[..s.len()]) {
+            return f(lower);
+        }
+    }
+    f(&s.to_lowercase())
+}
+
+/// Like [`with_lower`], but lower-cases character by character as [`eq_lower`] does, so
+/// that a lookup finds exactly the entries `eq_lower` would accept.
+pub fn with_char_lower<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    if s.is_ascii() {
+        return with_lower(s, f);
+    }
+    f(&s.chars().flat_map(char::to_lowercase).collect::<String>())
+}
+
+/// A map from the words of a lexicon (`names.toml`, `cues.toml`) that finds a token in any
+/// case without lower-casing it first: the recognizers look up most tokens of a report,
+/// and lowering each into a buffer cost more than the lookup.
+///
+/// Keys are stored as given (the lexicons lower-case them). [`LowerMap::get`] looks up a
+/// word as written; [`LowerMap::get_lower`] looks up `text.to_lowercase()`.
+#[derive(Debug, Clone)]
+pub struct LowerMap<V> {
+    entries: Vec<(String, V)>,
+    /// The lengths (up to 63) and first bytes of the keys: most tokens are not in a small
+    /// word list, and these turn them away before hashing.
+    lengths: u64,
+    firsts: ByteSet,
+    /// Open addressing with linear probing: entry index + 1, 0 for an empty slot. A power
+    /// of two in size, at most half full.
+    slots: Vec<usize>,
+}
+
+impl<V> Default for LowerMap<V> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            lengths: 0,
+            firsts: ByteSet([0; 4]),
+            slots: vec![0; 2],
+        }
+    }
+}
+
+impl<V> LowerMap<V> {
+    /// The value of `word` as written.
+    pub fn get(&self, word: &str) -> Option<&V> {
+        if !self.may_hold(word.len(), word.bytes().next()) {
+            return None;
+        }
+        self.find(word_hash(word.bytes()), |k| k == word)
+            .map(|e| &self.entries[e].1)
+    }
+
+    /// The value of `text.to_lowercase()`.
+    pub fn get_lower(&self, text: &str) -> Option<&V> {
+        if !text.is_ascii() {
+            return self.get(&text.to_lowercase());
+        }
+        let lower = || text.bytes().map(|b| b.to_ascii_lowercase());
+        if !self.may_hold(text.len(), lower().next()) {
+            return None;
+        }
+        self.find(word_hash(lower()), |k| {
+            k.len() == text.len() && k.bytes().eq(lower())
+        })
+        .map(|e| &self.entries[e].1)
+    }
+
+    pub fn contains(&self, word: &str) -> bool {
+        self.get(word).is_some()
+    }
+
+    pub fn contains_lower(&self, text: &str) -> bool {
+        self.get_lower(text).is_some()
+    }
+
+    /// Sets the value of `word`.
+    pub fn insert(&mut self, word: String, value: V) {
+        match self.find(word_hash(word.bytes()), |k| k == word) {
+            Some(e) => self.entries[e].1 = value,
+            None => self.push(word, value),
+        }
+    }
+
+    fn push(&mut self, word: String, value: V) {
+        if (self.entries.len() + 1) * 2 > self.slots.len() {
+            self.slots = vec![0; self.slots.len() * 2];
+            for e in 0..self.entries.len() {
+                let slot = self.free_slot(word_hash(self.entries[e].0.bytes()));
+                self.slots[slot] = e + 1;
+            }
+        }
+        let slot = self.free_slot(word_hash(word.bytes()));
+        self.lengths |= 1 << word.len().min(63);
+        if let Some(&b) = word.as_bytes().first() {
+            self.firsts.insert(b);
+        }
+        self.entries.push((word, value));
+        self.slots[slot] = self.entries.len();
+    }
+
+    /// False when no key has this length and first byte.
+    fn may_hold(&self, len: usize, first: Option<u8>) -> bool {
+        self.lengths & (1 << len.min(63)) != 0 && first.is_none_or(|b| self.firsts.has(b))
+    }
+
+    fn find(&self, hash: u64, is_key: impl Fn(&str) -> bool) -> Option<usize> {
+        let mask = self.slots.len() - 1;
+        let mut slot = (hash as usize) & mask;
+        loop {
+            let e = self.slots[slot].checked_sub(1)?;
+            if is_key(&self.entries[e].0) {
+                return Some(e);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    fn free_slot(&self, hash: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut slot = (hash as usize) & mask;
+        while self.slots[slot] != 0 {
+            slot = (slot + 1) & mask;
+        }
+        slot
+    }
+}
+
+impl<V: Default> LowerMap<V> {
+    /// The value of `word`, inserted as `V::default()` when the map does not hold it yet.
+    pub fn entry(&mut self, word: String) -> &mut V {
+        let e = match self.find(word_hash(word.bytes()), |k| k == word) {
+            Some(e) => e,
+            None => {
+                self.push(word, V::default());
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[e].1
+    }
+}
+
+impl<V> FromIterator<(String, V)> for LowerMap<V> {
+    /// Later values of a word replace earlier ones, as in `HashMap`.
+    fn from_iter<I: IntoIterator<Item = (String, V)>>(iter: I) -> Self {
+        let mut map = Self::default();
+        for (k, v) in iter {
+            map.insert(k, v);
+        }
+        map
+    }
+}
+
+impl FromIterator<String> for LowerMap<()> {
+    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
+        iter.into_iter().map(|k| (k, ())).collect()
+    }
+}
+
+/// The hash of a word's bytes (the multiply-rotate scheme of rustc's `FxHasher`, with a
+/// final mix so that the low bits, which pick the slot, depend on every byte).
+fn word_hash(bytes: impl Iterator<Item = u8>) -> u64 {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h = 0u64;
+    for b in bytes {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(SEED);
+    }
+    h ^ (h >> 29)
 }
 
 /// A token of a folded sentence, with byte offsets into that sentence.
@@ -116,86 +335,128 @@ impl Token<'_> {
 /// a letter follows them (`al-Sharaa`, `O'Neil`, `U.S`); a possessive `'s` is split off so
 /// that `Assad's` yields the name `Assad`.
 pub fn tokenize(s: &str) -> Vec<Token<'_>> {
-    let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(s.len() / 5);
-    let mut chars = s.char_indices().peekable();
-    while let Some((start, c)) = chars.next() {
+    tokenize_into(s, &mut out);
+    out
+}
+
+/// The tokens of every sentence of a report in one buffer: the entity rules and the frame
+/// matcher read the same tokens, so a report is tokenized once.
+#[derive(Debug, Clone, Default)]
+pub struct SentenceTokens<'a> {
+    tokens: Vec<Token<'a>>,
+    /// Sentence `i` is `tokens[ends[i - 1]..ends[i]]` (from 0 for the first).
+    ends: Vec<usize>,
+}
+
+impl<'a> SentenceTokens<'a> {
+    pub fn new(sentences: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut out = Self::default();
+        for s in sentences {
+            tokenize_into(s, &mut out.tokens);
+            out.ends.push(out.tokens.len());
+        }
+        out
+    }
+
+    /// The tokens of sentence `i` (none past the last sentence).
+    pub fn sentence(&self, i: usize) -> &[Token<'a>] {
+        let start = i
+            .checked_sub(1)
+            .map_or(0, |p| self.ends.get(p).copied().unwrap_or(0));
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        &self.tokens[start..end]
+    }
+}
+
+/// The character at byte `i` of `s` and its length, decoding only outside ASCII.
+fn char_at(s: &str, i: usize) -> Option<(char, usize)> {
+    let b = *s.as_bytes().get(i)?;
+    if b.is_ascii() {
+        return Some((char::from(b), 1));
+    }
+    let c = s.get(i..)?.chars().next()?;
+    Some((c, c.len_utf8()))
+}
+
+/// [`tokenize`], appending to `out`.
+pub fn tokenize_into<'a>(s: &'a str, out: &mut Vec<Token<'a>>) {
+    let mut pos = 0;
+    while let Some((c, len)) = char_at(s, pos) {
+        let start = pos;
+        pos += len;
         if c.is_whitespace() {
             continue;
         }
-        if c.is_alphanumeric() {
-            let numeric = c.is_ascii_digit();
-            let mut end = start + c.len_utf8();
-            while let Some(&(i, d)) = chars.peek() {
-                if d.is_alphanumeric() {
-                    end = i + d.len_utf8();
-                    chars.next();
-                    continue;
-                }
-                let joiner = if numeric {
-                    matches!(d, '.' | ',' | ':')
-                } else {
-                    matches!(d, '-' | '\'' | '.')
-                };
-                if joiner {
-                    let next = s[i + d.len_utf8()..].chars().next();
-                    let joins = match next {
-                        Some(n) if numeric => n.is_ascii_digit(),
-                        // A dot joins only letter-dot-letter runs (U.S, e.g): "end.Next" is rare,
-                        // and a sentence splitter has already cut at real sentence ends.
-                        Some(n) if d == '.' => n.is_alphabetic() && is_initialism(&s[start..i]),
-                        Some(n) => n.is_alphabetic(),
-                        None => false,
-                    };
-                    if joins {
-                        chars.next();
-                        continue;
-                    }
-                }
-                break;
-            }
-            let text = &s[start..end];
-            // Split a trailing possessive: "Assad's" -> "Assad" + "'s".
-            if !numeric {
-                if let Some(stem) = text.strip_suffix("'s").filter(|t| !t.is_empty()) {
-                    out.push(Token {
-                        text: stem,
-                        start,
-                        end: start + stem.len(),
-                        kind: TokenKind::Word,
-                    });
-                    out.push(Token {
-                        text: "'s",
-                        start: start + stem.len(),
-                        end,
-                        kind: TokenKind::Punct,
-                    });
-                    continue;
-                }
-            }
-            let kind = if numeric {
-                TokenKind::Number
-            } else {
-                TokenKind::Word
-            };
+        if !c.is_alphanumeric() {
             out.push(Token {
-                text,
+                text: &s[start..pos],
                 start,
-                end,
-                kind,
-            });
-        } else {
-            let end = start + c.len_utf8();
-            debug_assert!(end <= bytes.len());
-            out.push(Token {
-                text: &s[start..end],
-                start,
-                end,
+                end: pos,
                 kind: TokenKind::Punct,
             });
+            continue;
         }
+        let numeric = c.is_ascii_digit();
+        while let Some((d, dlen)) = char_at(s, pos) {
+            if d.is_alphanumeric() {
+                pos += dlen;
+                continue;
+            }
+            let joiner = if numeric {
+                matches!(d, '.' | ',' | ':')
+            } else {
+                matches!(d, '-' | '\'' | '.')
+            };
+            if !joiner {
+                break;
+            }
+            let joins = match char_at(s, pos + dlen) {
+                Some((n, _)) if numeric => n.is_ascii_digit(),
+                // A dot joins only letter-dot-letter runs (U.S, e.g): "end.Next" is rare,
+                // and a sentence splitter has already cut at real sentence ends.
+                Some((n, _)) if d == '.' => n.is_alphabetic() && is_initialism(&s[start..pos]),
+                Some((n, _)) => n.is_alphabetic(),
+                None => false,
+            };
+            if !joins {
+                break;
+            }
+            // The letter or digit after the joiner is taken on the next round.
+            pos += dlen;
+        }
+        let end = pos;
+        let text = &s[start..end];
+        // Split a trailing possessive: "Assad's" -> "Assad" + "'s".
+        if !numeric {
+            if let Some(stem) = text.strip_suffix("'s").filter(|t| !t.is_empty()) {
+                out.push(Token {
+                    text: stem,
+                    start,
+                    end: start + stem.len(),
+                    kind: TokenKind::Word,
+                });
+                out.push(Token {
+                    text: "'s",
+                    start: start + stem.len(),
+                    end,
+                    kind: TokenKind::Punct,
+                });
+                continue;
+            }
+        }
+        let kind = if numeric {
+            TokenKind::Number
+        } else {
+            TokenKind::Word
+        };
+        out.push(Token {
+            text,
+            start,
+            end,
+            kind,
+        });
     }
-    out
 }
 
 /// `U`, `U.S`, `e.g`: single letters separated by dots.
@@ -212,7 +473,16 @@ fn is_initialism(s: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct NameKeyer {
     articles: Vec<String>,
-    rewrites: Vec<(String, String)>,
+    rewrites: Vec<Rewrite>,
+}
+
+/// One letter rewrite of [`NameKeyer`].
+#[derive(Debug, Clone)]
+struct Rewrite {
+    from: String,
+    to: String,
+    /// The bytes of `from`: a word without all of them cannot contain it.
+    needs: ByteSet,
 }
 
 impl NameKeyer {
@@ -221,7 +491,14 @@ impl NameKeyer {
             articles: articles.iter().map(|a| plain_lower(a)).collect(),
             rewrites: rewrites
                 .iter()
-                .map(|(a, b)| (plain_lower(a), plain_lower(b)))
+                .map(|(a, b)| {
+                    let from = plain_lower(a);
+                    Rewrite {
+                        needs: ByteSet::of(&from),
+                        from,
+                        to: plain_lower(b),
+                    }
+                })
                 .collect(),
         }
     }
@@ -230,7 +507,7 @@ impl NameKeyer {
     pub fn words(&self, name: &str) -> Vec<String> {
         let lower = plain_lower(name);
         let mut words = Vec::new();
-        for raw in lower.split(|c: char| c.is_whitespace() || c == '-' || c == '\'' || c == '.') {
+        for raw in lower.split(is_name_separator) {
             let w: String = raw.chars().filter(|c| c.is_alphanumeric()).collect();
             if w.is_empty() || self.articles.contains(&w) {
                 continue;
@@ -246,13 +523,32 @@ impl NameKeyer {
 
     /// The skeleton of one word (see the type docs).
     pub fn word_key(&self, word: &str) -> String {
-        let mut w = word.to_string();
-        for (from, to) in &self.rewrites {
-            if w.contains(from.as_str()) {
-                w = w.replace(from.as_str(), to);
+        let mut out = String::with_capacity(word.len() + 1);
+        self.push_word_key(word, &mut out, &mut String::new(), &mut String::new());
+        out
+    }
+
+    /// Appends the skeleton of `word` to `out`; `a` and `b` are scratch buffers.
+    fn push_word_key(&self, word: &str, out: &mut String, a: &mut String, b: &mut String) {
+        a.clear();
+        a.push_str(word);
+        // Which bytes the word holds, so that a rewrite that cannot apply costs a few bit
+        // tests instead of a substring search.
+        let mut present = ByteSet::of(a);
+        for Rewrite { from, to, needs } in &self.rewrites {
+            let Some(&first) = from.as_bytes().first() else {
+                // An empty pattern matches everywhere; `str::replace` knows what that means.
+                *a = a.replace(from.as_str(), to);
+                present = ByteSet::of(a);
+                continue;
+            };
+            if !present.covers(needs) || !replace_into(a, from, to, first, b) {
+                continue;
             }
+            std::mem::swap(a, b);
+            present = ByteSet::of(a);
         }
-        let mut out = String::with_capacity(w.len());
+        let w = a.as_str();
         let mut prev = '\0';
         for (i, c) in w.chars().enumerate() {
             let vowel = matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y');
@@ -269,21 +565,102 @@ impl NameKeyer {
         if w.len() > 1 && w.ends_with(['a', 'e', 'i', 'o', 'u', 'y']) {
             out.push('_');
         }
-        out
     }
 
     /// The key of a whole name: word skeletons joined by spaces.
     pub fn key(&self, name: &str) -> String {
-        let words = self.words(name);
-        let mut key = String::new();
-        for w in &words {
+        // The same words as `words`, keyed as they are found instead of collected.
+        let lower = plain_lower(name);
+        let mut key = String::with_capacity(lower.len() + 4);
+        // A rewrite at most doubles a word ("x" to "ks" is the longest in use); room for
+        // that spares regrowing the scratch buffers.
+        let room = 2 * lower.len() + 8;
+        let mut word = String::with_capacity(lower.len());
+        let (mut a, mut b) = (String::with_capacity(room), String::with_capacity(room));
+        let mut count = 0usize;
+        // Where the last word's skeleton starts in `key` (its separator included), and
+        // whether that word is a lone "s".
+        let mut last = (0, false);
+        for raw in lower.split(is_name_separator) {
+            word.clear();
+            word.extend(raw.chars().filter(|c| c.is_alphanumeric()));
+            if word.is_empty() || self.articles.contains(&word) {
+                continue;
+            }
+            count += 1;
+            last = (key.len(), word == "s");
             if !key.is_empty() {
                 key.push(' ');
             }
-            key.push_str(&self.word_key(w));
+            self.push_word_key(&word, &mut key, &mut a, &mut b);
+        }
+        // "'s" split by the separators leaves a lone "s" behind.
+        if count > 1 && last.1 {
+            key.truncate(last.0);
         }
         key
     }
+}
+
+/// The characters that separate the words of a name.
+fn is_name_separator(c: char) -> bool {
+    c.is_whitespace() || c == '-' || c == '\'' || c == '.'
+}
+
+/// A set of byte values.
+#[derive(Debug, Clone, Copy)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn of(s: &str) -> Self {
+        let mut set = Self([0; 4]);
+        for b in s.bytes() {
+            set.insert(b);
+        }
+        set
+    }
+
+    fn has(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    fn insert(&mut self, b: u8) {
+        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+
+    /// True when every byte of `other` is in the set.
+    fn covers(&self, other: &ByteSet) -> bool {
+        self.0.iter().zip(&other.0).all(|(a, b)| a & b == *b)
+    }
+}
+
+/// Writes `src.replace(from, to)` into `dst` when `src` contains `from` (whose first byte
+/// is `first`) and returns whether it did. Matches are taken left to right without
+/// overlaps, as `str::replace` takes them; a match can only start on a character boundary
+/// because `first` starts a character.
+fn replace_into(src: &str, from: &str, to: &str, first: u8, dst: &mut String) -> bool {
+    let (s, f) = (src.as_bytes(), from.as_bytes());
+    let mut copied = 0;
+    let mut i = 0;
+    let mut found = false;
+    while i + f.len() <= s.len() {
+        if s[i] == first && s[i..].starts_with(f) {
+            if !found {
+                dst.clear();
+                found = true;
+            }
+            dst.push_str(&src[copied..i]);
+            dst.push_str(to);
+            i += f.len();
+            copied = i;
+        } else {
+            i += 1;
+        }
+    }
+    if found {
+        dst.push_str(&src[copied..]);
+    }
+    found
 }
 
 /// A URL- and id-safe slug: lower-case ASCII letters and digits separated by `-`.
@@ -310,11 +687,100 @@ pub fn slug(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Text drawn from characters where the fast paths and the general ones could part:
+    /// ASCII letters and separators, accented and decomposed letters, capital sigma, the
+    /// Kelvin sign, dashes, quotes, odd spaces and zero-width characters.
+    fn tricky_text() -> impl Strategy<Value = String> {
+        let chars: Vec<char> = "aAeEkKqQuUoOxXsS Σσİé\u{301}\u{212A}-'.’“–—\u{a0}\u{200b}\t\nçØß1"
+            .chars()
+            .collect();
+        proptest::collection::vec(proptest::sample::select(chars), 0..24)
+            .prop_map(|cs| cs.into_iter().collect())
+    }
+
+    /// The keys as first written: every rewrite by `str::replace`, words collected.
+    fn reference_key(k: &NameKeyer, name: &str) -> String {
+        let words = k.words(name);
+        let keys: Vec<String> = words
+            .iter()
+            .map(|w| {
+                let mut w = w.clone();
+                for r in &k.rewrites {
+                    if w.contains(r.from.as_str()) {
+                        w = w.replace(r.from.as_str(), &r.to);
+                    }
+                }
+                let mut out = String::new();
+                let mut prev = '\0';
+                for (i, c) in w.chars().enumerate() {
+                    let vowel = matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y');
+                    if !(i > 0 && (vowel || c == prev)) {
+                        out.push(c);
+                    }
+                    prev = c;
+                }
+                if w.len() > 1 && w.ends_with(['a', 'e', 'i', 'o', 'u', 'y']) {
+                    out.push('_');
+                }
+                out
+            })
+            .collect();
+        keys.join(" ")
+    }
+
+    proptest! {
+        #[test]
+        fn fast_paths_agree_with_the_general_ones(text in tricky_text(), word in tricky_text()) {
+            prop_assert_eq!(fold(&text), fold_chars(text.nfc(), text.len()));
+            prop_assert_eq!(eq_lower(&text, &word), eq_lower_chars(&text, &word));
+            let lower = word.to_lowercase();
+            prop_assert_eq!(with_lower(&word, str::to_string), lower.clone());
+            let map: LowerMap<()> = [lower.clone(), "ks".to_string()].into_iter().collect();
+            prop_assert!(map.contains_lower(&word));
+            prop_assert_eq!(map.contains_lower(&text), text.to_lowercase() == lower || text.to_lowercase() == "ks");
+            prop_assert_eq!(map.contains(&text), text == lower || text == "ks");
+            let k = keyer();
+            prop_assert_eq!(k.key(&text), reference_key(&k, &text));
+            let plain: String = text.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect();
+            prop_assert_eq!(plain_lower(&text), plain);
+        }
+    }
+
+    #[test]
+    fn lower_map_grows_and_keeps_the_last_value() {
+        let mut map: LowerMap<usize> = (0..100).map(|i| (format!("w{i}"), i)).collect();
+        map.insert("w7".to_string(), 700);
+        *map.entry("new".to_string()) += 1;
+        assert_eq!(map.get("w7"), Some(&700));
+        assert_eq!(map.get_lower("W99"), Some(&99));
+        assert_eq!(map.get("W99"), None);
+        assert_eq!(map.get("new"), Some(&1));
+        assert_eq!(map.get_lower("w100"), None);
+    }
+
+    #[test]
+    fn sentence_tokens_match_tokenize() {
+        let sentences = ["Assad's U.S. envoy", "", "62,000 left."];
+        let toks = SentenceTokens::new(sentences);
+        for (i, s) in sentences.iter().enumerate() {
+            assert_eq!(toks.sentence(i), tokenize(s).as_slice());
+        }
+        assert!(toks.sentence(9).is_empty());
+    }
 
     fn keyer() -> NameKeyer {
         let articles = ["al", "el", "the"].map(String::from);
-        let rewrites = [("ou", "u"), ("q", "k"), ("ph", "f"), ("ck", "k")]
-            .map(|(a, b)| (a.to_string(), b.to_string()));
+        let rewrites = [
+            ("ou", "u"),
+            ("q", "k"),
+            ("ph", "f"),
+            ("ck", "k"),
+            ("x", "ks"),
+            ("k", "c"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()));
         NameKeyer::new(&articles, &rewrites)
     }
 

@@ -21,7 +21,10 @@ use crate::ner::tagger::WordCache;
 use crate::ner::tokenize::Tokenizer;
 use crate::ner::{NerModel, NerType, Tagger};
 use crate::report::Report;
-use crate::text::{eq_lower, plain_lower, tokenize, NameKeyer, Token, TokenKind};
+use crate::text::{
+    eq_lower, plain_lower, with_char_lower, with_lower, LowerMap, NameKeyer, SentenceTokens, Token,
+    TokenKind,
+};
 
 /// Marks the key of a facility known only by a description (see `described_facilities`).
 const DESCRIBED: &str = ":desc:";
@@ -100,21 +103,26 @@ pub struct EntityRecognizer {
     gazetteer_patterns: Vec<(usize, bool)>,
     gazetteer_kinds: Vec<EntityKind>,
     gazetteer_names: Vec<String>,
+    /// The key of each entry's canonical name.
+    gazetteer_keys: Vec<String>,
+    /// Lower-case, diacritic-free canonical name → its first entry (datelines).
+    gazetteer_plain: LowerMap<usize>,
     /// Gazetteer entry → the country it is the capital of.
     capitals: Vec<Option<usize>>,
     titles: Vec<Vec<String>>,
     /// Titles by their first and by their last word (lower case), so that finding a title
     /// costs one lookup per token instead of a comparison with every title.
-    titles_by_first: HashMap<String, Vec<usize>>,
-    titles_by_last: HashMap<String, Vec<usize>>,
-    stopwords: HashSet<String>,
-    connectors: HashSet<String>,
+    titles_by_first: LowerMap<Vec<usize>>,
+    titles_by_last: LowerMap<Vec<usize>>,
+    /// Lower-case word → its classes (`STOPWORD`, `CONNECTOR`, ...): one lookup tells all
+    /// the word lists of `names.toml` a token is in.
+    word_classes: LowerMap<u8>,
     articles: Vec<String>,
     /// Lower-case head phrase (as words) → facility group.
     facility_heads: Vec<(Vec<String>, String)>,
-    place_heads: HashSet<String>,
-    org_heads: HashSet<String>,
-    org_suffixes: HashSet<String>,
+    /// Facility heads by their first and by their last word, in `facility_heads` order.
+    facilities_by_first: LowerMap<Vec<usize>>,
+    facilities_by_last: LowerMap<Vec<usize>>,
     /// The trained tagger; `None` for the rules alone (`eval-ner --recognizer rules`).
     ner: Option<Arc<NerModel>>,
     ner_tokenizer: Tokenizer,
@@ -122,6 +130,13 @@ pub struct EntityRecognizer {
     /// recognizing at the moment; the pipeline has one).
     ner_caches: Mutex<Vec<WordCache>>,
 }
+
+/// Word classes of `names.toml`, as bits of `EntityRecognizer::word_classes`.
+const STOPWORD: u8 = 1;
+const CONNECTOR: u8 = 2;
+const PLACE_HEAD: u8 = 4;
+const ORG_HEAD: u8 = 8;
+const ORG_SUFFIX: u8 = 16;
 
 /// Prepositions after which a bare capitalized name is most likely a place.
 const LOCATION_PREPS: [&str; 11] = [
@@ -179,8 +194,38 @@ impl EntityRecognizer {
             .collect();
         // Longest heads first so "naval base" wins over "base".
         facility_heads.sort_by_key(|h| std::cmp::Reverse(h.0.len()));
+        let index_heads = |word: fn(&[String]) -> Option<&String>| {
+            let mut index: LowerMap<Vec<usize>> = LowerMap::default();
+            for (k, (head, _)) in facility_heads.iter().enumerate() {
+                if let Some(w) = word(head) {
+                    index.entry(w.clone()).push(k);
+                }
+            }
+            index
+        };
+        let facilities_by_first = index_heads(|h| h.first());
+        let facilities_by_last = index_heads(|h| h.last());
+        let mut word_classes: LowerMap<u8> = LowerMap::default();
+        let lists = [
+            (&n.stopwords, STOPWORD),
+            (&n.connectors, CONNECTOR),
+            (&n.place_heads.words, PLACE_HEAD),
+            (&n.org_heads.words, ORG_HEAD),
+            (&n.org_suffixes, ORG_SUFFIX),
+        ];
+        for (words, class) in lists {
+            for w in words {
+                *word_classes.entry(w.to_lowercase()) |= class;
+            }
+        }
+        let mut gazetteer_plain = LowerMap::default();
+        for (i, e) in lex.gazetteer.iter().enumerate() {
+            let name = plain_lower(&e.name);
+            if !gazetteer_plain.contains(&name) {
+                gazetteer_plain.insert(name, i);
+            }
+        }
         Self {
-            keyer,
             gazetteer,
             gazetteer_patterns: ids,
             gazetteer_kinds: lex
@@ -189,6 +234,8 @@ impl EntityRecognizer {
                 .map(|e| EntityKind::parse(&e.kind))
                 .collect(),
             gazetteer_names: lex.gazetteer.iter().map(|e| e.name.clone()).collect(),
+            gazetteer_keys: lex.gazetteer.iter().map(|e| keyer.key(&e.name)).collect(),
+            gazetteer_plain,
             capitals: lex
                 .gazetteer
                 .iter()
@@ -205,22 +252,26 @@ impl EntityRecognizer {
                 .collect(),
             titles_by_first: index_titles(&n.person_titles, |w| w.first()),
             titles_by_last: index_titles(&n.person_titles, |w| w.last()),
-            stopwords: n.stopwords.iter().map(|s| s.to_lowercase()).collect(),
-            connectors: n.connectors.iter().map(|s| s.to_lowercase()).collect(),
+            word_classes,
             articles: n.articles.iter().map(|s| s.to_lowercase()).collect(),
             facility_heads,
-            place_heads: n
-                .place_heads
-                .words
-                .iter()
-                .map(|s| s.to_lowercase())
-                .collect(),
-            org_heads: n.org_heads.words.iter().map(|s| s.to_lowercase()).collect(),
-            org_suffixes: n.org_suffixes.iter().map(|s| s.to_lowercase()).collect(),
+            facilities_by_first,
+            facilities_by_last,
             ner: None,
             ner_tokenizer: Tokenizer::new(&n.sentences.abbreviations),
             ner_caches: Mutex::new(Vec::new()),
+            keyer,
         }
+    }
+
+    /// The classes of `word` as it is written.
+    fn classes(&self, word: &str) -> u8 {
+        self.word_classes.get(word).copied().unwrap_or(0)
+    }
+
+    /// The classes of `text` lower-cased.
+    fn lower_classes(&self, text: &str) -> u8 {
+        self.word_classes.get_lower(text).copied().unwrap_or(0)
     }
 
     pub fn keyer(&self) -> &NameKeyer {
@@ -243,28 +294,21 @@ impl EntityRecognizer {
 
     /// All mentions of a report, in text order, with in-report links set.
     pub fn recognize(&self, report: &Report) -> Vec<Mention> {
+        let toks = SentenceTokens::new(report.sentences.iter().map(|s| s.text.as_str()));
+        self.recognize_tokens(report, &toks)
+    }
+
+    /// [`Self::recognize`] over the tokens of the report's sentences, which the frame
+    /// matcher reads too.
+    pub fn recognize_tokens(&self, report: &Report, toks: &SentenceTokens<'_>) -> Vec<Mention> {
         let mut mentions = Vec::new();
-        // The rules' tokens of every sentence (none for headings), for the rules and for
-        // merging the tagger's names.
-        let toks: Vec<Vec<Token<'_>>> = report
-            .sentences
-            .iter()
-            .enumerate()
-            .map(|(si, s)| {
-                if report.headings.contains(&si) {
-                    Vec::new()
-                } else {
-                    tokenize(&s.text)
-                }
-            })
-            .collect();
         for (si, s) in report.sentences.iter().enumerate() {
             if !report.headings.contains(&si) {
-                self.sentence_mentions(si, &s.text, &toks[si], &mut mentions);
+                self.sentence_mentions(si, &s.text, toks.sentence(si), &mut mentions);
             }
         }
         if let Some(model) = &self.ner {
-            self.model_mentions(model, report, &toks, &mut mentions);
+            self.model_mentions(model, report, toks, &mut mentions);
         }
         // "The main hospital" of one city is not that of another: a described facility
         // belongs to the place the report is datelined from, or, with no dateline, to the
@@ -313,7 +357,7 @@ impl EntityRecognizer {
         &self,
         model: &NerModel,
         report: &Report,
-        toks: &[Vec<Token<'_>>],
+        toks: &SentenceTokens<'_>,
         out: &mut Vec<Mention>,
     ) {
         let body: Vec<usize> = (0..report.sentences.len())
@@ -362,7 +406,7 @@ impl EntityRecognizer {
                 else {
                     continue;
                 };
-                self.merge_model_name(si, text, &toks[si], start, end, e.ty, out);
+                self.merge_model_name(si, text, toks.sentence(si), start, end, e.ty, out);
             }
         }
     }
@@ -392,7 +436,7 @@ impl EntityRecognizer {
         else {
             return;
         };
-        while i < j && self.stopwords.contains(&toks[i].text.to_lowercase()) {
+        while i < j && self.lower_classes(toks[i].text) & STOPWORD != 0 {
             i += 1;
         }
         let start = toks[i].start;
@@ -452,7 +496,6 @@ impl EntityRecognizer {
         pid: usize,
     ) -> Mention {
         let (idx, demonym) = self.gazetteer_patterns[pid];
-        let name = &self.gazetteer_names[idx];
         Mention {
             sentence: si,
             start,
@@ -460,7 +503,7 @@ impl EntityRecognizer {
             surface: text[start..end].to_string(),
             kind: self.gazetteer_kinds[idx],
             weight: 9,
-            key: self.keyer.key(name),
+            key: self.gazetteer_keys[idx].clone(),
             gazetteer: Some(idx),
             demonym,
             link: None,
@@ -473,10 +516,14 @@ impl EntityRecognizer {
             if !word_bounded(text, m.start(), m.end()) {
                 continue;
             }
-            for (ti, t) in toks.iter().enumerate() {
-                if t.start >= m.start() && t.end <= m.end() {
-                    covered[ti] = true;
-                }
+            // Tokens are in text order and do not overlap: those inside the match are a run.
+            let first = toks.partition_point(|t| t.start < m.start());
+            for (c, _) in covered[first..]
+                .iter_mut()
+                .zip(&toks[first..])
+                .take_while(|(_, t)| t.end <= m.end())
+            {
+                *c = true;
             }
             out.push(self.gazetteer_mention(si, text, m.start(), m.end(), m.pattern().as_usize()));
         }
@@ -505,7 +552,7 @@ impl EntityRecognizer {
                 }
                 continue;
             }
-            if self.stopwords.contains(&toks[i].text.to_lowercase()) {
+            if self.lower_classes(toks[i].text) & STOPWORD != 0 {
                 i += 1;
                 continue;
             }
@@ -553,13 +600,15 @@ impl EntityRecognizer {
             if t.kind != TokenKind::Word || ti + 2 >= toks.len() || toks[ti + 1].text != "of" {
                 continue;
             }
-            let lower = t.text.to_lowercase();
             let fac = self
-                .facility_heads
-                .iter()
-                .find(|(h, _)| h.len() == 1 && h[0] == lower)
+                .facilities_by_first
+                .get_lower(t.text)
+                .into_iter()
+                .flatten()
+                .map(|&k| &self.facility_heads[k])
+                .find(|(h, _)| h.len() == 1)
                 .map(|(_, g)| g.clone());
-            let place = self.place_heads.contains(&lower);
+            let place = self.lower_classes(t.text) & PLACE_HEAD != 0;
             if fac.is_none() && !place {
                 continue;
             }
@@ -617,7 +666,7 @@ impl EntityRecognizer {
             t.kind == TokenKind::Word
                 && !t.is_capitalized()
                 && t.text.chars().all(char::is_alphabetic)
-                && !self.stopwords.contains(t.text)
+                && self.classes(t.text) & STOPWORD == 0
         };
         let mut ti = 0;
         while ti < toks.len() {
@@ -631,7 +680,9 @@ impl EntityRecognizer {
             let mut end = first;
             while end < toks.len() && end - first <= MAX_MODIFIERS + 1 && lower_word(&toks[end]) {
                 end += 1;
-                if let Some((n, group)) = self.facility_heads.iter().find_map(|(h, g)| {
+                let heads = self.facilities_by_last.get(toks[end - 1].text);
+                if let Some((n, group)) = heads.into_iter().flatten().find_map(|&k| {
+                    let (h, g) = &self.facility_heads[k];
                     let n = h.len();
                     (end >= first + n
                         && h.iter().zip(&toks[end - n..end]).all(|(w, t)| t.text == w))
@@ -684,24 +735,26 @@ impl EntityRecognizer {
         if i >= end {
             return;
         }
-        let words: Vec<String> = toks[i..end].iter().map(|t| t.text.to_lowercase()).collect();
+        let span = &toks[i..end];
+        // The classes of the span's last word, lower-cased.
+        let last_classes = self.lower_classes(toks[end - 1].text);
         let mut span_end = end;
         let mut kind = hint;
         let mut weight: KindWeight = if hint.is_some() { 7 } else { 1 };
         let mut key = None;
         // Facility head inside the span ("Qamishlo Airport", "Port Velmar") or right after it
         // ("Qamishli airport", "Hmeimim air base").
-        if let Some((group, name_words)) = self.facility_in(&words) {
+        if let Some((group, name)) = self.facility_in(span) {
             kind = Some(EntityKind::Facility);
             weight = 6;
-            key = Some(format!("{group}:{}", self.keyer.key(&name_words.join(" "))));
+            key = Some(format!("{group}:{}", self.keyer.key(&name)));
         } else if let Some((n, group)) = self.facility_after(toks, end) {
             let name = &text[toks[i].start..toks[end - 1].end];
             span_end = end + n;
             kind = Some(EntityKind::Facility);
             weight = 6;
             key = Some(format!("{group}:{}", self.keyer.key(name)));
-        } else if words.last().is_some_and(|w| self.org_heads.contains(w)) && hint.is_none() {
+        } else if last_classes & ORG_HEAD != 0 && hint.is_none() {
             kind = Some(EntityKind::Organization);
             weight = 6;
         } else if hint.is_none() {
@@ -709,19 +762,17 @@ impl EntityRecognizer {
                 span_end = end + n;
                 kind = Some(EntityKind::Organization);
                 weight = 5;
-            } else if end < toks.len() && self.place_heads.contains(&toks[end].text.to_lowercase())
-            {
+            } else if end < toks.len() && self.lower_classes(toks[end].text) & PLACE_HEAD != 0 {
                 // "Hasakah province": the place is the name; the head only types it.
                 kind = Some(EntityKind::Place);
                 weight = 5;
-            } else if words.last().is_some_and(|w| self.place_heads.contains(w)) && words.len() > 1
-            {
+            } else if last_classes & PLACE_HEAD != 0 && span.len() > 1 {
                 kind = Some(EntityKind::Place);
                 weight = 5;
             } else if end - i == 1 && toks[i].is_acronym() {
                 kind = Some(EntityKind::Organization);
                 weight = 2;
-            } else if i > 0 && LOCATION_PREPS.contains(&toks[i - 1].text.to_lowercase().as_str()) {
+            } else if i > 0 && with_lower(toks[i - 1].text, |w| LOCATION_PREPS.contains(&w)) {
                 kind = Some(EntityKind::Place);
                 weight = 2;
             }
@@ -749,19 +800,28 @@ impl EntityRecognizer {
     }
 
     /// A name word: capitalized, or an article-prefixed capitalized word (`al-Sharaa`).
+    #[inline]
     fn is_name_word(&self, t: &Token<'_>) -> bool {
         if t.kind != TokenKind::Word {
             return false;
         }
-        if t.is_capitalized() {
+        let bytes = t.text.as_bytes();
+        let capitalized = match bytes.first() {
+            Some(b) if b.is_ascii_uppercase() => true,
+            Some(b) if b.is_ascii() => false,
+            _ => t.is_capitalized(),
+        };
+        if capitalized {
             // "Russian-made", "Kurdish-led": an adjective, not a name.
-            return !t
-                .text
-                .rsplit('-')
-                .next()
-                .is_some_and(|last| last.chars().next().is_some_and(char::is_lowercase));
+            return !bytes.iter().rposition(|&b| b == b'-').is_some_and(|dash| {
+                t.text[dash + 1..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_lowercase)
+            });
         }
-        if let Some((prefix, rest)) = t.text.split_once('-') {
+        if let Some(dash) = bytes.iter().position(|&b| b == b'-') {
+            let (prefix, rest) = (&t.text[..dash], &t.text[dash + 1..]);
             return self.articles.iter().any(|a| a == prefix)
                 && rest.chars().next().is_some_and(char::is_uppercase);
         }
@@ -776,11 +836,8 @@ impl EntityRecognizer {
                 break;
             }
             let t = &toks[end];
-            let lower = t.text.to_lowercase();
-            if self.is_name_word(t)
-                && !self.stopwords.contains(&lower)
-                && !self.is_title_start(toks, end)
-            {
+            let classes = self.lower_classes(t.text);
+            if self.is_name_word(t) && classes & STOPWORD == 0 && !self.is_title_start(toks, end) {
                 end += 1;
                 continue;
             }
@@ -793,11 +850,11 @@ impl EntityRecognizer {
                 break;
             }
             // A connector joins two name words ("Bank of England", "Ahmad Al Shara" has "Al").
-            if self.connectors.contains(&lower)
+            if classes & CONNECTOR != 0
                 && end + 1 < toks.len()
                 && !covered[end + 1]
                 && self.is_name_word(&toks[end + 1])
-                && !self.stopwords.contains(&toks[end + 1].text.to_lowercase())
+                && self.lower_classes(toks[end + 1].text) & STOPWORD == 0
             {
                 end += 2;
                 continue;
@@ -812,7 +869,7 @@ impl EntityRecognizer {
         if toks[i].kind != TokenKind::Word {
             return None;
         }
-        let candidates = with_lower(toks[i].text, |w| self.titles_by_first.get(w))?;
+        let candidates = self.titles_by_first.get_lower(toks[i].text)?;
         let mut best = None;
         for t in candidates.iter().map(|&k| &self.titles[k]) {
             if i + t.len() <= toks.len()
@@ -837,7 +894,7 @@ impl EntityRecognizer {
         } else {
             i
         };
-        let Some(candidates) = with_lower(toks[j - 1].text, |w| self.titles_by_last.get(w)) else {
+        let Some(candidates) = self.titles_by_last.get_lower(toks[j - 1].text) else {
             return false;
         };
         candidates.iter().map(|&k| &self.titles[k]).any(|t| {
@@ -848,26 +905,40 @@ impl EntityRecognizer {
         })
     }
 
-    /// A facility head among the span's words: returns its group and the other words.
-    fn facility_in(&self, words: &[String]) -> Option<(String, Vec<String>)> {
+    /// A facility head among the span's words: returns its group and the other words,
+    /// lower-cased and joined by spaces.
+    fn facility_in(&self, span: &[Token<'_>]) -> Option<(&str, String)> {
+        // A head that starts or ends the span is indexed by that word; with neither, no
+        // head can match, which is the common case.
+        let indexed = |t: &Token<'_>, index: &LowerMap<Vec<usize>>| index.contains_lower(t.text);
+        if !indexed(span.first()?, &self.facilities_by_first)
+            && !indexed(span.last()?, &self.facilities_by_last)
+        {
+            return None;
+        }
+        let words: Vec<String> = span.iter().map(|t| t.text.to_lowercase()).collect();
         for (head, group) in &self.facility_heads {
             let n = head.len();
             if words.len() <= n {
                 continue;
             }
             if words[words.len() - n..] == head[..] {
-                return Some((group.clone(), words[..words.len() - n].to_vec()));
+                return Some((group, words[..words.len() - n].join(" ")));
             }
             if words[..n] == head[..] {
-                return Some((group.clone(), words[n..].to_vec()));
+                return Some((group, words[n..].join(" ")));
             }
         }
         None
     }
 
     /// A lower-case facility head right after the span: (tokens, group).
-    fn facility_after(&self, toks: &[Token<'_>], end: usize) -> Option<(usize, String)> {
-        for (head, group) in &self.facility_heads {
+    fn facility_after(&self, toks: &[Token<'_>], end: usize) -> Option<(usize, &str)> {
+        let first = toks.get(end).filter(|t| t.kind == TokenKind::Word)?;
+        // Heads by their first word, compared as `eq_lower` compares.
+        let heads = with_char_lower(first.text, |w| self.facilities_by_first.get(w))?;
+        for &k in heads {
+            let (head, group) = &self.facility_heads[k];
             let n = head.len();
             if end + n <= toks.len()
                 && head
@@ -875,7 +946,7 @@ impl EntityRecognizer {
                     .zip(&toks[end..end + n])
                     .all(|(h, t)| t.kind == TokenKind::Word && eq_lower(t.text, h))
             {
-                return Some((n, group.clone()));
+                return Some((n, group));
             }
         }
         None
@@ -885,12 +956,12 @@ impl EntityRecognizer {
     fn org_after(&self, toks: &[Token<'_>], end: usize) -> Option<usize> {
         let is_lower_word = |t: &Token<'_>| t.kind == TokenKind::Word && !t.is_capitalized();
         let first = toks.get(end).filter(|t| is_lower_word(t))?;
-        if self.org_suffixes.contains(first.text) {
+        let first_classes = self.classes(first.text);
+        if first_classes & ORG_SUFFIX != 0 {
             return Some(1);
         }
         let second = toks.get(end + 1).filter(|t| is_lower_word(t))?;
-        (self.org_suffixes.contains(second.text) && !self.stopwords.contains(first.text))
-            .then_some(2)
+        (self.classes(second.text) & ORG_SUFFIX != 0 && first_classes & STOPWORD == 0).then_some(2)
     }
 
     fn add_dateline(&self, report: &Report, dateline: &str, out: &mut Vec<Mention>) {
@@ -898,13 +969,9 @@ impl EntityRecognizer {
         if si >= report.sentences.len() {
             return;
         }
-        let lower = plain_lower(dateline);
-        let gaz = self
-            .gazetteer_names
-            .iter()
-            .position(|n| plain_lower(n) == lower);
+        let gaz = self.gazetteer_plain.get(&plain_lower(dateline)).copied();
         let key = match gaz {
-            Some(g) => self.keyer.key(&self.gazetteer_names[g]),
+            Some(g) => self.gazetteer_keys[g].clone(),
             None => self.keyer.key(dateline),
         };
         if key.is_empty() {
@@ -929,15 +996,18 @@ impl EntityRecognizer {
     /// writes it capitalized elsewhere, headline included ("Attention was drawn..." is not
     /// a name).
     fn drop_unconfirmed_openers(&self, mentions: &mut Vec<Mention>, headings: &[&str]) {
-        let strong: HashSet<String> = mentions
+        if mentions.iter().all(|m| m.weight > 0) {
+            return;
+        }
+        let strong: HashSet<&str> = mentions
             .iter()
             .filter(|m| m.weight > 0)
-            .map(|m| m.key.clone())
+            .map(|m| m.key.as_str())
             .collect();
-        let last_words: HashSet<String> = mentions
+        let last_words: HashSet<&str> = mentions
             .iter()
             .filter(|m| m.weight > 0)
-            .filter_map(|m| m.key.rsplit(' ').next().map(str::to_string))
+            .filter_map(|m| m.key.rsplit(' ').next())
             .collect();
         let in_heading = |m: &Mention| {
             headings.iter().any(|h| {
@@ -945,9 +1015,17 @@ impl EntityRecognizer {
                     .any(|(i, _)| word_bounded(h, i, i + m.surface.len()))
             })
         };
-        mentions.retain(|m| {
-            m.weight > 0 || strong.contains(&m.key) || last_words.contains(&m.key) || in_heading(m)
-        });
+        let keep: Vec<bool> = mentions
+            .iter()
+            .map(|m| {
+                m.weight > 0
+                    || strong.contains(m.key.as_str())
+                    || last_words.contains(m.key.as_str())
+                    || in_heading(m)
+            })
+            .collect();
+        let mut keep = keep.into_iter();
+        mentions.retain(|_| keep.next().unwrap_or(true));
         for m in mentions.iter_mut() {
             if m.weight == 0 {
                 m.weight = 1;
@@ -974,6 +1052,8 @@ impl EntityRecognizer {
         }
         // Longest names first, so "Port Velmar" wins over "Velmar".
         candidates.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        // A name the body uses again finds the places the first use of it took.
+        candidates.dedup_by(|later, earlier| later.0 == earlier.0);
         for (needle, m) in candidates {
             if needle.is_empty() {
                 continue;
@@ -1014,6 +1094,8 @@ impl EntityRecognizer {
     /// same key (surname), and an acronym after a name with those initials, or written in
     /// brackets right after it ("Syrian Democratic Forces (SDF)").
     fn link(&self, mentions: &mut [Mention]) {
+        // The initials of each mention, worked out when an acronym first asks for them.
+        let mut initials_of: Vec<Option<String>> = vec![None; mentions.len()];
         for i in 0..mentions.len() {
             if mentions[i].gazetteer.is_some() || mentions[i].demonym {
                 continue;
@@ -1023,12 +1105,17 @@ impl EntityRecognizer {
             if !single {
                 continue;
             }
-            let surface = mentions[i].surface.clone();
+            let surface = &mentions[i].surface;
             let acronym = surface
                 .chars()
                 .filter(|c| c.is_alphabetic())
                 .all(char::is_uppercase)
                 && surface.chars().filter(|c| c.is_alphabetic()).count() >= 2;
+            let letters = if acronym {
+                surface.replace('.', "")
+            } else {
+                String::new()
+            };
             // Prefer the nearest earlier antecedent, then any later one in the report.
             let order = (0..i).rev().chain(i + 1..mentions.len());
             for j in order {
@@ -1037,7 +1124,10 @@ impl EntityRecognizer {
                     continue;
                 }
                 let hit = if acronym {
-                    initials(&m.surface, &self.connectors) == surface.replace('.', "")
+                    let init = initials_of[j].get_or_insert_with(|| {
+                        initials_by(&m.surface, |w| self.lower_classes(w) & CONNECTOR != 0)
+                    });
+                    *init == letters
                 } else {
                     m.key.contains(' ')
                         && !m.key.contains(':')
@@ -1062,29 +1152,15 @@ impl EntityRecognizer {
 fn index_titles(
     titles: &[String],
     word: impl Fn(&[String]) -> Option<&String>,
-) -> HashMap<String, Vec<usize>> {
-    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+) -> LowerMap<Vec<usize>> {
+    let mut index: LowerMap<Vec<usize>> = LowerMap::default();
     for (k, t) in titles.iter().enumerate() {
         let words: Vec<String> = t.split_whitespace().map(str::to_lowercase).collect();
         if let Some(w) = word(&words) {
-            index.entry(w.clone()).or_default().push(k);
+            index.entry(w.clone()).push(k);
         }
     }
     index
-}
-
-/// Calls `f` with the lower-case form of `s`, without allocating for short ASCII words.
-fn with_lower<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
-    let mut buf = [0u8; 32];
-    if s.len() <= buf.len() && s.is_ascii() {
-        for (b, c) in buf.iter_mut().zip(s.bytes()) {
-            *b = c.to_ascii_lowercase();
-        }
-        if let Ok(lower) = std::str::from_utf8(&buf[..s.len()]) {
-            return f(lower);
-        }
-    }
-    f(&s.to_lowercase())
 }
 
 fn skip_dot(toks: &[Token<'_>], i: usize) -> usize {
@@ -1097,8 +1173,13 @@ fn skip_dot(toks: &[Token<'_>], i: usize) -> usize {
 
 /// Initials of the capitalized words of a name ("Syrian Democratic Forces" → "SDF").
 pub fn initials(name: &str, connectors: &HashSet<String>) -> String {
+    initials_by(name, |w| with_lower(w, |lower| connectors.contains(lower)))
+}
+
+/// [`initials`], with connectors told apart by `is_connector`.
+fn initials_by(name: &str, is_connector: impl Fn(&str) -> bool) -> String {
     name.split_whitespace()
-        .filter(|w| !connectors.contains(&w.to_lowercase()))
+        .filter(|w| !is_connector(w))
         .filter_map(|w| w.chars().next())
         .filter(|c| c.is_uppercase())
         .collect()

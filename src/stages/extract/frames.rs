@@ -6,7 +6,7 @@
 //! hedges and time shifts keep the claim as evidence without a status effect. Roles are
 //! filled from the entity mentions of the same clause.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Serialize;
@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::entities::{word_bounded, EntityKind, Mention};
 use crate::config::{CueConfig, FrameConfig};
 use crate::report::Report;
-use crate::text::{tokenize, Token, TokenKind};
+use crate::text::{with_lower, LowerMap, SentenceTokens, Token, TokenKind};
 
 /// The status of a development, as a report states it.
 #[derive(
@@ -145,6 +145,8 @@ pub struct FrameMatcher {
     past_words: Vec<String>,
     in_force: Vec<String>,
     grammar: Grammar,
+    /// Each frame's location prepositions, as words.
+    location_preps: Vec<Vec<Vec<String>>>,
 }
 
 /// When two cues are equally near, the earlier status here wins.
@@ -161,14 +163,14 @@ const PRECEDENCE: [Status; 6] = [
 #[derive(Debug)]
 struct Grammar {
     /// May stand between a verb and its object noun ("halts the evacuation").
-    determiners: HashSet<String>,
+    determiners: LowerMap<()>,
     /// Make an "-ing" form progressive ("is meeting"); never a noun modifier.
-    be_forms: HashSet<String>,
+    be_forms: LowerMap<()>,
     /// A name before them is a subject, not a modifier of the noun after them ("the Crimson
     /// Hand group will release").
-    auxiliaries: HashSet<String>,
+    auxiliaries: LowerMap<()>,
     /// The name right before one is the source of the sentence ("minister X said").
-    speech_verbs: HashSet<String>,
+    speech_verbs: LowerMap<()>,
 }
 
 impl Grammar {
@@ -303,27 +305,59 @@ impl FrameMatcher {
                 .collect(),
             in_force: cues.in_force.iter().map(|w| w.to_lowercase()).collect(),
             grammar: Grammar::new(&cues.grammar),
+            location_preps: frames
+                .iter()
+                .map(|f| {
+                    f.location_preps
+                        .iter()
+                        .map(|p| p.split_whitespace().map(str::to_string).collect())
+                        .collect()
+                })
+                .collect(),
             past_words: cues.clauses.past.iter().map(|w| w.to_lowercase()).collect(),
         }
     }
 
     /// Claims of every sentence of a report.
     pub fn claims(&self, report: &Report, mentions: &[Mention]) -> Vec<ClaimDraft> {
+        let toks = SentenceTokens::new(report.sentences.iter().map(|s| s.text.as_str()));
+        self.claims_tokens(report, &toks, mentions)
+    }
+
+    /// [`Self::claims`] over the tokens of the report's sentences.
+    pub fn claims_tokens(
+        &self,
+        report: &Report,
+        toks: &SentenceTokens<'_>,
+        mentions: &[Mention],
+    ) -> Vec<ClaimDraft> {
         let mut out = Vec::new();
+        // The mentions of each sentence, in mention order: sentence `si` has
+        // `by_sentence[starts[si]..starts[si + 1]]`.
+        let n = report.sentences.len();
+        let mut starts = vec![0usize; n + 1];
+        for m in mentions.iter().filter(|m| m.sentence < n) {
+            starts[m.sentence + 1] += 1;
+        }
+        for si in 0..n {
+            starts[si + 1] += starts[si];
+        }
+        let mut by_sentence = vec![0usize; starts[n]];
+        let mut next = starts.clone();
+        for (i, m) in mentions.iter().enumerate().filter(|(_, m)| m.sentence < n) {
+            by_sentence[next[m.sentence]] = i;
+            next[m.sentence] += 1;
+        }
         // Headings last: a headline sums up the body, so its claims join the body's
         // developments rather than open their own.
-        let order = (0..report.sentences.len())
+        let order = (0..n)
             .filter(|i| !report.headings.contains(i))
             .chain(report.headings.iter().copied());
         for si in order {
             let s = &report.sentences[si];
-            let sentence_mentions: Vec<usize> = mentions
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| m.sentence == si)
-                .map(|(i, _)| i)
-                .collect();
-            self.sentence_claims(si, &s.text, mentions, &sentence_mentions, &mut out);
+            let in_sentence = &by_sentence[starts[si]..starts[si + 1]];
+            let sentence_toks = toks.sentence(si);
+            self.sentence_claims(si, &s.text, sentence_toks, mentions, in_sentence, &mut out);
         }
         out
     }
@@ -332,6 +366,7 @@ impl FrameMatcher {
         &self,
         si: usize,
         text: &str,
+        toks: &[Token<'_>],
         mentions: &[Mention],
         in_sentence: &[usize],
         out: &mut Vec<ClaimDraft>,
@@ -341,15 +376,11 @@ impl FrameMatcher {
             // Lower-casing changed byte lengths (rare scripts): offsets would not line up.
             return;
         }
-        let toks = tokenize(text);
         if toks.is_empty() {
             return;
         }
-        let tok_at = |byte: usize| {
-            toks.iter()
-                .position(|t| t.end > byte)
-                .unwrap_or(toks.len() - 1)
-        };
+        // The first token that ends after `byte` (token ends increase), else the last.
+        let tok_at = |byte: usize| toks.partition_point(|t| t.end <= byte).min(toks.len() - 1);
         // Cue hits as token ranges.
         let mut cue_hits: Vec<(usize, usize, CueKind, &str)> = Vec::new();
         for m in self.cues.find_iter(&lower) {
@@ -365,7 +396,7 @@ impl FrameMatcher {
                 ));
             }
         }
-        let boundaries = self.clause_boundaries(&toks);
+        let boundaries = self.clause_boundaries(toks);
         // Distances count a multi-word name as one word, so "the withdrawal of troops from
         // Varnholt air base was completed" keeps its cue within the window.
         let mut units = Vec::with_capacity(toks.len());
@@ -392,7 +423,7 @@ impl FrameMatcher {
         // nor a claim of its own.
         let adjectival = |s: usize, e: usize| {
             s > 0
-                && matches!(toks[s - 1].text.to_lowercase().as_str(), "a" | "an" | "the")
+                && is_article(toks[s - 1].text)
                 && triggers.iter().any(|&(o, o0, _)| {
                     o0 == e + 1 && self.trigger_ids[o.pattern().as_usize()].1 == Form::Noun
                 })
@@ -434,7 +465,7 @@ impl FrameMatcher {
             };
             let object = toks[t1 + 1..]
                 .iter()
-                .find(|t| !self.grammar.determiners.contains(&t.text.to_lowercase()));
+                .find(|t| !self.grammar.determiners.contains_lower(t.text));
             if form != Form::Noun
                 && (word_is_other(t0.checked_sub(1).and_then(|p| toks.get(p)))
                     || word_is_other(object))
@@ -458,13 +489,13 @@ impl FrameMatcher {
                     })
                 })
                 .collect();
-            let status = self.status(&toks, &units, &owned, clause, t0, t1, form);
+            let status = self.status(toks, &units, &owned, clause, t0, t1, form);
             let Some((mut status, mut cue, modality, resumption)) = status else {
                 continue;
             };
             // "under a 48-hour pause in shelling": a durative state in force.
             if frame.durative && status.is_none() && form == Form::Noun {
-                if let Some(word) = self.in_force_before(&toks, t0) {
+                if let Some(word) = self.in_force_before(toks, t0) {
                     status = Some(Status::Underway);
                     cue = Some(word);
                 }
@@ -495,8 +526,8 @@ impl FrameMatcher {
                 })
                 .collect();
             let roles = self.roles(
-                frame,
-                &toks,
+                fi,
+                toks,
                 mentions,
                 &clause_mentions,
                 in_sentence,
@@ -555,8 +586,7 @@ impl FrameMatcher {
             if t.kind != TokenKind::Word {
                 continue;
             }
-            let lw = t.text.to_lowercase();
-            if let Some(&always) = self.clause_words.get(&lw) {
+            if let Some(&always) = self.clause_words.get_lower(t.text) {
                 let after_comma = i > 0 && matches!(toks[i - 1].text, "," | "-");
                 if always || after_comma {
                     b.push(i);
@@ -627,11 +657,7 @@ impl FrameMatcher {
             }
         }
         // Aux "be" right before an -ing form makes it progressive ("is meeting").
-        let be_before = t0 > 0
-            && self
-                .grammar
-                .be_forms
-                .contains(&toks[t0 - 1].text.to_lowercase());
+        let be_before = t0 > 0 && self.grammar.be_forms.contains_lower(toks[t0 - 1].text);
         let to_before = t0 > 0 && toks[t0 - 1].text.eq_ignore_ascii_case("to");
         let (mut status, mut cue, resumption, anchor) = match best {
             Some((_, _, st, res, txt, s)) => (Some(st), Some(txt.to_lowercase()), res, s),
@@ -712,7 +738,7 @@ impl FrameMatcher {
     #[allow(clippy::too_many_arguments)]
     fn roles(
         &self,
-        frame: &FrameConfig,
+        fi: usize,
         toks: &[Token<'_>],
         mentions: &[Mention],
         clause: &[usize],
@@ -722,6 +748,8 @@ impl FrameMatcher {
         noun_trigger: bool,
         tok_at: &dyn Fn(usize) -> usize,
     ) -> Roles {
+        let frame = &self.frames[fi];
+        let location_preps = &self.location_preps[fi];
         let mut roles = Roles::default();
         let locatable = |m: &Mention| {
             !m.demonym
@@ -736,13 +764,12 @@ impl FrameMatcher {
             let m = &mentions[*i];
             let mt = tok_at(m.start);
             let mut p = mt;
-            while p > 0 && matches!(toks[p - 1].text.to_lowercase().as_str(), "the" | "a" | "an") {
+            while p > 0 && is_article(toks[p - 1].text) {
                 p -= 1;
             }
             // "of its forces and equipment from X": allow the prep a little before.
             p > 0
-                && frame.location_preps.iter().any(|prep| {
-                    let words: Vec<&str> = prep.split_whitespace().collect();
+                && location_preps.iter().any(|words| {
                     p >= words.len()
                         && words
                             .iter()
@@ -762,7 +789,7 @@ impl FrameMatcher {
         let agent = |i: &usize| {
             let mt = tok_at(mentions[*i].start);
             let mut p = mt;
-            while p > 0 && matches!(toks[p - 1].text.to_lowercase().as_str(), "the" | "a" | "an") {
+            while p > 0 && is_article(toks[p - 1].text) {
                 p -= 1;
             }
             p > 0 && toks[p - 1].text.eq_ignore_ascii_case("by")
@@ -837,7 +864,7 @@ impl FrameMatcher {
         // "handed them to the Red Cross": the recipient, not what is handed over.
         let recipient = |i: &usize| {
             let mut p = tok_at(mentions[*i].start);
-            while p > 0 && matches!(toks[p - 1].text.to_lowercase().as_str(), "the" | "a" | "an") {
+            while p > 0 && is_article(toks[p - 1].text) {
                 p -= 1;
             }
             p > 0 && toks[p - 1].text.eq_ignore_ascii_case("to")
@@ -846,7 +873,7 @@ impl FrameMatcher {
         let speaker = |i: &usize| {
             let end = tok_at(mentions[*i].end.saturating_sub(1).max(mentions[*i].start));
             toks.get(end + 1)
-                .is_some_and(|t| self.grammar.speech_verbs.contains(&t.text.to_lowercase()))
+                .is_some_and(|t| self.grammar.speech_verbs.contains_lower(t.text))
         };
         // Target: the first person or organization after the trigger.
         roles.target = clause.iter().copied().find(|i| {
@@ -917,7 +944,7 @@ struct Roles {
 }
 
 /// Words that start a clause: word → starts one even without a comma.
-type ClauseWords = HashMap<String, bool>;
+type ClauseWords = LowerMap<bool>;
 
 /// Builds the clause-word table from the cue configuration.
 fn clause_words(cues: &CueConfig) -> ClauseWords {
@@ -927,6 +954,11 @@ fn clause_words(cues: &CueConfig) -> ClauseWords {
         .map(|w| (w.to_lowercase(), cues.clauses.always.contains(w)))
         .chain(cues.clauses.always.iter().map(|w| (w.to_lowercase(), true)))
         .collect()
+}
+
+/// "the", "a" or "an", in any case.
+fn is_article(word: &str) -> bool {
+    with_lower(word, |w| matches!(w, "the" | "a" | "an"))
 }
 
 fn clause_of(boundaries: &[usize], t: usize, n: usize) -> (usize, usize) {

@@ -9,6 +9,7 @@ pub mod frames;
 
 use crate::config::Lexicons;
 use crate::report::Report;
+use crate::text::SentenceTokens;
 
 pub use entities::{EntityKind, EntityRecognizer, Mention};
 pub use frames::{ClaimDraft, FrameMatcher, Modality, Status};
@@ -38,8 +39,10 @@ impl Extractor {
     }
 
     pub fn extract(&self, report: &Report) -> Extraction {
-        let mentions = self.entities.recognize(report);
-        let claims = self.frames.claims(report, &mentions);
+        // Both read the same tokens: tokenize once.
+        let toks = SentenceTokens::new(report.sentences.iter().map(|s| s.text.as_str()));
+        let mentions = self.entities.recognize_tokens(report, &toks);
+        let claims = self.frames.claims_tokens(report, &toks, &mentions);
         Extraction { mentions, claims }
     }
 }
