@@ -290,43 +290,43 @@ impl Normalizer {
         let bytes = line.as_bytes();
         let mut sent_start = 0;
         let mut i = 0;
-        while i < bytes.len() {
+        while let Some(found) = bytes[i..]
+            .iter()
+            .position(|b| matches!(b, b'.' | b'!' | b'?'))
+        {
+            i += found;
             let b = bytes[i];
-            if matches!(b, b'.' | b'!' | b'?') {
-                // Swallow closing quotes/brackets and repeated marks.
-                let mut j = i + 1;
-                while j < bytes.len()
-                    && matches!(bytes[j], b'"' | b'\'' | b')' | b']' | b'.' | b'!' | b'?')
-                {
-                    j += 1;
-                }
-                // Curly closing quotes are multi-byte.
-                while let Some(c) = line[j..].chars().next() {
-                    if matches!(c, '\u{201D}' | '\u{2019}') {
-                        j += c.len_utf8();
-                    } else {
-                        break;
-                    }
-                }
-                let next_non_space = line[j..].char_indices().find(|(_, c)| !c.is_whitespace());
-                let spaced = line[j..].starts_with(char::is_whitespace);
-                let boundary = match next_non_space {
-                    None => true,
-                    Some((_, c)) => {
-                        spaced
-                            && (c.is_uppercase()
-                                || c.is_ascii_digit()
-                                || matches!(c, '"' | '\'' | '\u{201C}' | '\u{2018}' | '('))
-                    }
-                };
-                if boundary && !(b == b'.' && self.is_abbreviation(&line[sent_start..i])) {
-                    push_sentence(text, start + sent_start, start + j, out);
-                    sent_start = j;
-                }
-                i = j;
-                continue;
+            // Swallow closing quotes/brackets and repeated marks.
+            let mut j = i + 1;
+            while j < bytes.len()
+                && matches!(bytes[j], b'"' | b'\'' | b')' | b']' | b'.' | b'!' | b'?')
+            {
+                j += 1;
             }
-            i += 1;
+            // Curly closing quotes are multi-byte.
+            while let Some(c) = line[j..].chars().next() {
+                if matches!(c, '\u{201D}' | '\u{2019}') {
+                    j += c.len_utf8();
+                } else {
+                    break;
+                }
+            }
+            let next_non_space = line[j..].char_indices().find(|(_, c)| !c.is_whitespace());
+            let spaced = line[j..].starts_with(char::is_whitespace);
+            let boundary = match next_non_space {
+                None => true,
+                Some((_, c)) => {
+                    spaced
+                        && (c.is_uppercase()
+                            || c.is_ascii_digit()
+                            || matches!(c, '"' | '\'' | '\u{201C}' | '\u{2018}' | '('))
+                }
+            };
+            if boundary && !(b == b'.' && self.is_abbreviation(&line[sent_start..i])) {
+                push_sentence(text, start + sent_start, start + j, out);
+                sent_start = j;
+            }
+            i = j;
         }
         if sent_start < line.len() {
             push_sentence(text, start + sent_start, end, out);
@@ -407,14 +407,18 @@ fn fold_sentence(s: &str) -> (String, bool) {
 
 /// [`fold`] of text that is already NFC, and whether the result holds a letter or digit.
 ///
-/// Must stay in step with [`fold`]; a test compares the two on arbitrary text. Runs of
-/// ASCII that folding keeps as they are are copied as slices rather than char by char.
+/// Must stay in step with [`fold`]; a test compares the two on arbitrary text. Most
+/// sentences are ASCII with single spaces, which folding leaves as they are: that prefix
+/// (often the whole sentence) is found in one pass and copied at once, and further runs
+/// of kept ASCII are copied as slices rather than char by char.
 fn fold_nfc(s: &str) -> (String, bool) {
     let bytes = s.as_bytes();
+    let prefix = kept_prefix(bytes);
     let mut out = String::with_capacity(s.len());
+    out.push_str(&s[..prefix]);
+    let mut has_alphanumeric = out.bytes().any(|b| b.is_ascii_alphanumeric());
     let mut pending_space = false;
-    let mut has_alphanumeric = false;
-    let mut i = 0;
+    let mut i = prefix;
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii() {
@@ -436,10 +440,7 @@ fn fold_nfc(s: &str) -> (String, bool) {
             }
             let run = bytes[i..]
                 .iter()
-                .position(|&b| {
-                    !b.is_ascii()
-                        || matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' | b'`')
-                })
+                .position(|&b| !FOLD_KEEPS[usize::from(b)])
                 .map_or(bytes.len(), |n| i + n);
             let kept = &s[i..run];
             has_alphanumeric = has_alphanumeric || kept.bytes().any(|b| b.is_ascii_alphanumeric());
@@ -479,6 +480,39 @@ fn fold_nfc(s: &str) -> (String, bool) {
         out.push(c);
     }
     (out, has_alphanumeric)
+}
+
+/// The bytes [`fold`] copies as they are wherever they stand: ASCII other than whitespace
+/// (which it collapses) and the backtick (which it turns into an apostrophe).
+const FOLD_KEEPS: [bool; 256] = {
+    let mut keeps = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        keeps[b] = !matches!(
+            b as u8,
+            b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' | b'`'
+        );
+        b += 1;
+    }
+    keeps
+};
+
+/// The length of the longest prefix of `bytes` that [`fold`] leaves as it is, ending where
+/// it has no space pending: bytes of [`FOLD_KEEPS`], with single spaces between them.
+fn kept_prefix(bytes: &[u8]) -> usize {
+    let keeps = |i: usize| bytes.get(i).is_some_and(|&b| FOLD_KEEPS[usize::from(b)]);
+    let mut i = 0;
+    while i < bytes.len() {
+        if keeps(i) {
+            i += 1;
+        } else if bytes[i] == b' ' && i > 0 && keeps(i + 1) {
+            // The byte before is kept too: the loop would have stopped at it otherwise.
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    i
 }
 
 /// A section heading inside the body: a short line without final punctuation whose words
@@ -1159,6 +1193,13 @@ mod tests {
             prop_assert_eq!(&folded, &fold(&nfc));
             prop_assert_eq!(has_alphanumeric, folded.chars().any(char::is_alphanumeric));
             prop_assert_eq!(fold_sentence(&text).0, fold(&text));
+        }
+
+        #[test]
+        fn folding_ascii_text_is_fold(text in "[ -~\t\n\u{b}\u{c}\r]{0,60}") {
+            let (folded, has_alphanumeric) = fold_sentence(&text);
+            prop_assert_eq!(&folded, &fold(&text));
+            prop_assert_eq!(has_alphanumeric, folded.chars().any(char::is_alphanumeric));
         }
 
         #[test]
