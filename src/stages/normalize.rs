@@ -1003,6 +1003,28 @@ mod tests {
         );
     }
 
+    #[test]
+    fn control_bytes_are_counted_in_the_first_8_kib() {
+        let n = normalizer();
+        // Dense controls (whole blocks of them), then text, then controls past the probe.
+        let mut bytes = vec![0x01; 500];
+        bytes.extend(b"text\n".repeat(2000));
+        bytes.extend([0x02; 100]);
+        assert_eq!(
+            n.normalize(&raw(&bytes)).unwrap_err(),
+            Rejection::Binary("500 control bytes in the first 8192".into())
+        );
+        // Line breaks, tabs and form feeds are not controls; up to one in twenty is text.
+        let mut bytes = b"Rain fell.\r\n\t\x0C".repeat(40);
+        bytes.extend([0x1B; 29]);
+        assert!(n.normalize(&raw(&bytes)).is_ok());
+        bytes.push(0x1B);
+        assert!(matches!(
+            n.normalize(&raw(&bytes)).unwrap_err(),
+            Rejection::Binary(_)
+        ));
+    }
+
     /// `text` in UTF-16 with its byte-order mark.
     fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
         let code = |u: u16| {
