@@ -15,11 +15,12 @@ use regex::Regex;
 use time::format_description::well_known::{Rfc2822, Rfc3339};
 use time::macros::format_description;
 use time::{Date, Month, OffsetDateTime};
+use unicode_normalization::{is_nfc_quick, IsNormalized};
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::config::NameRules;
 use crate::report::{Metadata, RawReport, Rejection, Report, Sentence};
-use crate::text::fold;
+use crate::text::{fold, fold_char};
 
 /// How many non-empty body lines may hold the dateline (bylines and credits come first).
 const DATELINE_LINES: usize = 4;
@@ -45,6 +46,8 @@ const HEADER_KEYS: [&str; 10] = [
 #[derive(Debug)]
 pub struct Normalizer {
     abbreviations: HashSet<String>,
+    /// The byte length of the longest entry of `abbreviations`.
+    longest_abbreviation: usize,
     date_prefix: Regex,
     caps_dateline: Regex,
     colon_dateline: Regex,
@@ -52,8 +55,16 @@ pub struct Normalizer {
 
 impl Normalizer {
     pub fn new(names: &NameRules) -> Self {
+        let abbreviations: HashSet<String> = names
+            .sentences
+            .abbreviations
+            .iter()
+            .map(|a| a.to_lowercase())
+            .collect();
+        let longest_abbreviation = abbreviations.iter().map(String::len).max().unwrap_or(0);
         Self {
-            abbreviations: names.sentences.abbreviations.iter().map(|a| a.to_lowercase()).collect(),
+            abbreviations,
+            longest_abbreviation,
             date_prefix: Regex::new(r"^\s*(?i:date)\s*:?\s+(\d{4}-\d{2}-\d{2})\s+").expect("static regex"),
             // "ERBIL (Kurdistan24) - ", "DRAVENNA, Oct 2 (SWS) - ", "MOSCOW -- "
             caps_dateline: Regex::new(
@@ -173,7 +184,7 @@ impl Normalizer {
             sentences.push(Sentence {
                 start,
                 end,
-                text: fold(first_text),
+                text: fold_sentence(first_text).0,
             });
             has_title_sentence = true;
             meta.title = Some(first_text.to_string());
@@ -279,43 +290,43 @@ impl Normalizer {
         let bytes = line.as_bytes();
         let mut sent_start = 0;
         let mut i = 0;
-        while i < bytes.len() {
+        while let Some(found) = bytes[i..]
+            .iter()
+            .position(|b| matches!(b, b'.' | b'!' | b'?'))
+        {
+            i += found;
             let b = bytes[i];
-            if matches!(b, b'.' | b'!' | b'?') {
-                // Swallow closing quotes/brackets and repeated marks.
-                let mut j = i + 1;
-                while j < bytes.len()
-                    && matches!(bytes[j], b'"' | b'\'' | b')' | b']' | b'.' | b'!' | b'?')
-                {
-                    j += 1;
-                }
-                // Curly closing quotes are multi-byte.
-                while let Some(c) = line[j..].chars().next() {
-                    if matches!(c, '\u{201D}' | '\u{2019}') {
-                        j += c.len_utf8();
-                    } else {
-                        break;
-                    }
-                }
-                let next_non_space = line[j..].char_indices().find(|(_, c)| !c.is_whitespace());
-                let spaced = line[j..].starts_with(char::is_whitespace);
-                let boundary = match next_non_space {
-                    None => true,
-                    Some((_, c)) => {
-                        spaced
-                            && (c.is_uppercase()
-                                || c.is_ascii_digit()
-                                || matches!(c, '"' | '\'' | '\u{201C}' | '\u{2018}' | '('))
-                    }
-                };
-                if boundary && !(b == b'.' && self.is_abbreviation(&line[sent_start..i])) {
-                    push_sentence(text, start + sent_start, start + j, out);
-                    sent_start = j;
-                }
-                i = j;
-                continue;
+            // Swallow closing quotes/brackets and repeated marks.
+            let mut j = i + 1;
+            while j < bytes.len()
+                && matches!(bytes[j], b'"' | b'\'' | b')' | b']' | b'.' | b'!' | b'?')
+            {
+                j += 1;
             }
-            i += 1;
+            // Curly closing quotes are multi-byte.
+            while let Some(c) = line[j..].chars().next() {
+                if matches!(c, '\u{201D}' | '\u{2019}') {
+                    j += c.len_utf8();
+                } else {
+                    break;
+                }
+            }
+            let next_non_space = line[j..].char_indices().find(|(_, c)| !c.is_whitespace());
+            let spaced = line[j..].starts_with(char::is_whitespace);
+            let boundary = match next_non_space {
+                None => true,
+                Some((_, c)) => {
+                    spaced
+                        && (c.is_uppercase()
+                            || c.is_ascii_digit()
+                            || matches!(c, '"' | '\'' | '\u{201C}' | '\u{2018}' | '('))
+                }
+            };
+            if boundary && !(b == b'.' && self.is_abbreviation(&line[sent_start..i])) {
+                push_sentence(text, start + sent_start, start + j, out);
+                sent_start = j;
+            }
+            i = j;
         }
         if sent_start < line.len() {
             push_sentence(text, start + sent_start, end, out);
@@ -327,13 +338,37 @@ impl Normalizer {
             .rsplit(|c: char| c.is_whitespace() || c == '(' || c == '"')
             .next()
             .unwrap_or("");
-        let lower = word.to_lowercase();
-        let letters: Vec<char> = word.chars().filter(|c| c.is_alphabetic()).collect();
+        let mut chars = word.chars();
         // A single capital letter is an initial ("John F. Kennedy").
-        (letters.len() == 1 && word.chars().count() == 1 && word.chars().all(char::is_uppercase))
-            || self.abbreviations.contains(&lower)
+        let initial = matches!(
+            (chars.next(), chars.next()),
+            (Some(c), None) if c.is_alphabetic() && c.is_uppercase()
+        );
+        initial
+            || self.is_listed_abbreviation(word)
             // Dotted initialisms such as "U.S" in "U.S." (the last dot is the one we are at).
             || (word.contains('.') && word.split('.').all(|p| p.chars().count() == 1))
+    }
+
+    /// Whether `word`, lower-cased, is in the abbreviation list. Runs at every period, so
+    /// an ASCII word (nearly all) is lower-cased on the stack, and one longer than every
+    /// listed abbreviation is not looked up at all.
+    fn is_listed_abbreviation(&self, word: &str) -> bool {
+        if !word.is_ascii() {
+            return self.abbreviations.contains(&word.to_lowercase());
+        }
+        if word.len() > self.longest_abbreviation {
+            return false;
+        }
+        let mut buf = [0u8; 32];
+        match buf.get_mut(..word.len()) {
+            Some(lower) => {
+                lower.copy_from_slice(word.as_bytes());
+                lower.make_ascii_lowercase();
+                std::str::from_utf8(lower).is_ok_and(|w| self.abbreviations.contains(w))
+            }
+            None => self.abbreviations.contains(&word.to_ascii_lowercase()),
+        }
     }
 }
 
@@ -344,8 +379,8 @@ fn push_sentence(text: &str, start: usize, end: usize, out: &mut Vec<Sentence>) 
     if trimmed_end <= trimmed_start {
         return;
     }
-    let folded = fold(&text[trimmed_start..trimmed_end]);
-    if folded.chars().any(char::is_alphanumeric) {
+    let (folded, has_alphanumeric) = fold_sentence(&text[trimmed_start..trimmed_end]);
+    if has_alphanumeric {
         out.push(Sentence {
             start: trimmed_start,
             end: trimmed_end,
@@ -354,18 +389,149 @@ fn push_sentence(text: &str, start: usize, end: usize, out: &mut Vec<Sentence>) 
     }
 }
 
+/// [`fold`]`(s)`, and whether the result holds a letter or digit.
+///
+/// Folding runs once for every sentence of every report, and NFC normalization is most of
+/// its cost although report text is nearly always NFC already. When the quick check proves
+/// `s` is NFC, NFC leaves it unchanged, so folding its characters directly gives the same
+/// string; otherwise (rarely) the full [`fold`] runs.
+fn fold_sentence(s: &str) -> (String, bool) {
+    if s.is_ascii() || is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        fold_nfc(s)
+    } else {
+        let folded = fold(s);
+        let has_alphanumeric = folded.chars().any(char::is_alphanumeric);
+        (folded, has_alphanumeric)
+    }
+}
+
+/// [`fold`] of text that is already NFC, and whether the result holds a letter or digit.
+///
+/// Must stay in step with [`fold`]; a test compares the two on arbitrary text. Most
+/// sentences are ASCII with single spaces, which folding leaves as they are: that prefix
+/// (often the whole sentence) is found in one pass and copied at once, and further runs
+/// of kept ASCII are copied as slices rather than char by char.
+fn fold_nfc(s: &str) -> (String, bool) {
+    let bytes = s.as_bytes();
+    let prefix = kept_prefix(bytes);
+    let mut out = String::with_capacity(s.len());
+    out.push_str(&s[..prefix]);
+    let mut has_alphanumeric = out.bytes().any(|b| b.is_ascii_alphanumeric());
+    let mut pending_space = false;
+    let mut i = prefix;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            // `char::is_whitespace` on ASCII (unlike `u8::is_ascii_whitespace`, it
+            // includes the vertical tab).
+            if matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r') {
+                pending_space = !out.is_empty();
+                i += 1;
+                continue;
+            }
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            if b == b'`' {
+                out.push('\'');
+                i += 1;
+                continue;
+            }
+            let run = bytes[i..]
+                .iter()
+                .position(|&b| !FOLD_KEEPS[usize::from(b)])
+                .map_or(bytes.len(), |n| i + n);
+            let kept = &s[i..run];
+            has_alphanumeric = has_alphanumeric || kept.bytes().any(|b| b.is_ascii_alphanumeric());
+            out.push_str(kept);
+            i = run;
+            continue;
+        }
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
+        // A long dash separates words even without spaces (as in `fold`).
+        if matches!(c, '\u{2013}' | '\u{2014}' | '\u{2015}') {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push('-');
+            pending_space = true;
+            continue;
+        }
+        let c = fold_char(c);
+        if matches!(
+            c,
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}'
+        ) {
+            continue;
+        }
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        has_alphanumeric = has_alphanumeric || c.is_alphanumeric();
+        out.push(c);
+    }
+    (out, has_alphanumeric)
+}
+
+/// The bytes [`fold`] copies as they are wherever they stand: ASCII other than whitespace
+/// (which it collapses) and the backtick (which it turns into an apostrophe).
+const FOLD_KEEPS: [bool; 256] = {
+    let mut keeps = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        keeps[b] = !matches!(
+            b as u8,
+            b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' | b'`'
+        );
+        b += 1;
+    }
+    keeps
+};
+
+/// The length of the longest prefix of `bytes` that [`fold`] leaves as it is, ending where
+/// it has no space pending: bytes of [`FOLD_KEEPS`], with single spaces between them.
+fn kept_prefix(bytes: &[u8]) -> usize {
+    let keeps = |i: usize| bytes.get(i).is_some_and(|&b| FOLD_KEEPS[usize::from(b)]);
+    let mut i = 0;
+    while i < bytes.len() {
+        if keeps(i) {
+            i += 1;
+        } else if bytes[i] == b' ' && i > 0 && keeps(i + 1) {
+            // The byte before is kept too: the loop would have stopped at it otherwise.
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    i
+}
+
 /// A section heading inside the body: a short line without final punctuation whose words
 /// are mostly capitalized ("Military Realignment in the Northeast").
 fn is_heading(s: &str) -> bool {
-    let words: Vec<&str> = s.split_whitespace().collect();
-    if words.len() > 12 || words.is_empty() || s.ends_with(['.', '!', '?', '"', ':']) {
+    if s.ends_with(['.', '!', '?', '"', ':']) {
         return false;
     }
-    let caps = words
-        .iter()
-        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
-        .count();
-    caps * 3 >= words.len() * 2
+    let (mut words, mut caps) = (0usize, 0usize);
+    for word in s.split_whitespace() {
+        words += 1;
+        if words > 12 {
+            return false;
+        }
+        if word.chars().next().is_some_and(char::is_uppercase) {
+            caps += 1;
+        }
+    }
+    words > 0 && caps * 3 >= words * 2
 }
 
 /// A headline: short, no sentence-final period, starts with a capital or digit.
@@ -455,7 +621,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Rejection> {
 /// UTF-8, else UTF-8 runs with Windows-1252 between them (see [`decode`]). `base` is the
 /// offset of `bytes` in the file, for the reason's byte offset.
 fn decode_8bit(bytes: &[u8], base: usize) -> Result<Decoded<'_>, Rejection> {
-    binary_check(bytes.iter().take(BINARY_PROBE).map(|&b| u32::from(b)))?;
+    binary_check_bytes(bytes)?;
     if let Ok(text) = std::str::from_utf8(bytes) {
         return Ok(Decoded {
             text: Cow::Borrowed(text),
@@ -506,13 +672,48 @@ fn binary_check(probe: impl Iterator<Item = u32>) -> Result<(), Rejection> {
     let (mut total, mut controls) = (0usize, 0usize);
     for c in probe {
         if c == 0 {
-            return Err(Rejection::Binary("contains NUL bytes".into()));
+            return Err(nul_rejection());
         }
         total += 1;
-        if c < 0x20 && !matches!(c, 0x0A | 0x0D | 0x09 | 0x0C) {
+        if is_stray_control(c) {
             controls += 1;
         }
     }
+    control_verdict(controls, total)
+}
+
+/// [`binary_check`] of the first bytes of 8-bit text, in passes the compiler vectorizes
+/// (every file without a byte-order mark goes through it).
+fn binary_check_bytes(bytes: &[u8]) -> Result<(), Rejection> {
+    let probe = &bytes[..bytes.len().min(BINARY_PROBE)];
+    if probe.contains(&0) {
+        return Err(nul_rejection());
+    }
+    // Counted in blocks that a `u8` holds, so that the loop works on many bytes at once.
+    let controls: usize = probe
+        .chunks(u8::MAX.into())
+        .map(|block| {
+            block
+                .iter()
+                .fold(0u8, |n, &b| n + u8::from(is_stray_control(u32::from(b))))
+        })
+        .map(usize::from)
+        .sum();
+    control_verdict(controls, probe.len())
+}
+
+fn nul_rejection() -> Rejection {
+    Rejection::Binary("contains NUL bytes".into())
+}
+
+/// A control character other than line breaks, tabs and form feeds.
+fn is_stray_control(c: u32) -> bool {
+    // `&`, not `&&`: no branch, so that the byte loop vectorizes.
+    (c < 0x20) & (c != 0x0A) & (c != 0x0D) & (c != 0x09) & (c != 0x0C)
+}
+
+/// Binary when more than one character in twenty of the probe is a stray control.
+fn control_verdict(controls: usize, total: usize) -> Result<(), Rejection> {
     if controls * 20 > total {
         return Err(Rejection::Binary(format!(
             "{controls} control bytes in the first {total}"
@@ -683,6 +884,7 @@ mod tests {
     use proptest::prelude::*;
     use proptest::test_runner::TestCaseError;
     use std::path::PathBuf;
+    use unicode_normalization::UnicodeNormalization;
 
     fn normalizer() -> Normalizer {
         Normalizer::new(&Config::embedded().unwrap().lexicons.names)
@@ -799,6 +1001,28 @@ mod tests {
             n.normalize(&raw(b"\xef\xbb\xbfok \x90")).unwrap_err(),
             Rejection::InvalidUtf8(6)
         );
+    }
+
+    #[test]
+    fn control_bytes_are_counted_in_the_first_8_kib() {
+        let n = normalizer();
+        // Dense controls (whole blocks of them), then text, then controls past the probe.
+        let mut bytes = vec![0x01; 500];
+        bytes.extend(b"text\n".repeat(2000));
+        bytes.extend([0x02; 100]);
+        assert_eq!(
+            n.normalize(&raw(&bytes)).unwrap_err(),
+            Rejection::Binary("500 control bytes in the first 8192".into())
+        );
+        // Line breaks, tabs and form feeds are not controls; up to one in twenty is text.
+        let mut bytes = b"Rain fell.\r\n\t\x0C".repeat(40);
+        bytes.extend([0x1B; 29]);
+        assert!(n.normalize(&raw(&bytes)).is_ok());
+        bytes.push(0x1B);
+        assert!(matches!(
+            n.normalize(&raw(&bytes)).unwrap_err(),
+            Rejection::Binary(_)
+        ));
     }
 
     /// `text` in UTF-16 with its byte-order mark.
@@ -1006,6 +1230,33 @@ mod tests {
         #[test]
         fn any_unicode_gives_a_report_or_a_reason(text in any::<String>()) {
             check_any(text.as_bytes())?;
+        }
+
+        #[test]
+        fn sentence_folding_is_fold(text in any::<String>()) {
+            let (folded, has_alphanumeric) = fold_sentence(&text);
+            prop_assert_eq!(&folded, &fold(&text));
+            prop_assert_eq!(has_alphanumeric, folded.chars().any(char::is_alphanumeric));
+        }
+
+        /// Spaces, dashes, quotes, zero-width characters and accents, in NFC: the fast
+        /// path of `fold_sentence` must agree with `fold` on all of it.
+        #[test]
+        fn folding_nfc_text_is_fold(
+            text in "[ -~\t\n\u{b}\u{c}\r\u{85}\u{a0}-\u{17f}\u{300}-\u{36f}\u{1680}\u{2000}-\u{205f}\u{3000}\u{feff}\u{ac00}-\u{ac10}]{0,80}"
+        ) {
+            let nfc: String = text.nfc().collect();
+            let (folded, has_alphanumeric) = fold_nfc(&nfc);
+            prop_assert_eq!(&folded, &fold(&nfc));
+            prop_assert_eq!(has_alphanumeric, folded.chars().any(char::is_alphanumeric));
+            prop_assert_eq!(fold_sentence(&text).0, fold(&text));
+        }
+
+        #[test]
+        fn folding_ascii_text_is_fold(text in "[ -~\t\n\u{b}\u{c}\r]{0,60}") {
+            let (folded, has_alphanumeric) = fold_sentence(&text);
+            prop_assert_eq!(&folded, &fold(&text));
+            prop_assert_eq!(has_alphanumeric, folded.chars().any(char::is_alphanumeric));
         }
 
         #[test]
