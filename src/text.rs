@@ -27,13 +27,134 @@ pub fn fold_char(c: char) -> char {
 /// NFC-normalizes `s`, folds quotes/dashes/spaces and collapses whitespace runs
 /// (newlines included) to one space. Zero-width characters are dropped.
 pub fn fold(s: &str) -> String {
-    // Nearly all text is already in NFC (all ASCII text is), and the quick check that
-    // says so costs a fraction of running the normalizer over it.
-    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
-        fold_chars(s.chars(), s.len())
+    fold_checked(s).0
+}
+
+/// [`fold`]`(s)`, and whether the result holds a letter or digit (a sentence without one
+/// is dropped).
+///
+/// Folding runs once for every sentence of every report, and NFC normalization is most of
+/// its cost although report text is nearly always NFC already. When the quick check proves
+/// `s` is NFC, NFC leaves it unchanged, so folding its characters directly gives the same
+/// string; otherwise (rarely) the text goes through the normalizer first.
+pub fn fold_checked(s: &str) -> (String, bool) {
+    if s.is_ascii() || is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        fold_nfc(s)
     } else {
-        fold_chars(s.nfc(), s.len())
+        let folded = fold_chars(s.nfc(), s.len());
+        let has_alphanumeric = folded.chars().any(char::is_alphanumeric);
+        (folded, has_alphanumeric)
     }
+}
+
+/// [`fold`] of text that is already NFC, and whether the result holds a letter or digit.
+///
+/// Must stay in step with [`fold_chars`], the plain definition; tests compare the two. Most
+/// sentences are ASCII with single spaces, which folding leaves as they are: that prefix
+/// (often the whole sentence) is found in one pass and copied at once, and further runs
+/// of kept ASCII are copied as slices rather than char by char.
+fn fold_nfc(s: &str) -> (String, bool) {
+    let bytes = s.as_bytes();
+    let prefix = kept_prefix(bytes);
+    let mut out = String::with_capacity(s.len());
+    out.push_str(&s[..prefix]);
+    let mut has_alphanumeric = out.bytes().any(|b| b.is_ascii_alphanumeric());
+    let mut pending_space = false;
+    let mut i = prefix;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            // `char::is_whitespace` on ASCII (unlike `u8::is_ascii_whitespace`, it
+            // includes the vertical tab).
+            if matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r') {
+                pending_space = !out.is_empty();
+                i += 1;
+                continue;
+            }
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            if b == b'`' {
+                out.push('\'');
+                i += 1;
+                continue;
+            }
+            let run = bytes[i..]
+                .iter()
+                .position(|&b| !FOLD_KEEPS[usize::from(b)])
+                .map_or(bytes.len(), |n| i + n);
+            let kept = &s[i..run];
+            has_alphanumeric = has_alphanumeric || kept.bytes().any(|b| b.is_ascii_alphanumeric());
+            out.push_str(kept);
+            i = run;
+            continue;
+        }
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
+        // A long dash separates words even without spaces (as in `fold`).
+        if matches!(c, '\u{2013}' | '\u{2014}' | '\u{2015}') {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push('-');
+            pending_space = true;
+            continue;
+        }
+        let c = fold_char(c);
+        if matches!(
+            c,
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}'
+        ) {
+            continue;
+        }
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        has_alphanumeric = has_alphanumeric || c.is_alphanumeric();
+        out.push(c);
+    }
+    (out, has_alphanumeric)
+}
+
+/// The bytes [`fold`] copies as they are wherever they stand: ASCII other than whitespace
+/// (which it collapses) and the backtick (which it turns into an apostrophe).
+const FOLD_KEEPS: [bool; 256] = {
+    let mut keeps = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        keeps[b] = !matches!(
+            b as u8,
+            b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' | b'`'
+        );
+        b += 1;
+    }
+    keeps
+};
+
+/// The length of the longest prefix of `bytes` that [`fold`] leaves as it is, ending where
+/// it has no space pending: bytes of [`FOLD_KEEPS`], with single spaces between them.
+fn kept_prefix(bytes: &[u8]) -> usize {
+    let keeps = |i: usize| bytes.get(i).is_some_and(|&b| FOLD_KEEPS[usize::from(b)]);
+    let mut i = 0;
+    while i < bytes.len() {
+        if keeps(i) {
+            i += 1;
+        } else if bytes[i] == b' ' && i > 0 && keeps(i + 1) {
+            // The byte before is kept too: the loop would have stopped at it otherwise.
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    i
 }
 
 /// The folding of [`fold`] over NFC characters.
@@ -731,6 +852,33 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn sentence_folding_is_fold(text in any::<String>()) {
+            let (folded, has_alphanumeric) = fold_checked(&text);
+            prop_assert_eq!(&folded, &fold_chars(text.nfc(), text.len()));
+            prop_assert_eq!(has_alphanumeric, folded.chars().any(char::is_alphanumeric));
+        }
+
+        /// Spaces, dashes, quotes, zero-width characters and accents, in NFC: the fast
+        /// path of `fold_checked` must agree with the plain definition on all of it.
+        #[test]
+        fn folding_nfc_text_is_fold(
+            text in "[ -~\t\n\u{b}\u{c}\r\u{85}\u{a0}-\u{17f}\u{300}-\u{36f}\u{1680}\u{2000}-\u{205f}\u{3000}\u{feff}\u{ac00}-\u{ac10}]{0,80}"
+        ) {
+            let nfc: String = text.nfc().collect();
+            let (folded, has_alphanumeric) = fold_nfc(&nfc);
+            prop_assert_eq!(&folded, &fold_chars(nfc.chars(), nfc.len()));
+            prop_assert_eq!(has_alphanumeric, folded.chars().any(char::is_alphanumeric));
+            prop_assert_eq!(fold_checked(&text).0, fold_chars(text.nfc(), text.len()));
+        }
+
+        #[test]
+        fn folding_ascii_text_is_fold(text in "[ -~\t\n\u{b}\u{c}\r]{0,60}") {
+            let (folded, has_alphanumeric) = fold_checked(&text);
+            prop_assert_eq!(&folded, &fold_chars(text.nfc(), text.len()));
+            prop_assert_eq!(has_alphanumeric, folded.chars().any(char::is_alphanumeric));
+        }
+
         #[test]
         fn fast_paths_agree_with_the_general_ones(text in tricky_text(), word in tricky_text()) {
             prop_assert_eq!(fold(&text), fold_chars(text.nfc(), text.len()));

@@ -15,12 +15,11 @@ use regex::Regex;
 use time::format_description::well_known::{Rfc2822, Rfc3339};
 use time::macros::format_description;
 use time::{Date, Month, OffsetDateTime};
-use unicode_normalization::{is_nfc_quick, IsNormalized};
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::config::NameRules;
 use crate::report::{Metadata, RawReport, Rejection, Report, Sentence};
-use crate::text::{fold, fold_char};
+use crate::text::fold_checked;
 
 /// How many non-empty body lines may hold the dateline (bylines and credits come first).
 const DATELINE_LINES: usize = 4;
@@ -184,7 +183,7 @@ impl Normalizer {
             sentences.push(Sentence {
                 start,
                 end,
-                text: fold_sentence(first_text).0,
+                text: fold_checked(first_text).0,
             });
             has_title_sentence = true;
             meta.title = Some(first_text.to_string());
@@ -379,7 +378,7 @@ fn push_sentence(text: &str, start: usize, end: usize, out: &mut Vec<Sentence>) 
     if trimmed_end <= trimmed_start {
         return;
     }
-    let (folded, has_alphanumeric) = fold_sentence(&text[trimmed_start..trimmed_end]);
+    let (folded, has_alphanumeric) = fold_checked(&text[trimmed_start..trimmed_end]);
     if has_alphanumeric {
         out.push(Sentence {
             start: trimmed_start,
@@ -387,132 +386,6 @@ fn push_sentence(text: &str, start: usize, end: usize, out: &mut Vec<Sentence>) 
             text: folded,
         });
     }
-}
-
-/// [`fold`]`(s)`, and whether the result holds a letter or digit.
-///
-/// Folding runs once for every sentence of every report, and NFC normalization is most of
-/// its cost although report text is nearly always NFC already. When the quick check proves
-/// `s` is NFC, NFC leaves it unchanged, so folding its characters directly gives the same
-/// string; otherwise (rarely) the full [`fold`] runs.
-fn fold_sentence(s: &str) -> (String, bool) {
-    if s.is_ascii() || is_nfc_quick(s.chars()) == IsNormalized::Yes {
-        fold_nfc(s)
-    } else {
-        let folded = fold(s);
-        let has_alphanumeric = folded.chars().any(char::is_alphanumeric);
-        (folded, has_alphanumeric)
-    }
-}
-
-/// [`fold`] of text that is already NFC, and whether the result holds a letter or digit.
-///
-/// Must stay in step with [`fold`]; a test compares the two on arbitrary text. Most
-/// sentences are ASCII with single spaces, which folding leaves as they are: that prefix
-/// (often the whole sentence) is found in one pass and copied at once, and further runs
-/// of kept ASCII are copied as slices rather than char by char.
-fn fold_nfc(s: &str) -> (String, bool) {
-    let bytes = s.as_bytes();
-    let prefix = kept_prefix(bytes);
-    let mut out = String::with_capacity(s.len());
-    out.push_str(&s[..prefix]);
-    let mut has_alphanumeric = out.bytes().any(|b| b.is_ascii_alphanumeric());
-    let mut pending_space = false;
-    let mut i = prefix;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii() {
-            // `char::is_whitespace` on ASCII (unlike `u8::is_ascii_whitespace`, it
-            // includes the vertical tab).
-            if matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r') {
-                pending_space = !out.is_empty();
-                i += 1;
-                continue;
-            }
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
-            }
-            if b == b'`' {
-                out.push('\'');
-                i += 1;
-                continue;
-            }
-            let run = bytes[i..]
-                .iter()
-                .position(|&b| !FOLD_KEEPS[usize::from(b)])
-                .map_or(bytes.len(), |n| i + n);
-            let kept = &s[i..run];
-            has_alphanumeric = has_alphanumeric || kept.bytes().any(|b| b.is_ascii_alphanumeric());
-            out.push_str(kept);
-            i = run;
-            continue;
-        }
-        let Some(c) = s[i..].chars().next() else {
-            break;
-        };
-        i += c.len_utf8();
-        // A long dash separates words even without spaces (as in `fold`).
-        if matches!(c, '\u{2013}' | '\u{2014}' | '\u{2015}') {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push('-');
-            pending_space = true;
-            continue;
-        }
-        let c = fold_char(c);
-        if matches!(
-            c,
-            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}'
-        ) {
-            continue;
-        }
-        if c.is_whitespace() {
-            pending_space = !out.is_empty();
-            continue;
-        }
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        has_alphanumeric = has_alphanumeric || c.is_alphanumeric();
-        out.push(c);
-    }
-    (out, has_alphanumeric)
-}
-
-/// The bytes [`fold`] copies as they are wherever they stand: ASCII other than whitespace
-/// (which it collapses) and the backtick (which it turns into an apostrophe).
-const FOLD_KEEPS: [bool; 256] = {
-    let mut keeps = [false; 256];
-    let mut b = 0;
-    while b < 128 {
-        keeps[b] = !matches!(
-            b as u8,
-            b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' | b'`'
-        );
-        b += 1;
-    }
-    keeps
-};
-
-/// The length of the longest prefix of `bytes` that [`fold`] leaves as it is, ending where
-/// it has no space pending: bytes of [`FOLD_KEEPS`], with single spaces between them.
-fn kept_prefix(bytes: &[u8]) -> usize {
-    let keeps = |i: usize| bytes.get(i).is_some_and(|&b| FOLD_KEEPS[usize::from(b)]);
-    let mut i = 0;
-    while i < bytes.len() {
-        if keeps(i) {
-            i += 1;
-        } else if bytes[i] == b' ' && i > 0 && keeps(i + 1) {
-            // The byte before is kept too: the loop would have stopped at it otherwise.
-            i += 2;
-        } else {
-            break;
-        }
-    }
-    i
 }
 
 /// A section heading inside the body: a short line without final punctuation whose words
@@ -881,10 +754,10 @@ pub(crate) fn test_report(cfg: &crate::config::Config, text: &str) -> Report {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::text::fold;
     use proptest::prelude::*;
     use proptest::test_runner::TestCaseError;
     use std::path::PathBuf;
-    use unicode_normalization::UnicodeNormalization;
 
     fn normalizer() -> Normalizer {
         Normalizer::new(&Config::embedded().unwrap().lexicons.names)
@@ -1230,33 +1103,6 @@ mod tests {
         #[test]
         fn any_unicode_gives_a_report_or_a_reason(text in any::<String>()) {
             check_any(text.as_bytes())?;
-        }
-
-        #[test]
-        fn sentence_folding_is_fold(text in any::<String>()) {
-            let (folded, has_alphanumeric) = fold_sentence(&text);
-            prop_assert_eq!(&folded, &fold(&text));
-            prop_assert_eq!(has_alphanumeric, folded.chars().any(char::is_alphanumeric));
-        }
-
-        /// Spaces, dashes, quotes, zero-width characters and accents, in NFC: the fast
-        /// path of `fold_sentence` must agree with `fold` on all of it.
-        #[test]
-        fn folding_nfc_text_is_fold(
-            text in "[ -~\t\n\u{b}\u{c}\r\u{85}\u{a0}-\u{17f}\u{300}-\u{36f}\u{1680}\u{2000}-\u{205f}\u{3000}\u{feff}\u{ac00}-\u{ac10}]{0,80}"
-        ) {
-            let nfc: String = text.nfc().collect();
-            let (folded, has_alphanumeric) = fold_nfc(&nfc);
-            prop_assert_eq!(&folded, &fold(&nfc));
-            prop_assert_eq!(has_alphanumeric, folded.chars().any(char::is_alphanumeric));
-            prop_assert_eq!(fold_sentence(&text).0, fold(&text));
-        }
-
-        #[test]
-        fn folding_ascii_text_is_fold(text in "[ -~\t\n\u{b}\u{c}\r]{0,60}") {
-            let (folded, has_alphanumeric) = fold_sentence(&text);
-            prop_assert_eq!(&folded, &fold(&text));
-            prop_assert_eq!(has_alphanumeric, folded.chars().any(char::is_alphanumeric));
         }
 
         #[test]
