@@ -173,12 +173,16 @@ pub struct Situation {
     facets_of: HashMap<String, Vec<String>>,
     /// Frame → claims that no development could take yet, oldest first.
     orphans: HashMap<String, Vec<Orphan>>,
-    /// `frame|entity` → developments whose claims name that entity in a role.
-    involved: HashMap<String, BTreeSet<String>>,
+    /// Frame → entity → developments of that frame whose claims name the entity in a role.
+    /// Stored as `frame|entity` keys.
+    #[serde(with = "involved_image")]
+    involved: HashMap<String, HashMap<String, BTreeSet<String>>>,
     /// Development → publication time of its earliest claim.
     earliest: HashMap<String, OffsetDateTime>,
-    /// `(frame, entity)` pairs named by claims since orphans were last looked at.
-    fresh: BTreeSet<(String, String)>,
+    /// Frame → entities named by its claims since orphans were last looked at. Stored as
+    /// `(frame, entity)` pairs.
+    #[serde(with = "fresh_image")]
+    fresh: BTreeMap<String, BTreeSet<String>>,
     /// Report → hashes of its folded sentences, so a revision's repeated sentences are
     /// recognised as old news.
     #[serde(default)]
@@ -232,6 +236,68 @@ mod entity_image {
                 (e.id.clone(), e)
             })
             .collect())
+    }
+}
+
+/// The persistence form of the involvement index: one `frame|entity` key per pair, so
+/// snapshots keep the flat layout whatever the index looks like in memory.
+mod involved_image {
+    use std::collections::{BTreeSet, HashMap};
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    type Index = HashMap<String, HashMap<String, BTreeSet<String>>>;
+
+    pub fn serialize<S: Serializer>(index: &Index, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(index.iter().flat_map(|(frame, entities)| {
+            entities
+                .iter()
+                .map(move |(entity, devs)| (format!("{frame}|{entity}"), devs))
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Index, D::Error> {
+        let flat = HashMap::<String, BTreeSet<String>>::deserialize(d)?;
+        let mut index = Index::new();
+        for (key, devs) in flat {
+            // Entity ids are slugs and never hold the separator; a frame name might.
+            let (frame, entity) = key
+                .rsplit_once('|')
+                .ok_or_else(|| D::Error::custom(format!("involvement key without '|': {key}")))?;
+            index
+                .entry(frame.to_string())
+                .or_default()
+                .insert(entity.to_string(), devs);
+        }
+        Ok(index)
+    }
+}
+
+/// The persistence form of the entities named since orphans were last looked at: a sorted
+/// list of `(frame, entity)` pairs.
+mod fresh_image {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    type Fresh = BTreeMap<String, BTreeSet<String>>;
+
+    pub fn serialize<S: Serializer>(fresh: &Fresh, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            fresh
+                .iter()
+                .flat_map(|(frame, names)| names.iter().map(move |e| (frame, e))),
+        )
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Fresh, D::Error> {
+        let pairs = Vec::<(String, String)>::deserialize(d)?;
+        let mut fresh = Fresh::new();
+        for (frame, entity) in pairs {
+            fresh.entry(frame).or_default().insert(entity);
+        }
+        Ok(fresh)
     }
 }
 
@@ -950,9 +1016,9 @@ impl Situation {
             return;
         };
         self.earliest.remove(from);
-        for c in &dev.claims {
-            for e in c.roles.entities() {
-                if let Some(devs) = self.involved.get_mut(&format!("{}|{e}", dev.frame)) {
+        if let Some(involved) = self.involved.get_mut(&dev.frame) {
+            for e in dev.claims.iter().flat_map(|c| c.roles.entities()) {
+                if let Some(devs) = involved.get_mut(e) {
                     devs.remove(from);
                 }
             }
@@ -983,37 +1049,33 @@ impl Situation {
     /// Gives kept claims to the developments `touched` now makes salient for them.
     fn adopt_orphans(&mut self, touched: &mut Vec<String>) {
         // Only an orphan whose report names an entity that a claim just named can have
-        // found its development now.
+        // found its development now. Frames are taken in name order, each frame's orphans
+        // oldest first: an adoption changes what the next orphan finds.
         let fresh = std::mem::take(&mut self.fresh);
-        let mut frames: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for (frame, e) in &fresh {
-            if self.orphans.contains_key(frame) {
-                frames.entry(frame).or_default().insert(e);
-            }
-        }
-        for (frame, names) in frames {
-            let Some(list) = self.orphans.remove(frame) else {
+        for (frame, names) in &fresh {
+            let Some(mut list) = self.orphans.remove(frame) else {
                 continue;
             };
-            let mut kept = Vec::with_capacity(list.len());
-            for o in list {
-                let hit = o.ids.iter().any(|e| names.contains(e.as_str()));
-                let published = o.claim.published_at;
+            let mut k = 0;
+            while k < list.len() {
+                let o = &list[k];
+                let hit = o.ids.iter().any(|e| names.contains(e));
                 match hit
-                    .then(|| self.salient(frame, &o.ids, published))
+                    .then(|| self.salient(frame, &o.ids, o.claim.published_at))
                     .flatten()
                 {
                     Some(id) => {
+                        let o = list.remove(k);
                         self.attach(&id, o.claim, &[]);
                         if !touched.contains(&id) {
                             touched.push(id);
                         }
                     }
-                    None => kept.push(o),
+                    None => k += 1,
                 }
             }
-            if !kept.is_empty() {
-                self.orphans.insert(frame.to_string(), kept);
+            if !list.is_empty() {
+                self.orphans.insert(frame.clone(), list);
             }
         }
         // What adopting named is not news for the orphans left.
@@ -1024,22 +1086,20 @@ impl Situation {
     /// and that was reported by `published`'s day. `None` when there is none or more than
     /// one: a guess would merge two happenings.
     fn salient(&self, frame: &str, ids: &[String], published: OffsetDateTime) -> Option<String> {
-        let devs: BTreeSet<&String> = ids
-            .iter()
-            .filter_map(|e| self.involved.get(&format!("{frame}|{e}")))
-            .flatten()
-            .collect();
+        let involved = self.involved.get(frame)?;
         // Only a development already reported by the claim's day can be what it speaks of.
         let day = published.date();
-        let found: Vec<&str> = devs
-            .into_iter()
-            .filter(|d| self.earliest.get(*d).is_some_and(|e| e.date() <= day))
-            .map(String::as_str)
-            .collect();
-        match found.as_slice() {
-            [one] => Some((*one).to_string()),
-            _ => None,
+        let mut found: Option<&String> = None;
+        for d in ids.iter().filter_map(|e| involved.get(e)).flatten() {
+            if found == Some(d) || !self.earliest.get(d).is_some_and(|e| e.date() <= day) {
+                continue;
+            }
+            if found.is_some() {
+                return None;
+            }
+            found = Some(d);
         }
+        found.cloned()
     }
 
     /// Adds a claim to a development and to the indexes `salient` reads; false when there
@@ -1052,12 +1112,29 @@ impl Situation {
         let Some(dev) = self.developments.get_mut(dev_id) else {
             return false;
         };
-        for e in claim.roles.entities().chain(context.iter()) {
-            self.involved
-                .entry(format!("{}|{e}", dev.frame))
-                .or_default()
-                .insert(dev_id.to_string());
-            self.fresh.insert((dev.frame.clone(), e.clone()));
+        if claim
+            .roles
+            .entities()
+            .chain(context.iter())
+            .next()
+            .is_some()
+        {
+            let involved = self.involved.entry(dev.frame.clone()).or_default();
+            let fresh = self.fresh.entry(dev.frame.clone()).or_default();
+            for e in claim.roles.entities().chain(context.iter()) {
+                match involved.get_mut(e) {
+                    Some(devs) if devs.contains(dev_id) => {}
+                    Some(devs) => {
+                        devs.insert(dev_id.to_string());
+                    }
+                    None => {
+                        involved.insert(e.clone(), BTreeSet::from([dev_id.to_string()]));
+                    }
+                }
+                if !fresh.contains(e) {
+                    fresh.insert(e.clone());
+                }
+            }
         }
         let earliest = self
             .earliest
