@@ -172,7 +172,7 @@ pub struct Situation {
     /// Development id → the facets that point to it.
     facets_of: HashMap<String, Vec<String>>,
     /// Frame → claims that no development could take yet, oldest first.
-    orphans: HashMap<String, Vec<Orphan>>,
+    orphans: Orphans,
     /// Frame → entity → developments of that frame whose claims name the entity in a role.
     /// Stored as `frame|entity` keys.
     #[serde(with = "involved_image")]
@@ -307,8 +307,129 @@ const MAX_ORPHANS_PER_FRAME: usize = 256;
 /// A claim waiting for its development, with the entities of the report it came from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Orphan {
+    /// Sorted, without repeats.
     ids: Vec<String>,
     claim: Claim,
+    /// Order of arrival among all orphans; assigned when kept or loaded.
+    #[serde(skip)]
+    serial: u64,
+}
+
+/// The claims no development could take yet, per frame, and which of them each entity's
+/// reports left: a report then looks only at the orphans its entities can concern, however
+/// many are kept. Persisted as the per-frame lists alone; the index is rebuilt on load.
+#[derive(Debug, Default)]
+struct Orphans {
+    /// Frame → kept claims, oldest first (so in ascending serial order).
+    lists: HashMap<String, Vec<Orphan>>,
+    /// Frame → entity → serials of the frame's orphans whose report names the entity,
+    /// ascending.
+    by_entity: HashMap<String, HashMap<String, Vec<u64>>>,
+    next_serial: u64,
+}
+
+impl Orphans {
+    fn from_lists(lists: HashMap<String, Vec<Orphan>>) -> Self {
+        let mut orphans = Orphans::default();
+        for (frame, list) in lists {
+            for mut o in list {
+                o.serial = orphans.next_serial;
+                orphans.next_serial += 1;
+                orphans.push(&frame, o);
+            }
+        }
+        orphans
+    }
+
+    /// Keeps a claim as the newest orphan of `frame`, dropping the oldest when the frame
+    /// has its fill. `ids` are sorted, without repeats.
+    fn keep(&mut self, frame: &str, ids: Vec<String>, claim: Claim) {
+        if let Some(list) = self.lists.get_mut(frame) {
+            if list.len() >= MAX_ORPHANS_PER_FRAME {
+                let oldest = list.remove(0);
+                unindex(&mut self.by_entity, frame, &oldest);
+            }
+        }
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        self.push(frame, Orphan { ids, claim, serial });
+    }
+
+    fn push(&mut self, frame: &str, o: Orphan) {
+        let index = self.by_entity.entry(frame.to_string()).or_default();
+        for e in &o.ids {
+            match index.get_mut(e) {
+                Some(serials) => serials.push(o.serial),
+                None => {
+                    index.insert(e.clone(), vec![o.serial]);
+                }
+            }
+        }
+        self.lists.entry(frame.to_string()).or_default().push(o);
+    }
+
+    /// Serials of the orphans of `frame` whose report names one of `names`, oldest first.
+    fn naming(&self, frame: &str, names: &BTreeSet<String>) -> Vec<u64> {
+        let Some(index) = self.by_entity.get(frame) else {
+            return Vec::new();
+        };
+        let mut serials: Vec<u64> = names
+            .iter()
+            .filter_map(|e| index.get(e))
+            .flatten()
+            .copied()
+            .collect();
+        serials.sort_unstable();
+        serials.dedup();
+        serials
+    }
+
+    fn get(&self, frame: &str, serial: u64) -> Option<&Orphan> {
+        let list = self.lists.get(frame)?;
+        let at = list.binary_search_by_key(&serial, |o| o.serial).ok()?;
+        list.get(at)
+    }
+
+    fn take(&mut self, frame: &str, serial: u64) -> Option<Orphan> {
+        let list = self.lists.get_mut(frame)?;
+        let at = list.binary_search_by_key(&serial, |o| o.serial).ok()?;
+        let o = list.remove(at);
+        if list.is_empty() {
+            self.lists.remove(frame);
+        }
+        unindex(&mut self.by_entity, frame, &o);
+        Some(o)
+    }
+}
+
+/// Removes `o` from the entity index of `frame`, and entries left empty.
+fn unindex(by_entity: &mut HashMap<String, HashMap<String, Vec<u64>>>, frame: &str, o: &Orphan) {
+    let Some(index) = by_entity.get_mut(frame) else {
+        return;
+    };
+    for e in &o.ids {
+        if let Some(serials) = index.get_mut(e) {
+            serials.retain(|s| *s != o.serial);
+            if serials.is_empty() {
+                index.remove(e);
+            }
+        }
+    }
+    if index.is_empty() {
+        by_entity.remove(frame);
+    }
+}
+
+impl Serialize for Orphans {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.lists.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Orphans {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        HashMap::deserialize(d).map(Orphans::from_lists)
+    }
 }
 
 /// Snapshot view: what `--state` and the API return.
@@ -1036,14 +1157,10 @@ impl Situation {
     /// arriving before any report of the pause), so that the same reports in another order
     /// end in the same picture.
     fn keep_orphan(&mut self, frame: &str, ids: &[String], claim: Claim) {
-        let list = self.orphans.entry(frame.to_string()).or_default();
-        if list.len() >= MAX_ORPHANS_PER_FRAME {
-            list.remove(0);
-        }
         let mut ids = ids.to_vec();
         ids.sort();
         ids.dedup();
-        list.push(Orphan { ids, claim });
+        self.orphans.keep(frame, ids, claim);
     }
 
     /// Gives kept claims to the developments `touched` now makes salient for them.
@@ -1053,29 +1170,20 @@ impl Situation {
         // oldest first: an adoption changes what the next orphan finds.
         let fresh = std::mem::take(&mut self.fresh);
         for (frame, names) in &fresh {
-            let Some(mut list) = self.orphans.remove(frame) else {
-                continue;
-            };
-            let mut k = 0;
-            while k < list.len() {
-                let o = &list[k];
-                let hit = o.ids.iter().any(|e| names.contains(e));
-                match hit
-                    .then(|| self.salient(frame, &o.ids, o.claim.published_at))
-                    .flatten()
-                {
-                    Some(id) => {
-                        let o = list.remove(k);
-                        self.attach(&id, o.claim, &[]);
-                        if !touched.contains(&id) {
-                            touched.push(id);
-                        }
+            for serial in self.orphans.naming(frame, names) {
+                let found = self
+                    .orphans
+                    .get(frame, serial)
+                    .and_then(|o| self.salient(frame, &o.ids, o.claim.published_at));
+                let Some(id) = found else {
+                    continue;
+                };
+                if let Some(o) = self.orphans.take(frame, serial) {
+                    self.attach(&id, o.claim, &[]);
+                    if !touched.contains(&id) {
+                        touched.push(id);
                     }
-                    None => k += 1,
                 }
-            }
-            if !list.is_empty() {
-                self.orphans.insert(frame.clone(), list);
             }
         }
         // What adopting named is not news for the orphans left.
