@@ -113,7 +113,7 @@ struct Decimal(u64);
 
 impl Serialize for Decimal {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
+        s.serialize_str(digits(self.0, 1, &mut [0; 20]))
     }
 }
 
@@ -122,8 +122,21 @@ struct Padded(u64);
 
 impl Serialize for Padded {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("{:020}", self.0))
+        s.serialize_str(digits(self.0, 20, &mut [0; 20]))
     }
+}
+
+/// `n` in decimal with at least `width` digits (zero-padded), written at the end of `buf`
+/// (20 bytes hold any `u64`). Every event has two such numbers; the formatting machinery
+/// costs more than the digits.
+fn digits(mut n: u64, width: usize, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    while at > 0 && (n > 0 || buf.len() - at < width.max(1)) {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -160,5 +173,16 @@ mod tests {
         let printed = e.to_cloudevent("urn:sitrep").to_string();
         assert_eq!(e.to_line("urn:sitrep"), printed);
         assert_eq!(e.to_raw("urn:sitrep").get(), printed);
+    }
+
+    #[test]
+    fn digits_pad_to_the_width() {
+        let mut buf = [0; 20];
+        assert_eq!(digits(0, 1, &mut buf), "0");
+        assert_eq!(digits(907, 1, &mut buf), "907");
+        assert_eq!(digits(907, 5, &mut buf), "00907");
+        assert_eq!(digits(0, 20, &mut buf), "00000000000000000000");
+        assert_eq!(digits(u64::MAX, 1, &mut buf), u64::MAX.to_string());
+        assert_eq!(digits(u64::MAX, 20, &mut buf), format!("{:020}", u64::MAX));
     }
 }

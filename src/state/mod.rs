@@ -187,6 +187,11 @@ pub struct Situation {
     /// recognised as old news.
     #[serde(default)]
     sentence_hashes: HashMap<String, Vec<u64>>,
+    /// Gazetteer name → the id of its entity, which exists (entities are never removed).
+    /// Most reports name the same few countries, and making an id costs more than
+    /// looking one up.
+    #[serde(skip)]
+    gazetteer_ids: HashMap<String, String>,
 }
 
 /// The persistence form of the entity table: the public fields plus the kind votes and the
@@ -843,7 +848,9 @@ impl Situation {
         };
         let first = e.mentions == 0;
         e.mentions += 1;
-        e.reports.insert(report.id.clone());
+        if !e.reports.contains(&report.id) {
+            e.reports.insert(report.id.clone());
+        }
         if !e.from_gazetteer {
             *e.kind_votes.entry(m.kind).or_insert(0) += u32::from(m.weight.max(1));
             e.kind = e
@@ -853,8 +860,19 @@ impl Situation {
                 .max_by_key(|(k, v)| (**v, std::cmp::Reverse(**k)))
                 .map_or(EntityKind::Other, |(k, _)| *k);
         }
-        let new_alias = !e.aliases.contains_key(&m.surface);
-        *e.aliases.entry(m.surface.clone()).or_insert(0) += 1;
+        let new_alias = match e.aliases.get_mut(&m.surface) {
+            Some(seen) => {
+                *seen += 1;
+                false
+            }
+            None => {
+                e.aliases.insert(m.surface.clone(), 1);
+                true
+            }
+        };
+        if !first && !new_alias {
+            return;
+        }
         let (name, kind) = (e.name.clone(), e.kind);
         if first {
             self.event(
@@ -874,12 +892,16 @@ impl Situation {
     }
 
     fn gazetteer_entity(&mut self, g: usize, rec: &EntityRecognizer) -> String {
-        let name = rec.gazetteer_name(g).to_string();
-        let id = slug(&name);
-        if !self.entities.contains_key(&id) {
-            let key = rec.keyer().key(&name);
-            self.create_entity(&id, &name, rec.gazetteer_kind(g), &key, true);
+        let name = rec.gazetteer_name(g);
+        if let Some(id) = self.gazetteer_ids.get(name) {
+            return id.clone();
         }
+        let id = slug(name);
+        if !self.entities.contains_key(&id) {
+            let key = rec.keyer().key(name);
+            self.create_entity(&id, name, rec.gazetteer_kind(g), &key, true);
+        }
+        self.gazetteer_ids.insert(name.to_string(), id.clone());
         id
     }
 
