@@ -7,10 +7,13 @@
 
 pub mod status;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+// The indexes are looked up for every mention and claim with short string keys, where a
+// fast seeded hash pays; their iteration order never shows.
+use foldhash::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -247,8 +250,9 @@ mod entity_image {
 /// The persistence form of the involvement index: one `frame|entity` key per pair, so
 /// snapshots keep the flat layout whatever the index looks like in memory.
 mod involved_image {
-    use std::collections::{BTreeSet, HashMap};
+    use std::collections::BTreeSet;
 
+    use foldhash::HashMap;
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -264,7 +268,7 @@ mod involved_image {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Index, D::Error> {
         let flat = HashMap::<String, BTreeSet<String>>::deserialize(d)?;
-        let mut index = Index::new();
+        let mut index = Index::default();
         for (key, devs) in flat {
             // Entity ids are slugs and never hold the separator; a frame name might.
             let (frame, entity) = key
@@ -913,7 +917,7 @@ impl Situation {
         rec: &EntityRecognizer,
         out: &mut Vec<ChangeEvent>,
     ) {
-        let mut last_of_kind: HashMap<String, String> = HashMap::new();
+        let mut last_of_kind: HashMap<String, String> = HashMap::default();
         let mut touched: Vec<String> = Vec::new();
         // Developments this report opened: no event has named them yet.
         let mut created_here: BTreeSet<String> = BTreeSet::new();
