@@ -161,7 +161,7 @@ pub struct ReportInfo {
 pub struct Situation {
     seq: u64,
     #[serde(with = "entity_image")]
-    entities: BTreeMap<String, Entity>,
+    entities: Entities,
     developments: BTreeMap<String, Development>,
     reports: BTreeMap<String, ReportInfo>,
     /// Name key → entity ids, in creation order.
@@ -200,11 +200,9 @@ pub struct Situation {
 /// The persistence form of the entity table: the public fields plus the kind votes and the
 /// gazetteer flag, which the public view leaves out but later reports' kind voting needs.
 mod entity_image {
-    use std::collections::BTreeMap;
-
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::{Entity, EntityKind};
+    use super::{Entities, Entity, EntityKind};
 
     #[derive(Serialize)]
     struct ImageRef<'a> {
@@ -220,10 +218,7 @@ mod entity_image {
         from_gazetteer: bool,
     }
 
-    pub fn serialize<S: Serializer>(
-        map: &BTreeMap<String, Entity>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(map: &Entities, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(map.values().map(|e| ImageRef {
             entity: e,
             kind_votes: e.kind_votes.iter().map(|(k, v)| (*k, *v)).collect(),
@@ -231,19 +226,50 @@ mod entity_image {
         }))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<String, Entity>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Entities, D::Error> {
         let images = Vec::<Image>::deserialize(d)?;
-        Ok(images
-            .into_iter()
-            .map(|i| {
-                let mut e = i.entity;
-                e.kind_votes = i.kind_votes.into_iter().collect();
-                e.from_gazetteer = i.from_gazetteer;
-                (e.id.clone(), e)
-            })
-            .collect())
+        let mut map = Entities::default();
+        for i in images {
+            let mut e = i.entity;
+            e.kind_votes = i.kind_votes.into_iter().collect();
+            e.from_gazetteer = i.from_gazetteer;
+            map.insert(e.id.clone(), e);
+        }
+        Ok(map)
+    }
+}
+
+/// The entity table: found by id for every mention, listed in id order only for snapshots,
+/// so the lookups go through a hash map and the order is kept beside it.
+#[derive(Debug, Default)]
+struct Entities {
+    by_id: HashMap<String, Entity>,
+    ids: BTreeSet<String>,
+}
+
+impl Entities {
+    fn get(&self, id: &str) -> Option<&Entity> {
+        self.by_id.get(id)
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut Entity> {
+        self.by_id.get_mut(id)
+    }
+
+    fn contains_key(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    fn insert(&mut self, id: String, entity: Entity) {
+        if !self.ids.contains(&id) {
+            self.ids.insert(id.clone());
+        }
+        self.by_id.insert(id, entity);
+    }
+
+    /// Every entity, in id order.
+    fn values(&self) -> impl Iterator<Item = &Entity> {
+        self.ids.iter().filter_map(|id| self.by_id.get(id))
     }
 }
 
