@@ -814,7 +814,7 @@ impl Situation {
             .iter()
             .find(|id| {
                 self.entities
-                    .get(*id)
+                    .get(id)
                     .is_some_and(|e| compatible(e.kind, kind))
             })
             .cloned()
@@ -1251,7 +1251,7 @@ impl Situation {
         let day = published.date();
         let mut found: Option<&String> = None;
         for d in ids.iter().filter_map(|e| involved.get(e)).flatten() {
-            if found == Some(d) || !self.earliest.get(d).is_some_and(|e| e.date() <= day) {
+            if found == Some(d) || self.earliest.get(d).is_none_or(|e| e.date() > day) {
                 continue;
             }
             if found.is_some() {
@@ -1455,5 +1455,121 @@ fn roles_of(claims: &[Claim]) -> Roles {
             .iter()
             .flat_map(|c| c.roles.participants.iter().cloned())
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(report: &str) -> Claim {
+        Claim {
+            report: report.into(),
+            source: None,
+            published_at: OffsetDateTime::UNIX_EPOCH,
+            sentence: 0,
+            span: (0, 0),
+            evidence: String::new(),
+            trigger: "pause".into(),
+            status: Some(Status::Halted),
+            cue: None,
+            modality: Modality::Asserted,
+            resumption: false,
+            roles: Roles::default(),
+        }
+    }
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn orphans_are_found_by_the_entities_of_their_report() {
+        let mut o = Orphans::default();
+        o.keep("truce", ids(&["kelvar", "varn-front"]), claim("r1"));
+        o.keep("truce", ids(&["lisk"]), claim("r2"));
+        o.keep("truce", ids(&["kelvar"]), claim("r3"));
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let reports = |o: &Orphans, serials: Vec<u64>| -> Vec<String> {
+            serials
+                .into_iter()
+                .filter_map(|s| o.get("truce", s))
+                .map(|x| x.claim.report.clone())
+                .collect()
+        };
+        assert_eq!(
+            reports(&o, o.naming("truce", &names(&["kelvar", "varn-front"]))),
+            ["r1", "r3"]
+        );
+        assert!(o.naming("blockade", &names(&["kelvar"])).is_empty());
+        let first = o.naming("truce", &names(&["varn-front"]))[0];
+        assert_eq!(
+            o.take("truce", first).map(|x| x.claim.report),
+            Some("r1".into())
+        );
+        assert_eq!(reports(&o, o.naming("truce", &names(&["kelvar"]))), ["r3"]);
+        assert!(o.naming("truce", &names(&["varn-front"])).is_empty());
+    }
+
+    #[test]
+    fn a_full_frame_drops_its_oldest_orphan_from_the_index_too() {
+        let mut o = Orphans::default();
+        o.keep("truce", ids(&["kelvar"]), claim("oldest"));
+        for k in 1..MAX_ORPHANS_PER_FRAME {
+            o.keep("truce", ids(&["lisk"]), claim(&format!("r{k}")));
+        }
+        o.keep("truce", ids(&["lisk"]), claim("newest"));
+        assert_eq!(o.lists["truce"].len(), MAX_ORPHANS_PER_FRAME);
+        let kelvar = BTreeSet::from(["kelvar".to_string()]);
+        assert!(o.naming("truce", &kelvar).is_empty());
+    }
+
+    #[test]
+    fn persistence_image_keeps_the_flat_index_layout_and_restores_the_indexes() {
+        let mut s = Situation::default();
+        s.involved.entry("truce".into()).or_default().insert(
+            "kelvar".into(),
+            BTreeSet::from(["truce/kelvar".to_string()]),
+        );
+        s.fresh
+            .entry("truce".into())
+            .or_default()
+            .insert("kelvar".into());
+        s.orphans.keep("truce", ids(&["kelvar"]), claim("r1"));
+        for id in ["lisk", "kelvar"] {
+            s.entities.insert(
+                id.into(),
+                Entity {
+                    id: id.into(),
+                    kind: EntityKind::Place,
+                    name: id.into(),
+                    aliases: BTreeMap::new(),
+                    mentions: 1,
+                    reports: BTreeSet::new(),
+                    kind_votes: BTreeMap::from([(EntityKind::Place, 1)]),
+                    from_gazetteer: false,
+                },
+            );
+        }
+        let image = serde_json::to_value(&s).unwrap();
+        assert_eq!(image["involved"], json!({"truce|kelvar": ["truce/kelvar"]}));
+        assert_eq!(image["fresh"], json!([["truce", "kelvar"]]));
+        assert_eq!(image["orphans"]["truce"][0]["ids"], json!(["kelvar"]));
+        assert_eq!(image["entities"][0]["entity"]["id"], "kelvar");
+        assert_eq!(image["entities"][1]["entity"]["id"], "lisk");
+
+        let back: Situation = serde_json::from_value(image.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), image);
+        let kelvar = BTreeSet::from(["kelvar".to_string()]);
+        assert_eq!(back.orphans.naming("truce", &kelvar).len(), 1);
+        assert!(back
+            .entities
+            .get("lisk")
+            .is_some_and(|e| e.kind_votes.len() == 1));
+        assert_eq!(
+            back.salient("truce", &ids(&["kelvar"]), OffsetDateTime::UNIX_EPOCH),
+            None,
+            "no development was reported by then"
+        );
     }
 }
