@@ -4,6 +4,8 @@
 //! total order over everything the daemon has said; `id` is that number and the
 //! `sequence` extension carries it zero-padded (the extension is compared as a string).
 
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -62,16 +64,79 @@ impl ChangeEvent {
         })
     }
 
-    /// One NDJSON line (without the newline).
+    /// One NDJSON line (without the newline): the same text as [`Self::to_cloudevent`]
+    /// printed, written straight from the event without building the envelope as a value.
     pub fn to_line(&self, source: &str) -> String {
-        self.to_cloudevent(source).to_string()
+        serde_json::to_string(&self.envelope(source)).unwrap_or_default()
     }
 
     /// The CloudEvent as raw JSON: rendered once, then journaled and published as is.
-    pub fn to_raw(&self, source: &str) -> Box<serde_json::value::RawValue> {
-        serde_json::value::RawValue::from_string(self.to_line(source))
-            .unwrap_or_else(|_| Box::<serde_json::value::RawValue>::default())
+    pub fn to_raw(&self, source: &str) -> Box<RawValue> {
+        // The serializer's output is valid JSON, so it needs no second parse.
+        serde_json::value::to_raw_value(&self.envelope(source))
+            .unwrap_or_else(|_| Box::<RawValue>::default())
     }
+
+    fn envelope<'a>(&'a self, source: &'a str) -> Envelope<'a> {
+        Envelope {
+            data: &self.data,
+            datacontenttype: "application/json",
+            id: Decimal(self.seq),
+            sequence: Padded(self.seq),
+            source,
+            specversion: "1.0",
+            subject: &self.subject,
+            time: self.time.format(&Rfc3339).unwrap_or_default(),
+            kind: self.kind,
+        }
+    }
+}
+
+/// The CloudEvent's attributes in the order a JSON object value prints its keys (sorted),
+/// so lines rendered from it are byte for byte those of [`ChangeEvent::to_cloudevent`].
+#[derive(Serialize)]
+struct Envelope<'a> {
+    data: &'a Value,
+    datacontenttype: &'static str,
+    id: Decimal,
+    sequence: Padded,
+    source: &'a str,
+    specversion: &'static str,
+    subject: &'a str,
+    time: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// A number as a JSON string of its decimal digits (the CloudEvent `id`).
+struct Decimal(u64);
+
+impl Serialize for Decimal {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(digits(self.0, 1, &mut [0; 20]))
+    }
+}
+
+/// A number as a JSON string of 20 digits, zero-padded, so that it orders as a string.
+struct Padded(u64);
+
+impl Serialize for Padded {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(digits(self.0, 20, &mut [0; 20]))
+    }
+}
+
+/// `n` in decimal with at least `width` digits (zero-padded), written at the end of `buf`
+/// (20 bytes hold any `u64`). Every event has two such numbers; the formatting machinery
+/// costs more than the digits.
+fn digits(mut n: u64, width: usize, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    while at > 0 && (n > 0 || buf.len() - at < width.max(1)) {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -94,5 +159,30 @@ mod tests {
         assert_eq!(v["type"], "report.accepted");
         assert_eq!(v["time"], "1970-01-01T00:00:00Z");
         assert_eq!(v["data"]["file"], "a.txt");
+    }
+
+    #[test]
+    fn line_is_the_cloudevent_printed() {
+        let e = ChangeEvent {
+            seq: 7,
+            kind: types::DEVELOPMENT_DETECTED,
+            subject: "withdrawal/x/\"y\"".into(),
+            time: OffsetDateTime::UNIX_EPOCH + time::Duration::nanoseconds(1_500),
+            data: json!({"z": [1, null], "a": {"b": "é\n"}}),
+        };
+        let printed = e.to_cloudevent("urn:sitrep").to_string();
+        assert_eq!(e.to_line("urn:sitrep"), printed);
+        assert_eq!(e.to_raw("urn:sitrep").get(), printed);
+    }
+
+    #[test]
+    fn digits_pad_to_the_width() {
+        let mut buf = [0; 20];
+        assert_eq!(digits(0, 1, &mut buf), "0");
+        assert_eq!(digits(907, 1, &mut buf), "907");
+        assert_eq!(digits(907, 5, &mut buf), "00907");
+        assert_eq!(digits(0, 20, &mut buf), "00000000000000000000");
+        assert_eq!(digits(u64::MAX, 1, &mut buf), u64::MAX.to_string());
+        assert_eq!(digits(u64::MAX, 20, &mut buf), format!("{:020}", u64::MAX));
     }
 }

@@ -7,10 +7,13 @@
 
 pub mod status;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+// The indexes are looked up for every mention and claim with short string keys, where a
+// fast seeded hash pays; their iteration order never shows.
+use foldhash::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -158,7 +161,7 @@ pub struct ReportInfo {
 pub struct Situation {
     seq: u64,
     #[serde(with = "entity_image")]
-    entities: BTreeMap<String, Entity>,
+    entities: Entities,
     developments: BTreeMap<String, Development>,
     reports: BTreeMap<String, ReportInfo>,
     /// Name key → entity ids, in creation order.
@@ -172,27 +175,34 @@ pub struct Situation {
     /// Development id → the facets that point to it.
     facets_of: HashMap<String, Vec<String>>,
     /// Frame → claims that no development could take yet, oldest first.
-    orphans: HashMap<String, Vec<Orphan>>,
-    /// `frame|entity` → developments whose claims name that entity in a role.
-    involved: HashMap<String, BTreeSet<String>>,
+    orphans: Orphans,
+    /// Frame → entity → developments of that frame whose claims name the entity in a role.
+    /// Stored as `frame|entity` keys.
+    #[serde(with = "involved_image")]
+    involved: HashMap<String, HashMap<String, BTreeSet<String>>>,
     /// Development → publication time of its earliest claim.
     earliest: HashMap<String, OffsetDateTime>,
-    /// `(frame, entity)` pairs named by claims since orphans were last looked at.
-    fresh: BTreeSet<(String, String)>,
+    /// Frame → entities named by its claims since orphans were last looked at. Stored as
+    /// `(frame, entity)` pairs.
+    #[serde(with = "fresh_image")]
+    fresh: BTreeMap<String, BTreeSet<String>>,
     /// Report → hashes of its folded sentences, so a revision's repeated sentences are
     /// recognised as old news.
     #[serde(default)]
     sentence_hashes: HashMap<String, Vec<u64>>,
+    /// Gazetteer name → the id of its entity, which exists (entities are never removed).
+    /// Most reports name the same few countries, and making an id costs more than
+    /// looking one up.
+    #[serde(skip)]
+    gazetteer_ids: HashMap<String, String>,
 }
 
 /// The persistence form of the entity table: the public fields plus the kind votes and the
 /// gazetteer flag, which the public view leaves out but later reports' kind voting needs.
 mod entity_image {
-    use std::collections::BTreeMap;
-
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::{Entity, EntityKind};
+    use super::{Entities, Entity, EntityKind};
 
     #[derive(Serialize)]
     struct ImageRef<'a> {
@@ -208,10 +218,7 @@ mod entity_image {
         from_gazetteer: bool,
     }
 
-    pub fn serialize<S: Serializer>(
-        map: &BTreeMap<String, Entity>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(map: &Entities, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(map.values().map(|e| ImageRef {
             entity: e,
             kind_votes: e.kind_votes.iter().map(|(k, v)| (*k, *v)).collect(),
@@ -219,19 +226,113 @@ mod entity_image {
         }))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<String, Entity>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Entities, D::Error> {
         let images = Vec::<Image>::deserialize(d)?;
-        Ok(images
-            .into_iter()
-            .map(|i| {
-                let mut e = i.entity;
-                e.kind_votes = i.kind_votes.into_iter().collect();
-                e.from_gazetteer = i.from_gazetteer;
-                (e.id.clone(), e)
-            })
-            .collect())
+        let mut map = Entities::default();
+        for i in images {
+            let mut e = i.entity;
+            e.kind_votes = i.kind_votes.into_iter().collect();
+            e.from_gazetteer = i.from_gazetteer;
+            map.insert(e.id.clone(), e);
+        }
+        Ok(map)
+    }
+}
+
+/// The entity table: found by id for every mention, listed in id order only for snapshots,
+/// so the lookups go through a hash map and the order is kept beside it.
+#[derive(Debug, Default)]
+struct Entities {
+    by_id: HashMap<String, Entity>,
+    ids: BTreeSet<String>,
+}
+
+impl Entities {
+    fn get(&self, id: &str) -> Option<&Entity> {
+        self.by_id.get(id)
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut Entity> {
+        self.by_id.get_mut(id)
+    }
+
+    fn contains_key(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    fn insert(&mut self, id: String, entity: Entity) {
+        if !self.ids.contains(&id) {
+            self.ids.insert(id.clone());
+        }
+        self.by_id.insert(id, entity);
+    }
+
+    /// Every entity, in id order.
+    fn values(&self) -> impl Iterator<Item = &Entity> {
+        self.ids.iter().filter_map(|id| self.by_id.get(id))
+    }
+}
+
+/// The persistence form of the involvement index: one `frame|entity` key per pair, so
+/// snapshots keep the flat layout whatever the index looks like in memory.
+mod involved_image {
+    use std::collections::BTreeSet;
+
+    use foldhash::HashMap;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    type Index = HashMap<String, HashMap<String, BTreeSet<String>>>;
+
+    pub fn serialize<S: Serializer>(index: &Index, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(index.iter().flat_map(|(frame, entities)| {
+            entities
+                .iter()
+                .map(move |(entity, devs)| (format!("{frame}|{entity}"), devs))
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Index, D::Error> {
+        let flat = HashMap::<String, BTreeSet<String>>::deserialize(d)?;
+        let mut index = Index::default();
+        for (key, devs) in flat {
+            // Entity ids are slugs and never hold the separator; a frame name might.
+            let (frame, entity) = key
+                .rsplit_once('|')
+                .ok_or_else(|| D::Error::custom(format!("involvement key without '|': {key}")))?;
+            index
+                .entry(frame.to_string())
+                .or_default()
+                .insert(entity.to_string(), devs);
+        }
+        Ok(index)
+    }
+}
+
+/// The persistence form of the entities named since orphans were last looked at: a sorted
+/// list of `(frame, entity)` pairs.
+mod fresh_image {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    type Fresh = BTreeMap<String, BTreeSet<String>>;
+
+    pub fn serialize<S: Serializer>(fresh: &Fresh, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            fresh
+                .iter()
+                .flat_map(|(frame, names)| names.iter().map(move |e| (frame, e))),
+        )
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Fresh, D::Error> {
+        let pairs = Vec::<(String, String)>::deserialize(d)?;
+        let mut fresh = Fresh::new();
+        for (frame, entity) in pairs {
+            fresh.entry(frame).or_default().insert(entity);
+        }
+        Ok(fresh)
     }
 }
 
@@ -241,8 +342,129 @@ const MAX_ORPHANS_PER_FRAME: usize = 256;
 /// A claim waiting for its development, with the entities of the report it came from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Orphan {
+    /// Sorted, without repeats.
     ids: Vec<String>,
     claim: Claim,
+    /// Order of arrival among all orphans; assigned when kept or loaded.
+    #[serde(skip)]
+    serial: u64,
+}
+
+/// The claims no development could take yet, per frame, and which of them each entity's
+/// reports left: a report then looks only at the orphans its entities can concern, however
+/// many are kept. Persisted as the per-frame lists alone; the index is rebuilt on load.
+#[derive(Debug, Default)]
+struct Orphans {
+    /// Frame → kept claims, oldest first (so in ascending serial order).
+    lists: HashMap<String, Vec<Orphan>>,
+    /// Frame → entity → serials of the frame's orphans whose report names the entity,
+    /// ascending.
+    by_entity: HashMap<String, HashMap<String, Vec<u64>>>,
+    next_serial: u64,
+}
+
+impl Orphans {
+    fn from_lists(lists: HashMap<String, Vec<Orphan>>) -> Self {
+        let mut orphans = Orphans::default();
+        for (frame, list) in lists {
+            for mut o in list {
+                o.serial = orphans.next_serial;
+                orphans.next_serial += 1;
+                orphans.push(&frame, o);
+            }
+        }
+        orphans
+    }
+
+    /// Keeps a claim as the newest orphan of `frame`, dropping the oldest when the frame
+    /// has its fill. `ids` are sorted, without repeats.
+    fn keep(&mut self, frame: &str, ids: Vec<String>, claim: Claim) {
+        if let Some(list) = self.lists.get_mut(frame) {
+            if list.len() >= MAX_ORPHANS_PER_FRAME {
+                let oldest = list.remove(0);
+                unindex(&mut self.by_entity, frame, &oldest);
+            }
+        }
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        self.push(frame, Orphan { ids, claim, serial });
+    }
+
+    fn push(&mut self, frame: &str, o: Orphan) {
+        let index = self.by_entity.entry(frame.to_string()).or_default();
+        for e in &o.ids {
+            match index.get_mut(e) {
+                Some(serials) => serials.push(o.serial),
+                None => {
+                    index.insert(e.clone(), vec![o.serial]);
+                }
+            }
+        }
+        self.lists.entry(frame.to_string()).or_default().push(o);
+    }
+
+    /// Serials of the orphans of `frame` whose report names one of `names`, oldest first.
+    fn naming(&self, frame: &str, names: &BTreeSet<String>) -> Vec<u64> {
+        let Some(index) = self.by_entity.get(frame) else {
+            return Vec::new();
+        };
+        let mut serials: Vec<u64> = names
+            .iter()
+            .filter_map(|e| index.get(e))
+            .flatten()
+            .copied()
+            .collect();
+        serials.sort_unstable();
+        serials.dedup();
+        serials
+    }
+
+    fn get(&self, frame: &str, serial: u64) -> Option<&Orphan> {
+        let list = self.lists.get(frame)?;
+        let at = list.binary_search_by_key(&serial, |o| o.serial).ok()?;
+        list.get(at)
+    }
+
+    fn take(&mut self, frame: &str, serial: u64) -> Option<Orphan> {
+        let list = self.lists.get_mut(frame)?;
+        let at = list.binary_search_by_key(&serial, |o| o.serial).ok()?;
+        let o = list.remove(at);
+        if list.is_empty() {
+            self.lists.remove(frame);
+        }
+        unindex(&mut self.by_entity, frame, &o);
+        Some(o)
+    }
+}
+
+/// Removes `o` from the entity index of `frame`, and entries left empty.
+fn unindex(by_entity: &mut HashMap<String, HashMap<String, Vec<u64>>>, frame: &str, o: &Orphan) {
+    let Some(index) = by_entity.get_mut(frame) else {
+        return;
+    };
+    for e in &o.ids {
+        if let Some(serials) = index.get_mut(e) {
+            serials.retain(|s| *s != o.serial);
+            if serials.is_empty() {
+                index.remove(e);
+            }
+        }
+    }
+    if index.is_empty() {
+        by_entity.remove(frame);
+    }
+}
+
+impl Serialize for Orphans {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.lists.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Orphans {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        HashMap::deserialize(d).map(Orphans::from_lists)
+    }
 }
 
 /// Snapshot view: what `--state` and the API return.
@@ -592,7 +814,7 @@ impl Situation {
             .iter()
             .find(|id| {
                 self.entities
-                    .get(*id)
+                    .get(id)
                     .is_some_and(|e| compatible(e.kind, kind))
             })
             .cloned()
@@ -656,7 +878,9 @@ impl Situation {
         };
         let first = e.mentions == 0;
         e.mentions += 1;
-        e.reports.insert(report.id.clone());
+        if !e.reports.contains(&report.id) {
+            e.reports.insert(report.id.clone());
+        }
         if !e.from_gazetteer {
             *e.kind_votes.entry(m.kind).or_insert(0) += u32::from(m.weight.max(1));
             e.kind = e
@@ -666,8 +890,19 @@ impl Situation {
                 .max_by_key(|(k, v)| (**v, std::cmp::Reverse(**k)))
                 .map_or(EntityKind::Other, |(k, _)| *k);
         }
-        let new_alias = !e.aliases.contains_key(&m.surface);
-        *e.aliases.entry(m.surface.clone()).or_insert(0) += 1;
+        let new_alias = match e.aliases.get_mut(&m.surface) {
+            Some(seen) => {
+                *seen += 1;
+                false
+            }
+            None => {
+                e.aliases.insert(m.surface.clone(), 1);
+                true
+            }
+        };
+        if !first && !new_alias {
+            return;
+        }
         let (name, kind) = (e.name.clone(), e.kind);
         if first {
             self.event(
@@ -687,12 +922,16 @@ impl Situation {
     }
 
     fn gazetteer_entity(&mut self, g: usize, rec: &EntityRecognizer) -> String {
-        let name = rec.gazetteer_name(g).to_string();
-        let id = slug(&name);
-        if !self.entities.contains_key(&id) {
-            let key = rec.keyer().key(&name);
-            self.create_entity(&id, &name, rec.gazetteer_kind(g), &key, true);
+        let name = rec.gazetteer_name(g);
+        if let Some(id) = self.gazetteer_ids.get(name) {
+            return id.clone();
         }
+        let id = slug(name);
+        if !self.entities.contains_key(&id) {
+            let key = rec.keyer().key(name);
+            self.create_entity(&id, name, rec.gazetteer_kind(g), &key, true);
+        }
+        self.gazetteer_ids.insert(name.to_string(), id.clone());
         id
     }
 
@@ -704,7 +943,7 @@ impl Situation {
         rec: &EntityRecognizer,
         out: &mut Vec<ChangeEvent>,
     ) {
-        let mut last_of_kind: HashMap<String, String> = HashMap::new();
+        let mut last_of_kind: HashMap<String, String> = HashMap::default();
         let mut touched: Vec<String> = Vec::new();
         // Developments this report opened: no event has named them yet.
         let mut created_here: BTreeSet<String> = BTreeSet::new();
@@ -950,9 +1189,9 @@ impl Situation {
             return;
         };
         self.earliest.remove(from);
-        for c in &dev.claims {
-            for e in c.roles.entities() {
-                if let Some(devs) = self.involved.get_mut(&format!("{}|{e}", dev.frame)) {
+        if let Some(involved) = self.involved.get_mut(&dev.frame) {
+            for e in dev.claims.iter().flat_map(|c| c.roles.entities()) {
+                if let Some(devs) = involved.get_mut(e) {
                     devs.remove(from);
                 }
             }
@@ -970,50 +1209,33 @@ impl Situation {
     /// arriving before any report of the pause), so that the same reports in another order
     /// end in the same picture.
     fn keep_orphan(&mut self, frame: &str, ids: &[String], claim: Claim) {
-        let list = self.orphans.entry(frame.to_string()).or_default();
-        if list.len() >= MAX_ORPHANS_PER_FRAME {
-            list.remove(0);
-        }
         let mut ids = ids.to_vec();
         ids.sort();
         ids.dedup();
-        list.push(Orphan { ids, claim });
+        self.orphans.keep(frame, ids, claim);
     }
 
     /// Gives kept claims to the developments `touched` now makes salient for them.
     fn adopt_orphans(&mut self, touched: &mut Vec<String>) {
         // Only an orphan whose report names an entity that a claim just named can have
-        // found its development now.
+        // found its development now. Frames are taken in name order, each frame's orphans
+        // oldest first: an adoption changes what the next orphan finds.
         let fresh = std::mem::take(&mut self.fresh);
-        let mut frames: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for (frame, e) in &fresh {
-            if self.orphans.contains_key(frame) {
-                frames.entry(frame).or_default().insert(e);
-            }
-        }
-        for (frame, names) in frames {
-            let Some(list) = self.orphans.remove(frame) else {
-                continue;
-            };
-            let mut kept = Vec::with_capacity(list.len());
-            for o in list {
-                let hit = o.ids.iter().any(|e| names.contains(e.as_str()));
-                let published = o.claim.published_at;
-                match hit
-                    .then(|| self.salient(frame, &o.ids, published))
-                    .flatten()
-                {
-                    Some(id) => {
-                        self.attach(&id, o.claim, &[]);
-                        if !touched.contains(&id) {
-                            touched.push(id);
-                        }
+        for (frame, names) in &fresh {
+            for serial in self.orphans.naming(frame, names) {
+                let found = self
+                    .orphans
+                    .get(frame, serial)
+                    .and_then(|o| self.salient(frame, &o.ids, o.claim.published_at));
+                let Some(id) = found else {
+                    continue;
+                };
+                if let Some(o) = self.orphans.take(frame, serial) {
+                    self.attach(&id, o.claim, &[]);
+                    if !touched.contains(&id) {
+                        touched.push(id);
                     }
-                    None => kept.push(o),
                 }
-            }
-            if !kept.is_empty() {
-                self.orphans.insert(frame.to_string(), kept);
             }
         }
         // What adopting named is not news for the orphans left.
@@ -1024,22 +1246,20 @@ impl Situation {
     /// and that was reported by `published`'s day. `None` when there is none or more than
     /// one: a guess would merge two happenings.
     fn salient(&self, frame: &str, ids: &[String], published: OffsetDateTime) -> Option<String> {
-        let devs: BTreeSet<&String> = ids
-            .iter()
-            .filter_map(|e| self.involved.get(&format!("{frame}|{e}")))
-            .flatten()
-            .collect();
+        let involved = self.involved.get(frame)?;
         // Only a development already reported by the claim's day can be what it speaks of.
         let day = published.date();
-        let found: Vec<&str> = devs
-            .into_iter()
-            .filter(|d| self.earliest.get(*d).is_some_and(|e| e.date() <= day))
-            .map(String::as_str)
-            .collect();
-        match found.as_slice() {
-            [one] => Some((*one).to_string()),
-            _ => None,
+        let mut found: Option<&String> = None;
+        for d in ids.iter().filter_map(|e| involved.get(e)).flatten() {
+            if found == Some(d) || self.earliest.get(d).is_none_or(|e| e.date() > day) {
+                continue;
+            }
+            if found.is_some() {
+                return None;
+            }
+            found = Some(d);
         }
+        found.cloned()
     }
 
     /// Adds a claim to a development and to the indexes `salient` reads; false when there
@@ -1052,12 +1272,29 @@ impl Situation {
         let Some(dev) = self.developments.get_mut(dev_id) else {
             return false;
         };
-        for e in claim.roles.entities().chain(context.iter()) {
-            self.involved
-                .entry(format!("{}|{e}", dev.frame))
-                .or_default()
-                .insert(dev_id.to_string());
-            self.fresh.insert((dev.frame.clone(), e.clone()));
+        if claim
+            .roles
+            .entities()
+            .chain(context.iter())
+            .next()
+            .is_some()
+        {
+            let involved = self.involved.entry(dev.frame.clone()).or_default();
+            let fresh = self.fresh.entry(dev.frame.clone()).or_default();
+            for e in claim.roles.entities().chain(context.iter()) {
+                match involved.get_mut(e) {
+                    Some(devs) if devs.contains(dev_id) => {}
+                    Some(devs) => {
+                        devs.insert(dev_id.to_string());
+                    }
+                    None => {
+                        involved.insert(e.clone(), BTreeSet::from([dev_id.to_string()]));
+                    }
+                }
+                if !fresh.contains(e) {
+                    fresh.insert(e.clone());
+                }
+            }
         }
         let earliest = self
             .earliest
@@ -1218,5 +1455,121 @@ fn roles_of(claims: &[Claim]) -> Roles {
             .iter()
             .flat_map(|c| c.roles.participants.iter().cloned())
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(report: &str) -> Claim {
+        Claim {
+            report: report.into(),
+            source: None,
+            published_at: OffsetDateTime::UNIX_EPOCH,
+            sentence: 0,
+            span: (0, 0),
+            evidence: String::new(),
+            trigger: "pause".into(),
+            status: Some(Status::Halted),
+            cue: None,
+            modality: Modality::Asserted,
+            resumption: false,
+            roles: Roles::default(),
+        }
+    }
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn orphans_are_found_by_the_entities_of_their_report() {
+        let mut o = Orphans::default();
+        o.keep("truce", ids(&["kelvar", "varn-front"]), claim("r1"));
+        o.keep("truce", ids(&["lisk"]), claim("r2"));
+        o.keep("truce", ids(&["kelvar"]), claim("r3"));
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let reports = |o: &Orphans, serials: Vec<u64>| -> Vec<String> {
+            serials
+                .into_iter()
+                .filter_map(|s| o.get("truce", s))
+                .map(|x| x.claim.report.clone())
+                .collect()
+        };
+        assert_eq!(
+            reports(&o, o.naming("truce", &names(&["kelvar", "varn-front"]))),
+            ["r1", "r3"]
+        );
+        assert!(o.naming("blockade", &names(&["kelvar"])).is_empty());
+        let first = o.naming("truce", &names(&["varn-front"]))[0];
+        assert_eq!(
+            o.take("truce", first).map(|x| x.claim.report),
+            Some("r1".into())
+        );
+        assert_eq!(reports(&o, o.naming("truce", &names(&["kelvar"]))), ["r3"]);
+        assert!(o.naming("truce", &names(&["varn-front"])).is_empty());
+    }
+
+    #[test]
+    fn a_full_frame_drops_its_oldest_orphan_from_the_index_too() {
+        let mut o = Orphans::default();
+        o.keep("truce", ids(&["kelvar"]), claim("oldest"));
+        for k in 1..MAX_ORPHANS_PER_FRAME {
+            o.keep("truce", ids(&["lisk"]), claim(&format!("r{k}")));
+        }
+        o.keep("truce", ids(&["lisk"]), claim("newest"));
+        assert_eq!(o.lists["truce"].len(), MAX_ORPHANS_PER_FRAME);
+        let kelvar = BTreeSet::from(["kelvar".to_string()]);
+        assert!(o.naming("truce", &kelvar).is_empty());
+    }
+
+    #[test]
+    fn persistence_image_keeps_the_flat_index_layout_and_restores_the_indexes() {
+        let mut s = Situation::default();
+        s.involved.entry("truce".into()).or_default().insert(
+            "kelvar".into(),
+            BTreeSet::from(["truce/kelvar".to_string()]),
+        );
+        s.fresh
+            .entry("truce".into())
+            .or_default()
+            .insert("kelvar".into());
+        s.orphans.keep("truce", ids(&["kelvar"]), claim("r1"));
+        for id in ["lisk", "kelvar"] {
+            s.entities.insert(
+                id.into(),
+                Entity {
+                    id: id.into(),
+                    kind: EntityKind::Place,
+                    name: id.into(),
+                    aliases: BTreeMap::new(),
+                    mentions: 1,
+                    reports: BTreeSet::new(),
+                    kind_votes: BTreeMap::from([(EntityKind::Place, 1)]),
+                    from_gazetteer: false,
+                },
+            );
+        }
+        let image = serde_json::to_value(&s).unwrap();
+        assert_eq!(image["involved"], json!({"truce|kelvar": ["truce/kelvar"]}));
+        assert_eq!(image["fresh"], json!([["truce", "kelvar"]]));
+        assert_eq!(image["orphans"]["truce"][0]["ids"], json!(["kelvar"]));
+        assert_eq!(image["entities"][0]["entity"]["id"], "kelvar");
+        assert_eq!(image["entities"][1]["entity"]["id"], "lisk");
+
+        let back: Situation = serde_json::from_value(image.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), image);
+        let kelvar = BTreeSet::from(["kelvar".to_string()]);
+        assert_eq!(back.orphans.naming("truce", &kelvar).len(), 1);
+        assert!(back
+            .entities
+            .get("lisk")
+            .is_some_and(|e| e.kind_votes.len() == 1));
+        assert_eq!(
+            back.salient("truce", &ids(&["kelvar"]), OffsetDateTime::UNIX_EPOCH),
+            None,
+            "no development was reported by then"
+        );
     }
 }
