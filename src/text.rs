@@ -6,6 +6,7 @@
 //! *names* goes through [`NameKeyer::key`], so that spelling variants of one name
 //! (Qamishli/Qamishlo, al-Sharaa/Al Shara, Jóhannsdóttir/Johannsdottir) meet on one key.
 
+use hashbrown::HashTable;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
@@ -281,9 +282,9 @@ pub struct LowerMap<V> {
     /// word list, and these turn them away before hashing.
     lengths: u64,
     firsts: ByteSet,
-    /// Open addressing with linear probing: entry index + 1, 0 for an empty slot. A power
-    /// of two in size, at most half full.
-    slots: Vec<usize>,
+    /// Entry indexes by [`word_hash`] of their key, which a lookup computes over the
+    /// lower-cased bytes without building them.
+    index: HashTable<usize>,
 }
 
 impl<V> Default for LowerMap<V> {
@@ -292,7 +293,7 @@ impl<V> Default for LowerMap<V> {
             entries: Vec::new(),
             lengths: 0,
             firsts: ByteSet([0; 4]),
-            slots: vec![0; 2],
+            index: HashTable::new(),
         }
     }
 }
@@ -339,20 +340,16 @@ impl<V> LowerMap<V> {
     }
 
     fn push(&mut self, word: String, value: V) {
-        if (self.entries.len() + 1) * 2 > self.slots.len() {
-            self.slots = vec![0; self.slots.len() * 2];
-            for e in 0..self.entries.len() {
-                let slot = self.free_slot(word_hash(self.entries[e].0.bytes()));
-                self.slots[slot] = e + 1;
-            }
-        }
-        let slot = self.free_slot(word_hash(word.bytes()));
+        let e = self.entries.len();
+        let entries = &self.entries;
+        self.index.insert_unique(word_hash(word.bytes()), e, |&i| {
+            word_hash(entries[i].0.bytes())
+        });
         self.lengths |= 1 << word.len().min(63);
         if let Some(&b) = word.as_bytes().first() {
             self.firsts.insert(b);
         }
         self.entries.push((word, value));
-        self.slots[slot] = self.entries.len();
     }
 
     /// False when no key has this length and first byte.
@@ -361,24 +358,9 @@ impl<V> LowerMap<V> {
     }
 
     fn find(&self, hash: u64, is_key: impl Fn(&str) -> bool) -> Option<usize> {
-        let mask = self.slots.len() - 1;
-        let mut slot = (hash as usize) & mask;
-        loop {
-            let e = self.slots[slot].checked_sub(1)?;
-            if is_key(&self.entries[e].0) {
-                return Some(e);
-            }
-            slot = (slot + 1) & mask;
-        }
-    }
-
-    fn free_slot(&self, hash: u64) -> usize {
-        let mask = self.slots.len() - 1;
-        let mut slot = (hash as usize) & mask;
-        while self.slots[slot] != 0 {
-            slot = (slot + 1) & mask;
-        }
-        slot
+        self.index
+            .find(hash, |&e| is_key(&self.entries[e].0))
+            .copied()
     }
 }
 
@@ -414,7 +396,8 @@ impl FromIterator<String> for LowerMap<()> {
 }
 
 /// The hash of a word's bytes (the multiply-rotate scheme of rustc's `FxHasher`, with a
-/// final mix so that the low bits, which pick the slot, depend on every byte).
+/// final mix so that the low bits, which pick the bucket, depend on every byte as the
+/// high ones do). Computed over a byte iterator so that a lookup can lower-case as it goes.
 fn word_hash(bytes: impl Iterator<Item = u8>) -> u64 {
     const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
     let mut h = 0u64;
