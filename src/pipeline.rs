@@ -1,10 +1,11 @@
-//! Wiring: source → normalize+dedup → extract → situation writer → event sink.
+//! Wiring: source → normalize+dedup → extract (one thread per CPU) → situation writer →
+//! event sink.
 //!
-//! Each stage after the source runs on its own OS thread (CPU-bound work must not stall
+//! Each stage after the source runs on its own OS threads (CPU-bound work must not stall
 //! the async runtime) and talks to its neighbours over bounded `tokio::sync::mpsc`
 //! channels: a full channel blocks the stage before it, so a burst of files slows intake
 //! instead of growing memory or dropping anything. Items keep their arrival order end to
-//! end, which makes `ingest` deterministic. Shutdown travels down the chain: the source
+//! end, across the extract threads too, which makes `ingest` deterministic. Shutdown travels down the chain: the source
 //! drops its sender, each stage drains and drops its own, and the writer flushes last.
 //!
 //! The writer journals each outcome and publishes its events only once the journal has
