@@ -57,37 +57,16 @@ pub fn fold_checked(s: &str) -> (String, bool) {
 fn fold_nfc(s: &str) -> (String, bool) {
     let bytes = s.as_bytes();
     let prefix = kept_prefix(bytes);
-    let mut out = String::with_capacity(s.len());
-    out.push_str(&s[..prefix]);
-    let mut has_alphanumeric = out.bytes().any(|b| b.is_ascii_alphanumeric());
-    let mut pending_space = false;
+    let mut f = Folder::new(s.len());
+    f.push_kept(&s[..prefix]);
     let mut i = prefix;
     while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii() {
-            // `char::is_whitespace` on ASCII (unlike `u8::is_ascii_whitespace`, it
-            // includes the vertical tab).
-            if matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r') {
-                pending_space = !out.is_empty();
-                i += 1;
-                continue;
-            }
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
-            }
-            if b == b'`' {
-                out.push('\'');
-                i += 1;
-                continue;
-            }
+        if FOLD_KEEPS[usize::from(bytes[i])] {
             let run = bytes[i..]
                 .iter()
                 .position(|&b| !FOLD_KEEPS[usize::from(b)])
                 .map_or(bytes.len(), |n| i + n);
-            let kept = &s[i..run];
-            has_alphanumeric = has_alphanumeric || kept.bytes().any(|b| b.is_ascii_alphanumeric());
-            out.push_str(kept);
+            f.push_kept(&s[i..run]);
             i = run;
             continue;
         }
@@ -95,34 +74,9 @@ fn fold_nfc(s: &str) -> (String, bool) {
             break;
         };
         i += c.len_utf8();
-        // A long dash separates words even without spaces (as in `fold`).
-        if matches!(c, '\u{2013}' | '\u{2014}' | '\u{2015}') {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push('-');
-            pending_space = true;
-            continue;
-        }
-        let c = fold_char(c);
-        if matches!(
-            c,
-            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}'
-        ) {
-            continue;
-        }
-        if c.is_whitespace() {
-            pending_space = !out.is_empty();
-            continue;
-        }
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        has_alphanumeric = has_alphanumeric || c.is_alphanumeric();
-        out.push(c);
+        f.push(c);
     }
-    (out, has_alphanumeric)
+    (f.out, f.has_alphanumeric)
 }
 
 /// The bytes [`fold`] copies as they are wherever they stand: ASCII other than whitespace
@@ -158,38 +112,76 @@ fn kept_prefix(bytes: &[u8]) -> usize {
     i
 }
 
-/// The folding of [`fold`] over NFC characters.
+/// The folding of [`fold`] over NFC characters: its plain definition.
 fn fold_chars(chars: impl Iterator<Item = char>, len: usize) -> String {
-    let mut out = String::with_capacity(len);
-    let mut pending_space = false;
+    let mut f = Folder::new(len);
     for c in chars {
+        f.push(c);
+    }
+    f.out
+}
+
+/// Folded text as it is built, one character (or one run of kept ASCII) at a time.
+struct Folder {
+    out: String,
+    /// Whitespace was seen after some text: one space goes before the next character.
+    pending_space: bool,
+    has_alphanumeric: bool,
+}
+
+impl Folder {
+    fn new(len: usize) -> Self {
+        Self {
+            out: String::with_capacity(len),
+            pending_space: false,
+            has_alphanumeric: false,
+        }
+    }
+
+    fn push(&mut self, c: char) {
         // A long dash separates words even without spaces ("al-Sharaa—both").
         if matches!(c, '\u{2013}' | '\u{2014}' | '\u{2015}') {
-            if !out.is_empty() {
-                out.push(' ');
+            if !self.out.is_empty() {
+                self.out.push(' ');
             }
-            out.push('-');
-            pending_space = true;
-            continue;
+            self.out.push('-');
+            self.pending_space = true;
+            return;
         }
         let c = fold_char(c);
         if matches!(
             c,
             '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}'
         ) {
-            continue;
+            return;
         }
         if c.is_whitespace() {
-            pending_space = !out.is_empty();
-            continue;
+            self.pending_space = !self.out.is_empty();
+            return;
         }
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        out.push(c);
+        self.space();
+        self.has_alphanumeric = self.has_alphanumeric || c.is_alphanumeric();
+        self.out.push(c);
     }
-    out
+
+    /// Text folding leaves as it is: bytes of [`FOLD_KEEPS`], with at most single spaces
+    /// between them (see [`kept_prefix`]).
+    fn push_kept(&mut self, run: &str) {
+        if run.is_empty() {
+            return;
+        }
+        self.space();
+        self.has_alphanumeric =
+            self.has_alphanumeric || run.bytes().any(|b| b.is_ascii_alphanumeric());
+        self.out.push_str(run);
+    }
+
+    fn space(&mut self) {
+        if self.pending_space {
+            self.out.push(' ');
+            self.pending_space = false;
+        }
+    }
 }
 
 /// Lower-cases and strips diacritics (`Jóhannsdóttir` → `johannsdottir`).
