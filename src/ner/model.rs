@@ -18,6 +18,7 @@
 //! verified before anything is decoded, so a damaged file is refused rather than tagging
 //! badly.
 
+use std::hint::select_unpredictable;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -140,19 +141,55 @@ impl Weights {
     /// The weights of a feature.
     #[inline]
     pub fn row(&self, key: u64) -> &[i16; NTAGS] {
+        self.row_at(self.row_number(key))
+    }
+
+    /// The row numbers of many features at once, for [`Weights::row_at`].
+    ///
+    /// The table is megabytes and features hit it at random, so a lookup is mostly waiting
+    /// for memory. One after another, each lookup waits for its slot and then its row; here
+    /// every key's first slot is read in one short loop whose reads do not depend on each
+    /// other, so the processor has many of them in flight at once, and only the rare key
+    /// whose first slot holds another bucket probes further.
+    pub fn row_numbers(&self, keys: &[u64], out: &mut Vec<u32>) {
+        const PROBE: u32 = u32::MAX;
+        out.clear();
+        out.extend(keys.iter().map(|&k| {
+            let b = Self::bucket(self.bits, k);
+            let (sb, r) = self.slots[b as usize & self.mask];
+            // Whether a feature has a row is as good as random: a branch on it would be
+            // mispredicted often, and each misprediction waits for the read it depends on.
+            let miss = select_unpredictable(sb == EMPTY, 0, PROBE);
+            select_unpredictable(sb == b, r, miss)
+        }));
+        for (r, &k) in out.iter_mut().zip(keys) {
+            if *r == PROBE {
+                *r = self.row_number(k);
+            }
+        }
+    }
+
+    /// The row number of a feature (0: the zero row).
+    fn row_number(&self, key: u64) -> u32 {
         let b = Self::bucket(self.bits, key);
         // Buckets come from the top bits of a mixed key, so their low bits are uniform.
         let mut i = b as usize & self.mask;
         loop {
             let (sb, r) = self.slots[i];
             if sb == b {
-                return &self.rows[r as usize];
+                return r;
             }
             if sb == EMPTY {
-                return &self.rows[0];
+                return 0;
             }
             i = (i + 1) & self.mask;
         }
+    }
+
+    /// A row by its number (from [`Weights::row_numbers`]).
+    #[inline]
+    pub fn row_at(&self, r: u32) -> &[i16; NTAGS] {
+        &self.rows[r as usize]
     }
 
     /// The non-zero rows in bucket order.

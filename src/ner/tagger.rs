@@ -190,6 +190,8 @@ impl WordCache {
             self.model = Some(model.id());
             self.index.clear();
             self.entries.clear();
+            // Filled to the brim in any long run: grown once, not by doubling.
+            self.entries.reserve(CACHE_WORDS);
         }
     }
 
@@ -215,19 +217,28 @@ impl WordCache {
 }
 
 fn sum_rows(model: &NerModel, keys: &[u64]) -> [i32; NTAGS] {
+    let mut rows = Vec::with_capacity(keys.len());
+    model.weights.row_numbers(keys, &mut rows);
     let mut e = [0i32; NTAGS];
-    for &k in keys {
-        add_row(&mut e, model.weights.row(k));
+    for r in rows {
+        add_row(&mut e, model.weights.row_at(r));
     }
     e
 }
 
-/// Tags documents with one model. Holds scratch buffers and a [`WordCache`], so keep one
-/// per thread and reuse it (or keep the cache: [`Tagger::with_cache`],
-/// [`Tagger::into_cache`]); it allocates nothing per token once warm.
+/// Tags documents with one model. Its buffers and [`WordCache`] live in a
+/// [`TaggerBuffers`], so keep one tagger per thread, or hand the buffers from one tagger to
+/// the next ([`Tagger::with_buffers`], [`Tagger::into_buffers`]): once warm, tagging
+/// allocates nothing per token or per document.
 #[derive(Debug)]
 pub struct Tagger<'m> {
     model: &'m NerModel,
+    b: TaggerBuffers,
+}
+
+/// What a [`Tagger`] keeps between documents: the word cache and its scratch space.
+#[derive(Debug, Default)]
+pub struct TaggerBuffers {
     cache: WordCache,
     scratch: Scratch,
     /// Cache entry of every token of the document.
@@ -235,7 +246,11 @@ pub struct Tagger<'m> {
     infos: Vec<TokInfo>,
     starts: Vec<usize>,
     gaz: Vec<(u32, u8, u8)>,
+    /// Context features of the sentence's tokens: token `i`'s end at `key_ends[i]`.
     keys: Vec<u64>,
+    key_ends: Vec<usize>,
+    /// Their row numbers.
+    rows: Vec<u32>,
     emit: Vec<[i32; NTAGS]>,
     lattice: Lattice,
     doc: DocContext,
@@ -245,32 +260,18 @@ pub struct Tagger<'m> {
 
 impl<'m> Tagger<'m> {
     pub fn new(model: &'m NerModel) -> Self {
-        Self::with_cache(model, WordCache::default())
+        Self::with_buffers(model, TaggerBuffers::default())
     }
 
-    /// A tagger that starts from a cache kept from an earlier tagger (of any model: a cache
-    /// of another model is emptied first).
-    pub fn with_cache(model: &'m NerModel, cache: WordCache) -> Self {
-        Self {
-            model,
-            cache,
-            scratch: Scratch::default(),
-            slots: Vec::new(),
-            infos: Vec::new(),
-            starts: Vec::new(),
-            gaz: Vec::new(),
-            keys: Vec::new(),
-            emit: Vec::new(),
-            lattice: Lattice::default(),
-            doc: DocContext::default(),
-            prev: IdMap::default(),
-            tags: Vec::new(),
-        }
+    /// A tagger that goes on with buffers kept from an earlier tagger (of any model: the
+    /// word cache of another model is emptied first).
+    pub fn with_buffers(model: &'m NerModel, b: TaggerBuffers) -> Self {
+        Self { model, b }
     }
 
-    /// The cache, to give to the next tagger.
-    pub fn into_cache(self) -> WordCache {
-        self.cache
+    /// The buffers, to give to the next tagger.
+    pub fn into_buffers(self) -> TaggerBuffers {
+        self.b
     }
 
     /// Tags one document (its sentences of tokens, in order): one tag per token.
@@ -292,39 +293,55 @@ impl<'m> Tagger<'m> {
         each: &mut dyn FnMut(&[Tag], &[[i32; NTAGS]], &[[i32; NTAGS]; NTAGS + 1], f32),
     ) {
         let model = self.model;
+        let b = &mut self.b;
         let lex = &model.lexicon;
         let tokens = doc.iter().map(|s| s.as_ref().len()).sum();
-        self.cache.prepare(model, tokens);
-        self.slots.clear();
-        self.infos.clear();
-        self.starts.clear();
-        self.doc.clear();
-        self.prev.clear();
+        b.cache.prepare(model, tokens);
+        b.slots.clear();
+        b.infos.clear();
+        b.starts.clear();
+        b.doc.clear();
+        b.prev.clear();
         for s in doc {
-            self.starts.push(self.infos.len());
+            b.starts.push(b.infos.len());
             for tok in s.as_ref() {
-                let e = self.cache.entry(model, tok.as_ref(), &mut self.scratch);
-                self.slots.push(e);
-                self.infos.push(self.cache.entries[e as usize].info);
+                let e = b.cache.entry(model, tok.as_ref(), &mut b.scratch);
+                b.slots.push(e);
+                b.infos.push(b.cache.entries[e as usize].info);
             }
         }
-        self.starts.push(self.infos.len());
-        for w in self.starts.windows(2) {
-            self.doc.add_sentence(&self.infos[w[0]..w[1]]);
+        b.starts.push(b.infos.len());
+        for w in b.starts.windows(2) {
+            b.doc.add_sentence(&b.infos[w[0]..w[1]]);
         }
         let weights = &model.weights;
         for si in 0..doc.len() {
-            let (from, to) = (self.starts[si], self.starts[si + 1]);
-            let infos = &self.infos[from..to];
-            let slots = &self.slots[from..to];
+            let (from, to) = (b.starts[si], b.starts[si + 1]);
+            let infos = &b.infos[from..to];
+            let slots = &b.slots[from..to];
             let n = infos.len();
-            gazetteer_matches(infos, lex, &mut self.gaz);
+            gazetteer_matches(infos, lex, &mut b.gaz);
             let caps = is_caps_sentence(infos);
             let mut g = 0;
-            self.emit.clear();
+            b.emit.clear();
+            // The features of the whole sentence first, their rows in one batch (see
+            // `Weights::row_numbers`), then the sums.
+            b.keys.clear();
+            b.key_ends.clear();
             for (i, t) in infos.iter().enumerate() {
-                let entries = &self.cache.entries;
-                let sums = |j: usize, role: usize| &entries[slots[j] as usize].sums[role];
+                context_keys(infos, i, caps, &b.gaz, &mut g, &b.doc, &mut b.keys);
+                if t.flags & F_CAP != 0 {
+                    if let Some(&label) = b.prev.get(&t.lower) {
+                        doc_keys(t, i, caps, label, &mut b.keys);
+                    }
+                }
+                b.key_ends.push(b.keys.len());
+            }
+            weights.row_numbers(&b.keys, &mut b.rows);
+            let entries = &b.cache.entries;
+            let sums = |j: usize, role: usize| &entries[slots[j] as usize].sums[role];
+            let mut k = 0;
+            for (i, &end) in b.key_ends.iter().enumerate() {
                 let mut e = *sums(i, ROLE_SELF);
                 for (role, j) in [
                     (ROLE_M1, i.checked_sub(1)),
@@ -334,34 +351,28 @@ impl<'m> Tagger<'m> {
                 ] {
                     let v = match j {
                         Some(j) => sums(j, role),
-                        None => &self.cache.boundary[role],
+                        None => &b.cache.boundary[role],
                     };
                     add_row32(&mut e, v);
                 }
-                self.keys.clear();
-                context_keys(infos, i, caps, &self.gaz, &mut g, &self.doc, &mut self.keys);
-                if t.flags & F_CAP != 0 {
-                    if let Some(&label) = self.prev.get(&t.lower) {
-                        doc_keys(t, i, caps, label, &mut self.keys);
-                    }
+                for &r in &b.rows[k..end] {
+                    add_row(&mut e, weights.row_at(r));
                 }
-                for &k in &self.keys {
-                    add_row(&mut e, weights.row(k));
-                }
-                self.emit.push(e);
+                k = end;
+                b.emit.push(e);
             }
             viterbi(
-                &self.emit,
+                &b.emit,
                 &weights.trans,
-                &mut self.lattice,
-                &mut self.tags,
+                &mut b.lattice,
+                &mut b.tags,
             );
-            for (t, &tag) in infos.iter().zip(&self.tags) {
+            for (t, &tag) in infos.iter().zip(&b.tags) {
                 if t.flags & F_CAP != 0 {
-                    self.prev.insert(t.lower, doc_label(tag));
+                    b.prev.insert(t.lower, doc_label(tag));
                 }
             }
-            each(&self.tags, &self.emit, &weights.trans, model.info.scale);
+            each(&b.tags, &b.emit, &weights.trans, model.info.scale);
         }
     }
 

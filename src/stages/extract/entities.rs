@@ -17,7 +17,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Serialize;
 
 use crate::config::Lexicons;
-use crate::ner::tagger::WordCache;
+use crate::ner::tagger::TaggerBuffers;
 use crate::ner::tokenize::Tokenizer;
 use crate::ner::{NerModel, NerType, Tagger};
 use crate::report::Report;
@@ -126,9 +126,9 @@ pub struct EntityRecognizer {
     /// The trained tagger; `None` for the rules alone (`eval-ner --recognizer rules`).
     ner: Option<Arc<NerModel>>,
     ner_tokenizer: Tokenizer,
-    /// The tagger's word caches, kept from report to report (one per thread that is
-    /// recognizing at the moment; the pipeline has one).
-    ner_caches: Mutex<Vec<WordCache>>,
+    /// The tagger's word caches and buffers, kept from report to report (one per thread
+    /// that is recognizing at the moment: one per extract worker).
+    ner_buffers: Mutex<Vec<TaggerBuffers>>,
 }
 
 /// Word classes of `names.toml`, as bits of `EntityRecognizer::word_classes`.
@@ -259,7 +259,7 @@ impl EntityRecognizer {
             facilities_by_last,
             ner: None,
             ner_tokenizer: Tokenizer::new(&n.sentences.abbreviations),
-            ner_caches: Mutex::new(Vec::new()),
+            ner_buffers: Mutex::new(Vec::new()),
             keyer,
         }
     }
@@ -380,18 +380,18 @@ impl EntityRecognizer {
                 v.iter().map(|&(a, b)| &text[a..b]).collect()
             })
             .collect();
-        let cache = self
-            .ner_caches
+        let buffers = self
+            .ner_buffers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop()
             .unwrap_or_default();
-        let mut tagger = Tagger::with_cache(model, cache);
+        let mut tagger = Tagger::with_buffers(model, buffers);
         let entities = tagger.entities(&words);
-        self.ner_caches
+        self.ner_buffers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(tagger.into_cache());
+            .push(tagger.into_buffers());
         for ((&si, offsets), found) in body.iter().zip(&spans).zip(&entities) {
             if found.is_empty() {
                 continue;
