@@ -205,6 +205,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 std::fs::write(&path, json + "\n")
                     .with_context(|| format!("writing {}", path.display()))?;
             }
+            // The process ends here: freeing a large picture piece by piece would only
+            // delay the exit (by about 2% of a whole-corpus run); the system takes the
+            // memory back at once.
+            std::mem::forget(situation);
+            std::mem::forget(cfg);
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {
