@@ -5,7 +5,7 @@
 //! final period kept on abbreviations and initials (`U.S.`, `Mr.`, `J.`) but split from
 //! anything else.
 
-use std::collections::HashSet;
+use crate::text::LowerMap;
 
 /// Punctuation split off the front of a word.
 const OPENERS: &[char] = &['"', '\'', '(', '[', '{', '<'];
@@ -15,32 +15,44 @@ const CLOSERS: &[char] = &['"', '\'', ')', ']', '}', '>', ',', ';', ':', '?', '!
 /// A tokenizer with its list of abbreviations (from `names.toml`, `[sentences]`).
 #[derive(Debug, Clone, Default)]
 pub struct Tokenizer {
-    abbreviations: HashSet<String>,
+    /// Looked up in any case without lower-casing the word first.
+    abbreviations: LowerMap<()>,
 }
 
 impl Tokenizer {
     /// `abbreviations`: words (without their period, any case) that keep a final period.
     pub fn new(abbreviations: &[String]) -> Self {
+        let mut map = LowerMap::default();
+        for a in abbreviations {
+            map.insert(a.trim_end_matches('.').to_lowercase(), ());
+        }
         Self {
-            abbreviations: abbreviations
-                .iter()
-                .map(|a| a.trim_end_matches('.').to_lowercase())
-                .collect(),
+            abbreviations: map,
         }
     }
 
     /// Token byte ranges of `text`, in order.
     pub fn tokenize(&self, text: &str, out: &mut Vec<(usize, usize)>) {
         out.clear();
+        let b = text.as_bytes();
         let mut start = None;
-        for (i, c) in text.char_indices() {
-            if c.is_whitespace() {
+        let mut i = 0;
+        // Byte by byte, decoding a character only outside ASCII: most wire text is ASCII.
+        while i < b.len() {
+            let (space, len) = if b[i].is_ascii() {
+                (matches!(b[i], b' ' | b'\t'..=b'\r'), 1)
+            } else {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                (c.is_whitespace(), c.len_utf8())
+            };
+            if space {
                 if let Some(s) = start.take() {
                     self.chunk(text, s, i, out);
                 }
             } else if start.is_none() {
                 start = Some(i);
             }
+            i += len;
         }
         if let Some(s) = start {
             self.chunk(text, s, text.len(), out);
@@ -67,7 +79,7 @@ impl Tokenizer {
         {
             return true;
         }
-        self.abbreviations.contains(&stem.to_lowercase())
+        self.abbreviations.contains_lower(stem)
     }
 
     /// Splits one whitespace-free chunk `text[s..e]`.
@@ -96,7 +108,9 @@ impl Tokenizer {
             }
         }
         // Trailing punctuation, collected back to front.
-        let mut tail: Vec<(usize, usize)> = Vec::new();
+        // Trailing punctuation goes to `out` as it is found (last first), the word after
+        // it; both are put in text order at the end, so a chunk allocates nothing.
+        let mark = out.len();
         while s < e {
             let word = &text[s..e];
             let Some(c) = word.chars().next_back() else {
@@ -111,30 +125,31 @@ impl Tokenizer {
                     break;
                 }
                 if word.ends_with("...") {
-                    tail.push((e - 3, e));
+                    out.push((e - 3, e));
                     e -= 3;
                     continue;
                 }
                 if self.keeps_period(word) {
                     break;
                 }
-                tail.push((cs, e));
+                out.push((cs, e));
                 e = cs;
                 continue;
             }
             if CLOSERS.contains(&c) {
                 // A plural possessive: "ministers'".
                 if c == '\'' && word.len() > 2 && word[..cs - s].ends_with(['s', 'S']) {
-                    tail.push((cs, e));
+                    out.push((cs, e));
                     e = cs;
                     break;
                 }
-                tail.push((cs, e));
+                out.push((cs, e));
                 e = cs;
                 continue;
             }
             break;
         }
+        let tail = out.len() - mark;
         if s < e {
             let word = &text[s..e];
             let lower_end = |suffix: &str| {
@@ -153,7 +168,9 @@ impl Tokenizer {
                 out.push((s, e));
             }
         }
-        out.extend(tail.into_iter().rev());
+        out[mark..].rotate_left(tail);
+        let n = out.len();
+        out[n - tail..].reverse();
     }
 }
 
