@@ -446,8 +446,13 @@ pub struct SentenceTokens<'a> {
 }
 
 impl<'a> SentenceTokens<'a> {
-    pub fn new(sentences: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut out = Self::default();
+    pub fn new(sentences: impl IntoIterator<Item = &'a str> + Clone) -> Self {
+        // About one token per five bytes of news text: sized once, rarely grown.
+        let bytes: usize = sentences.clone().into_iter().map(str::len).sum();
+        let mut out = Self {
+            tokens: Vec::with_capacity(bytes / 4),
+            ends: Vec::new(),
+        };
         for s in sentences {
             tokenize_into(s, &mut out.tokens);
             out.ends.push(out.tokens.len());
