@@ -39,7 +39,7 @@ pub(crate) struct Lattice {
     back: Vec<[u8; NTAGS]>,
     /// Scores of the closed tags before each step: an opening tag's best predecessor is
     /// found again from them, and only along the best path.
-    closed: Vec<[i32; 9]>,
+    closed: Vec<[i64; 9]>,
 }
 
 /// The best well-formed tag sequence for the emission scores.
@@ -51,8 +51,9 @@ pub(crate) struct Lattice {
 /// tag by more than the transitions can make up (the largest difference between two
 /// closed tags' transitions into one opening tag) never gives an opening tag its best
 /// score, so it is skipped, exactly. In running text that leaves one closed tag in most
-/// steps. Scores are shifted after every step so that the best is 0, which keeps them in
-/// `i32` however long the sentence. Ties go to the lowest tag, as in training.
+/// steps. Path scores are `i64`: a step adds at most a few million, so they cannot
+/// overflow in any sentence, and need no shifting or clamping between steps. Ties go to
+/// the lowest tag, as in training.
 pub(crate) fn viterbi(
     emit: &[[i32; NTAGS]],
     trans: &[[i32; NTAGS]; NTAGS + 1],
@@ -65,42 +66,41 @@ pub(crate) fn viterbi(
     if n == 0 {
         return;
     }
-    const NEG: i32 = i32::MIN / 4;
-    // Transitions from each closed tag into the opening ones, row by closed tag.
-    let mut from_closed = [[0; 9]; 9];
+    // Transitions from each closed tag into the opening ones, row by closed tag, and how
+    // far a closed tag may trail the best one and still give some opening tag its best
+    // score.
+    let mut from_closed = [[0i64; 9]; 9];
     for (j, &p) in CLOSED.iter().enumerate() {
         for (k, &t) in OPENING.iter().enumerate() {
-            from_closed[j][k] = trans[p][t];
+            from_closed[j][k] = i64::from(trans[p][t]);
         }
     }
-    // How far a closed tag may trail the best one and still give some opening tag its best
-    // score.
-    let reach = (0..9)
-        .map(|k| {
-            let col = from_closed.map(|row| row[k]);
-            let (lo, hi) = col
-                .iter()
-                .fold((i32::MAX, i32::MIN), |(lo, hi), &w| (lo.min(w), hi.max(w)));
-            hi - lo
-        })
-        .max()
-        .unwrap_or(0);
-    lattice.back.clear();
-    lattice.back.resize(n, [0; NTAGS]);
-    lattice.closed.clear();
-    lattice.closed.resize(n, [NEG; 9]);
-    let mut score = [NEG; NTAGS];
-    for &t in &OPENING {
-        score[t] = trans[NTAGS][t] + emit[0][t];
+    let mut reach = 0;
+    for k in 0..9 {
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for row in &from_closed {
+            lo = lo.min(row[k]);
+            hi = hi.max(row[k]);
+        }
+        reach = reach.max(hi - lo);
     }
-    for (i, e) in emit.iter().enumerate().skip(1) {
-        let mut next = [0i32; NTAGS];
-        // Scores stay within [NEG, 0] after the first step and transitions are small, so no
-        // sum overflows.
+    let inside_trans = |from: usize, to: usize| i64::from(trans[from][to]);
+    // Step 0 has no predecessors; its rows are never read.
+    lattice.back.clear();
+    lattice.back.push([0; NTAGS]);
+    lattice.closed.clear();
+    lattice.closed.push([0; 9]);
+    // Tags that cannot open a sentence start at a score no path can come back from.
+    let mut score = [i64::MIN / 4; NTAGS];
+    for &t in &OPENING {
+        score[t] = i64::from(trans[NTAGS][t]) + i64::from(emit[0][t]);
+    }
+    for e in &emit[1..] {
+        let mut next = [0i64; NTAGS];
         let closed = CLOSED.map(|p| score[p]);
-        lattice.closed[i] = closed;
-        let floor = closed.iter().copied().max().unwrap_or(NEG) - reach;
-        let mut best = [i32::MIN; 9];
+        lattice.closed.push(closed);
+        let floor = closed.iter().copied().max().unwrap_or(0) - reach;
+        let mut best = [i64::MIN; 9];
         for (row, &s) in from_closed.iter().zip(&closed) {
             // Below the floor, `s + w` is smaller than the best closed tag's sum for every
             // opening tag: skipping it changes no maximum.
@@ -111,27 +111,25 @@ pub(crate) fn viterbi(
             }
         }
         for (k, &t) in OPENING.iter().enumerate() {
-            next[t] = best[k] + e[t];
+            next[t] = best[k] + i64::from(e[t]);
         }
-        let bk = &mut lattice.back[i];
+        let mut bk = [0u8; NTAGS];
         for y in 0..4 {
             let (b, inside) = (1 + 4 * y, 2 + 4 * y);
             for t in [inside, inside + 1] {
-                let from_b = score[b] + trans[b][t];
-                let from_i = score[inside] + trans[inside][t];
+                let from_b = score[b] + inside_trans(b, t);
+                let from_i = score[inside] + inside_trans(inside, t);
                 let (best, arg) = if from_b >= from_i {
                     (from_b, b)
                 } else {
                     (from_i, inside)
                 };
-                next[t] = best + e[t];
+                next[t] = best + i64::from(e[t]);
                 bk[t] = arg as u8;
             }
         }
-        let top = next.iter().copied().max().unwrap_or(0);
-        for (s, x) in score.iter_mut().zip(next) {
-            *s = (x - top).max(NEG);
-        }
+        lattice.back.push(bk);
+        score = next;
     }
     let mut best = 0;
     for &t in &CLOSED {
