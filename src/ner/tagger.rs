@@ -390,12 +390,7 @@ impl<'m> Tagger<'m> {
                 k = end;
                 b.emit.push(e);
             }
-            viterbi(
-                &b.emit,
-                &weights.trans,
-                &mut b.lattice,
-                &mut b.tags,
-            );
+            viterbi(&b.emit, &weights.trans, &mut b.lattice, &mut b.tags);
             for (t, &tag) in infos.iter().zip(&b.tags) {
                 if t.flags & F_CAP != 0 {
                     b.prev.insert(t.lower, doc_label(tag));

@@ -26,9 +26,7 @@ impl Tokenizer {
         for a in abbreviations {
             map.insert(a.trim_end_matches('.').to_lowercase(), ());
         }
-        Self {
-            abbreviations: map,
-        }
+        Self { abbreviations: map }
     }
 
     /// Token byte ranges of `text`, in order.
