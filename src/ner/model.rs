@@ -146,11 +146,9 @@ impl Weights {
 
     /// The row numbers of many features at once, for [`Weights::row_at`].
     ///
-    /// The table is megabytes and features hit it at random, so a lookup is mostly waiting
-    /// for memory. One after another, each lookup waits for its slot and then its row; here
-    /// every key's first slot is read in one short loop whose reads do not depend on each
-    /// other, so the processor has many of them in flight at once, and only the rare key
-    /// whose first slot holds another bucket probes further.
+    /// Every key's first slot is read in one short loop without a branch on what it finds,
+    /// so the reads do not wait on each other; only the rare key whose first slot holds
+    /// another bucket probes further.
     pub fn row_numbers(&self, keys: &[u64], out: &mut Vec<u32>) {
         const PROBE: u32 = u32::MAX;
         out.clear();
