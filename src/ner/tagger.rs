@@ -246,11 +246,9 @@ impl WordCache {
 }
 
 fn sum_rows(model: &NerModel, keys: &[u64]) -> [i32; NTAGS] {
-    let mut rows = Vec::with_capacity(keys.len());
-    model.weights.row_numbers(keys, &mut rows);
     let mut e = [0i32; NTAGS];
-    for r in rows {
-        add_row(&mut e, model.weights.row_at(r));
+    for &k in keys {
+        add_row(&mut e, model.weights.row(k));
     }
     e
 }

@@ -105,9 +105,9 @@ impl Tokenizer {
                 break;
             }
         }
-        // Trailing punctuation, collected back to front.
-        // Trailing punctuation goes to `out` as it is found (last first), the word after
-        // it; both are put in text order at the end, so a chunk allocates nothing.
+        // Trailing punctuation, collected back to front: it goes to `out` as it is found
+        // (last first), the word after it, and both are put in text order at the end, so a
+        // chunk allocates nothing.
         let mark = out.len();
         while s < e {
             let word = &text[s..e];
@@ -257,5 +257,17 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn any_whitespace_separates_and_abbreviations_match_in_any_case() {
+        let t = tok();
+        // A no-break space, an em space and a tab; an abbreviation in capitals.
+        assert_eq!(
+            t.words("MR. Dravik\u{a0}left\u{2003}Halbrook\tCORP. (U.S.),"),
+            ["MR.", "Dravik", "left", "Halbrook", "CORP.", "(", "U.S.", ")", ","]
+        );
+        // Not an abbreviation: the period is split off, in any case.
+        assert_eq!(t.words("ENDED. Über."), ["ENDED", ".", "Über", "."]);
     }
 }
