@@ -6,6 +6,8 @@
 //! *names* goes through [`NameKeyer::key`], so that spelling variants of one name
 //! (Qamishli/Qamishlo, al-Sharaa/Al Shara, Jóhannsdóttir/Johannsdottir) meet on one key.
 
+use std::sync::Arc;
+
 use hashbrown::HashTable;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
@@ -575,7 +577,14 @@ fn is_initialism(s: &str) -> bool {
 pub struct NameKeyer {
     articles: Vec<String>,
     rewrites: Vec<Rewrite>,
+    /// Keys already built, by name. Wire copy names the same people and places over and
+    /// over, and a key is some thousands of instructions of rewriting; shared by clones
+    /// (same rules) and by the extract threads, bounded.
+    memo: Arc<quick_cache::sync::Cache<Box<str>, Box<str>>>,
 }
+
+/// Most names [`NameKeyer`] remembers.
+const KEY_MEMO: usize = 1 << 15;
 
 /// One letter rewrite of [`NameKeyer`].
 #[derive(Debug, Clone)]
@@ -601,6 +610,7 @@ impl NameKeyer {
                     }
                 })
                 .collect(),
+            memo: Arc::new(quick_cache::sync::Cache::new(KEY_MEMO)),
         }
     }
 
@@ -670,6 +680,15 @@ impl NameKeyer {
 
     /// The key of a whole name: word skeletons joined by spaces.
     pub fn key(&self, name: &str) -> String {
+        if let Some(k) = self.memo.get(name) {
+            return k.into();
+        }
+        let key = self.build_key(name);
+        self.memo.insert(name.into(), key.as_str().into());
+        key
+    }
+
+    fn build_key(&self, name: &str) -> String {
         // The same words as `words`, keyed as they are found instead of collected.
         let lower = plain_lower(name);
         let mut key = String::with_capacity(lower.len() + 4);

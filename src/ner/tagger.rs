@@ -35,12 +35,17 @@ const OPENING: [usize; 9] = [0, 1, 4, 5, 8, 9, 12, 13, 16];
 /// nothing once warm.
 #[derive(Debug, Default)]
 pub(crate) struct Lattice {
-    /// Best predecessor of each inside tag (`I`, `L`) at each step.
-    back: Vec<[u8; NTAGS]>,
+    /// Best predecessor of each inside tag at each step, one bit per type and tag: bit
+    /// `2y` for `I`, `2y + 1` for `L` of type `y`; set when it is that type's `I`, clear
+    /// when its `B`.
+    back: Vec<u8>,
     /// Scores of the closed tags before each step: an opening tag's best predecessor is
     /// found again from them, and only along the best path.
     closed: Vec<[i64; 9]>,
 }
+
+/// A score no path can come back from (and that adding any transition cannot overflow).
+const NEVER: i64 = i64::MIN / 4;
 
 /// The best well-formed tag sequence for the emission scores.
 ///
@@ -51,9 +56,10 @@ pub(crate) struct Lattice {
 /// tag by more than the transitions can make up (the largest difference between two
 /// closed tags' transitions into one opening tag) never gives an opening tag its best
 /// score, so it is skipped, exactly. In running text that leaves one closed tag in most
-/// steps. Path scores are `i64`: a step adds at most a few million, so they cannot
-/// overflow in any sentence, and need no shifting or clamping between steps. Ties go to
-/// the lowest tag, as in training.
+/// steps. The state is kept as the three groups the steps read (closed tags, and `B` and
+/// `I` of each type), so a step gathers nothing. Path scores are `i64`: a step adds at
+/// most a few million, so they cannot overflow in any sentence, and need no shifting or
+/// clamping between steps. Ties go to the lowest tag, as in training.
 pub(crate) fn viterbi(
     emit: &[[i32; NTAGS]],
     trans: &[[i32; NTAGS]; NTAGS + 1],
@@ -84,80 +90,101 @@ pub(crate) fn viterbi(
         }
         reach = reach.max(hi - lo);
     }
-    let inside_trans = |from: usize, to: usize| i64::from(trans[from][to]);
-    // Step 0 has no predecessors; its rows are never read.
+    // Inside transitions of each type: B→I, I→I, B→L, I→L.
+    let inside: [[i64; 4]; 4] = std::array::from_fn(|y| {
+        let (b, i, l) = (1 + 4 * y, 2 + 4 * y, 3 + 4 * y);
+        [trans[b][i], trans[i][i], trans[b][l], trans[i][l]].map(i64::from)
+    });
+    // Step 0 has no predecessors; its entries are never read.
     lattice.back.clear();
-    lattice.back.push([0; NTAGS]);
+    lattice.back.push(0);
     lattice.closed.clear();
     lattice.closed.push([0; 9]);
-    // Tags that cannot open a sentence start at a score no path can come back from.
-    let mut score = [i64::MIN / 4; NTAGS];
-    for &t in &OPENING {
-        score[t] = i64::from(trans[NTAGS][t]) + i64::from(emit[0][t]);
+    // Closed tags in `CLOSED` order: `O`, then `L` and `U` of each type. Tags that cannot
+    // open a sentence start at `NEVER`.
+    let start = |t: usize| i64::from(trans[NTAGS][t]) + i64::from(emit[0][t]);
+    let mut closed = [NEVER; 9];
+    closed[0] = start(0);
+    let mut begin = [0i64; 4];
+    for y in 0..4 {
+        closed[2 + 2 * y] = start(4 + 4 * y);
+        begin[y] = start(1 + 4 * y);
     }
+    let mut within = [NEVER; 4];
     for e in &emit[1..] {
-        let mut next = [0i64; NTAGS];
-        let closed = CLOSED.map(|p| score[p]);
         lattice.closed.push(closed);
-        let floor = closed.iter().copied().max().unwrap_or(0) - reach;
-        let mut best = [i64::MIN; 9];
-        for (row, &s) in from_closed.iter().zip(&closed) {
-            // Below the floor, `s + w` is smaller than the best closed tag's sum for every
-            // opening tag: skipping it changes no maximum.
-            if s >= floor {
+        let (mut top, mut arg) = (closed[0], 0);
+        for (j, &s) in closed.iter().enumerate().skip(1) {
+            if s > top {
+                (top, arg) = (s, j);
+            }
+        }
+        // Below the floor, `s + w` is smaller than the best closed tag's sum for every
+        // opening tag: skipping it changes no maximum.
+        let floor = top - reach;
+        let mut best = from_closed[arg].map(|w| top + w);
+        for (j, (row, &s)) in from_closed.iter().zip(&closed).enumerate() {
+            if s >= floor && j != arg {
                 for (b, &w) in best.iter_mut().zip(row) {
                     *b = (*b).max(s + w);
                 }
             }
         }
-        for (k, &t) in OPENING.iter().enumerate() {
-            next[t] = best[k] + i64::from(e[t]);
-        }
-        let mut bk = [0u8; NTAGS];
+        let mut bits = 0u8;
+        let mut next = [0i64; 9];
+        next[0] = best[0] + i64::from(e[0]);
         for y in 0..4 {
-            let (b, inside) = (1 + 4 * y, 2 + 4 * y);
-            for t in [inside, inside + 1] {
-                let from_b = score[b] + inside_trans(b, t);
-                let from_i = score[inside] + inside_trans(inside, t);
-                let (best, arg) = if from_b >= from_i {
-                    (from_b, b)
-                } else {
-                    (from_i, inside)
-                };
-                next[t] = best + i64::from(e[t]);
-                bk[t] = arg as u8;
-            }
+            let [bi, ii, bl, il] = inside[y];
+            let (b, i) = (begin[y], within[y]);
+            // A tie goes to `B`, the lower tag.
+            let (to_i, from_i) = max_arg(b + bi, i + ii);
+            let (to_l, from_l) = max_arg(b + bl, i + il);
+            bits |= (u8::from(from_i) << (2 * y)) | (u8::from(from_l) << (2 * y + 1));
+            within[y] = to_i + i64::from(e[2 + 4 * y]);
+            next[1 + 2 * y] = to_l + i64::from(e[3 + 4 * y]);
+            next[2 + 2 * y] = best[2 + 2 * y] + i64::from(e[4 + 4 * y]);
+            begin[y] = best[1 + 2 * y] + i64::from(e[1 + 4 * y]);
         }
-        lattice.back.push(bk);
-        score = next;
+        lattice.back.push(bits);
+        closed = next;
     }
     let mut best = 0;
-    for &t in &CLOSED {
-        if score[t] > score[best] {
-            best = t;
+    for j in 1..9 {
+        if closed[j] > closed[best] {
+            best = j;
         }
     }
     out.resize(n, 0);
-    out[n - 1] = best as Tag;
+    out[n - 1] = CLOSED[best] as Tag;
     for i in (1..n).rev() {
-        let t = out[i] as usize;
-        out[i - 1] = match OPENING.iter().position(|&o| o == t) {
-            // The first closed tag with the best score, as a strict comparison in the
-            // forward pass would have kept.
-            Some(k) => {
-                let closed = &lattice.closed[i];
-                let (mut arg, mut top) = (0, closed[0] + from_closed[0][k]);
-                for j in 1..9 {
-                    let s = closed[j] + from_closed[j][k];
-                    if s > top {
-                        (arg, top) = (j, s);
-                    }
+        let t = usize::from(out[i]);
+        let (y, part) = (t.wrapping_sub(1) / 4, t.wrapping_sub(1) % 4);
+        out[i - 1] = if t != 0 && (part == 1 || part == 2) {
+            // `I` or `L`: from the same type's `B` or `I`, as the step recorded.
+            let from_i = (lattice.back[i] >> (2 * y + part - 1)) & 1 != 0;
+            (1 + 4 * y + usize::from(from_i)) as Tag
+        } else {
+            // An opening tag: the first closed tag with the best score, as a strict
+            // comparison in the forward pass would have kept.
+            let k = if t == 0 { 0 } else { 1 + 2 * y + part / 3 };
+            let closed = &lattice.closed[i];
+            let (mut arg, mut top) = (0, closed[0] + from_closed[0][k]);
+            for j in 1..9 {
+                let s = closed[j] + from_closed[j][k];
+                if s > top {
+                    (arg, top) = (j, s);
                 }
-                CLOSED[arg] as Tag
             }
-            None => lattice.back[i][t],
+            CLOSED[arg] as Tag
         };
     }
+}
+
+/// The larger of two path scores, and whether it is the second (ties go to the first).
+#[inline]
+fn max_arg(a: i64, b: i64) -> (i64, bool) {
+    let second = b > a;
+    (if second { b } else { a }, second)
 }
 
 /// The document label of a tag: 0 outside a name, else 1 + the type's index.

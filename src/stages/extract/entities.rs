@@ -1097,12 +1097,23 @@ impl EntityRecognizer {
     fn link(&self, mentions: &mut [Mention]) {
         // The initials of each mention, worked out when an acronym first asks for them.
         let mut initials_of: Vec<Option<String>> = vec![None; mentions.len()];
+        // Where the last word of each several-word, non-facility key starts: the only
+        // mentions a surname can take as its antecedent. Worked out once, not once per pair.
+        let tails: Vec<Option<usize>> = mentions
+            .iter()
+            .map(|m| {
+                let k = &m.key;
+                (!k.contains(':'))
+                    .then(|| k.rfind(' ').map(|p| p + 1))
+                    .flatten()
+            })
+            .collect();
         for i in 0..mentions.len() {
             if mentions[i].gazetteer.is_some() || mentions[i].demonym {
                 continue;
             }
-            let key = mentions[i].key.clone();
-            let single = !key.contains(' ') && !key.contains(':');
+            let key = mentions[i].key.as_str();
+            let single = tails[i].is_none() && !key.contains(':');
             if !single {
                 continue;
             }
@@ -1117,8 +1128,10 @@ impl EntityRecognizer {
             } else {
                 String::new()
             };
+            let personal = matches!(mentions[i].kind, EntityKind::Person | EntityKind::Other);
             // Prefer the nearest earlier antecedent, then any later one in the report.
             let order = (0..i).rev().chain(i + 1..mentions.len());
+            let mut found = None;
             for j in order {
                 let m = &mentions[j];
                 if m.gazetteer.is_some() || m.demonym || m.link.is_some() && j > i {
@@ -1130,19 +1143,19 @@ impl EntityRecognizer {
                     });
                     *init == letters
                 } else {
-                    m.key.contains(' ')
-                        && !m.key.contains(':')
-                        && m.key.rsplit(' ').next() == Some(key.as_str())
+                    personal
+                        && tails[j].is_some_and(|t| &m.key[t..] == key)
                         && matches!(m.kind, EntityKind::Person | EntityKind::Other)
-                        && matches!(mentions[i].kind, EntityKind::Person | EntityKind::Other)
                 };
                 if hit {
-                    let target = mentions[j].link.unwrap_or(j);
-                    mentions[i].link = Some(target);
-                    if mentions[i].kind == EntityKind::Other {
-                        mentions[i].kind = mentions[target].kind;
-                    }
+                    found = Some(m.link.unwrap_or(j));
                     break;
+                }
+            }
+            if let Some(target) = found {
+                mentions[i].link = Some(target);
+                if mentions[i].kind == EntityKind::Other {
+                    mentions[i].kind = mentions[target].kind;
                 }
             }
         }
