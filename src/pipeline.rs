@@ -13,6 +13,7 @@
 //! entries are waiting), so whatever a subscriber saw survives a crash, and whatever it
 //! did not see is redone with the same sequence numbers after a restart.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -734,37 +735,78 @@ impl Writer {
     }
 }
 
-/// The receiving end of several workers' channels, read in the turn the items were dealt
-/// out: item n went to worker n mod k, so taking one from each in turn restores the order.
+/// The workers' results in the order their reports were numbered: a report that a worker
+/// finishes before an earlier one waits here until the earlier one is in.
 struct InOrder<T> {
-    rxs: Vec<mpsc::Receiver<T>>,
-    turn: usize,
+    rx: mpsc::Receiver<(u64, T)>,
+    next: u64,
+    early: BTreeMap<u64, T>,
 }
 
 impl<T> InOrder<T> {
-    fn new(rxs: Vec<mpsc::Receiver<T>>) -> Self {
-        assert!(!rxs.is_empty(), "at least one worker");
-        Self { rxs, turn: 0 }
+    fn new(rx: mpsc::Receiver<(u64, T)>) -> Self {
+        Self {
+            rx,
+            next: 0,
+            early: BTreeMap::new(),
+        }
     }
 
-    /// The next item in order; `None` once the workers are done.
-    fn blocking_recv(&mut self) -> Option<T> {
-        let item = self.rxs[self.turn].blocking_recv()?;
-        self.turn = (self.turn + 1) % self.rxs.len();
+    fn take(&mut self, n: u64, item: T) -> Option<T> {
+        if n == self.next {
+            self.next += 1;
+            Some(item)
+        } else {
+            self.early.insert(n, item);
+            None
+        }
+    }
+
+    /// The next one waiting in `early`, if it is the next in order.
+    fn take_early(&mut self) -> Option<T> {
+        let item = self.early.remove(&self.next)?;
+        self.next += 1;
         Some(item)
+    }
+
+    /// The next item in order; `None` once the workers are done. Should a worker have
+    /// died with a report, the reports after it still come out, in order.
+    fn blocking_recv(&mut self) -> Option<T> {
+        loop {
+            if let Some(item) = self.take_early() {
+                return Some(item);
+            }
+            match self.rx.blocking_recv() {
+                Some((n, item)) => {
+                    if let Some(item) = self.take(n, item) {
+                        return Some(item);
+                    }
+                }
+                None => {
+                    let (_, item) = self.early.pop_first()?;
+                    return Some(item);
+                }
+            }
+        }
     }
 
     /// The next item in order if it is ready. `Empty` also when a later item is ready but
     /// this one is not: order comes first.
     fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let item = self.rxs[self.turn].try_recv()?;
-        self.turn = (self.turn + 1) % self.rxs.len();
-        Ok(item)
+        loop {
+            if let Some(item) = self.take_early() {
+                return Ok(item);
+            }
+            let (n, item) = self.rx.try_recv()?;
+            if let Some(item) = self.take(n, item) {
+                return Ok(item);
+            }
+        }
     }
 
     /// Items waiting, over all workers.
     fn len(&self) -> usize {
-        self.rxs.iter().map(mpsc::Receiver::len).sum()
+        self.rx.len() + self.early.len()
     }
 }
 
@@ -776,9 +818,10 @@ impl Pipeline {
     pub fn start(
         cfg: &Config,
         sink: EventSink,
+        stages: Stages,
         situation: SituationHandle,
     ) -> Result<Pipeline, PipelineError> {
-        Self::start_with(cfg, sink, Stages::new(cfg), situation, None)
+        Self::start_with(cfg, sink, stages, situation, None)
     }
 
     /// Starts the stage threads on a recovered picture, journaling as it goes.
@@ -824,56 +867,49 @@ impl Pipeline {
         let mut threads = Vec::new();
 
         // Extract is the costliest stage and needs no shared state, so it runs on
-        // `workers` threads. The normalize stage deals reports out in turn and the writer
-        // collects them in the same turn, so they leave in the order they arrived.
-        let mut to_workers = Vec::with_capacity(workers);
-        let mut from_workers = Vec::with_capacity(workers);
-        let per_worker = cap.div_ceil(workers).max(1);
+        // `workers` threads that take reports from one queue as they come free: a worker
+        // held up by a long report does not hold up the others, so no core idles while
+        // another still has a backlog. Reports are numbered as they leave the normalize
+        // stage, and the writer puts them back in that order.
+        let (work_tx, work_rx) = crossbeam_channel::bounded::<(u64, Normalized)>(cap);
+        let (done_tx, done_rx) = mpsc::channel::<(u64, Extracted)>(cap);
         for _ in 0..workers {
-            let (norm_tx, mut norm_rx) = mpsc::channel::<Normalized>(per_worker);
-            let (ext_tx, ext_rx) = mpsc::channel::<Extracted>(per_worker);
-            to_workers.push(norm_tx);
-            from_workers.push(ext_rx);
+            let (rx, tx) = (work_rx.clone(), done_tx.clone());
             let st = stages.clone();
             threads.push((
                 "extract",
                 spawn("extract", move || {
                     let m = crate::metrics::stages();
-                    while let Some(item) = norm_rx.blocking_recv() {
+                    while let Ok((n, item)) = rx.recv() {
                         let t = Instant::now();
                         let out = st.extract(item);
                         m.observe(1, t.elapsed());
-                        if ext_tx.blocking_send(out).is_err() {
+                        if tx.blocking_send((n, out)).is_err() {
                             break;
                         }
                     }
                 })?,
             ));
         }
-        let mut ext_rx = InOrder::new(from_workers);
+        drop((work_rx, done_tx));
+        let mut ext_rx = InOrder::new(done_rx);
 
         let st = stages.clone();
         threads.push((
             "normalize",
             spawn("normalize", move || {
                 let m = crate::metrics::stages();
-                let mut turn = 0;
+                let mut n = 0u64;
                 while let Some(item) = intake_rx.blocking_recv() {
                     m.set_depth(0, intake_rx.len());
                     let t = Instant::now();
                     let out = st.normalize(item);
                     m.observe(0, t.elapsed());
-                    m.set_depth(
-                        1,
-                        to_workers
-                            .iter()
-                            .map(|tx| tx.max_capacity() - tx.capacity())
-                            .sum(),
-                    );
-                    if to_workers[turn].blocking_send(out).is_err() {
+                    m.set_depth(1, work_tx.len());
+                    if work_tx.send((n, out)).is_err() {
                         break;
                     }
-                    turn = (turn + 1) % to_workers.len();
+                    n += 1;
                 }
             })?,
         ));
@@ -939,7 +975,8 @@ mod tests {
         let out = tempfile::tempdir().expect("tempdir");
         let file = out.path().join("events.ndjson");
         let sink = EventSink::new(&cfg, Some(&file), false).expect("events file");
-        let pipeline = Pipeline::start(&cfg, sink, SituationHandle::new()).expect("pipeline");
+        let pipeline = Pipeline::start(&cfg, sink, Stages::new(&cfg), SituationHandle::new())
+            .expect("pipeline");
         for path in crate::collect(&[dir.to_path_buf()]) {
             let raw = crate::source::read_report(&path, cfg.source.max_bytes);
             pipeline.intake.blocking_send(raw).expect("intake open");
@@ -968,5 +1005,27 @@ mod tests {
                 "{workers} workers, channels of {capacity}"
             );
         }
+    }
+
+    #[test]
+    fn results_leave_in_the_order_they_were_numbered() {
+        let (tx, rx) = mpsc::channel(8);
+        let mut order = InOrder::new(rx);
+        for n in [2u64, 0, 3] {
+            tx.try_send((n, n)).expect("room");
+        }
+        assert_eq!(order.try_recv(), Ok(0));
+        // 2 and 3 are in, 1 is not: nothing may leave yet.
+        assert_eq!(order.try_recv(), Err(TryRecvError::Empty));
+        assert_eq!(order.len(), 2);
+        tx.try_send((1, 1)).expect("room");
+        assert_eq!(order.try_recv(), Ok(1));
+        assert_eq!(order.blocking_recv(), Some(2));
+        assert_eq!(order.blocking_recv(), Some(3));
+        // A report lost with a dead worker does not hold back the ones after it.
+        tx.try_send((5, 5)).expect("room");
+        drop(tx);
+        assert_eq!(order.blocking_recv(), Some(5));
+        assert_eq!(order.blocking_recv(), None);
     }
 }
