@@ -46,7 +46,7 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::journal::Journal;
-use crate::pipeline::{recover, EventSink, Pipeline, PipelineError, Stages};
+use crate::pipeline::{recover, EventSink, Pipeline, PipelineError};
 use crate::source::{collect, read_report, WatchSource};
 use crate::state::SituationHandle;
 
@@ -158,7 +158,7 @@ pub fn ingest(
     print: bool,
 ) -> Result<SituationHandle, PipelineError> {
     let sink = EventSink::new(cfg, None, print)?;
-    let pipeline = Pipeline::start(cfg, sink, Stages::new(cfg), SituationHandle::new())?;
+    let pipeline = Pipeline::start(cfg, sink, SituationHandle::new())?;
     for path in collect(paths) {
         if pipeline
             .intake
@@ -234,7 +234,7 @@ pub fn replay(
         );
         pb
     };
-    let stages = Stages::new(cfg);
+    let stages = pipeline::Stages::new(cfg);
     let layout = journal::Layout::new(path);
     if !layout.journal_dir().is_dir() {
         if matches!(until, Some(Until::Seq(_))) {

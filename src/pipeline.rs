@@ -818,10 +818,9 @@ impl Pipeline {
     pub fn start(
         cfg: &Config,
         sink: EventSink,
-        stages: Stages,
         situation: SituationHandle,
     ) -> Result<Pipeline, PipelineError> {
-        Self::start_with(cfg, sink, stages, situation, None)
+        Self::start_with(cfg, sink, Stages::new(cfg), situation, None)
     }
 
     /// Starts the stage threads on a recovered picture, journaling as it goes.
@@ -975,8 +974,7 @@ mod tests {
         let out = tempfile::tempdir().expect("tempdir");
         let file = out.path().join("events.ndjson");
         let sink = EventSink::new(&cfg, Some(&file), false).expect("events file");
-        let pipeline = Pipeline::start(&cfg, sink, Stages::new(&cfg), SituationHandle::new())
-            .expect("pipeline");
+        let pipeline = Pipeline::start(&cfg, sink, SituationHandle::new()).expect("pipeline");
         for path in crate::collect(&[dir.to_path_buf()]) {
             let raw = crate::source::read_report(&path, cfg.source.max_bytes);
             pipeline.intake.blocking_send(raw).expect("intake open");
