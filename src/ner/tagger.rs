@@ -68,14 +68,57 @@ pub(crate) fn viterbi(
     lattice: &mut Lattice,
     out: &mut Vec<Tag>,
 ) {
-    viterbi_between(emit, trans, NTAGS, false, lattice, out);
+    viterbi_between(emit, &Steps::new(trans), NTAGS, false, lattice, out);
+}
+
+/// What every step of [`viterbi`] reads from the transitions, worked out once per
+/// document rather than once per run of tokens.
+pub(crate) struct Steps<'t> {
+    trans: &'t [[i32; NTAGS]; NTAGS + 1],
+    /// Transitions from each closed tag into the opening ones, row by closed tag.
+    from_closed: [[i64; 9]; 9],
+    /// How far a closed tag may trail the best one and still give some opening tag its
+    /// best score.
+    reach: i64,
+    /// Inside transitions of each type: B→I, I→I, B→L, I→L.
+    inside: [[i64; 4]; 4],
+}
+
+impl<'t> Steps<'t> {
+    pub(crate) fn new(trans: &'t [[i32; NTAGS]; NTAGS + 1]) -> Self {
+        let mut from_closed = [[0i64; 9]; 9];
+        for (j, &p) in CLOSED.iter().enumerate() {
+            for (k, &t) in OPENING.iter().enumerate() {
+                from_closed[j][k] = i64::from(trans[p][t]);
+            }
+        }
+        let mut reach = 0;
+        for k in 0..9 {
+            let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+            for row in &from_closed {
+                lo = lo.min(row[k]);
+                hi = hi.max(row[k]);
+            }
+            reach = reach.max(hi - lo);
+        }
+        let inside = std::array::from_fn(|y| {
+            let (b, i, l) = (1 + 4 * y, 2 + 4 * y, 3 + 4 * y);
+            [trans[b][i], trans[i][i], trans[b][l], trans[i][l]].map(i64::from)
+        });
+        Self {
+            trans,
+            from_closed,
+            reach,
+            inside,
+        }
+    }
 }
 
 /// [`viterbi`] for a run of tokens that follows `before` (a tag, or `NTAGS` for the start
 /// of the sentence) and, when `then_o`, is followed by an `O`.
 fn viterbi_between(
     emit: &[[i32; NTAGS]],
-    trans: &[[i32; NTAGS]; NTAGS + 1],
+    steps: &Steps,
     before: usize,
     then_o: bool,
     lattice: &mut Lattice,
@@ -88,29 +131,13 @@ fn viterbi_between(
     if n == 0 {
         return;
     }
-    // Transitions from each closed tag into the opening ones, row by closed tag, and how
-    // far a closed tag may trail the best one and still give some opening tag its best
-    // score.
-    let mut from_closed = [[0i64; 9]; 9];
-    for (j, &p) in CLOSED.iter().enumerate() {
-        for (k, &t) in OPENING.iter().enumerate() {
-            from_closed[j][k] = i64::from(trans[p][t]);
-        }
-    }
-    let mut reach = 0;
-    for k in 0..9 {
-        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        for row in &from_closed {
-            lo = lo.min(row[k]);
-            hi = hi.max(row[k]);
-        }
-        reach = reach.max(hi - lo);
-    }
-    // Inside transitions of each type: B→I, I→I, B→L, I→L.
-    let inside: [[i64; 4]; 4] = std::array::from_fn(|y| {
-        let (b, i, l) = (1 + 4 * y, 2 + 4 * y, 3 + 4 * y);
-        [trans[b][i], trans[i][i], trans[b][l], trans[i][l]].map(i64::from)
-    });
+    let Steps {
+        trans,
+        from_closed,
+        reach,
+        inside,
+    } = steps;
+    let (trans, reach) = (*trans, *reach);
     // Step 0 has no predecessors; its entries are never read.
     lattice.back.clear();
     lattice.back.push(0);
@@ -231,7 +258,7 @@ fn plain_run(infos: &[TokInfo], out: &mut Vec<bool>) {
 fn decode(
     emit: &[[i32; NTAGS]],
     plain: &[bool],
-    trans: &[[i32; NTAGS]; NTAGS + 1],
+    steps: &Steps,
     lattice: &mut Lattice,
     out: &mut Vec<Tag>,
 ) {
@@ -251,7 +278,7 @@ fn decode(
         let before = if start == 0 { NTAGS } else { 0 };
         viterbi_between(
             &emit[start..i],
-            trans,
+            steps,
             before,
             i < emit.len(),
             lattice,
@@ -453,6 +480,7 @@ impl<'m> Tagger<'m> {
             b.doc.add_sentence(&b.infos[w[0]..w[1]]);
         }
         let weights = &model.weights;
+        let steps = Steps::new(&weights.trans);
         for si in 0..doc.len() {
             let (from, to) = (b.starts[si], b.starts[si + 1]);
             let infos = &b.infos[from..to];
@@ -512,7 +540,7 @@ impl<'m> Tagger<'m> {
             decode(
                 &b.emit,
                 &b.plain,
-                &weights.trans,
+                &steps,
                 &mut b.lattice,
                 &mut b.tags,
             );
@@ -768,7 +796,7 @@ mod tests {
                 let mut emit: Vec<[i32; NTAGS]> = (0..n)
                     .map(|_| std::array::from_fn(|_| rng.i32(-300..300)))
                     .collect();
-                decode(&emit, &plain, &trans, &mut lattice, &mut cut);
+                decode(&emit, &plain, &Steps::new(&trans), &mut lattice, &mut cut);
                 for (e, _) in emit.iter_mut().zip(&plain).filter(|(_, &p)| p) {
                     *e = std::array::from_fn(|t| if t == 0 { 0 } else { -1_000_000 });
                 }
