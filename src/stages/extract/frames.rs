@@ -381,6 +381,16 @@ impl FrameMatcher {
         }
         // The first token that ends after `byte` (token ends increase), else the last.
         let tok_at = |byte: usize| toks.partition_point(|t| t.end <= byte).min(toks.len() - 1);
+        let triggers: Vec<_> = self
+            .triggers
+            .find_iter(&lower)
+            .filter(|m| word_bounded(&lower, m.start(), m.end()))
+            .map(|m| (m, tok_at(m.start()), tok_at(m.end() - 1)))
+            .collect();
+        // Claims hang on triggers: most sentences have none, and need nothing more.
+        if triggers.is_empty() {
+            return;
+        }
         // Cue hits as token ranges.
         let mut cue_hits: Vec<(usize, usize, CueKind, &str)> = Vec::new();
         for m in self.cues.find_iter(&lower) {
@@ -412,12 +422,6 @@ impl FrameMatcher {
             }
             units.push(unit);
         }
-        let triggers: Vec<_> = self
-            .triggers
-            .find_iter(&lower)
-            .filter(|m| word_bounded(&lower, m.start(), m.end()))
-            .map(|m| (m, tok_at(m.start()), tok_at(m.end() - 1)))
-            .collect();
         // "a signed agreement would ...": a participle between an article and a noun
         // trigger describes the noun; it states nothing about when, so it is neither a cue
         // nor a claim of its own.
