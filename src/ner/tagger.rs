@@ -233,9 +233,9 @@ fn viterbi_between(
 /// Names are written with capitals; the few that hold a lower-case word hold it between
 /// capitalised ones (`Bank of England`, `Abu al-Hassan`) or at their edge next to one.
 /// In running text most tokens are plain, so deciding them without scoring saves most of
-/// the tagger's work, at the price of a handful of tags: on CoNLL-2003's validation split
-/// and on the BBC corpus, the full search gives fewer than 1 in 1,500 plain tokens a name
-/// tag.
+/// the tagger's work, at the price of a handful of tags: the full search gives 1 of the
+/// 23,844 plain tokens of CoNLL-2003's validation split a name tag, and 7 of the 592,022
+/// of the BBC corpus.
 fn plain_run(infos: &[TokInfo], out: &mut Vec<bool>) {
     let bare = |t: &TokInfo| {
         t.flags & (F_CAP | F_DIGIT) == 0 && (t.flags & F_LOWER != 0 || t.flags & F_ALPHA == 0)
@@ -537,13 +537,7 @@ impl<'m> Tagger<'m> {
                 k = end;
                 b.emit.push(e);
             }
-            decode(
-                &b.emit,
-                &b.plain,
-                &steps,
-                &mut b.lattice,
-                &mut b.tags,
-            );
+            decode(&b.emit, &b.plain, &steps, &mut b.lattice, &mut b.tags);
             for (t, &tag) in infos.iter().zip(&b.tags) {
                 if t.flags & F_CAP != 0 {
                     b.prev.insert(t.lower, doc_label(tag));
