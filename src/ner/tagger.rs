@@ -228,8 +228,9 @@ fn viterbi_between(
     }
 }
 
-/// Whether a token takes no part in the search for names: it has no capital letter and no
-/// digit (lower-case words, punctuation), and neither have the tokens either side of it.
+/// Marks the tokens that take no part in the search for names: those with no capital
+/// letter and no digit (lower-case words, punctuation) whose neighbours on either side
+/// have none either.
 /// Names are written with capitals; the few that hold a lower-case word hold it between
 /// capitalised ones (`Bank of England`, `Abu al-Hassan`) or at their edge next to one.
 /// In running text most tokens are plain, so deciding them without scoring saves most of
@@ -415,7 +416,7 @@ pub struct TaggerBuffers {
     /// Their row numbers.
     rows: Vec<u32>,
     emit: Vec<[i32; NTAGS]>,
-    /// Tokens of the sentence that are left out of the name search (see [`is_plain`]).
+    /// Tokens of the sentence that are left out of the name search (see [`plain_run`]).
     plain: Vec<bool>,
     lattice: Lattice,
     doc: DocContext,
