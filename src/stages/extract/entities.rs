@@ -13,7 +13,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
 use serde::Serialize;
 
 use crate::config::Lexicons;
@@ -98,7 +98,11 @@ pub struct Mention {
 #[derive(Debug)]
 pub struct EntityRecognizer {
     keyer: NameKeyer,
+    /// Anchored only: a gazetteer name starts a word, so the search is tried at word starts
+    /// whose first byte starts some pattern (see `gazetteer_hits`), not at every byte.
     gazetteer: AhoCorasick,
+    /// Bytes that start a pattern (for the default gazetteer: capitals).
+    gazetteer_first: [bool; 256],
     /// Pattern id → (gazetteer entry, is demonym).
     gazetteer_patterns: Vec<(usize, bool)>,
     gazetteer_kinds: Vec<EntityKind>,
@@ -178,8 +182,15 @@ impl EntityRecognizer {
         let gazetteer = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .kind(Some(AhoCorasickKind::DFA))
+            .start_kind(StartKind::Anchored)
             .build(&patterns)
             .expect("gazetteer patterns are plain strings");
+        let mut gazetteer_first = [false; 256];
+        for p in &patterns {
+            if let Some(&b) = p.as_bytes().first() {
+                gazetteer_first[usize::from(b)] = true;
+            }
+        }
         let mut facility_heads: Vec<(Vec<String>, String)> = n
             .facility_heads
             .iter()
@@ -227,6 +238,7 @@ impl EntityRecognizer {
         }
         Self {
             gazetteer,
+            gazetteer_first,
             gazetteer_patterns: ids,
             gazetteer_kinds: lex
                 .gazetteer
@@ -511,22 +523,55 @@ impl EntityRecognizer {
         }
     }
 
+    /// The gazetteer names in `text` that stand as words of their own, left to right, as
+    /// (start, end, pattern): at each word start the longest name there; a name glued to
+    /// letters after it ("Georgian") is no match and the search goes on after it.
+    fn gazetteer_hits<'t>(
+        &'t self,
+        text: &'t str,
+    ) -> impl Iterator<Item = (usize, usize, usize)> + 't {
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            while at < bytes.len() {
+                let p = at;
+                // A byte that starts a pattern is ASCII or a lead byte: a char boundary.
+                if !self.gazetteer_first[usize::from(bytes[p])]
+                    || text[..p]
+                        .chars()
+                        .next_back()
+                        .is_some_and(char::is_alphanumeric)
+                {
+                    at += 1;
+                    continue;
+                }
+                let input = Input::new(text).range(p..).anchored(Anchored::Yes);
+                let Ok(Some(m)) = self.gazetteer.try_find(input) else {
+                    at += 1;
+                    continue;
+                };
+                at = m.end();
+                if word_bounded(text, m.start(), m.end()) {
+                    return Some((m.start(), m.end(), m.pattern().as_usize()));
+                }
+            }
+            None
+        })
+    }
+
     fn sentence_mentions(&self, si: usize, text: &str, toks: &[Token<'_>], out: &mut Vec<Mention>) {
         let mut covered = vec![false; toks.len()];
-        for m in self.gazetteer.find_iter(text) {
-            if !word_bounded(text, m.start(), m.end()) {
-                continue;
-            }
+        for (start, end, pid) in self.gazetteer_hits(text) {
             // Tokens are in text order and do not overlap: those inside the match are a run.
-            let first = toks.partition_point(|t| t.start < m.start());
+            let first = toks.partition_point(|t| t.start < start);
             for (c, _) in covered[first..]
                 .iter_mut()
                 .zip(&toks[first..])
-                .take_while(|(_, t)| t.end <= m.end())
+                .take_while(|(_, t)| t.end <= end)
             {
                 *c = true;
             }
-            out.push(self.gazetteer_mention(si, text, m.start(), m.end(), m.pattern().as_usize()));
+            out.push(self.gazetteer_mention(si, text, start, end, pid));
         }
         // The first word token of the sentence (after opening quotes).
         let opener = toks.iter().position(|t| t.kind == TokenKind::Word);
