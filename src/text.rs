@@ -484,6 +484,7 @@ fn char_at(s: &str, i: usize) -> Option<(char, usize)> {
 
 /// [`tokenize`], appending to `out`.
 pub fn tokenize_into<'a>(s: &'a str, out: &mut Vec<Token<'a>>) {
+    let bytes = s.as_bytes();
     let mut pos = 0;
     while let Some((c, len)) = char_at(s, pos) {
         let start = pos;
@@ -501,7 +502,14 @@ pub fn tokenize_into<'a>(s: &'a str, out: &mut Vec<Token<'a>>) {
             continue;
         }
         let numeric = c.is_ascii_digit();
-        while let Some((d, dlen)) = char_at(s, pos) {
+        loop {
+            // Most of a word is ASCII letters and digits: no decoding, no tables.
+            while bytes.get(pos).is_some_and(u8::is_ascii_alphanumeric) {
+                pos += 1;
+            }
+            let Some((d, dlen)) = char_at(s, pos) else {
+                break;
+            };
             if d.is_alphanumeric() {
                 pos += dlen;
                 continue;

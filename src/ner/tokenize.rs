@@ -93,6 +93,19 @@ impl Tokenizer {
             out.push((s, e));
             return;
         }
+        // The next most common: a plain word with a period, at the end of a sentence.
+        if e - s >= 2
+            && b[e - 1] == b'.'
+            && b[s..e - 1].iter().all(u8::is_ascii_alphanumeric)
+        {
+            if self.keeps_period(&text[s..e]) {
+                out.push((s, e));
+            } else {
+                out.push((s, e - 1));
+                out.push((e - 1, e));
+            }
+            return;
+        }
         // Leading punctuation, one token each (a leading apostrophe of '90s stays).
         while s < e {
             let c = text[s..e].chars().next().unwrap_or(' ');
