@@ -94,10 +94,7 @@ impl Tokenizer {
             return;
         }
         // The next most common: a plain word with a period, at the end of a sentence.
-        if e - s >= 2
-            && b[e - 1] == b'.'
-            && b[s..e - 1].iter().all(u8::is_ascii_alphanumeric)
-        {
+        if e - s >= 2 && b[e - 1] == b'.' && b[s..e - 1].iter().all(u8::is_ascii_alphanumeric) {
             if self.keeps_period(&text[s..e]) {
                 out.push((s, e));
             } else {

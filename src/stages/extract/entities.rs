@@ -13,9 +13,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
 use serde::Serialize;
 
+use super::words::WordMatcher;
 use crate::config::Lexicons;
 use crate::ner::tagger::TaggerBuffers;
 use crate::ner::tokenize::Tokenizer;
@@ -98,11 +98,7 @@ pub struct Mention {
 #[derive(Debug)]
 pub struct EntityRecognizer {
     keyer: NameKeyer,
-    /// Anchored only: a gazetteer name starts a word, so the search is tried at word starts
-    /// whose first byte starts some pattern (see `gazetteer_hits`), not at every byte.
-    gazetteer: AhoCorasick,
-    /// Bytes that start a pattern (for the default gazetteer: capitals).
-    gazetteer_first: [bool; 256],
+    gazetteer: WordMatcher,
     /// Pattern id → (gazetteer entry, is demonym).
     gazetteer_patterns: Vec<(usize, bool)>,
     gazetteer_kinds: Vec<EntityKind>,
@@ -179,18 +175,7 @@ impl EntityRecognizer {
                 add(&format!("{d}s"), true);
             }
         }
-        let gazetteer = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::DFA))
-            .start_kind(StartKind::Anchored)
-            .build(&patterns)
-            .expect("gazetteer patterns are plain strings");
-        let mut gazetteer_first = [false; 256];
-        for p in &patterns {
-            if let Some(&b) = p.as_bytes().first() {
-                gazetteer_first[usize::from(b)] = true;
-            }
-        }
+        let gazetteer = WordMatcher::new(&patterns);
         let mut facility_heads: Vec<(Vec<String>, String)> = n
             .facility_heads
             .iter()
@@ -238,7 +223,6 @@ impl EntityRecognizer {
         }
         Self {
             gazetteer,
-            gazetteer_first,
             gazetteer_patterns: ids,
             gazetteer_kinds: lex
                 .gazetteer
@@ -523,45 +507,10 @@ impl EntityRecognizer {
         }
     }
 
-    /// The gazetteer names in `text` that stand as words of their own, left to right, as
-    /// (start, end, pattern): at each word start the longest name there; a name glued to
-    /// letters after it ("Georgian") is no match and the search goes on after it.
-    fn gazetteer_hits<'t>(
-        &'t self,
-        text: &'t str,
-    ) -> impl Iterator<Item = (usize, usize, usize)> + 't {
-        let bytes = text.as_bytes();
-        let mut at = 0;
-        std::iter::from_fn(move || {
-            while at < bytes.len() {
-                let p = at;
-                // A byte that starts a pattern is ASCII or a lead byte: a char boundary.
-                if !self.gazetteer_first[usize::from(bytes[p])]
-                    || text[..p]
-                        .chars()
-                        .next_back()
-                        .is_some_and(char::is_alphanumeric)
-                {
-                    at += 1;
-                    continue;
-                }
-                let input = Input::new(text).range(p..).anchored(Anchored::Yes);
-                let Ok(Some(m)) = self.gazetteer.try_find(input) else {
-                    at += 1;
-                    continue;
-                };
-                at = m.end();
-                if word_bounded(text, m.start(), m.end()) {
-                    return Some((m.start(), m.end(), m.pattern().as_usize()));
-                }
-            }
-            None
-        })
-    }
-
     fn sentence_mentions(&self, si: usize, text: &str, toks: &[Token<'_>], out: &mut Vec<Mention>) {
         let mut covered = vec![false; toks.len()];
-        for (start, end, pid) in self.gazetteer_hits(text) {
+        for m in self.gazetteer.find_iter(text) {
+            let (start, end) = (m.start(), m.end());
             // Tokens are in text order and do not overlap: those inside the match are a run.
             let first = toks.partition_point(|t| t.start < start);
             for (c, _) in covered[first..]
@@ -571,7 +520,7 @@ impl EntityRecognizer {
             {
                 *c = true;
             }
-            out.push(self.gazetteer_mention(si, text, start, end, pid));
+            out.push(self.gazetteer_mention(si, text, start, end, m.pattern().as_usize()));
         }
         // The first word token of the sentence (after opening quotes).
         let opener = toks.iter().position(|t| t.kind == TokenKind::Word);

@@ -6,6 +6,7 @@
 
 pub mod entities;
 pub mod frames;
+pub mod words;
 
 use crate::config::Lexicons;
 use crate::report::Report;
