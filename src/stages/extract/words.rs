@@ -68,8 +68,9 @@ impl WordMatcher {
                     at += 1;
                     continue;
                 };
-                at = m.end();
-                if word_bounded(text, m.start(), m.end()) {
+                // An empty pattern matches nothing: the search moves on all the same.
+                at = m.end().max(p + 1);
+                if !m.is_empty() && word_bounded(text, m.start(), m.end()) {
                     return Some(m);
                 }
             }
@@ -106,5 +107,11 @@ mod tests {
         let m = WordMatcher::new(["Kelvar", "été"]);
         assert_eq!(found(&m, "«Kelvar» déKelvar été"), ["Kelvar@0", "été@1"]);
         assert_eq!(found(&m, "éKelvar"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_empty_pattern_finds_nothing_and_stops_nothing() {
+        let m = WordMatcher::new(["", "Kelvar"]);
+        assert_eq!(found(&m, "Kel Kelvar"), ["Kelvar@1"]);
     }
 }
