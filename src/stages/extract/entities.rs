@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
-use super::words::WordMatcher;
+use super::words::{word_bounded, WordMatcher};
 use crate::config::Lexicons;
 use crate::ner::tagger::TaggerBuffers;
 use crate::ner::tokenize::Tokenizer;
@@ -1191,13 +1191,6 @@ fn initials_by(name: &str, is_connector: impl Fn(&str) -> bool) -> String {
         .filter_map(|w| w.chars().next())
         .filter(|c| c.is_uppercase())
         .collect()
-}
-
-/// True when `text[s..e]` is not glued to letters or digits on either side.
-pub fn word_bounded(text: &str, s: usize, e: usize) -> bool {
-    let before = text[..s].chars().next_back();
-    let after = text[e..].chars().next();
-    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
 }
 
 /// Counts how often each key occurs, for tests and diagnostics.

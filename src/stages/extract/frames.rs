@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Serialize;
 
-use super::entities::{word_bounded, EntityKind, Mention};
+use super::entities::{EntityKind, Mention};
+use super::words::word_bounded;
 use crate::config::{CueConfig, FrameConfig};
 use crate::report::Report;
 use crate::text::{with_lower, LowerMap, SentenceTokens, Token, TokenKind};

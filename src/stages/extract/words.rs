@@ -2,8 +2,6 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, Match, MatchKind, StartKind};
 
-use super::entities::word_bounded;
-
 /// Leftmost-longest search for a list of patterns, kept to whole words: a match starts
 /// where a word starts and is not glued to a letter or digit after it.
 ///
@@ -77,6 +75,13 @@ impl WordMatcher {
             None
         })
     }
+}
+
+/// True when `text[s..e]` is not glued to letters or digits on either side.
+pub fn word_bounded(text: &str, s: usize, e: usize) -> bool {
+    let before = text[..s].chars().next_back();
+    let after = text[e..].chars().next();
+    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
 }
 
 #[cfg(test)]
