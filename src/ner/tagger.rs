@@ -306,7 +306,10 @@ pub(crate) fn doc_label(t: Tag) -> DocLabel {
 /// [`super::features::ROLES`]): for a word form, its weight vector as the token itself and
 /// as each neighbour. News text repeats its words (the most frequent few thousand forms
 /// make most of the tokens), so most tokens cost one lookup here instead of some thirty
-/// weight rows. Bounded: cleared when full, between documents.
+/// weight rows. Bounded: when full, between documents, it keeps only the words met again
+/// since it last filled. A word met once is most often a name or a number that will not
+/// come back soon, while the common words make most of the hits, and computing an entry
+/// (some thirty weight rows read at random) costs far more than a hit.
 #[derive(Debug, Default)]
 pub struct WordCache {
     /// The model the sums were computed with.
@@ -323,6 +326,10 @@ pub struct WordCache {
 
 #[derive(Debug, Clone)]
 struct CacheEntry {
+    /// The word's hash, its key in `index`.
+    hash: u64,
+    /// Whether the word was met again since the cache last filled.
+    again: bool,
     info: TokInfo,
     sums: [[i32; NTAGS]; ROLES],
 }
@@ -333,21 +340,38 @@ const CACHE_WORDS: usize = 1 << 14;
 impl WordCache {
     /// Readies the cache for a document of `tokens` tokens tagged with `model`.
     fn prepare(&mut self, model: &NerModel, tokens: usize) {
-        if self.model != Some(model.id()) || self.entries.len() + tokens > CACHE_WORDS {
-            if self.model != Some(model.id()) {
-                let mut keys = Vec::new();
-                for (role, b) in self.boundary.iter_mut().enumerate() {
-                    keys.clear();
-                    boundary_keys(role, &mut keys);
-                    *b = sum_rows(model, &keys);
-                }
+        self.prepare_within(model, tokens, CACHE_WORDS);
+    }
+
+    /// [`Self::prepare`] for a cache of at most `limit` words.
+    fn prepare_within(&mut self, model: &NerModel, tokens: usize, limit: usize) {
+        let same_model = self.model == Some(model.id());
+        if same_model && self.entries.len() + tokens <= limit {
+            return;
+        }
+        if same_model {
+            self.entries.retain(|e| e.again);
+            // Room for the document whatever was met again.
+            if self.entries.len() + tokens > limit {
+                self.entries.clear();
+            }
+        } else {
+            let mut keys = Vec::new();
+            for (role, b) in self.boundary.iter_mut().enumerate() {
+                keys.clear();
+                boundary_keys(role, &mut keys);
+                *b = sum_rows(model, &keys);
             }
             self.model = Some(model.id());
-            self.index.clear();
             self.entries.clear();
-            // Filled to the brim in any long run: grown once, not by doubling.
-            self.entries.reserve(CACHE_WORDS);
-            self.index.reserve(CACHE_WORDS);
+        }
+        // Filled to the brim in any long run: grown once, not by doubling.
+        self.entries.reserve(limit);
+        self.index.clear();
+        self.index.reserve(limit);
+        for (i, e) in self.entries.iter_mut().enumerate() {
+            e.again = false;
+            self.index.insert(e.hash, i as u32);
         }
     }
 
@@ -355,6 +379,7 @@ impl WordCache {
     fn entry(&mut self, model: &NerModel, tok: &str, scratch: &mut Scratch) -> u32 {
         let h = super::features::hash_str(tok);
         if let Some(&e) = self.index.get(&h) {
+            self.entries[e as usize].again = true;
             return e;
         }
         let info = token_info(tok, &model.lexicon, scratch);
@@ -376,7 +401,12 @@ impl WordCache {
             from = end;
         }
         let e = self.entries.len() as u32;
-        self.entries.push(CacheEntry { info, sums });
+        self.entries.push(CacheEntry {
+            hash: h,
+            again: false,
+            info,
+            sums,
+        });
         self.index.insert(h, e);
         e
     }
@@ -654,6 +684,41 @@ fn add_row32(e: &mut [i32; NTAGS], row: &[i32; NTAGS]) {
 mod tests {
     use super::*;
     use crate::ner::O;
+
+    /// A full cache keeps the words met again since it last filled, under their new
+    /// places, and forgets the others.
+    #[test]
+    fn a_full_cache_keeps_the_words_met_again() {
+        let cfg = crate::config::Config::embedded().unwrap();
+        let model = cfg.lexicons.ner.as_ref();
+        let mut cache = WordCache::default();
+        let mut scratch = Scratch::default();
+        cache.prepare_within(model, 3, 4);
+        let once = cache.entry(model, "Ostravel", &mut scratch);
+        let again = cache.entry(model, "said", &mut scratch);
+        let fresh = cache.entries[again as usize].clone();
+        assert_eq!(cache.entry(model, "said", &mut scratch), again);
+        cache.entry(model, "on", &mut scratch);
+        assert_eq!((once, again), (0, 1));
+        // Three entries and two more tokens do not fit in four.
+        cache.prepare_within(model, 2, 4);
+        assert_eq!(cache.entries.len(), 1);
+        let kept = cache.entry(model, "said", &mut scratch);
+        assert_eq!(kept, 0);
+        assert_eq!(cache.entries[0].sums, fresh.sums);
+        assert_eq!(
+            cache.entry(model, "Ostravel", &mut scratch),
+            1,
+            "computed anew"
+        );
+        // Only "said" was met again since the last fill.
+        cache.prepare_within(model, 3, 4);
+        assert_eq!(cache.entries.len(), 1);
+        assert_eq!(cache.entry(model, "said", &mut scratch), 0);
+        // A document that would not fit beside what is kept empties the cache.
+        cache.prepare_within(model, 4, 4);
+        assert!(cache.entries.is_empty());
+    }
 
     /// Tagging sums features through the word cache; training through the flat list of
     /// `sentence_keys`. Both must give the same emission scores, for every token.
