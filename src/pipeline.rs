@@ -159,7 +159,7 @@ impl EventSink {
     }
 
     fn emit(&mut self, buf: &str, hub: Vec<Emitted>) {
-        if buf.is_empty() {
+        if buf.is_empty() && hub.is_empty() {
             return;
         }
         if let Some(f) = &mut self.file {
@@ -181,10 +181,16 @@ impl EventSink {
     }
 
     fn publish(&mut self, events: Vec<Published>) {
+        // Nowhere to write (`ingest --quiet`, or a daemon whose only readers are
+        // subscribers): the lines are not put together at all. Else in one buffer sized
+        // once, as a backlog can make a batch of some megabytes.
         let mut buf = String::new();
-        for p in &events {
-            buf.push_str(p.json.get());
-            buf.push('\n');
+        if self.file.is_some() || self.stdout {
+            buf.reserve(events.iter().map(|p| p.json.get().len() + 1).sum());
+            for p in &events {
+                buf.push_str(p.json.get());
+                buf.push('\n');
+            }
         }
         let emitted = if self.hub.is_some() {
             events
