@@ -366,7 +366,8 @@ impl WordCache {
             self.entries.clear();
         }
         // Filled to the brim in any long run: grown once, not by doubling.
-        self.entries.reserve(limit);
+        self.entries
+            .reserve(limit.saturating_sub(self.entries.len()));
         self.index.clear();
         self.index.reserve(limit);
         for (i, e) in self.entries.iter_mut().enumerate() {
@@ -694,6 +695,7 @@ mod tests {
         let mut cache = WordCache::default();
         let mut scratch = Scratch::default();
         cache.prepare_within(model, 3, 4);
+        let room = cache.entries.capacity();
         let once = cache.entry(model, "Ostravel", &mut scratch);
         let again = cache.entry(model, "said", &mut scratch);
         let fresh = cache.entries[again as usize].clone();
@@ -703,6 +705,7 @@ mod tests {
         // Three entries and two more tokens do not fit in four.
         cache.prepare_within(model, 2, 4);
         assert_eq!(cache.entries.len(), 1);
+        assert_eq!(cache.entries.capacity(), room, "kept within its bound");
         let kept = cache.entry(model, "said", &mut scratch);
         assert_eq!(kept, 0);
         assert_eq!(cache.entries[0].sums, fresh.sums);
