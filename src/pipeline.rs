@@ -181,9 +181,8 @@ impl EventSink {
     }
 
     fn publish(&mut self, events: Vec<Published>) {
-        // Nowhere to write (`ingest --quiet`, or a daemon whose only readers are
-        // subscribers): the lines are not put together at all. Else in one buffer sized
-        // once, as a backlog can make a batch of some megabytes.
+        // Nowhere to write (`ingest --quiet`): the lines are not put together at all.
+        // Else in one buffer sized once, as a backlog can make a batch of megabytes.
         let mut buf = String::new();
         if self.file.is_some() || self.stdout {
             buf.reserve(events.iter().map(|p| p.json.get().len() + 1).sum());

@@ -307,9 +307,8 @@ pub(crate) fn doc_label(t: Tag) -> DocLabel {
 /// as each neighbour. News text repeats its words (the most frequent few thousand forms
 /// make most of the tokens), so most tokens cost one lookup here instead of some thirty
 /// weight rows. Bounded: when full, between documents, it keeps only the words met again
-/// since it last filled. A word met once is most often a name or a number that will not
-/// come back soon, while the common words make most of the hits, and computing an entry
-/// (some thirty weight rows read at random) costs far more than a hit.
+/// since it last filled, as the common words make most of the hits and an entry (some
+/// thirty weight rows read at random) costs far more to work out again than to keep.
 #[derive(Debug, Default)]
 pub struct WordCache {
     /// The model the sums were computed with.
