@@ -186,7 +186,7 @@ for corpus in "${corpora[@]}"; do
     r=$(timed "$OUT/$corpus.sitrep" "$SITREP" ingest "$dir" --quiet)
     results+=("$r")
   done
-  median=$(printf '%s\n' "${results[@]}" | sort -n | sed -n "$(((SITREP_RUNS + 1) / 2))p")
+  median=$(printf '%s\n' "${results[@]}" | LC_ALL=C sort -n | sed -n "$(((SITREP_RUNS + 1) / 2))p")
   read -r s_wall s_rss <<<"$median"
   s_rate=$(rate "$files" "$s_wall")
   row "$corpus" "$files" "$bytes" sitrep "$s_wall" "$s_rss" ""
@@ -206,7 +206,7 @@ for corpus in "${corpora[@]}"; do
     notes+=("peer on $corpus: first $p_files of $files files only (PEER_FULL=1 for all); the ratio compares rates")
     warm_cache "$p_dir"
   fi
-  say "$corpus: peer on $p_files files (about 16 files/s)"
+  say "$corpus: peer on $p_files files (a minute or more for BBC)"
   r=$(timed "$OUT/$corpus.peer" \
     "$PEER_VENV/bin/python" "$PEER_DIR/peer.py" batch "$p_dir" --out "$OUT/$corpus.peer.events.jsonl")
   read -r p_wall p_rss <<<"$r"

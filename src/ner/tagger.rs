@@ -350,8 +350,10 @@ impl WordCache {
         }
         if same_model {
             self.entries.retain(|e| e.again);
-            // Room for the document whatever was met again.
-            if self.entries.len() + tokens > limit {
+            // Room for the document, and for a quarter of the cache at least: a text whose
+            // words nearly all come back would otherwise fill it again at once, and each
+            // fill moves every kept entry.
+            if self.entries.len() + tokens.max(limit / 4) > limit {
                 self.entries.clear();
             }
         } else {
@@ -717,6 +719,18 @@ mod tests {
         cache.prepare_within(model, 3, 4);
         assert_eq!(cache.entries.len(), 1);
         assert_eq!(cache.entry(model, "said", &mut scratch), 0);
+        cache.entry(model, "on", &mut scratch);
+        cache.entry(model, "Ostravel", &mut scratch);
+        cache.entry(model, "Ostravel", &mut scratch);
+        cache.prepare_within(model, 2, 4);
+        assert_eq!(cache.entries.len(), 2, "said and Ostravel kept");
+        // A word kept at one fill and not met again before the next is dropped then.
+        assert_eq!(cache.entry(model, "Ostravel", &mut scratch), 1);
+        cache.entry(model, "on", &mut scratch);
+        cache.prepare_within(model, 2, 4);
+        assert_eq!(cache.entries.len(), 1);
+        assert_eq!(cache.entry(model, "Ostravel", &mut scratch), 0);
+        assert_eq!(cache.entry(model, "said", &mut scratch), 1, "computed anew");
         // A document that would not fit beside what is kept empties the cache.
         cache.prepare_within(model, 4, 4);
         assert!(cache.entries.is_empty());
