@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
-use super::words::{word_bounded, WordMatcher};
+use super::words::{find_from, word_bounded, WordMatcher};
 use crate::config::Lexicons;
 use crate::ner::tagger::TaggerBuffers;
 use crate::ner::tokenize::Tokenizer;
@@ -1054,8 +1054,7 @@ impl EntityRecognizer {
                 continue;
             }
             let mut from = 0;
-            while let Some(pos) = lower_title[from..].find(&needle) {
-                let s = from + pos;
+            while let Some(s) = find_from(&lower_title, &needle, from) {
                 let e = s + needle.len();
                 from = e;
                 if !word_bounded(&lower_title, s, e) || taken.iter().any(|&(a, b)| s < b && a < e) {
