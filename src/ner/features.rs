@@ -181,6 +181,61 @@ impl TokInfo {
     }
 }
 
+/// What the features of a token's neighbourhood (its context, the gazetteer, the
+/// document) read of each token: three of [`TokInfo`]'s fields. Training passes whole
+/// `TokInfo`s; the tagger keeps a [`TokCore`] per token, a quarter of the size, as the
+/// rest only matters once per word form, when its sums go into the word cache.
+pub trait TokenFacts {
+    fn lower(&self) -> u64;
+    fn shape(&self) -> u64;
+    fn flags(&self) -> u32;
+    fn has(&self, f: u32) -> bool {
+        self.flags() & f != 0
+    }
+}
+
+impl TokenFacts for TokInfo {
+    fn lower(&self) -> u64 {
+        self.lower
+    }
+    fn shape(&self) -> u64 {
+        self.shape
+    }
+    fn flags(&self) -> u32 {
+        self.flags
+    }
+}
+
+/// The [`TokenFacts`] of a token and nothing else.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TokCore {
+    pub lower: u64,
+    pub shape: u64,
+    pub flags: u32,
+}
+
+impl From<&TokInfo> for TokCore {
+    fn from(t: &TokInfo) -> Self {
+        Self {
+            lower: t.lower,
+            shape: t.shape,
+            flags: t.flags,
+        }
+    }
+}
+
+impl TokenFacts for TokCore {
+    fn lower(&self) -> u64 {
+        self.lower
+    }
+    fn shape(&self) -> u64 {
+        self.shape
+    }
+    fn flags(&self) -> u32 {
+        self.flags
+    }
+}
+
 fn shape_class(c: char) -> char {
     if c.is_uppercase() {
         'X'
@@ -278,7 +333,7 @@ pub fn token_info(tok: &str, lex: &Lexicon, scratch: &mut Scratch) -> TokInfo {
 
 /// Where a capitalized token sits, for the document features: names look different at the
 /// start of a sentence, in an all-capitals headline and in running text.
-fn position_class(info: &TokInfo, i: usize, caps_sentence: bool) -> u64 {
+fn position_class(info: &impl TokenFacts, i: usize, caps_sentence: bool) -> u64 {
     if caps_sentence {
         2
     } else if i == 0 {
@@ -291,7 +346,7 @@ fn position_class(info: &TokInfo, i: usize, caps_sentence: bool) -> u64 {
 }
 
 /// True for a sentence written in capitals (a CoNLL headline, a wire slug).
-pub fn is_caps_sentence(infos: &[TokInfo]) -> bool {
+pub fn is_caps_sentence(infos: &[impl TokenFacts]) -> bool {
     let mut words = 0;
     for t in infos {
         if t.has(F_ALPHA) {
@@ -320,20 +375,20 @@ impl DocContext {
     }
 
     /// Adds one sentence's tokens.
-    pub fn add_sentence(&mut self, infos: &[TokInfo]) {
+    pub fn add_sentence(&mut self, infos: &[impl TokenFacts]) {
         let caps = is_caps_sentence(infos);
         for (i, t) in infos.iter().enumerate() {
             if t.has(F_LOWER) {
-                self.lower_seen.insert(t.lower);
+                self.lower_seen.insert(t.lower());
             } else if !caps && i > 0 && t.has(F_TITLE) {
-                self.cap_mid.insert(t.lower);
+                self.cap_mid.insert(t.lower());
             }
         }
     }
 }
 
 /// Gazetteer matches of a sentence: `(start, len, bits)`, every match of every length.
-pub fn gazetteer_matches(infos: &[TokInfo], lex: &Lexicon, out: &mut Vec<(u32, u8, u8)>) {
+pub fn gazetteer_matches(infos: &[impl TokenFacts], lex: &Lexicon, out: &mut Vec<(u32, u8, u8)>) {
     out.clear();
     if lex.gazetteer.is_empty() {
         return;
@@ -345,7 +400,7 @@ pub fn gazetteer_matches(infos: &[TokInfo], lex: &Lexicon, out: &mut Vec<(u32, u
         }
         let mut h = GAZ_SEED;
         for len in 1..=GAZ_MAX_LEN.min(infos.len() - s) {
-            h = mix(h, infos[s + len - 1].lower);
+            h = mix(h, infos[s + len - 1].lower());
             if let Some(&bits) = lex.gazetteer.get(&h) {
                 out.push((s as u32, len as u8, bits));
             }
@@ -449,7 +504,7 @@ pub fn boundary_keys(role: usize, out: &mut Vec<u64>) {
 /// (start at 0 for each sentence and pass tokens in order).
 #[allow(clippy::too_many_arguments)]
 pub fn context_keys(
-    infos: &[TokInfo],
+    infos: &[impl TokenFacts],
     i: usize,
     caps: bool,
     gaz: &[(u32, u8, u8)],
@@ -458,24 +513,25 @@ pub fn context_keys(
     out: &mut Vec<u64>,
 ) {
     let t = &infos[i];
+    let (lower, shape) = (t.lower(), t.shape());
     let (lm1, sm1) = match i.checked_sub(1).map(|j| &infos[j]) {
-        Some(p) => (p.lower, p.shape),
+        Some(p) => (p.lower(), p.shape()),
         None => (BOS, BOS),
     };
     let (lp1, sp1) = match infos.get(i + 1) {
-        Some(n) => (n.lower, n.shape),
+        Some(n) => (n.lower(), n.shape()),
         None => (EOS, EOS),
     };
-    out.push(mix(mix(mix(tpl::SHAPE_TRI, sm1), t.shape), sp1));
-    out.push(mix(mix(tpl::LOWER_BI_L, lm1), t.lower));
-    out.push(mix(mix(tpl::LOWER_BI_R, t.lower), lp1));
-    out.push(mix(mix(tpl::SHAPE_LOWER_M1, t.shape), lm1));
-    out.push(mix(mix(tpl::SHAPE_LOWER_P1, t.shape), lp1));
+    out.push(mix(mix(mix(tpl::SHAPE_TRI, sm1), shape), sp1));
+    out.push(mix(mix(tpl::LOWER_BI_L, lm1), lower));
+    out.push(mix(mix(tpl::LOWER_BI_R, lower), lp1));
+    out.push(mix(mix(tpl::SHAPE_LOWER_M1, shape), lm1));
+    out.push(mix(mix(tpl::SHAPE_LOWER_P1, shape), lp1));
     if i == 0 {
-        out.push(mix(tpl::START_SHAPE, t.shape));
+        out.push(mix(tpl::START_SHAPE, shape));
     }
     if caps {
-        out.push(mix(tpl::CAPS_SENTENCE, t.lower));
+        out.push(mix(tpl::CAPS_SENTENCE, lower));
     }
     // Gazetteer matches covering this token, with the token's place in the match.
     // Matches are sorted by start and at most GAZ_MAX_LEN long.
@@ -508,10 +564,10 @@ pub fn context_keys(
     }
     if t.has(F_CAP) {
         let pos = position_class(t, i, caps);
-        if doc.cap_mid.contains(&t.lower) {
+        if doc.cap_mid.contains(&lower) {
             out.push(mix(tpl::CAP_ELSEWHERE, pos));
         }
-        if doc.lower_seen.contains(&t.lower) {
+        if doc.lower_seen.contains(&lower) {
             out.push(mix(tpl::LOWER_ELSEWHERE, pos));
         }
     }
@@ -557,7 +613,13 @@ pub type DocLabel = u8;
 /// The features of what the document said about a token earlier: the label its previous
 /// occurrence got ("Blackburn" after "Peter Blackburn" was tagged a person). Only for
 /// capitalized tokens, whose previous label is informative.
-pub fn doc_keys(info: &TokInfo, i: usize, caps_sentence: bool, prev: DocLabel, out: &mut Vec<u64>) {
+pub fn doc_keys(
+    info: &impl TokenFacts,
+    i: usize,
+    caps_sentence: bool,
+    prev: DocLabel,
+    out: &mut Vec<u64>,
+) {
     let pos = position_class(info, i, caps_sentence);
     out.push(mix(tpl::DOC_PREV, u64::from(prev)));
     out.push(mix(mix(tpl::DOC_PREV_POS, u64::from(prev)), pos));

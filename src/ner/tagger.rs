@@ -6,8 +6,8 @@
 
 use super::features::{
     boundary_keys, context_keys, doc_keys, gazetteer_matches, is_caps_sentence, token_info,
-    word_keys, DocContext, DocLabel, IdMap, Scratch, TokInfo, F_ALPHA, F_CAP, F_DIGIT, F_LOWER,
-    ROLES, ROLE_M1, ROLE_M2, ROLE_P1, ROLE_P2, ROLE_SELF,
+    word_keys, DocContext, DocLabel, IdMap, Scratch, TokCore, TokenFacts, F_ALPHA, F_CAP, F_DIGIT,
+    F_LOWER, ROLES, ROLE_M1, ROLE_M2, ROLE_P1, ROLE_P2, ROLE_SELF,
 };
 use super::model::NerModel;
 use super::{may_end, split_tag, tag, tags_to_spans, NerType, Part, Tag, NTAGS};
@@ -237,9 +237,10 @@ fn viterbi_between(
 /// the tagger's work, at the price of a handful of tags: the full search gives 1 of the
 /// 23,844 plain tokens of CoNLL-2003's validation split a name tag, and 7 of the 592,022
 /// of the BBC corpus.
-fn plain_run(infos: &[TokInfo], out: &mut Vec<bool>) {
-    let bare = |t: &TokInfo| {
-        t.flags & (F_CAP | F_DIGIT) == 0 && (t.flags & F_LOWER != 0 || t.flags & F_ALPHA == 0)
+fn plain_run<T: TokenFacts>(infos: &[T], out: &mut Vec<bool>) {
+    let bare = |t: &T| {
+        let flags = t.flags();
+        flags & (F_CAP | F_DIGIT) == 0 && (flags & F_LOWER != 0 || flags & F_ALPHA == 0)
     };
     out.clear();
     out.extend(infos.iter().map(bare));
@@ -313,9 +314,14 @@ pub(crate) fn doc_label(t: Tag) -> DocLabel {
 pub struct WordCache {
     /// The model the sums were computed with.
     model: Option<u64>,
-    /// Word hash → entry.
+    /// Word hash → entry, the same place in `words` and `sums`.
     index: IdMap<u32>,
-    entries: Vec<CacheEntry>,
+    /// What every token of a word needs, apart from the sums that only the tokens of
+    /// possible names and their neighbours read: kept beside the sums rather than with
+    /// them, so that the other tokens (most of them) touch 40 bytes of the cache instead
+    /// of some 450, in an array small enough to stay in a core's cache.
+    words: Vec<CachedWord>,
+    sums: Vec<[[i32; NTAGS]; ROLES]>,
     /// The sums of a missing neighbour, by role.
     boundary: [[i32; NTAGS]; ROLES],
     /// Scratch: a new word's features and their row numbers.
@@ -324,16 +330,15 @@ pub struct WordCache {
 }
 
 #[derive(Debug, Clone)]
-struct CacheEntry {
+struct CachedWord {
     /// The word's hash, its key in `index`.
     hash: u64,
     /// Whether the word was met again since the cache last filled.
     again: bool,
-    info: TokInfo,
-    sums: [[i32; NTAGS]; ROLES],
+    core: TokCore,
 }
 
-/// Most word forms a cache keeps (about 14 MB at most).
+/// Most word forms a cache keeps (about 6 MB: 40 bytes of word and 340 of sums each).
 const CACHE_WORDS: usize = 1 << 14;
 
 impl WordCache {
@@ -345,17 +350,27 @@ impl WordCache {
     /// [`Self::prepare`] for a cache of at most `limit` words.
     fn prepare_within(&mut self, model: &NerModel, tokens: usize, limit: usize) {
         let same_model = self.model == Some(model.id());
-        if same_model && self.entries.len() + tokens <= limit {
+        if same_model && self.words.len() + tokens <= limit {
             return;
         }
         if same_model {
-            self.entries.retain(|e| e.again);
+            // The words met again move to the front, in their order.
+            let mut kept = 0;
+            for i in 0..self.words.len() {
+                if self.words[i].again {
+                    self.words.swap(kept, i);
+                    self.sums.swap(kept, i);
+                    kept += 1;
+                }
+            }
             // Room for the document, and for a quarter of the cache at least: a text whose
             // words nearly all come back would otherwise fill it again at once, and each
             // fill moves every kept entry.
-            if self.entries.len() + tokens.max(limit / 4) > limit {
-                self.entries.clear();
+            if kept + tokens.max(limit / 4) > limit {
+                kept = 0;
             }
+            self.words.truncate(kept);
+            self.sums.truncate(kept);
         } else {
             let mut keys = Vec::new();
             for (role, b) in self.boundary.iter_mut().enumerate() {
@@ -364,14 +379,16 @@ impl WordCache {
                 *b = sum_rows(model, &keys);
             }
             self.model = Some(model.id());
-            self.entries.clear();
+            self.words.clear();
+            self.sums.clear();
         }
         // Filled to the brim in any long run: grown once, not by doubling.
-        self.entries
-            .reserve(limit.saturating_sub(self.entries.len()));
+        let room = limit.saturating_sub(self.words.len());
+        self.words.reserve(room);
+        self.sums.reserve(room);
         self.index.clear();
         self.index.reserve(limit);
-        for (i, e) in self.entries.iter_mut().enumerate() {
+        for (i, e) in self.words.iter_mut().enumerate() {
             e.again = false;
             self.index.insert(e.hash, i as u32);
         }
@@ -381,7 +398,7 @@ impl WordCache {
     fn entry(&mut self, model: &NerModel, tok: &str, scratch: &mut Scratch) -> u32 {
         let h = super::features::hash_str(tok);
         if let Some(&e) = self.index.get(&h) {
-            self.entries[e as usize].again = true;
+            self.words[e as usize].again = true;
             return e;
         }
         let info = token_info(tok, &model.lexicon, scratch);
@@ -402,13 +419,13 @@ impl WordCache {
             }
             from = end;
         }
-        let e = self.entries.len() as u32;
-        self.entries.push(CacheEntry {
+        let e = self.words.len() as u32;
+        self.words.push(CachedWord {
             hash: h,
             again: false,
-            info,
-            sums,
+            core: TokCore::from(&info),
         });
+        self.sums.push(sums);
         self.index.insert(h, e);
         e
     }
@@ -439,7 +456,7 @@ pub struct TaggerBuffers {
     scratch: Scratch,
     /// Cache entry of every token of the document.
     slots: Vec<u32>,
-    infos: Vec<TokInfo>,
+    infos: Vec<TokCore>,
     starts: Vec<usize>,
     gaz: Vec<(u32, u8, u8)>,
     /// Context features of the sentence's tokens: token `i`'s end at `key_ends[i]`.
@@ -505,7 +522,7 @@ impl<'m> Tagger<'m> {
             for tok in s.as_ref() {
                 let e = b.cache.entry(model, tok.as_ref(), &mut b.scratch);
                 b.slots.push(e);
-                b.infos.push(b.cache.entries[e as usize].info);
+                b.infos.push(b.cache.words[e as usize].core);
             }
         }
         b.starts.push(b.infos.len());
@@ -542,8 +559,8 @@ impl<'m> Tagger<'m> {
                 b.key_ends.push(b.keys.len());
             }
             weights.row_numbers(&b.keys, &mut b.rows);
-            let entries = &b.cache.entries;
-            let sums = |j: usize, role: usize| &entries[slots[j] as usize].sums[role];
+            let cached = &b.cache.sums;
+            let sums = |j: usize, role: usize| &cached[slots[j] as usize][role];
             let mut k = 0;
             for (i, &end) in b.key_ends.iter().enumerate() {
                 if b.plain[i] {
@@ -696,20 +713,24 @@ mod tests {
         let mut cache = WordCache::default();
         let mut scratch = Scratch::default();
         cache.prepare_within(model, 3, 4);
-        let room = cache.entries.capacity();
+        let room = (cache.words.capacity(), cache.sums.capacity());
         let once = cache.entry(model, "Ostravel", &mut scratch);
         let again = cache.entry(model, "said", &mut scratch);
-        let fresh = cache.entries[again as usize].clone();
+        let fresh = cache.sums[again as usize];
         assert_eq!(cache.entry(model, "said", &mut scratch), again);
         cache.entry(model, "on", &mut scratch);
         assert_eq!((once, again), (0, 1));
         // Three entries and two more tokens do not fit in four.
         cache.prepare_within(model, 2, 4);
-        assert_eq!(cache.entries.len(), 1);
-        assert_eq!(cache.entries.capacity(), room, "kept within its bound");
+        assert_eq!(cache.words.len(), 1);
+        assert_eq!(
+            (cache.words.capacity(), cache.sums.capacity()),
+            room,
+            "kept within its bound"
+        );
         let kept = cache.entry(model, "said", &mut scratch);
         assert_eq!(kept, 0);
-        assert_eq!(cache.entries[0].sums, fresh.sums);
+        assert_eq!(cache.sums[0], fresh);
         assert_eq!(
             cache.entry(model, "Ostravel", &mut scratch),
             1,
@@ -717,30 +738,30 @@ mod tests {
         );
         // Only "said" was met again since the last fill.
         cache.prepare_within(model, 3, 4);
-        assert_eq!(cache.entries.len(), 1);
+        assert_eq!(cache.words.len(), 1);
         assert_eq!(cache.entry(model, "said", &mut scratch), 0);
         cache.entry(model, "on", &mut scratch);
         cache.entry(model, "Ostravel", &mut scratch);
         cache.entry(model, "Ostravel", &mut scratch);
         cache.prepare_within(model, 2, 4);
-        assert_eq!(cache.entries.len(), 2, "said and Ostravel kept");
+        assert_eq!(cache.words.len(), 2, "said and Ostravel kept");
         // A word kept at one fill and not met again before the next is dropped then.
         assert_eq!(cache.entry(model, "Ostravel", &mut scratch), 1);
         cache.entry(model, "on", &mut scratch);
         cache.prepare_within(model, 2, 4);
-        assert_eq!(cache.entries.len(), 1);
+        assert_eq!(cache.words.len(), 1);
         assert_eq!(cache.entry(model, "Ostravel", &mut scratch), 0);
         assert_eq!(cache.entry(model, "said", &mut scratch), 1, "computed anew");
         // A document that would not fit beside what is kept empties the cache.
         cache.prepare_within(model, 4, 4);
-        assert!(cache.entries.is_empty());
+        assert!(cache.words.is_empty() && cache.sums.is_empty());
     }
 
     /// Tagging sums features through the word cache; training through the flat list of
     /// `sentence_keys`. Both must give the same emission scores, for every token.
     #[test]
     fn cached_sums_equal_the_flat_features() {
-        use crate::ner::features::{sentence_keys, token_info};
+        use crate::ner::features::{sentence_keys, token_info, TokInfo};
         let cfg = crate::config::Config::embedded().unwrap();
         let model = cfg.lexicons.ner.as_ref();
         let doc: Vec<Vec<&str>> = vec![
@@ -884,7 +905,7 @@ mod tests {
 
     #[test]
     fn plain_tokens_are_lower_case_runs_away_from_capitals_and_digits() {
-        use crate::ner::features::token_info;
+        use crate::ner::features::{token_info, TokInfo};
         let cfg = crate::config::Config::embedded().unwrap();
         let model = cfg.lexicons.ner.as_ref();
         let mut scratch = Scratch::default();
