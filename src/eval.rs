@@ -340,8 +340,9 @@ fn regression(e: &ChangeEvent, file: &str) -> Option<Regression> {
     if e.kind != types::DEVELOPMENT_STATUS_CHANGED {
         return None;
     }
-    let from: Status = serde_json::from_value(e.data.get("from")?.clone()).ok()?;
-    let to: Status = serde_json::from_value(e.data.get("to")?.clone()).ok()?;
+    let data = e.data.to_value();
+    let from: Status = serde_json::from_value(data.get("from")?.clone()).ok()?;
+    let to: Status = serde_json::from_value(data.get("to")?.clone()).ok()?;
     match (from.stage(), to.stage()) {
         (Some(a), Some(b)) if b < a => Some(Regression {
             development: e.subject.clone(),

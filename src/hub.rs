@@ -235,7 +235,7 @@ mod tests {
             kind: types::REPORT_ACCEPTED,
             subject: format!("r{seq}"),
             time: time::OffsetDateTime::UNIX_EPOCH,
-            data: serde_json::json!({}),
+            data: serde_json::json!({}).into(),
         };
         let json = e.to_raw("urn:test");
         Emitted::new(&e, json)

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::events::{types, ChangeEvent};
+use crate::events::{types, ChangeEvent, EventData};
 use crate::report::{file_label, Rejection, Report};
 use crate::stages::extract::entities::initials;
 use crate::stages::extract::{
@@ -591,7 +591,7 @@ impl Situation {
         &mut self,
         kind: &'static str,
         subject: &str,
-        data: serde_json::Value,
+        data: impl Into<EventData>,
         out: &mut Vec<ChangeEvent>,
     ) {
         self.seq += 1;
@@ -600,7 +600,7 @@ impl Situation {
             kind,
             subject: subject.to_string(),
             time: OffsetDateTime::now_utc(),
-            data,
+            data: data.into(),
         });
     }
 
@@ -683,22 +683,26 @@ impl Situation {
             sentences: report.sentences.len(),
             revises: revises.map(str::to_string),
         };
+        let published_at = report
+            .published_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
         self.event(
             types::REPORT_ACCEPTED,
             &report.id,
-            json!({
-                "file": info.file,
-                "source": info.source,
-                "title": info.title,
-                "published_at": report.published_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-                "date_origin": info.date_origin,
-                "dateline": info.dateline,
-                "encoding": report.meta.encoding,
-                "sentences": info.sentences,
-                "mentions": ex.mentions.len(),
-                "claims": ex.claims.len(),
-                "revises": info.revises,
-                "repeated_sentences": repeated,
+            EventData::render(&AcceptedData {
+                claims: ex.claims.len(),
+                date_origin: &info.date_origin,
+                dateline: info.dateline.as_deref(),
+                encoding: report.meta.encoding,
+                file: &info.file,
+                mentions: ex.mentions.len(),
+                published_at: &published_at,
+                repeated_sentences: repeated,
+                revises: info.revises.as_deref(),
+                sentences: info.sentences,
+                source: info.source.as_deref(),
+                title: info.title.as_deref(),
             }),
             &mut out,
         );
@@ -903,22 +907,29 @@ impl Situation {
         if !first && !new_alias {
             return;
         }
-        let (name, kind) = (e.name.clone(), e.kind);
-        if first {
-            self.event(
-                types::ENTITY_DISCOVERED,
-                id,
-                json!({"name": name, "kind": kind, "alias": m.surface, "report": report.id, "sentence": m.sentence}),
-                out,
-            );
-        } else if new_alias {
-            self.event(
-                types::ENTITY_ALIAS_ADDED,
-                id,
-                json!({"name": name, "alias": m.surface, "report": report.id, "sentence": m.sentence}),
-                out,
-            );
-        }
+        let data = if first {
+            EventData::render(&MentionData {
+                alias: &m.surface,
+                kind: Some(e.kind),
+                name: &e.name,
+                report: &report.id,
+                sentence: m.sentence,
+            })
+        } else {
+            EventData::render(&MentionData {
+                alias: &m.surface,
+                kind: None,
+                name: &e.name,
+                report: &report.id,
+                sentence: m.sentence,
+            })
+        };
+        let kind = if first {
+            types::ENTITY_DISCOVERED
+        } else {
+            types::ENTITY_ALIAS_ADDED
+        };
+        self.event(kind, id, data, out);
     }
 
     fn gazetteer_entity(&mut self, g: usize, rec: &EntityRecognizer) -> String {
@@ -1436,6 +1447,35 @@ use std::collections::HashSet;
 /// A development's roles from all its claims: the most-named actor, location and target
 /// (ties broken by id), and every participant. A function of the claim set, so arrival
 /// order does not change it.
+/// The data of `report.accepted`, its fields in the order a JSON object prints its keys.
+#[derive(Serialize)]
+struct AcceptedData<'a> {
+    claims: usize,
+    date_origin: &'a str,
+    dateline: Option<&'a str>,
+    encoding: &'a str,
+    file: &'a str,
+    mentions: usize,
+    published_at: &'a str,
+    repeated_sentences: usize,
+    revises: Option<&'a str>,
+    sentences: usize,
+    source: Option<&'a str>,
+    title: Option<&'a str>,
+}
+
+/// The data of `entity.discovered` (with the kind) and `entity.alias_added` (without),
+/// its fields in the order a JSON object prints its keys.
+#[derive(Serialize)]
+struct MentionData<'a> {
+    alias: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<EntityKind>,
+    name: &'a str,
+    report: &'a str,
+    sentence: usize,
+}
+
 fn roles_of(claims: &[Claim]) -> Roles {
     fn mode<'a>(values: impl Iterator<Item = &'a String>) -> Option<String> {
         let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
