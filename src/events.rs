@@ -229,11 +229,14 @@ mod tests {
         #[derive(Serialize)]
         struct Fields<'a> {
             alias: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            gone: Option<u8>,
             kind: Option<&'a str>,
             sentence: usize,
         }
         let fields = Fields {
             alias: "Ost\"ravel\u{1}é",
+            gone: None,
             kind: None,
             sentence: 3,
         };
