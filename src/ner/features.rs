@@ -194,18 +194,6 @@ pub trait TokenFacts {
     }
 }
 
-impl TokenFacts for TokInfo {
-    fn lower(&self) -> u64 {
-        self.lower
-    }
-    fn shape(&self) -> u64 {
-        self.shape
-    }
-    fn flags(&self) -> u32 {
-        self.flags
-    }
-}
-
 /// The [`TokenFacts`] of a token and nothing else.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct TokCore {
@@ -224,17 +212,24 @@ impl From<&TokInfo> for TokCore {
     }
 }
 
-impl TokenFacts for TokCore {
-    fn lower(&self) -> u64 {
-        self.lower
-    }
-    fn shape(&self) -> u64 {
-        self.shape
-    }
-    fn flags(&self) -> u32 {
-        self.flags
-    }
+/// Both records hold the facts as fields of the same names.
+macro_rules! token_facts {
+    ($($t:ty),*) => {$(
+        impl TokenFacts for $t {
+            fn lower(&self) -> u64 {
+                self.lower
+            }
+            fn shape(&self) -> u64 {
+                self.shape
+            }
+            fn flags(&self) -> u32 {
+                self.flags
+            }
+        }
+    )*};
 }
+
+token_facts!(TokInfo, TokCore);
 
 fn shape_class(c: char) -> char {
     if c.is_uppercase() {
