@@ -53,7 +53,9 @@ pub struct ChangeEvent {
 /// The events every report brings by the dozen (a report taken, an entity found, a new
 /// spelling) are rendered from borrowed fields at once: a [`Value`] would allocate a map
 /// and a string for every key and value, only to be printed once and dropped. Both print
-/// the same bytes (object keys in sorted order, as a [`Value`] keeps them).
+/// the same bytes as long as the rendered structs declare their fields in sorted key
+/// order (a [`Value`]'s map keeps its keys sorted) and hold no map of their own whose
+/// keys come out unsorted.
 #[derive(Debug, Clone)]
 pub enum EventData {
     Value(Value),

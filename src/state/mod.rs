@@ -1444,9 +1444,6 @@ impl Situation {
 
 use std::collections::HashSet;
 
-/// A development's roles from all its claims: the most-named actor, location and target
-/// (ties broken by id), and every participant. A function of the claim set, so arrival
-/// order does not change it.
 /// The data of `report.accepted`, its fields in the order a JSON object prints its keys.
 #[derive(Serialize)]
 struct AcceptedData<'a> {
@@ -1476,6 +1473,9 @@ struct MentionData<'a> {
     sentence: usize,
 }
 
+/// A development's roles from all its claims: the most-named actor, location and target
+/// (ties broken by id), and every participant. A function of the claim set, so arrival
+/// order does not change it.
 fn roles_of(claims: &[Claim]) -> Roles {
     fn mode<'a>(values: impl Iterator<Item = &'a String>) -> Option<String> {
         let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
