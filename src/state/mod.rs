@@ -43,6 +43,11 @@ pub struct Entity {
     kind_votes: BTreeMap<EntityKind, u32>,
     #[serde(skip)]
     from_gazetteer: bool,
+    /// The [`Situation::applying`] number of the last report that named the entity: a
+    /// report names most of its entities several times, and the ones in many reports
+    /// (a country, a capital) have `reports` sets of hundreds of ids to search.
+    #[serde(skip)]
+    noted_in: u64,
 }
 
 /// One report's claim about a development: the unit of evidence.
@@ -195,6 +200,10 @@ pub struct Situation {
     /// looking one up.
     #[serde(skip)]
     gazetteer_ids: HashMap<String, String>,
+    /// Counts the reports applied by this process, from 1 (0 marks an entity no report
+    /// applied here has named; see [`Entity::noted_in`]).
+    #[serde(skip)]
+    applying: u64,
 }
 
 /// The persistence form of the entity table: the public fields plus the kind votes and the
@@ -652,6 +661,7 @@ impl Situation {
         rec: &EntityRecognizer,
         revises: Option<&str>,
     ) -> Vec<ChangeEvent> {
+        self.applying += 1;
         let mut out = Vec::new();
         let hashes: Vec<u64> = report
             .sentences
@@ -843,6 +853,7 @@ impl Situation {
                 reports: BTreeSet::new(),
                 kind_votes: BTreeMap::new(),
                 from_gazetteer: gazetteer,
+                noted_in: 0,
             },
         );
         let v = self.keys.entry(key.to_string()).or_default();
@@ -882,8 +893,11 @@ impl Situation {
         };
         let first = e.mentions == 0;
         e.mentions += 1;
-        if !e.reports.contains(&report.id) {
-            e.reports.insert(report.id.clone());
+        if e.noted_in != self.applying {
+            e.noted_in = self.applying;
+            if !e.reports.contains(&report.id) {
+                e.reports.insert(report.id.clone());
+            }
         }
         if !e.from_gazetteer {
             *e.kind_votes.entry(m.kind).or_insert(0) += u32::from(m.weight.max(1));
@@ -1588,6 +1602,7 @@ mod tests {
                     reports: BTreeSet::new(),
                     kind_votes: BTreeMap::from([(EntityKind::Place, 1)]),
                     from_gazetteer: false,
+                    noted_in: 0,
                 },
             );
         }

@@ -199,6 +199,27 @@ fn hedged_claim_moves_nothing_and_negation_maps_the_status() {
 }
 
 #[test]
+fn an_entity_lists_every_report_that_names_it_once() {
+    let (events, snap) = ingest(&[&fixtures().join("reversal")]);
+    let accepted: Vec<&str> = of_type(&events, "report.accepted")
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(accepted.len(), 3);
+    // The town is named several times in each of the three reports.
+    let town = snap["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "Marrowby")
+        .expect("Marrowby");
+    let mut expected = accepted.clone();
+    expected.sort_unstable();
+    assert_eq!(town["reports"], serde_json::json!(expected));
+    assert!(town["mentions"].as_u64().unwrap() > 3, "{town}");
+}
+
+#[test]
 fn exact_resend_under_another_name_is_a_duplicate() {
     let dir = tempfile::tempdir().unwrap();
     let original =
