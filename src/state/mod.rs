@@ -969,7 +969,7 @@ impl Situation {
         out: &mut Vec<ChangeEvent>,
     ) {
         let mut last_of_kind: HashMap<String, String> = HashMap::default();
-        let mut touched: Vec<String> = Vec::new();
+        let mut touched = Touched::default();
         // Developments this report opened: no event has named them yet.
         let mut created_here: BTreeSet<String> = BTreeSet::new();
         let entity = |i: Option<usize>| {
@@ -981,6 +981,16 @@ impl Situation {
         // into force" early in a report joins the blockade its headline or a later sentence
         // names.
         let mut queue: Vec<&ClaimDraft> = ex.claims.iter().collect();
+        // The entities named in each sentence, the context of the claims made there: sorted
+        // out once, not by a pass over all the report's mentions for every claim.
+        let mut named_in: HashMap<usize, Vec<&String>> = HashMap::default();
+        if !queue.is_empty() {
+            for (m, id) in ex.mentions.iter().zip(ids) {
+                if !id.is_empty() {
+                    named_in.entry(m.sentence).or_default().push(id);
+                }
+            }
+        }
         let mut second_pass = false;
         let mut deferred: Vec<&ClaimDraft> = Vec::new();
         loop {
@@ -1147,7 +1157,7 @@ impl Situation {
                         .cloned();
                     if let Some(known) = known {
                         self.merge_into(&dev_id, &known);
-                        touched.retain(|t| *t != dev_id);
+                        touched.remove(&dev_id);
                         for v in last_of_kind.values_mut().filter(|v| **v == dev_id) {
                             v.clone_from(&known);
                         }
@@ -1165,19 +1175,11 @@ impl Situation {
                     }
                 }
                 last_of_kind.insert(c.frame.clone(), dev_id.clone());
-                let context: Vec<String> = ex
-                    .mentions
-                    .iter()
-                    .zip(ids)
-                    .filter(|(m, id)| m.sentence == c.sentence && !id.is_empty())
-                    .map(|(_, id)| id.clone())
-                    .collect();
-                if !self.attach(&dev_id, claim, &context) {
+                let context = named_in.get(&c.sentence).map_or(&[][..], Vec::as_slice);
+                if !self.attach(&dev_id, claim, context) {
                     continue;
                 }
-                if !touched.contains(&dev_id) {
-                    touched.push(dev_id);
-                }
+                touched.add(dev_id);
             }
             if second_pass || deferred.is_empty() {
                 break;
@@ -1186,7 +1188,7 @@ impl Situation {
             second_pass = true;
         }
         self.adopt_orphans(&mut touched);
-        for id in touched {
+        for id in touched.order {
             self.settle(&id, &report.id, out);
         }
     }
@@ -1241,7 +1243,7 @@ impl Situation {
     }
 
     /// Gives kept claims to the developments `touched` now makes salient for them.
-    fn adopt_orphans(&mut self, touched: &mut Vec<String>) {
+    fn adopt_orphans(&mut self, touched: &mut Touched) {
         // Only an orphan whose report names an entity that a claim just named can have
         // found its development now. Frames are taken in name order, each frame's orphans
         // oldest first: an adoption changes what the next orphan finds.
@@ -1257,9 +1259,7 @@ impl Situation {
                 };
                 if let Some(o) = self.orphans.take(frame, serial) {
                     self.attach(&id, o.claim, &[]);
-                    if !touched.contains(&id) {
-                        touched.push(id);
-                    }
+                    touched.add(id);
                 }
             }
         }
@@ -1293,20 +1293,20 @@ impl Situation {
     /// `context` holds the other entities of the claim's sentence: "a truce between the Varn
     /// Front and the army took effect in Kelvar" involves the Varn Front in the Kelvar truce
     /// even though only Kelvar identifies it.
-    fn attach(&mut self, dev_id: &str, claim: Claim, context: &[String]) -> bool {
+    fn attach(&mut self, dev_id: &str, claim: Claim, context: &[&String]) -> bool {
         let Some(dev) = self.developments.get_mut(dev_id) else {
             return false;
         };
         if claim
             .roles
             .entities()
-            .chain(context.iter())
+            .chain(context.iter().copied())
             .next()
             .is_some()
         {
             let involved = self.involved.entry(dev.frame.clone()).or_default();
             let fresh = self.fresh.entry(dev.frame.clone()).or_default();
-            for e in claim.roles.entities().chain(context.iter()) {
+            for e in claim.roles.entities().chain(context.iter().copied()) {
                 match involved.get_mut(e) {
                     Some(devs) if devs.contains(dev_id) => {}
                     Some(devs) => {
@@ -1458,6 +1458,29 @@ impl Situation {
 
 use std::collections::HashSet;
 
+/// The developments a report's claims went to, in the order they first did (the order
+/// their events come in), with a set beside the list: a digest of many stories touches
+/// thousands, and looking each one up in the list made such a report quadratic.
+#[derive(Default)]
+struct Touched {
+    order: Vec<String>,
+    seen: HashSet<String>,
+}
+
+impl Touched {
+    fn add(&mut self, id: String) {
+        if self.seen.insert(id.clone()) {
+            self.order.push(id);
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        if self.seen.remove(id) {
+            self.order.retain(|t| t != id);
+        }
+    }
+}
+
 /// The data of `report.accepted`, its fields in the order a JSON object prints its keys.
 #[derive(Serialize)]
 struct AcceptedData<'a> {
@@ -1535,6 +1558,18 @@ mod tests {
 
     fn ids(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn touched_developments_keep_their_first_order_once_each() {
+        let mut t = Touched::default();
+        for id in ["b", "a", "b", "c", "a"] {
+            t.add(id.to_string());
+        }
+        t.remove("a");
+        t.remove("zz");
+        t.add("a".to_string());
+        assert_eq!(t.order, ["b", "c", "a"]);
     }
 
     #[test]

@@ -389,10 +389,12 @@ impl EntityRecognizer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(tagger.into_buffers());
+        let mut merged = Merged::new(out, report.sentences.len());
         for ((&si, offsets), found) in body.iter().zip(&spans).zip(&entities) {
             if found.is_empty() {
                 continue;
             }
+            merged.pushed_from = out.len();
             let text = &report.sentences[si].text;
             for e in found
                 .iter()
@@ -403,9 +405,11 @@ impl EntityRecognizer {
                 else {
                     continue;
                 };
-                self.merge_model_name(si, text, toks.sentence(si), start, end, e.ty, out);
+                let toks = toks.sentence(si);
+                self.merge_model_name(si, text, toks, start, end, e.ty, out, &mut merged);
             }
         }
+        merged.finish(out);
     }
 
     /// Merges one name the tagger found at `text[start..end]` (see `model_mentions`).
@@ -419,6 +423,7 @@ impl EntityRecognizer {
         end: usize,
         ty: NerType,
         out: &mut Vec<Mention>,
+        merged: &mut Merged,
     ) {
         let kind = match ty {
             NerType::Per => EntityKind::Person,
@@ -437,12 +442,13 @@ impl EntityRecognizer {
             i += 1;
         }
         let start = toks[i].start;
-        let mut overlapping = out
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| m.sentence == si && m.start < end && start < m.end)
-            .map(|(k, _)| k);
-        let replace = match (overlapping.next(), overlapping.next()) {
+        let overlapping = {
+            let mut it = merged
+                .of_sentence(si, out.len())
+                .filter(|&k| out[k].start < end && start < out[k].end);
+            (it.next(), it.next())
+        };
+        let replace = match overlapping {
             (None, _) => None,
             (Some(k), None) => {
                 let m = &out[k];
@@ -473,7 +479,7 @@ impl EntityRecognizer {
             (Some(_), Some(_)) => return,
         };
         if let Some(k) = replace {
-            out.remove(k);
+            merged.remove(k);
         }
         let before = out.len();
         self.push_span(si, text, toks, i, j + 1, Some(kind), out);
@@ -1087,11 +1093,13 @@ impl EntityRecognizer {
     /// In-report coreference: a one-word name after a longer name whose last word has the
     /// same key (surname), and an acronym after a name with those initials, or written in
     /// brackets right after it ("Syrian Democratic Forces (SDF)").
+    ///
+    /// The antecedents are indexed by surname key and by initials, so that a report with
+    /// thousands of one-word names costs a lookup per name rather than a pass over all the
+    /// others for each: the nearest earlier antecedent is taken, else the first later one.
     fn link(&self, mentions: &mut [Mention]) {
-        // The initials of each mention, worked out when an acronym first asks for them.
-        let mut initials_of: Vec<Option<String>> = vec![None; mentions.len()];
         // Where the last word of each several-word, non-facility key starts: the only
-        // mentions a surname can take as its antecedent. Worked out once, not once per pair.
+        // mentions a surname can take as its antecedent.
         let tails: Vec<Option<usize>> = mentions
             .iter()
             .map(|m| {
@@ -1101,57 +1109,136 @@ impl EntityRecognizer {
                     .flatten()
             })
             .collect();
+        let candidate = |m: &Mention| m.gazetteer.is_none() && !m.demonym;
+        // Surname key → the personal several-word mentions ending in it, in order. Their
+        // links and kinds are not changed below (only one-word mentions are linked).
+        let mut by_surname: HashMap<String, Vec<usize>> = HashMap::new();
+        for (j, m) in mentions.iter().enumerate() {
+            if let Some(t) = tails[j] {
+                if candidate(m) && matches!(m.kind, EntityKind::Person | EntityKind::Other) {
+                    by_surname
+                        .entry(m.key[t..].to_string())
+                        .or_default()
+                        .push(j);
+                }
+            }
+        }
+        // Initials → the mentions with them, in order: built when an acronym first asks.
+        let mut by_initials: Option<HashMap<String, Vec<usize>>> = None;
         for i in 0..mentions.len() {
-            if mentions[i].gazetteer.is_some() || mentions[i].demonym {
+            let m = &mentions[i];
+            if !candidate(m) || tails[i].is_some() || m.key.contains(':') {
                 continue;
             }
-            let key = mentions[i].key.as_str();
-            let single = tails[i].is_none() && !key.contains(':');
-            if !single {
-                continue;
-            }
-            let surface = &mentions[i].surface;
+            let surface = &m.surface;
             let acronym = surface
                 .chars()
                 .filter(|c| c.is_alphabetic())
                 .all(char::is_uppercase)
                 && surface.chars().filter(|c| c.is_alphabetic()).count() >= 2;
-            let letters = if acronym {
-                surface.replace('.', "")
+            let found = if acronym {
+                let index = by_initials.get_or_insert_with(|| {
+                    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+                    for (j, m) in mentions.iter().enumerate() {
+                        if candidate(m) {
+                            let init =
+                                initials_by(&m.surface, |w| self.lower_classes(w) & CONNECTOR != 0);
+                            index.entry(init).or_default().push(j);
+                        }
+                    }
+                    index
+                });
+                index
+                    .get(&surface.replace('.', ""))
+                    .and_then(|js| nearest(js, i, |j| mentions[j].link.is_none()))
+            } else if matches!(m.kind, EntityKind::Person | EntityKind::Other) {
+                by_surname
+                    .get(m.key.as_str())
+                    .and_then(|js| nearest(js, i, |j| mentions[j].link.is_none()))
             } else {
-                String::new()
+                None
             };
-            let personal = matches!(mentions[i].kind, EntityKind::Person | EntityKind::Other);
-            // Prefer the nearest earlier antecedent, then any later one in the report.
-            let order = (0..i).rev().chain(i + 1..mentions.len());
-            let mut found = None;
-            for j in order {
-                let m = &mentions[j];
-                if m.gazetteer.is_some() || m.demonym || m.link.is_some() && j > i {
-                    continue;
-                }
-                let hit = if acronym {
-                    let init = initials_of[j].get_or_insert_with(|| {
-                        initials_by(&m.surface, |w| self.lower_classes(w) & CONNECTOR != 0)
-                    });
-                    *init == letters
-                } else {
-                    personal
-                        && tails[j].is_some_and(|t| &m.key[t..] == key)
-                        && matches!(m.kind, EntityKind::Person | EntityKind::Other)
-                };
-                if hit {
-                    found = Some(m.link.unwrap_or(j));
-                    break;
-                }
-            }
-            if let Some(target) = found {
-                mentions[i].link = Some(target);
-                if mentions[i].kind == EntityKind::Other {
-                    mentions[i].kind = mentions[target].kind;
+            // An antecedent linked already hands on its own antecedent.
+            if let Some(j) = found {
+                let target = mentions[j].link.unwrap_or(j);
+                let kind = mentions[target].kind;
+                let m = &mut mentions[i];
+                m.link = Some(target);
+                if m.kind == EntityKind::Other {
+                    m.kind = kind;
                 }
             }
         }
+    }
+}
+
+/// The antecedent of mention `i` among `js` (ascending, `i` perhaps among them): the
+/// nearest before it, else the first after it that `later_ok` accepts.
+fn nearest(js: &[usize], i: usize, later_ok: impl Fn(usize) -> bool) -> Option<usize> {
+    let before = js.partition_point(|&j| j < i);
+    if let Some(&j) = before.checked_sub(1).and_then(|b| js.get(b)) {
+        return Some(j);
+    }
+    js[before..]
+        .iter()
+        .copied()
+        .filter(|&j| j > i)
+        .find(|&j| later_ok(j))
+}
+
+/// The rules' mentions while the tagger's names are merged into them, found by sentence
+/// and removed by marking, so that merging a name costs a look at its sentence's
+/// mentions instead of a pass over (and a shift of) the whole report's.
+struct Merged {
+    /// Sentence → the rules' mentions in it, in order.
+    by_sentence: Vec<Vec<usize>>,
+    /// Where the mentions added for the sentence being merged begin.
+    pushed_from: usize,
+    /// Mentions replaced by a tagger's name, dropped by [`Merged::finish`].
+    removed: Vec<bool>,
+}
+
+impl Merged {
+    fn new(rules: &[Mention], sentences: usize) -> Self {
+        let mut by_sentence = vec![Vec::new(); sentences];
+        for (k, m) in rules.iter().enumerate() {
+            if let Some(v) = by_sentence.get_mut(m.sentence) {
+                v.push(k);
+            }
+        }
+        Self {
+            by_sentence,
+            pushed_from: rules.len(),
+            removed: vec![false; rules.len()],
+        }
+    }
+
+    /// The live mentions of sentence `si`, in order: the rules', then those added for it
+    /// (up to `len`, the mention count now).
+    fn of_sentence(&self, si: usize, len: usize) -> impl Iterator<Item = usize> + '_ {
+        let rules = self.by_sentence.get(si).map_or(&[][..], Vec::as_slice);
+        rules
+            .iter()
+            .copied()
+            .chain(self.pushed_from..len)
+            .filter(|&k| !self.removed.get(k).copied().unwrap_or(false))
+    }
+
+    fn remove(&mut self, k: usize) {
+        if self.removed.len() <= k {
+            self.removed.resize(k + 1, false);
+        }
+        self.removed[k] = true;
+    }
+
+    /// Drops the removed mentions, keeping the order of the rest.
+    fn finish(self, out: &mut Vec<Mention>) {
+        let mut k = 0;
+        out.retain(|_| {
+            let keep = !self.removed.get(k).copied().unwrap_or(false);
+            k += 1;
+            keep
+        });
     }
 }
 
@@ -1327,5 +1414,52 @@ mod tests {
             .iter()
             .any(|m| m.surface == "VELGRAD" && m.kind == EntityKind::Place));
         assert_eq!(key_counts(&ms).get("vrn lsk").copied(), Some(1));
+    }
+
+    #[test]
+    fn the_antecedent_is_the_nearest_earlier_else_the_first_later_accepted() {
+        let js = [1, 4, 6, 9];
+        let any = |_: usize| true;
+        assert_eq!(nearest(&js, 5, any), Some(4));
+        assert_eq!(
+            nearest(&js, 6, any),
+            Some(4),
+            "a mention is not its own antecedent"
+        );
+        assert_eq!(nearest(&js, 0, any), Some(1));
+        assert_eq!(nearest(&js, 1, any), Some(4));
+        assert_eq!(nearest(&js, 0, |j| j > 4), Some(6));
+        assert_eq!(nearest(&js, 0, |_| false), None);
+        assert_eq!(nearest(&[], 3, any), None);
+    }
+
+    #[test]
+    fn merging_looks_at_the_sentence_and_drops_what_was_replaced() {
+        let mention = |sentence: usize, surface: &str| Mention {
+            sentence,
+            start: 0,
+            end: surface.len(),
+            surface: surface.into(),
+            kind: EntityKind::Other,
+            weight: 1,
+            key: surface.to_lowercase(),
+            gazetteer: None,
+            demonym: false,
+            link: None,
+        };
+        let mut out = vec![mention(0, "A"), mention(1, "B"), mention(0, "C")];
+        let mut merged = Merged::new(&out, 2);
+        assert_eq!(merged.of_sentence(0, out.len()).collect::<Vec<_>>(), [0, 2]);
+        // Merging sentence 1: what it adds counts as its own, what it replaces is gone.
+        merged.pushed_from = out.len();
+        out.push(mention(1, "D"));
+        merged.remove(1);
+        assert_eq!(merged.of_sentence(1, out.len()).collect::<Vec<_>>(), [3]);
+        out.push(mention(1, "E"));
+        merged.remove(3);
+        assert_eq!(merged.of_sentence(1, out.len()).collect::<Vec<_>>(), [4]);
+        merged.finish(&mut out);
+        let left: Vec<&str> = out.iter().map(|m| m.surface.as_str()).collect();
+        assert_eq!(left, ["A", "C", "E"]);
     }
 }
