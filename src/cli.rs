@@ -27,7 +27,8 @@ pub enum Command {
         /// Folder to watch (overrides `source.watch_dir`).
         #[arg(long)]
         watch_dir: Option<PathBuf>,
-        /// Folder for the events file (overrides `events.data_dir`).
+        /// Folder for the events file, the journal, its snapshots and the lock (overrides
+        /// `events.data_dir`).
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Do not print events on standard output (they still go to the events file).

@@ -32,10 +32,28 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("sitrep: {err:#}");
+            eprintln!("sitrep: {}", error_chain(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, each said once. The project's errors name their cause in
+/// their own message, so that a log line of one says everything; `{:#}` would then print
+/// each cause twice.
+fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// `--config`, else `config/sitrep.toml` in the current folder, else the embedded defaults.
@@ -249,5 +267,25 @@ fn print_out(text: &str) -> std::io::Result<()> {
     match writeln!(std::io::stdout().lock(), "{text}") {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("journal: {0}")]
+        Journal(#[from] std::io::Error),
+    }
+
+    #[test]
+    fn a_cause_named_in_its_error_is_said_once() {
+        let io = std::io::Error::other("data/LOCK: in use");
+        let err = anyhow::Error::from(Outer::from(io)).context("starting");
+        assert_eq!(error_chain(&err), "starting: journal: data/LOCK: in use");
+        let plain = anyhow::anyhow!("no such folder").context("reading the config");
+        assert_eq!(error_chain(&plain), "reading the config: no such folder");
     }
 }
