@@ -363,9 +363,7 @@ impl Stages {
             Extracted::Rejected(r) => {
                 warn!(path = %r.path.display(), reason = %r.reason, "Report rejected.");
                 let events = state.write(|s| s.apply_rejected(&r.path, &r.reason));
-                let stamp = std::fs::symlink_metadata(&r.path)
-                    .ok()
-                    .map(|m| (m.len(), m.modified().ok()));
+                let stamp = crate::source::stamp(&r.path);
                 Applied {
                     events,
                     stamp,

@@ -271,10 +271,15 @@ fn dir_identity(path: &Path) -> Option<(u64, u64)> {
 }
 
 /// (size, mtime): what "unchanged" means for a file being written.
-type Stamp = (u64, Option<SystemTime>);
+pub(crate) type Stamp = (u64, Option<SystemTime>);
 
-fn stamp(path: &Path) -> Option<Stamp> {
-    let m = std::fs::metadata(path).ok()?;
+/// The stamp of what `path` names, or of the link itself when it leads nowhere (a dangling
+/// link, a loop): the journal's ledger records the same, so that a rejected link is not
+/// taken and rejected again at every start.
+pub(crate) fn stamp(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path)
+        .or_else(|_| std::fs::symlink_metadata(path))
+        .ok()?;
     Some((m.len(), m.modified().ok()))
 }
 

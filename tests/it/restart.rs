@@ -90,6 +90,35 @@ fn restart_re_emits_nothing_and_continues_the_picture_and_the_numbering() {
     );
 }
 
+#[test]
+fn a_link_to_nowhere_is_rejected_once_not_at_every_start() {
+    let mut d = start("");
+    std::os::unix::fs::symlink(d.watch.join("missing.txt"), d.watch.join("gone.txt")).unwrap();
+    std::os::unix::fs::symlink(d.watch.join("loop.txt"), d.watch.join("loop.txt")).unwrap();
+    d.wait_file("report.rejected", "gone.txt");
+    d.wait_file("report.rejected", "loop.txt");
+    let (mut d, _) = d.restart(false);
+    // The start-up scan has seen both links again before this file's turn.
+    copy_fixture(
+        "progression/01_tallis-kestria-to-withdraw.txt",
+        &d.watch,
+        "01.txt",
+    );
+    let accepted = d.wait_file("report.accepted", "01.txt");
+    assert_eq!(d.seen[0], accepted, "after the restart: {:#?}", d.seen);
+    let (status, _) = d.stop();
+    assert!(status.success());
+    let all = d.events_file();
+    assert_gapless(&all);
+    for link in ["gone.txt", "loop.txt"] {
+        let rejected = all
+            .iter()
+            .filter(|e| e["type"] == "report.rejected" && e["data"]["file"] == link)
+            .count();
+        assert_eq!(rejected, 1, "{link}: {all:#?}");
+    }
+}
+
 /// Our own wire copy: a few dozen withdrawals told in three steps each, by three outlets,
 /// with re-sends and a bad file now and then.
 fn generated_reports(n: usize) -> Vec<(String, Vec<u8>)> {
