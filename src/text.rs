@@ -671,7 +671,9 @@ impl NameKeyer {
         let mut prev = '\0';
         for (i, c) in w.chars().enumerate() {
             let vowel = matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y');
-            if i > 0 && (vowel || c == prev) {
+            // A doubled letter is a spelling variant; a repeated digit is another number
+            // (Unit 11 is not Unit 1).
+            if i > 0 && (vowel || c == prev && !c.is_numeric()) {
                 prev = c;
                 continue;
             }
@@ -994,6 +996,14 @@ mod tests {
         assert_ne!(k.key("Putin"), k.key("Peskov"));
         assert_ne!(k.key("Silver Meridian"), k.key("Silver Coast"));
         assert_ne!(k.key("Kellan"), k.key("Kellana"));
+    }
+
+    #[test]
+    fn name_key_keeps_every_digit() {
+        let k = keyer();
+        assert_ne!(k.key("Town1"), k.key("Town11"));
+        assert_ne!(k.key("Unit 10"), k.key("Unit 100"));
+        assert_eq!(k.key("Unit 11"), k.key("Unitt 11"));
     }
 
     #[test]
