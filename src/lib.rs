@@ -65,13 +65,19 @@ pub async fn run(
         .await
         .map_err(|_| PipelineError::Panicked("recovery"))??;
     let taken = recovered.durable.ledger().clone();
-    info!(
-        replayed = recovered.replayed,
-        files_taken = taken.len(),
-        seq = recovered.situation.read(|s| s.seq()),
-        ms = started.elapsed().as_millis() as u64,
-        "Situation restored from the data directory."
-    );
+    let seq = recovered.situation.read(|s| s.seq());
+    let ms = started.elapsed().as_millis() as u64;
+    if seq == 0 && taken.is_empty() {
+        info!(data_dir = %cfg.events.data_dir.display(), ms, "Starting with an empty situation.");
+    } else {
+        info!(
+            replayed = recovered.replayed,
+            files_taken = taken.len(),
+            seq,
+            ms,
+            "Situation restored from the data directory."
+        );
+    }
     let hub = Arc::new(Hub::new(
         cfg.api.retain_events,
         cfg.api.subscriber_buffer,

@@ -44,7 +44,18 @@ fn restart_re_emits_nothing_and_continues_the_picture_and_the_numbering() {
     d.wait_for("withdrawal planned", |e| {
         e["type"] == "development.detected" && e["data"]["status"] == "planned"
     });
+    let said = |d: &Daemon, what: &str| d.startup_log.iter().any(|l| l.contains(what));
+    assert!(
+        said(&d, "Starting with an empty situation."),
+        "{:#?}",
+        d.startup_log
+    );
     let (mut d, before) = d.restart(false);
+    assert!(
+        said(&d, "Situation restored from the data directory."),
+        "{:#?}",
+        d.startup_log
+    );
     let last = *event_ids(&before).last().unwrap();
 
     // Nothing is said again about 01.txt; the next file continues the numbering and moves

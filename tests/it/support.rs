@@ -119,6 +119,8 @@ pub struct Daemon {
     ready: Receiver<String>,
     /// Every event received so far, in order.
     pub seen: Vec<Value>,
+    /// The log lines up to and including `Ready.`.
+    pub startup_log: Vec<String>,
     pub watch: PathBuf,
     pub data: PathBuf,
     config_text: String,
@@ -211,18 +213,30 @@ impl Daemon {
                 let _ = ltx.send(line);
             }
         });
-        let d = Daemon {
+        let mut d = Daemon {
             child,
             events,
             ready,
             seen: Vec::new(),
+            startup_log: Vec::new(),
             watch,
             data,
             config_text: config_text.to_string(),
             _dir: dir,
         };
-        d.wait_log("Ready.");
-        d
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = d
+                .ready
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no Ready. within {TIMEOUT:?}: {:#?}", d.startup_log));
+            let done = line.contains("Ready.");
+            d.startup_log.push(line);
+            if done {
+                break d;
+            }
+        }
     }
 
     /// Stops the daemon (SIGTERM, or SIGKILL when `crash`) and starts a new one on the same
