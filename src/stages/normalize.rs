@@ -560,7 +560,13 @@ fn binary_check(probe: impl Iterator<Item = u32>) -> Result<(), Rejection> {
 fn binary_check_bytes(bytes: &[u8]) -> Result<(), Rejection> {
     let probe = &bytes[..bytes.len().min(BINARY_PROBE)];
     if probe.contains(&0) {
-        return Err(nul_rejection());
+        return Err(match utf16_without_bom(probe) {
+            Some(order) => Rejection::Binary(format!(
+                "contains NUL bytes; every other byte is NUL, as in UTF-16 ({order}) without \
+                 a byte-order mark: save it as UTF-8, or as UTF-16 with a byte-order mark"
+            )),
+            None => nul_rejection(),
+        });
     }
     // Counted in blocks that a `u8` holds, so that the loop works on many bytes at once.
     let controls: usize = probe
@@ -573,6 +579,30 @@ fn binary_check_bytes(bytes: &[u8]) -> Result<(), Rejection> {
         .map(usize::from)
         .sum();
     control_verdict(controls, probe.len())
+}
+
+/// `Some("little-endian")` or `Some("big-endian")` when the probe looks like mostly-ASCII
+/// UTF-16 text: NUL in nearly all of one byte position of each pair and in few of the
+/// other. Only to word the rejection: text without a byte-order mark is not guessed at.
+fn utf16_without_bom(probe: &[u8]) -> Option<&'static str> {
+    let pairs = probe.len() / 2;
+    if pairs < 8 {
+        return None;
+    }
+    let (mut even, mut odd) = (0, 0);
+    for pair in probe.chunks_exact(2) {
+        even += usize::from(pair[0] == 0);
+        odd += usize::from(pair[1] == 0);
+    }
+    let mostly = |n: usize| n * 10 >= pairs * 9;
+    let few = |n: usize| n * 10 <= pairs;
+    if mostly(odd) && few(even) {
+        Some("little-endian")
+    } else if mostly(even) && few(odd) {
+        Some("big-endian")
+    } else {
+        None
+    }
 }
 
 fn nul_rejection() -> Rejection {
@@ -848,6 +878,28 @@ mod tests {
             .unwrap();
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_eq!(a.id, b.id);
+    }
+
+    #[test]
+    fn utf16_without_a_byte_order_mark_is_named_in_the_rejection() {
+        let n = normalizer();
+        let text = "Talks in Velgrad resumed on Monday.\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for (bytes, order) in [(le, "little-endian"), (be, "big-endian")] {
+            match n.normalize(&raw(&bytes)).unwrap_err() {
+                Rejection::Binary(why) => assert!(why.contains(order), "{why}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        // Other NUL-bearing bytes keep the plain reason.
+        assert_eq!(
+            n.normalize(&raw(
+                b"PK\x03\x04\x00\x00\x14\x00\x08\x00\x08\x00\x9a\x4f\x67\x56\x00\x00"
+            ))
+            .unwrap_err(),
+            Rejection::Binary("contains NUL bytes".into())
+        );
     }
 
     #[test]
