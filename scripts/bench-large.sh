@@ -3,16 +3,16 @@
 #
 #   scripts/bench-large.sh [MB...]        (default: 1 2 4)
 #
-# For each size it writes one report of about that many megabytes (under the default
-# 4 MiB `max_bytes` when MB is 4) into target/bench-large/MB/, made of generated
-# sentences: invented names (syllables drawn with a fixed seed) doing things the frame
-# lexicon knows (withdrawing, a ceasefire, meeting, an evacuation), so the file brings
-# tens of thousands of names and claims. Then it runs `sitrep ingest DIR --quiet` RUNS times
+# For each size it writes one report of about that many megabytes (4 is the largest under
+# the default 4 MiB `max_bytes`) into target/bench-large/MB/, made of generated sentences:
+# three invented names each (words of syllables drawn with a fixed seed) and something the
+# frame lexicon knows (a withdrawal, a ceasefire, a meeting, an evacuation, a
+# deployment), so the file brings tens of thousands of names and claims. Then it runs `sitrep ingest DIR --quiet` RUNS times
 # and prints the median wall time and the peak memory. A report's cost should grow in
 # proportion to its size: a doubling of the size that more than doubles the time means
 # some step compares everything in the report with everything else.
 #
-# Environment: RUNS (default 3), PYTHON (default python3).
+# Environment: RUNS (default 3), PYTHON (default python3), CARGO_TARGET_DIR.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,11 +20,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RUNS=${RUNS:-3}
 PYTHON=${PYTHON:-python3}
 OUT=target/bench-large
-SITREP=target/release/sitrep
+SITREP=${CARGO_TARGET_DIR:-target}/release/sitrep
 TIME=/usr/bin/time
 
 die() { echo "bench-large: $*" >&2; exit 1; }
 [[ -x $TIME ]] || die "GNU time (/usr/bin/time) not found"
+[[ -n ${EPOCHREALTIME:-} ]] || die "bash 5 or later needed (EPOCHREALTIME)"
+[[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "RUNS must be 1 or more, not '$RUNS'"
 sizes=("$@")
 [[ ${#sizes[@]} -gt 0 ]] || sizes=(1 2 4)
 
@@ -58,11 +60,16 @@ EOF
   walls=()
   rss=0
   for _ in $(seq "$RUNS"); do
-    t0=$EPOCHREALTIME
+    # The decimal separator of EPOCHREALTIME follows the locale.
+    t0=${EPOCHREALTIME/,/.}
     $TIME -f '%M' -o "$OUT/time.txt" "$SITREP" ingest "$dir" --quiet >/dev/null 2>"$OUT/log.txt" \
       || die "sitrep failed on $dir (see $OUT/log.txt)"
-    t1=$EPOCHREALTIME
-    walls+=("$(echo "$t1 - $t0" | bc -l)")
+    t1=${EPOCHREALTIME/,/.}
+    # A report over the size cap would be timed as a quick rejection.
+    if grep -q "rejected" "$OUT/log.txt"; then
+      die "the $mb MB report was rejected (see $OUT/log.txt): raise source.max_bytes or pick a smaller size"
+    fi
+    walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')")
     kb=$(tail -1 "$OUT/time.txt")
     (( kb > rss )) && rss=$kb
   done

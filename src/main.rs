@@ -38,14 +38,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes, each said once. The project's errors name their cause in
-/// their own message, so that a log line of one says everything; `{:#}` would then print
-/// each cause twice.
+/// The error and its causes, each said once. The project's errors end their message with
+/// their cause's, so that a log line of one says everything; `{:#}` would then print each
+/// such cause twice.
 fn error_chain(err: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in err.chain() {
         let text = cause.to_string();
-        if out.contains(&text) {
+        if out.ends_with(&text) {
             continue;
         }
         if !out.is_empty() {

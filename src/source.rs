@@ -273,14 +273,11 @@ fn dir_identity(path: &Path) -> Option<(u64, u64)> {
 /// (size, mtime): what "unchanged" means for a file being written.
 pub(crate) type Stamp = (u64, Option<SystemTime>);
 
-/// The stamp of what `path` names, or of the link itself when it leads nowhere (a dangling
-/// link, a loop): the journal's ledger records the same, so that a rejected link is not
-/// taken and rejected again at every start.
+/// [`FileStamp::of`] as a pair. The journal's ledger records the same stamp for every
+/// outcome, so that a file (or a link, whether it leads to a rejected file or nowhere)
+/// is not taken again at every start.
 pub(crate) fn stamp(path: &Path) -> Option<Stamp> {
-    let m = std::fs::metadata(path)
-        .or_else(|_| std::fs::symlink_metadata(path))
-        .ok()?;
-    Some((m.len(), m.modified().ok()))
+    FileStamp::of(path).map(|s| (s.len, s.modified))
 }
 
 /// The watching source of the daemon.

@@ -199,7 +199,7 @@ fn hedged_claim_moves_nothing_and_negation_maps_the_status() {
 }
 
 #[test]
-fn an_entity_lists_every_report_that_names_it_once() {
+fn an_entity_lists_every_report_that_names_it() {
     let (events, snap) = ingest(&[&fixtures().join("reversal")]);
     let accepted: Vec<&str> = of_type(&events, "report.accepted")
         .iter()

@@ -102,12 +102,17 @@ fn restart_re_emits_nothing_and_continues_the_picture_and_the_numbering() {
 }
 
 #[test]
-fn a_link_to_nowhere_is_rejected_once_not_at_every_start() {
+fn a_rejected_link_is_rejected_once_not_at_every_start() {
     let mut d = start("");
     std::os::unix::fs::symlink(d.watch.join("missing.txt"), d.watch.join("gone.txt")).unwrap();
     std::os::unix::fs::symlink(d.watch.join("loop.txt"), d.watch.join("loop.txt")).unwrap();
+    // A link to a file that is itself rejected (empty), kept outside the watch folder.
+    let empty = d.dir().join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    std::os::unix::fs::symlink(&empty, d.watch.join("to-empty.txt")).unwrap();
     d.wait_file("report.rejected", "gone.txt");
     d.wait_file("report.rejected", "loop.txt");
+    d.wait_file("report.rejected", "to-empty.txt");
     let (mut d, _) = d.restart(false);
     // The start-up scan has seen both links again before this file's turn.
     copy_fixture(
@@ -121,7 +126,7 @@ fn a_link_to_nowhere_is_rejected_once_not_at_every_start() {
     assert!(status.success());
     let all = d.events_file();
     assert_gapless(&all);
-    for link in ["gone.txt", "loop.txt"] {
+    for link in ["gone.txt", "loop.txt", "to-empty.txt"] {
         let rejected = all
             .iter()
             .filter(|e| e["type"] == "report.rejected" && e["data"]["file"] == link)

@@ -394,7 +394,7 @@ impl EntityRecognizer {
             if found.is_empty() {
                 continue;
             }
-            merged.pushed_from = out.len();
+            merged.begin_sentence(out.len());
             let text = &report.sentences[si].text;
             for e in found
                 .iter()
@@ -1150,11 +1150,9 @@ impl EntityRecognizer {
                 });
                 index
                     .get(&surface.replace('.', ""))
-                    .and_then(|js| nearest(js, i, |j| mentions[j].link.is_none()))
+                    .and_then(|js| nearest(js, i))
             } else if matches!(m.kind, EntityKind::Person | EntityKind::Other) {
-                by_surname
-                    .get(m.key.as_str())
-                    .and_then(|js| nearest(js, i, |j| mentions[j].link.is_none()))
+                by_surname.get(m.key.as_str()).and_then(|js| nearest(js, i))
             } else {
                 None
             };
@@ -1173,17 +1171,14 @@ impl EntityRecognizer {
 }
 
 /// The antecedent of mention `i` among `js` (ascending, `i` perhaps among them): the
-/// nearest before it, else the first after it that `later_ok` accepts.
-fn nearest(js: &[usize], i: usize, later_ok: impl Fn(usize) -> bool) -> Option<usize> {
+/// nearest before it, else the first after it. (A later mention has no link of its own to
+/// hand on yet: links are made in mention order, and only here.)
+fn nearest(js: &[usize], i: usize) -> Option<usize> {
     let before = js.partition_point(|&j| j < i);
-    if let Some(&j) = before.checked_sub(1).and_then(|b| js.get(b)) {
-        return Some(j);
+    match before.checked_sub(1).and_then(|b| js.get(b)) {
+        Some(&j) => Some(j),
+        None => js[before..].iter().copied().find(|&j| j > i),
     }
-    js[before..]
-        .iter()
-        .copied()
-        .filter(|&j| j > i)
-        .find(|&j| later_ok(j))
 }
 
 /// The rules' mentions while the tagger's names are merged into them, found by sentence
@@ -1192,7 +1187,8 @@ fn nearest(js: &[usize], i: usize, later_ok: impl Fn(usize) -> bool) -> Option<u
 struct Merged {
     /// Sentence → the rules' mentions in it, in order.
     by_sentence: Vec<Vec<usize>>,
-    /// Where the mentions added for the sentence being merged begin.
+    /// Where the mentions added for the sentence being merged begin (see
+    /// [`Merged::begin_sentence`]).
     pushed_from: usize,
     /// Mentions replaced by a tagger's name, dropped by [`Merged::finish`].
     removed: Vec<bool>,
@@ -1222,6 +1218,11 @@ impl Merged {
             .copied()
             .chain(self.pushed_from..len)
             .filter(|&k| !self.removed.get(k).copied().unwrap_or(false))
+    }
+
+    /// Starts on the names of another sentence, `len` mentions in.
+    fn begin_sentence(&mut self, len: usize) {
+        self.pushed_from = len;
     }
 
     fn remove(&mut self, k: usize) {
@@ -1417,20 +1418,18 @@ mod tests {
     }
 
     #[test]
-    fn the_antecedent_is_the_nearest_earlier_else_the_first_later_accepted() {
+    fn the_antecedent_is_the_nearest_earlier_else_the_first_later() {
         let js = [1, 4, 6, 9];
-        let any = |_: usize| true;
-        assert_eq!(nearest(&js, 5, any), Some(4));
+        assert_eq!(nearest(&js, 5), Some(4));
         assert_eq!(
-            nearest(&js, 6, any),
+            nearest(&js, 6),
             Some(4),
             "a mention is not its own antecedent"
         );
-        assert_eq!(nearest(&js, 0, any), Some(1));
-        assert_eq!(nearest(&js, 1, any), Some(4));
-        assert_eq!(nearest(&js, 0, |j| j > 4), Some(6));
-        assert_eq!(nearest(&js, 0, |_| false), None);
-        assert_eq!(nearest(&[], 3, any), None);
+        assert_eq!(nearest(&js, 0), Some(1));
+        assert_eq!(nearest(&js, 1), Some(4));
+        assert_eq!(nearest(&[3], 3), None);
+        assert_eq!(nearest(&[], 3), None);
     }
 
     #[test]
@@ -1451,7 +1450,7 @@ mod tests {
         let mut merged = Merged::new(&out, 2);
         assert_eq!(merged.of_sentence(0, out.len()).collect::<Vec<_>>(), [0, 2]);
         // Merging sentence 1: what it adds counts as its own, what it replaces is gone.
-        merged.pushed_from = out.len();
+        merged.begin_sentence(out.len());
         out.push(mention(1, "D"));
         merged.remove(1);
         assert_eq!(merged.of_sentence(1, out.len()).collect::<Vec<_>>(), [3]);
