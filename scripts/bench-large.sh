@@ -7,8 +7,9 @@
 # the default 4 MiB `max_bytes`) into target/bench-large/MB/, made of generated sentences:
 # three invented names each (words of syllables drawn with a fixed seed) and something the
 # frame lexicon knows (a withdrawal, a ceasefire, a meeting, an evacuation, a
-# deployment), so the file brings tens of thousands of names and claims. Then it runs `sitrep ingest DIR --quiet` RUNS times
-# and prints the median wall time and the peak memory. A report's cost should grow in
+# deployment), so the file brings tens of thousands of names and claims. Then it runs
+# `sitrep ingest DIR --quiet` RUNS times and prints the median wall time and the peak
+# memory. A report's cost should grow in
 # proportion to its size: a doubling of the size that more than doubles the time means
 # some step compares everything in the report with everything else.
 #
