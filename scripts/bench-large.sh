@@ -9,9 +9,9 @@
 # frame lexicon knows (a withdrawal, a ceasefire, a meeting, an evacuation, a
 # deployment), so the file brings tens of thousands of names and claims. Then it runs
 # `sitrep ingest DIR --quiet` RUNS times and prints the median wall time and the peak
-# memory. A report's cost should grow in
-# proportion to its size: a doubling of the size that more than doubles the time means
-# some step compares everything in the report with everything else.
+# memory. A report's cost should grow in proportion to its size: a doubling of the size
+# that more than doubles the time means some step compares everything in the report with
+# everything else.
 #
 # Environment: RUNS (default 3), PYTHON (default python3), CARGO_TARGET_DIR.
 set -euo pipefail
