@@ -164,8 +164,16 @@ pub fn ingest(
     print: bool,
 ) -> Result<SituationHandle, PipelineError> {
     let sink = EventSink::new(cfg, None, print)?;
-    let pipeline = Pipeline::start(cfg, sink, SituationHandle::new())?;
-    for path in collect(paths) {
+    // Listing and sorting a folder of thousands of reports takes about as long as building
+    // the stages, and each needs one core: both at once.
+    let (pipeline, files) = std::thread::scope(|s| {
+        let files = s.spawn(|| collect(paths));
+        let pipeline = Pipeline::start(cfg, sink, SituationHandle::new());
+        (pipeline, files.join())
+    });
+    let pipeline = pipeline?;
+    let files = files.map_err(|_| PipelineError::Panicked("scan"))?;
+    for path in files {
         if pipeline
             .intake
             .blocking_send(read_report(&path, cfg.source.max_bytes))

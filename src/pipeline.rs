@@ -35,7 +35,7 @@ use crate::quarantine::RejectedDir;
 use crate::report::{FileStamp, RawReport, Rejected, Report};
 use crate::source::Intake;
 use crate::stages::dedup::{Dedup, Verdict};
-use crate::stages::extract::{Extraction, Extractor};
+use crate::stages::extract::{EntityRecognizer, Extraction, Extractor, FrameMatcher};
 use crate::stages::normalize::Normalizer;
 use crate::state::SituationHandle;
 
@@ -291,10 +291,29 @@ pub struct Stages {
 
 impl Stages {
     pub fn new(cfg: &Config) -> Self {
+        // Building the automata is most of a run's start-up, while no report can move: the
+        // recognizer's on this thread, the frame matcher's and the normalizer's on another
+        // (they read different lexicons), about halving the wait.
+        let lex = &cfg.lexicons;
+        let (entities, (frames, normalizer)) = std::thread::scope(|s| {
+            let others = s.spawn(|| {
+                (
+                    FrameMatcher::new(&lex.frames, &lex.cues),
+                    Normalizer::new(&lex.names),
+                )
+            });
+            let entities = EntityRecognizer::new(lex);
+            (
+                entities,
+                others
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            )
+        });
         Self {
-            normalizer: Arc::new(Normalizer::new(&cfg.lexicons.names)),
+            normalizer: Arc::new(normalizer),
             dedup: Dedup::new(),
-            extractor: Arc::new(Extractor::new(&cfg.lexicons)),
+            extractor: Arc::new(Extractor { entities, frames }),
         }
     }
 

@@ -8,8 +8,8 @@
 //! of each sentence. A header that states a date that cannot be read is refused too (see
 //! `header_date`).
 
+use foldhash::HashSet;
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use regex::Regex;
 use time::format_description::well_known::{Rfc2822, Rfc3339};

@@ -671,7 +671,7 @@ impl Situation {
         let revised;
         let (ex, repeated) = match revises.and_then(|id| self.sentence_hashes.get(id)) {
             Some(old) => {
-                let old: std::collections::HashSet<u64> = old.iter().copied().collect();
+                let old: HashSet<u64> = old.iter().copied().collect();
                 let mut kept = ex.clone();
                 kept.claims
                     .retain(|c| hashes.get(c.sentence).is_none_or(|h| !old.contains(h)));
@@ -1456,7 +1456,7 @@ impl Situation {
     }
 }
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 /// The developments a report's claims went to, in the order they first did (the order
 /// their events come in), with a set beside the list: a digest of many stories touches

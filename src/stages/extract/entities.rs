@@ -10,7 +10,8 @@
 //! full name and an acronym after its expansion are linked to the earlier mention; the
 //! situation resolves links and keys to entity ids.
 
-use std::collections::{HashMap, HashSet};
+// Per-report sets and maps of short strings: a fast seeded hash (their order never shows).
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
@@ -1000,16 +1001,13 @@ impl EntityRecognizer {
         if mentions.iter().all(|m| m.weight > 0) {
             return;
         }
-        let strong: HashSet<&str> = mentions
-            .iter()
-            .filter(|m| m.weight > 0)
-            .map(|m| m.key.as_str())
-            .collect();
-        let last_words: HashSet<&str> = mentions
-            .iter()
-            .filter(|m| m.weight > 0)
-            .filter_map(|m| m.key.rsplit(' ').next())
-            .collect();
+        // Sized once: grown from empty they were rehashed several times per report.
+        let mut strong = HashSet::with_capacity(mentions.len());
+        let mut last_words = HashSet::with_capacity(mentions.len());
+        for m in mentions.iter().filter(|m| m.weight > 0) {
+            strong.insert(m.key.as_str());
+            last_words.extend(m.key.rsplit(' ').next());
+        }
         let in_heading = |m: &Mention| {
             headings.iter().any(|h| {
                 h.match_indices(m.surface.as_str())
