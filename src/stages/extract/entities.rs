@@ -1039,12 +1039,20 @@ impl EntityRecognizer {
         let mut found: Vec<Mention> = Vec::new();
         let mut taken: Vec<(usize, usize)> = Vec::new();
         let mut candidates: Vec<(String, &Mention)> = Vec::new();
+        // Only the names the headline holds at all are sorted and searched word by word:
+        // a headline has a few names, the body hundreds.
+        let mut consider = |name: &str, m| {
+            let needle = name.to_lowercase();
+            if find_from(&lower_title, &needle, 0).is_some() {
+                candidates.push((needle, m));
+            }
+        };
         for m in body {
-            candidates.push((m.surface.to_lowercase(), m));
+            consider(&m.surface, m);
             if m.kind == EntityKind::Person || m.kind == EntityKind::Other {
                 if let Some(last) = m.surface.rsplit(' ').next() {
                     if last.len() > 2 && last.len() < m.surface.len() {
-                        candidates.push((last.to_lowercase(), m));
+                        consider(last, m);
                     }
                 }
             }
