@@ -270,10 +270,11 @@ impl Entities {
     }
 
     fn insert(&mut self, id: String, entity: Entity) {
-        if !self.ids.contains(&id) {
-            self.ids.insert(id.clone());
+        // `ids` holds the keys of `by_id` (this is the only way in): a new key to one is
+        // new to the other, and the ordered set is walked once, to add it.
+        if self.by_id.insert(id.clone(), entity).is_none() {
+            self.ids.insert(id);
         }
-        self.by_id.insert(id, entity);
     }
 
     /// Every entity, in id order.
