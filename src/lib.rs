@@ -165,14 +165,14 @@ pub fn ingest(
 ) -> Result<SituationHandle, PipelineError> {
     let sink = EventSink::new(cfg, None, print)?;
     // Listing and sorting a folder of thousands of reports takes about as long as building
-    // the stages, and each needs one core: both at once.
-    let (pipeline, files) = std::thread::scope(|s| {
-        let files = s.spawn(|| collect(paths));
-        let pipeline = Pipeline::start(cfg, sink, SituationHandle::new());
-        (pipeline, files.join())
-    });
+    // the stages, and each needs one core: both at once. (When the stages cannot start, the
+    // listing is still waited for; it does nothing but read the folders.)
+    let (files, pipeline) = pipeline::side_by_side(
+        "scan",
+        || collect(paths),
+        || Pipeline::start(cfg, sink, SituationHandle::new()),
+    );
     let pipeline = pipeline?;
-    let files = files.map_err(|_| PipelineError::Panicked("scan"))?;
     for path in files {
         if pipeline
             .intake

@@ -280,6 +280,29 @@ fn spawn<F: FnOnce() + Send + 'static>(
         .map_err(|e| PipelineError::Spawn(name, e))
 }
 
+/// Runs `a` on a thread of its own (`sitrep-{name}`) while `b` runs on this one, for the
+/// independent parts of start-up; when the system has no thread to give, one after the
+/// other here. A panic in `a` goes on as a panic here.
+pub(crate) fn side_by_side<RA: Send, RB>(
+    name: &str,
+    a: impl Fn() -> RA + Sync,
+    b: impl FnOnce() -> RB,
+) -> (RA, RB) {
+    std::thread::scope(|s| {
+        let spawned = std::thread::Builder::new()
+            .name(format!("sitrep-{name}"))
+            .spawn_scoped(s, &a);
+        let rb = b();
+        let ra = match spawned {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => a(),
+        };
+        (ra, rb)
+    })
+}
+
 /// The stage cores, shared by the pipeline's threads and by one-report-at-a-time callers
 /// (`sitrep eval`), so both run exactly the same code.
 #[derive(Debug, Clone)]
@@ -295,21 +318,16 @@ impl Stages {
         // recognizer's on this thread, the frame matcher's and the normalizer's on another
         // (they read different lexicons), about halving the wait.
         let lex = &cfg.lexicons;
-        let (entities, (frames, normalizer)) = std::thread::scope(|s| {
-            let others = s.spawn(|| {
+        let ((frames, normalizer), entities) = side_by_side(
+            "build",
+            || {
                 (
                     FrameMatcher::new(&lex.frames, &lex.cues),
                     Normalizer::new(&lex.names),
                 )
-            });
-            let entities = EntityRecognizer::new(lex);
-            (
-                entities,
-                others
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            )
-        });
+            },
+            || EntityRecognizer::new(lex),
+        );
         Self {
             normalizer: Arc::new(normalizer),
             dedup: Dedup::new(),
