@@ -164,16 +164,8 @@ pub fn ingest(
     print: bool,
 ) -> Result<SituationHandle, PipelineError> {
     let sink = EventSink::new(cfg, None, print)?;
-    // Listing and sorting a folder of thousands of reports takes about as long as building
-    // the stages, and each needs one core: both at once. (When the stages cannot start, the
-    // listing is still waited for; it does nothing but read the folders.)
-    let (files, pipeline) = pipeline::side_by_side(
-        "scan",
-        || collect(paths),
-        || Pipeline::start(cfg, sink, SituationHandle::new()),
-    );
-    let pipeline = pipeline?;
-    for path in files {
+    let pipeline = Pipeline::start(cfg, sink, SituationHandle::new())?;
+    for path in collect(paths) {
         if pipeline
             .intake
             .blocking_send(read_report(&path, cfg.source.max_bytes))

@@ -35,7 +35,7 @@ use crate::quarantine::RejectedDir;
 use crate::report::{FileStamp, RawReport, Rejected, Report};
 use crate::source::Intake;
 use crate::stages::dedup::{Dedup, Verdict};
-use crate::stages::extract::{EntityRecognizer, Extraction, Extractor, FrameMatcher};
+use crate::stages::extract::{Extraction, Extractor};
 use crate::stages::normalize::Normalizer;
 use crate::state::SituationHandle;
 
@@ -280,29 +280,6 @@ fn spawn<F: FnOnce() + Send + 'static>(
         .map_err(|e| PipelineError::Spawn(name, e))
 }
 
-/// Runs `a` on a thread of its own (`sitrep-{name}`) while `b` runs on this one, for the
-/// independent parts of start-up; when the system has no thread to give, one after the
-/// other here. A panic in `a` goes on as a panic here.
-pub(crate) fn side_by_side<RA: Send, RB>(
-    name: &str,
-    a: impl Fn() -> RA + Sync,
-    b: impl FnOnce() -> RB,
-) -> (RA, RB) {
-    std::thread::scope(|s| {
-        let spawned = std::thread::Builder::new()
-            .name(format!("sitrep-{name}"))
-            .spawn_scoped(s, &a);
-        let rb = b();
-        let ra = match spawned {
-            Ok(h) => h
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => a(),
-        };
-        (ra, rb)
-    })
-}
-
 /// The stage cores, shared by the pipeline's threads and by one-report-at-a-time callers
 /// (`sitrep eval`), so both run exactly the same code.
 #[derive(Debug, Clone)]
@@ -314,24 +291,10 @@ pub struct Stages {
 
 impl Stages {
     pub fn new(cfg: &Config) -> Self {
-        // Building the automata is most of a run's start-up, while no report can move: the
-        // recognizer's on this thread, the frame matcher's and the normalizer's on another
-        // (they read different lexicons), about halving the wait.
-        let lex = &cfg.lexicons;
-        let ((frames, normalizer), entities) = side_by_side(
-            "build",
-            || {
-                (
-                    FrameMatcher::new(&lex.frames, &lex.cues),
-                    Normalizer::new(&lex.names),
-                )
-            },
-            || EntityRecognizer::new(lex),
-        );
         Self {
-            normalizer: Arc::new(normalizer),
+            normalizer: Arc::new(Normalizer::new(&cfg.lexicons.names)),
             dedup: Dedup::new(),
-            extractor: Arc::new(Extractor { entities, frames }),
+            extractor: Arc::new(Extractor::new(&cfg.lexicons)),
         }
     }
 
