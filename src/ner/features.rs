@@ -371,14 +371,40 @@ impl DocContext {
 
     /// Adds one sentence's tokens.
     pub fn add_sentence(&mut self, infos: &[impl TokenFacts]) {
+        self.add_cap_mid(infos);
+        for t in infos.iter().filter(|t| t.has(F_LOWER)) {
+            self.lower_seen.insert(t.lower());
+        }
+    }
+
+    /// Adds one sentence's capitalized words in running text, and only those.
+    pub fn add_cap_mid(&mut self, infos: &[impl TokenFacts]) {
         let caps = is_caps_sentence(infos);
         for (i, t) in infos.iter().enumerate() {
-            if t.has(F_LOWER) {
-                self.lower_seen.insert(t.lower());
-            } else if !caps && i > 0 && t.has(F_TITLE) {
+            if !caps && i > 0 && !t.has(F_LOWER) && t.has(F_TITLE) {
                 self.cap_mid.insert(t.lower());
             }
         }
+    }
+}
+
+/// What the document features ask of a document, by a word's lower-case hash: whether
+/// the document writes the word capitalized in running text, and whether it writes it in
+/// lower case. Training keeps both as sets ([`DocContext`]); the tagger answers the second
+/// from marks on its word cache, as nearly every token is a lower-case word and a set
+/// insertion for each cost more than the rest of the document features.
+pub trait DocFacts {
+    fn cap_mid(&self, lower: u64) -> bool;
+    fn lower_seen(&self, lower: u64) -> bool;
+}
+
+impl DocFacts for DocContext {
+    fn cap_mid(&self, lower: u64) -> bool {
+        self.cap_mid.contains(&lower)
+    }
+
+    fn lower_seen(&self, lower: u64) -> bool {
+        self.lower_seen.contains(&lower)
     }
 }
 
@@ -504,7 +530,7 @@ pub fn context_keys(
     caps: bool,
     gaz: &[(u32, u8, u8)],
     g: &mut usize,
-    doc: &DocContext,
+    doc: &impl DocFacts,
     out: &mut Vec<u64>,
 ) {
     let t = &infos[i];
@@ -559,10 +585,10 @@ pub fn context_keys(
     }
     if t.has(F_CAP) {
         let pos = position_class(t, i, caps);
-        if doc.cap_mid.contains(&lower) {
+        if doc.cap_mid(lower) {
             out.push(mix(tpl::CAP_ELSEWHERE, pos));
         }
-        if doc.lower_seen.contains(&lower) {
+        if doc.lower_seen(lower) {
             out.push(mix(tpl::LOWER_ELSEWHERE, pos));
         }
     }

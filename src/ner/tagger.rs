@@ -6,8 +6,8 @@
 
 use super::features::{
     boundary_keys, context_keys, doc_keys, gazetteer_matches, is_caps_sentence, token_info,
-    word_keys, DocContext, DocLabel, IdMap, Scratch, TokCore, TokenFacts, F_ALPHA, F_CAP, F_DIGIT,
-    F_LOWER, ROLES, ROLE_M1, ROLE_M2, ROLE_P1, ROLE_P2, ROLE_SELF,
+    word_keys, DocContext, DocFacts, DocLabel, IdMap, Scratch, TokCore, TokenFacts, F_ALPHA, F_CAP,
+    F_DIGIT, F_LOWER, ROLES, ROLE_M1, ROLE_M2, ROLE_P1, ROLE_P2, ROLE_SELF,
 };
 use super::model::NerModel;
 use super::{may_end, split_tag, tag, tags_to_spans, NerType, Part, Tag, NTAGS};
@@ -324,6 +324,8 @@ pub struct WordCache {
     sums: Vec<[[i32; NTAGS]; ROLES]>,
     /// The sums of a missing neighbour, by role.
     boundary: [[i32; NTAGS]; ROLES],
+    /// The number of the document being tagged, from 1 (marks of 0 mean none).
+    doc: u32,
     /// Scratch: a new word's features and their row numbers.
     keys: Vec<u64>,
     rows: Vec<u32>,
@@ -335,6 +337,9 @@ struct CachedWord {
     hash: u64,
     /// Whether the word was met again since the cache last filled.
     again: bool,
+    /// The last document (`WordCache::doc`) that wrote this word as a lower-case token,
+    /// when its hash is also its lower-case hash (see [`DocFacts`]).
+    lower_doc: u32,
     core: TokCore,
 }
 
@@ -394,6 +399,29 @@ impl WordCache {
         }
     }
 
+    /// Numbers the next document, for the marks of its lower-case words.
+    fn next_document(&mut self) {
+        self.doc = match self.doc.checked_add(1) {
+            Some(d) => d,
+            None => {
+                // Once in four billion documents: old marks must not pass for new ones.
+                self.words.iter_mut().for_each(|w| w.lower_doc = 0);
+                1
+            }
+        };
+    }
+
+    /// Marks entry `e` as written in lower case by the current document; false when the
+    /// mark cannot stand for it (its hash differs from its lower-case hash).
+    fn mark_lower(&mut self, e: u32) -> bool {
+        let w = &mut self.words[e as usize];
+        if w.hash != w.core.lower {
+            return false;
+        }
+        w.lower_doc = self.doc;
+        true
+    }
+
     /// The entry of a token, computed on first sight.
     fn entry(&mut self, model: &NerModel, tok: &str, scratch: &mut Scratch) -> u32 {
         let h = super::features::hash_str(tok);
@@ -423,11 +451,34 @@ impl WordCache {
         self.words.push(CachedWord {
             hash: h,
             again: false,
+            lower_doc: 0,
             core: TokCore::from(&info),
         });
         self.sums.push(sums);
         self.index.insert(h, e);
         e
+    }
+}
+
+/// The document facts while tagging: capitalized words in a set, lower-case words as
+/// marks on their cache entries, and in the set only those a mark cannot stand for.
+struct TagDoc<'a> {
+    sets: &'a DocContext,
+    cache: &'a WordCache,
+}
+
+impl DocFacts for TagDoc<'_> {
+    fn cap_mid(&self, lower: u64) -> bool {
+        self.sets.cap_mid(lower)
+    }
+
+    fn lower_seen(&self, lower: u64) -> bool {
+        self.sets.lower_seen(lower)
+            || self
+                .cache
+                .index
+                .get(&lower)
+                .is_some_and(|&e| self.cache.words[e as usize].lower_doc == self.cache.doc)
     }
 }
 
@@ -512,6 +563,7 @@ impl<'m> Tagger<'m> {
         let lex = &model.lexicon;
         let tokens = doc.iter().map(|s| s.as_ref().len()).sum();
         b.cache.prepare(model, tokens);
+        b.cache.next_document();
         b.slots.clear();
         b.infos.clear();
         b.starts.clear();
@@ -522,13 +574,21 @@ impl<'m> Tagger<'m> {
             for tok in s.as_ref() {
                 let e = b.cache.entry(model, tok.as_ref(), &mut b.scratch);
                 b.slots.push(e);
-                b.infos.push(b.cache.words[e as usize].core);
+                let core = b.cache.words[e as usize].core;
+                if core.flags & F_LOWER != 0 && !b.cache.mark_lower(e) {
+                    b.doc.lower_seen.insert(core.lower);
+                }
+                b.infos.push(core);
             }
         }
         b.starts.push(b.infos.len());
         for w in b.starts.windows(2) {
-            b.doc.add_sentence(&b.infos[w[0]..w[1]]);
+            b.doc.add_cap_mid(&b.infos[w[0]..w[1]]);
         }
+        let facts = TagDoc {
+            sets: &b.doc,
+            cache: &b.cache,
+        };
         let weights = &model.weights;
         let steps = Steps::new(&weights.trans);
         for si in 0..doc.len() {
@@ -550,7 +610,7 @@ impl<'m> Tagger<'m> {
                     b.key_ends.push(b.keys.len());
                     continue;
                 }
-                context_keys(infos, i, caps, &b.gaz, &mut g, &b.doc, &mut b.keys);
+                context_keys(infos, i, caps, &b.gaz, &mut g, &facts, &mut b.keys);
                 if t.flags & F_CAP != 0 {
                     if let Some(&label) = b.prev.get(&t.lower) {
                         doc_keys(t, i, caps, label, &mut b.keys);
@@ -761,26 +821,51 @@ mod tests {
     /// `sentence_keys`. Both must give the same emission scores, for every token.
     #[test]
     fn cached_sums_equal_the_flat_features() {
-        use crate::ner::features::{sentence_keys, token_info, TokInfo};
         let cfg = crate::config::Config::embedded().unwrap();
         let model = cfg.lexicons.ner.as_ref();
-        let doc: Vec<Vec<&str>> = vec![
-            "KESTOV 1996-08-30".split(' ').collect(),
-            "Ilsa Brandvik , an analyst at Kestrel Securities in Ostravel , said on Monday ."
-                .split(' ')
-                .collect(),
-            "Brandvik told Reuters that U.S. shares fell ."
-                .split(' ')
-                .collect(),
-        ];
         let mut tagger = Tagger::new(model);
+        let tags = tag_like_training(
+            &mut tagger,
+            &[
+                "KESTOV 1996-08-30",
+                "Ilsa Brandvik , an analyst at Kestrel Securities in Ostravel , said on Monday .",
+                "Brandvik told Reuters that U.S. shares fell .",
+            ],
+        );
+        assert!(tags.iter().flatten().any(|&t| t != O), "{tags:?}");
+    }
+
+    /// A capitalized word is known to be written in lower case elsewhere from its own
+    /// document only: the marks an earlier document left on the word cache do not count.
+    #[test]
+    fn lower_case_words_count_in_their_own_document_only() {
+        let cfg = crate::config::Config::embedded().unwrap();
+        let model = cfg.lexicons.ner.as_ref();
+        let mut tagger = Tagger::new(model);
+        tag_like_training(&mut tagger, &["the shares of the fund fell on the news ."]);
+        // "Shares" and "Fund" open sentences; their lower-case forms were in the last
+        // document, not in this one.
+        tag_like_training(&mut tagger, &["Shares fell .", "Fund managers sold ."]);
+        // Here both forms are in one document.
+        tag_like_training(
+            &mut tagger,
+            &["Shares fell .", "Analysts said the shares would recover ."],
+        );
+    }
+
+    /// Tags `doc` (sentences of space-separated tokens) with `tagger` and checks every
+    /// scored token's emission scores against the training features of the document alone,
+    /// looked up one by one; returns the tags.
+    fn tag_like_training(tagger: &mut Tagger<'_>, doc: &[&str]) -> Vec<Vec<Tag>> {
+        use crate::ner::features::{sentence_keys, token_info, TokInfo};
+        let model = tagger.model;
+        let doc: Vec<Vec<&str>> = doc.iter().map(|s| s.split(' ').collect()).collect();
         let mut got: Vec<Vec<[i32; NTAGS]>> = Vec::new();
         let mut tags: Vec<Vec<Tag>> = Vec::new();
         tagger.tag_document_with(&doc, &mut |t, emit, _, _| {
             got.push(emit.to_vec());
             tags.push(t.to_vec());
         });
-        // The reference: every feature of the flat list, looked up one by one.
         let mut scratch = Scratch::default();
         let infos: Vec<Vec<TokInfo>> = doc
             .iter()
@@ -816,7 +901,7 @@ mod tests {
                 }
             }
         }
-        assert!(tags.iter().flatten().any(|&t| t != O), "{tags:?}");
+        tags
     }
 
     /// The best legal sequence by trying them all, for short sentences.
