@@ -851,6 +851,10 @@ mod tests {
             &mut tagger,
             &["Shares fell .", "Analysts said the shares would recover ."],
         );
+        // A title-case letter is no upper-case letter, so "ǅemal" counts as lower case,
+        // but its lower-case form ("ǆemal", that of "Ǆemal") is another word: no mark on
+        // its own entry can answer for it.
+        tag_like_training(&mut tagger, &["Ǆemal fell .", "Then ǅemal rose ."]);
     }
 
     /// Tags `doc` (sentences of space-separated tokens) with `tagger` and checks every
