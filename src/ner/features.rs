@@ -391,8 +391,9 @@ impl DocContext {
 /// What the document features ask of a document, by a word's lower-case hash: whether
 /// the document writes the word capitalized in running text, and whether it writes it in
 /// lower case. Training keeps both as sets ([`DocContext`]); the tagger answers the second
-/// from marks on its word cache, as nearly every token is a lower-case word and a set
-/// insertion for each cost more than the rest of the document features.
+/// from marks on its word cache (and a set for the few words whose hash is not their
+/// lower-case hash), as nearly every token is a lower-case word and a set insertion for
+/// each cost more than the rest of the document features.
 pub trait DocFacts {
     fn cap_mid(&self, lower: u64) -> bool;
     fn lower_seen(&self, lower: u64) -> bool;

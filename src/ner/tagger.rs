@@ -399,7 +399,8 @@ impl WordCache {
         }
     }
 
-    /// Numbers the next document, for the marks of its lower-case words.
+    /// Numbers the next document, for the marks of its lower-case words: call it before
+    /// the document's first `entry` or `mark_lower`.
     fn next_document(&mut self) {
         self.doc = match self.doc.checked_add(1) {
             Some(d) => d,
@@ -815,6 +816,42 @@ mod tests {
         // A document that would not fit beside what is kept empties the cache.
         cache.prepare_within(model, 4, 4);
         assert!(cache.words.is_empty() && cache.sums.is_empty());
+    }
+
+    /// When the document number wraps, the marks of before are wiped, so that none can
+    /// pass for the new document's; and marks move with their entries when a full cache
+    /// keeps the words met again.
+    #[test]
+    fn lower_case_marks_survive_neither_a_wrap_nor_the_next_document() {
+        let cfg = crate::config::Config::embedded().unwrap();
+        let model = cfg.lexicons.ner.as_ref();
+        let mut cache = WordCache::default();
+        let mut scratch = Scratch::default();
+        let facts = |cache: &WordCache, word: &str| {
+            let sets = DocContext::default();
+            TagDoc { sets: &sets, cache }.lower_seen(crate::ner::features::hash_str(word))
+        };
+        cache.prepare_within(model, 2, 4);
+        cache.doc = u32::MAX;
+        let e = cache.entry(model, "fund", &mut scratch);
+        assert!(cache.mark_lower(e));
+        assert!(facts(&cache, "fund"));
+        cache.next_document();
+        assert_eq!(cache.doc, 1);
+        assert_eq!(cache.words[e as usize].lower_doc, 0);
+        assert!(!facts(&cache, "fund"));
+        // Marked in document 1 and met again, so kept, and moved to the front, when the
+        // cache fills; the words met once are dropped.
+        cache.entry(model, "once", &mut scratch);
+        let rose = cache.entry(model, "rose", &mut scratch);
+        assert_eq!(cache.entry(model, "rose", &mut scratch), rose);
+        assert!(rose > 0 && cache.mark_lower(rose));
+        cache.prepare_within(model, 3, 4);
+        assert_eq!(cache.words.len(), 1, "only the word met again is kept");
+        assert!(facts(&cache, "rose"), "the mark moved with its entry");
+        assert!(!facts(&cache, "fund"));
+        cache.next_document();
+        assert!(!facts(&cache, "rose"));
     }
 
     /// Tagging sums features through the word cache; training through the flat list of
