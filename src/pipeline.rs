@@ -67,6 +67,16 @@ enum Normalized {
     Rejected(Rejected),
 }
 
+impl Normalized {
+    /// Far longer than a wire story (a few KB): worth sending held results on before it.
+    fn is_long(&self) -> bool {
+        matches!(self, Normalized::Report(r, _) if r.raw_len > LONG_REPORT)
+    }
+}
+
+/// Bytes above which a report counts as long for [`Normalized::is_long`].
+const LONG_REPORT: u64 = 64 * 1024;
+
 enum Extracted {
     Report(Box<Report>, Extraction, Option<String>),
     Duplicate(Box<Report>, String, String),
@@ -275,6 +285,12 @@ pub struct Pipeline {
 /// reports through a backlog; a batch frees its slots together. It adds no wait: the
 /// stage takes what is there, one report or more.
 const INTAKE_BATCH: usize = 64;
+
+/// Results an extract worker holds back while more reports are queued. Sent one by one,
+/// nearly every result woke the writer, which keeps up and so waits most of the time, and
+/// each wake-up took a core from an extract worker; a batch wakes it once. Nothing waits
+/// long: a worker sends what it holds before it waits for work, and before a long report.
+const RESULT_BATCH: usize = 16;
 
 fn spawn<F: FnOnce() + Send + 'static>(
     name: &'static str,
@@ -888,14 +904,38 @@ impl Pipeline {
                 "extract",
                 spawn("extract", move || {
                     let m = crate::metrics::stages();
-                    while let Ok((n, item)) = rx.recv() {
+                    let mut done = Vec::with_capacity(RESULT_BATCH);
+                    let send = |done: &mut Vec<(u64, Extracted)>| {
+                        done.drain(..).all(|item| tx.blocking_send(item).is_ok())
+                    };
+                    loop {
+                        // Results wait here while more work is queued; an idle queue
+                        // sends them on before the worker waits for the next report.
+                        let next = match rx.try_recv() {
+                            Ok(item) => Ok(item),
+                            Err(crossbeam_channel::TryRecvError::Empty) => {
+                                if !send(&mut done) {
+                                    return;
+                                }
+                                rx.recv().map_err(|_| ())
+                            }
+                            Err(crossbeam_channel::TryRecvError::Disconnected) => Err(()),
+                        };
+                        let Ok((n, item)) = next else { break };
+                        // A long report would hold back the results before it for as long
+                        // as it takes: those go first.
+                        if item.is_long() && !send(&mut done) {
+                            return;
+                        }
                         let t = Instant::now();
                         let out = st.extract(item);
                         m.observe(1, t.elapsed());
-                        if tx.blocking_send((n, out)).is_err() {
-                            break;
+                        done.push((n, out));
+                        if done.len() >= RESULT_BATCH && !send(&mut done) {
+                            return;
                         }
                     }
+                    send(&mut done);
                 })?,
             ));
         }
@@ -1016,6 +1056,40 @@ mod tests {
                 "{workers} workers, channels of {capacity}"
             );
         }
+    }
+
+    #[test]
+    fn a_lone_report_is_published_with_intake_still_open() {
+        // Workers hold results back only while more work is queued: the events of the
+        // one report in flight must come out without more input or a shutdown.
+        let mut cfg = Config::embedded().expect("embedded settings");
+        cfg.pipeline.extract_workers = 2;
+        let hub = Arc::new(Hub::new(64, 64, None, 0));
+        let mut sub = hub.subscribe(None).expect("subscribe");
+        let sink = EventSink::new(&cfg, None, false)
+            .expect("sink")
+            .with_hub(hub.clone());
+        let pipeline = Pipeline::start(&cfg, sink, SituationHandle::new()).expect("pipeline");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let path = crate::collect(&[dir])
+            .into_iter()
+            .next()
+            .expect("a fixture");
+        let raw = crate::source::read_report(&path, cfg.source.max_bytes);
+        pipeline.intake.blocking_send(raw).expect("intake open");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let first = rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(30), sub.live.recv()).await
+        });
+        assert!(
+            matches!(first, Ok(Ok(_))),
+            "no event from {} while intake was open",
+            path.display()
+        );
+        pipeline.finish().expect("pipeline drains");
     }
 
     #[test]
