@@ -5,7 +5,10 @@
 //! the async runtime) and talks to its neighbours over bounded `tokio::sync::mpsc`
 //! channels: a full channel blocks the stage before it, so a burst of files slows intake
 //! instead of growing memory or dropping anything. Items keep their arrival order end to
-//! end, across the extract threads too, which makes `ingest` deterministic. Shutdown travels down the chain: the source
+//! end, across the extract threads too, which makes `ingest` deterministic. Through a
+//! backlog, reports cross into the normalize stage and results into the writer in small
+//! batches (`INTAKE_BATCH`, `RESULT_BATCH`), so a waiting thread is woken once per
+//! batch rather than once per report. Shutdown travels down the chain: the source
 //! drops its sender, each stage drains and drops its own, and the writer flushes last.
 //!
 //! The writer journals each outcome and publishes its events only once the journal has
