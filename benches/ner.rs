@@ -13,6 +13,9 @@
 //!   pass, as in a running daemon), `conll_valid_cold` with a new tagger every pass.
 //! * `ner_tokenize+tag`: the same documents as running text (tokens joined by spaces),
 //!   tokenized by the wire tokenizer first, as the extract stage does.
+//! * `ner_model/decode`: the shipped model decoded from its file's bytes (checksum, weight
+//!   table, lexicon), which every start-up does before the first report: throughput in
+//!   bytes of the file. Needs no data.
 //!
 //! Run with `cargo bench --bench ner`.
 
@@ -24,7 +27,7 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 use sitrep::config::Config;
 use sitrep::ner::conll;
 use sitrep::ner::tokenize::Tokenizer;
-use sitrep::ner::Tagger;
+use sitrep::ner::{NerModel, Tagger};
 
 fn data_file() -> PathBuf {
     std::env::var_os("SITREP_BENCH_NER").map_or_else(
@@ -110,6 +113,16 @@ fn bench_tagger(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_model(c: &mut Criterion) {
+    let bytes = sitrep::config::embedded::NER_MODEL;
+    let mut g = c.benchmark_group("ner_model");
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("decode", |b| {
+        b.iter(|| NerModel::from_bytes(black_box(bytes)).expect("the shipped model decodes"));
+    });
+    g.finish();
+}
+
 fn criterion() -> Criterion {
     Criterion::default()
         .sample_size(30)
@@ -120,6 +133,6 @@ fn criterion() -> Criterion {
 criterion_group! {
     name = benches;
     config = criterion();
-    targets = bench_tagger
+    targets = bench_model, bench_tagger
 }
 criterion_main!(benches);

@@ -104,32 +104,47 @@ impl Weights {
             .into_iter()
             .filter(|(_, r)| r.iter().any(|&w| w != 0))
             .collect();
-        let size = (rows.len() * 4).next_power_of_two().max(16);
-        let mut w = Self {
+        let mut w = Self::with_room(bits, rows.len(), trans);
+        for (bucket, row) in rows {
+            w.insert(bucket, row);
+        }
+        w
+    }
+
+    /// An empty table sized for `n` rows (a quarter full), to [`Self::insert`] them into.
+    fn with_room(bits: u8, n: usize, trans: [[i32; NTAGS]; NTAGS + 1]) -> Self {
+        let size = (n * 4).next_power_of_two().max(16);
+        let mut rows = Vec::with_capacity(n + 1);
+        rows.push([0; NTAGS]);
+        Self {
             bits,
             slots: vec![(EMPTY, 0); size],
             mask: size - 1,
-            rows: Vec::with_capacity(rows.len() + 1),
+            rows,
             trans,
-        };
-        w.rows.push([0; NTAGS]);
-        for (bucket, row) in rows {
-            let mut i = bucket as usize & w.mask;
-            loop {
-                let slot = &mut w.slots[i];
-                if slot.0 == EMPTY {
-                    *slot = (bucket, w.rows.len() as u32);
-                    w.rows.push(row);
-                    break;
-                }
-                if slot.0 == bucket {
-                    w.rows[slot.1 as usize] = row;
-                    break;
-                }
-                i = (i + 1) & w.mask;
-            }
         }
-        w
+    }
+
+    /// Adds a bucket's row, or replaces it when the bucket has one; an all-zero row is
+    /// what a bucket without a row weighs already, so it is not stored.
+    fn insert(&mut self, bucket: u32, row: [i16; NTAGS]) {
+        if row.iter().all(|&w| w == 0) {
+            return;
+        }
+        let mut i = bucket as usize & self.mask;
+        loop {
+            let slot = &mut self.slots[i];
+            if slot.0 == EMPTY {
+                *slot = (bucket, self.rows.len() as u32);
+                self.rows.push(row);
+                return;
+            }
+            if slot.0 == bucket {
+                self.rows[slot.1 as usize] = row;
+                return;
+            }
+            i = (i + 1) & self.mask;
+        }
     }
 
     /// The bucket of a feature key.
@@ -389,7 +404,8 @@ impl NerModel {
             }
         }
         let n = r.varint_len()?;
-        let mut rows = Vec::with_capacity(n);
+        // Straight into the table: no list of all the rows in between.
+        let mut weights = Weights::with_room(bucket_bits, n, trans);
         let mut bucket = 0u64;
         for k in 0..n {
             let delta = r.varint()?;
@@ -405,14 +421,16 @@ impl NerModel {
                 return Err(r.bad());
             }
             let mut row = [0i16; NTAGS];
-            for (t, w) in row.iter_mut().enumerate() {
-                if mask & (1 << t) != 0 {
-                    *w = i16::try_from(unzigzag(r.varint()?)).map_err(|_| r.bad())?;
-                }
+            // The set bits only, lowest first: a test of each of the 17 bits was a
+            // branch the processor could not predict, and the bulk of start-up.
+            let mut bits = mask;
+            while bits != 0 {
+                let t = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                row[t] = i16::try_from(unzigzag(r.varint()?)).map_err(|_| r.bad())?;
             }
-            rows.push((bucket as u32, row));
+            weights.insert(bucket as u32, row);
         }
-        let weights = Weights::from_rows(bucket_bits, rows, trans);
         let clusters = r.sorted(|r| r.varint_u32())?;
         let gazetteer = r.sorted(|r| r.byte())?;
         if r.at != payload.len() {
@@ -493,15 +511,27 @@ impl Reader<'_> {
         Ok(u64::from_le_bytes(self.take()?))
     }
 
+    /// Start-up decodes some hundreds of thousands of these: the loop keeps the position
+    /// in a local and stops on the first byte without the continuation bit.
+    #[inline]
     fn varint(&mut self) -> Result<u64, ModelError> {
+        let mut at = self.at;
         let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
+        let mut shift = 0;
+        while let Some(&b) = self.b.get(at) {
+            at += 1;
             v |= u64::from(b & 0x7F) << shift;
             if b < 0x80 {
+                self.at = at;
                 return Ok(v);
             }
+            shift += 7;
+            if shift >= 64 {
+                break;
+            }
         }
+        // Out of bytes (at the missing one) or longer than ten bytes (after them).
+        self.at = at;
         Err(self.bad())
     }
 
@@ -579,12 +609,49 @@ mod tests {
         let back = NerModel::from_bytes(&bytes).unwrap();
         assert_eq!(back.info, m.info);
         assert_eq!(back.weights.row(3u64 << 54)[16], 300);
-        assert_eq!(back.weights.row(1000u64 << 54)[5], 1);
+        assert_eq!(back.weights.row(3u64 << 54)[0], -7);
+        assert_eq!(back.weights.row(1000u64 << 54), &[1; NTAGS]);
         assert_eq!(back.weights.row(4u64 << 54), &[0; NTAGS]);
         assert_eq!(back.weights.len(), 2);
         assert_eq!(back.weights.trans[NTAGS][1], -42);
         assert_eq!(back.lexicon.clusters.get(&99), Some(&0b1011));
         assert_eq!(back.to_bytes(), bytes);
+    }
+
+    #[test]
+    fn varints_read_back_and_cut_or_overlong_ones_are_refused() {
+        let values = [
+            0,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ];
+        let mut buf = Vec::new();
+        for &v in &values {
+            put_varint(&mut buf, v);
+        }
+        let mut r = Reader { b: &buf, at: 0 };
+        for &v in &values {
+            assert_eq!(r.varint().ok(), Some(v));
+        }
+        assert_eq!(r.at, buf.len());
+        // Cut after its first byte: refused at the missing one.
+        let mut two = Vec::new();
+        put_varint(&mut two, 300);
+        let mut r = Reader {
+            b: &two[..1],
+            at: 0,
+        };
+        assert!(matches!(r.varint(), Err(ModelError::Malformed(1))));
+        // Still going after ten bytes: no u64 is that long.
+        let long = [0x80u8; 11];
+        let mut r = Reader { b: &long, at: 0 };
+        assert!(matches!(r.varint(), Err(ModelError::Malformed(10))));
     }
 
     #[test]
