@@ -71,14 +71,15 @@ enum Normalized {
 }
 
 impl Normalized {
-    /// Far longer than a wire story (a few KB): worth sending held results on before it.
-    fn is_long(&self) -> bool {
-        matches!(self, Normalized::Report(r, _) if r.raw_len > LONG_REPORT)
+    /// The bytes of the report's file, a measure of what extracting it takes (nothing
+    /// for what skips extraction).
+    fn len(&self) -> u64 {
+        match self {
+            Normalized::Report(r, _) => r.raw_len,
+            _ => 0,
+        }
     }
 }
-
-/// Bytes above which a report counts as long for [`Normalized::is_long`].
-const LONG_REPORT: u64 = 64 * 1024;
 
 enum Extracted {
     Report(Box<Report>, Extraction, Option<String>),
@@ -292,8 +293,53 @@ const INTAKE_BATCH: usize = 64;
 /// Results an extract worker holds back while more reports are queued. Sent one by one,
 /// nearly every result woke the writer, which keeps up and so waits most of the time, and
 /// each wake-up took a core from an extract worker; a batch wakes it once. Nothing waits
-/// long: a worker sends what it holds before it waits for work, and before a long report.
+/// long: a worker sends what it holds before it waits for work, and before the reports
+/// behind its held results pass [`HELD_BYTES`].
 const RESULT_BATCH: usize = 16;
+
+/// Bytes of reports (those held and the next) past which a worker sends its held results
+/// before it extracts the next one: some twenty-five wire stories.
+const HELD_BYTES: u64 = 64 * 1024;
+
+/// An extract worker's held results (see [`RESULT_BATCH`]). Dropped, it sends what it
+/// holds, so a worker that stops, even by a panic in one report, loses no result it had.
+struct Held {
+    tx: mpsc::Sender<(u64, Extracted)>,
+    items: Vec<(u64, Extracted)>,
+    /// The bytes of the held results' reports.
+    bytes: u64,
+}
+
+impl Held {
+    fn new(tx: mpsc::Sender<(u64, Extracted)>) -> Self {
+        Self {
+            tx,
+            items: Vec::with_capacity(RESULT_BATCH),
+            bytes: 0,
+        }
+    }
+
+    /// Holds a result, sending the batch when full; false once the writer is gone.
+    fn push(&mut self, n: u64, item: Extracted, bytes: u64) -> bool {
+        self.items.push((n, item));
+        self.bytes += bytes;
+        self.items.len() < RESULT_BATCH || self.send()
+    }
+
+    /// Sends what is held; false once the writer is gone.
+    fn send(&mut self) -> bool {
+        self.bytes = 0;
+        self.items
+            .drain(..)
+            .all(|item| self.tx.blocking_send(item).is_ok())
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.send();
+    }
+}
 
 fn spawn<F: FnOnce() + Send + 'static>(
     name: &'static str,
@@ -907,17 +953,14 @@ impl Pipeline {
                 "extract",
                 spawn("extract", move || {
                     let m = crate::metrics::stages();
-                    let mut done = Vec::with_capacity(RESULT_BATCH);
-                    let send = |done: &mut Vec<(u64, Extracted)>| {
-                        done.drain(..).all(|item| tx.blocking_send(item).is_ok())
-                    };
+                    let mut held = Held::new(tx);
                     loop {
                         // Results wait here while more work is queued; an idle queue
                         // sends them on before the worker waits for the next report.
                         let next = match rx.try_recv() {
                             Ok(item) => Ok(item),
                             Err(crossbeam_channel::TryRecvError::Empty) => {
-                                if !send(&mut done) {
+                                if !held.send() {
                                     return;
                                 }
                                 rx.recv().map_err(|_| ())
@@ -925,20 +968,19 @@ impl Pipeline {
                             Err(crossbeam_channel::TryRecvError::Disconnected) => Err(()),
                         };
                         let Ok((n, item)) = next else { break };
-                        // A long report would hold back the results before it for as long
-                        // as it takes: those go first.
-                        if item.is_long() && !send(&mut done) {
+                        // The results before a long report would wait for as long as it
+                        // takes: past a few stories' worth of bytes, they go first.
+                        if held.bytes + item.len() > HELD_BYTES && !held.send() {
                             return;
                         }
+                        let len = item.len();
                         let t = Instant::now();
                         let out = st.extract(item);
                         m.observe(1, t.elapsed());
-                        done.push((n, out));
-                        if done.len() >= RESULT_BATCH && !send(&mut done) {
+                        if !held.push(n, out, len) {
                             return;
                         }
                     }
-                    send(&mut done);
                 })?,
             ));
         }
@@ -1093,6 +1135,44 @@ mod tests {
             path.display()
         );
         pipeline.finish().expect("pipeline drains");
+    }
+
+    #[test]
+    fn held_results_go_when_the_batch_is_full_and_when_the_worker_stops() {
+        let (tx, mut rx) = mpsc::channel(64);
+        let result = |n: u64| {
+            Extracted::Rejected(Rejected {
+                path: PathBuf::from(n.to_string()),
+                reason: crate::report::Rejection::Empty,
+                seen: None,
+            })
+        };
+        let mut sent = || {
+            let mut got = Vec::new();
+            while let Ok((n, _)) = rx.try_recv() {
+                got.push(n);
+            }
+            got
+        };
+        let mut held = Held::new(tx);
+        let full = RESULT_BATCH as u64;
+        for n in 0..full - 1 {
+            assert!(held.push(n, result(n), 100));
+        }
+        assert_eq!(held.bytes, (full - 1) * 100);
+        assert!(sent().is_empty(), "held until the batch is full");
+        assert!(held.push(full - 1, result(full - 1), 100));
+        assert_eq!(sent(), (0..full).collect::<Vec<_>>());
+        assert_eq!(held.bytes, 0);
+        assert!(held.push(full, result(full), 100));
+        assert!(held.push(full + 1, result(full + 1), 100));
+        // A worker that stops, by a panic in a report too, drops its holder on the way out.
+        let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _held = held;
+            panic!("a report the worker could not take");
+        }));
+        assert!(stopped.is_err());
+        assert_eq!(sent(), [full, full + 1]);
     }
 
     #[test]

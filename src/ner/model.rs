@@ -74,8 +74,8 @@ pub struct ModelInfo {
 
 /// The weights: for each feature bucket a row of one weight per tag, and the transitions.
 ///
-/// Only buckets with a non-zero row are kept, in an open-addressing table at most half
-/// full: a few tens of thousands of rows make a table of about a megabyte, which stays in
+/// Only buckets with a non-zero row are kept, in an open-addressing table at most a
+/// quarter full: a few tens of thousands of rows make a table of about a megabyte, which stays in
 /// cache, where a direct index over every bucket would be tens of megabytes touched at
 /// random.
 #[derive(Debug, Clone)]
@@ -412,7 +412,7 @@ impl NerModel {
             if k > 0 && delta == 0 {
                 return Err(r.bad());
             }
-            bucket += delta;
+            bucket = bucket.checked_add(delta).ok_or_else(|| r.bad())?;
             if bucket >> bucket_bits != 0 {
                 return Err(r.bad());
             }
@@ -652,6 +652,53 @@ mod tests {
         let long = [0x80u8; 11];
         let mut r = Reader { b: &long, at: 0 };
         assert!(matches!(r.varint(), Err(ModelError::Malformed(10))));
+    }
+
+    /// A model file around `payload`, with a valid header and checksum.
+    fn wrapped(payload: &[u8]) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&xxh3_64(payload).to_le_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    #[test]
+    fn a_bucket_past_the_last_is_refused_even_when_its_delta_wraps() {
+        let rows = |second_delta: u64| {
+            let mut p = Vec::new();
+            put_varint(&mut p, u64::from(FEATURE_VERSION));
+            p.push(10); // bucket bits
+            put_varint(&mut p, 1); // epochs
+            p.extend_from_slice(&1u64.to_le_bytes()); // seed
+            put_varint(&mut p, 1); // training sentences
+            put_varint(&mut p, 1); // and tokens
+            for f in [0.5f32, 0.01, 1.0] {
+                p.extend_from_slice(&f.to_le_bytes()); // F1, scale, type threshold
+            }
+            p.push(NTAGS as u8);
+            for _ in 0..NTAGS * (NTAGS + 1) {
+                put_varint(&mut p, 0);
+            }
+            put_varint(&mut p, 2);
+            for delta in [5, second_delta] {
+                put_varint(&mut p, delta);
+                put_varint(&mut p, 1); // one weight, for the first tag
+                put_varint(&mut p, zigzag(3));
+            }
+            put_varint(&mut p, 0); // no clusters
+            put_varint(&mut p, 0); // no names
+            wrapped(&p)
+        };
+        let good = NerModel::from_bytes(&rows(2)).expect("a well-formed payload");
+        assert_eq!(good.weights.row(7u64 << 54)[0], 3);
+        // 5 + (2^64 - 3) wraps to 2, before the first bucket.
+        assert!(matches!(
+            NerModel::from_bytes(&rows(u64::MAX - 2)),
+            Err(ModelError::Malformed(_))
+        ));
     }
 
     #[test]
