@@ -970,10 +970,10 @@ impl Pipeline {
                         let Ok((n, item)) = next else { break };
                         // The results before a long report would wait for as long as it
                         // takes: past a few stories' worth of bytes, they go first.
-                        if held.bytes + item.len() > HELD_BYTES && !held.send() {
+                        let len = item.len();
+                        if held.bytes + len > HELD_BYTES && !held.send() {
                             return;
                         }
-                        let len = item.len();
                         let t = Instant::now();
                         let out = st.extract(item);
                         m.observe(1, t.elapsed());

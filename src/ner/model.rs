@@ -75,9 +75,9 @@ pub struct ModelInfo {
 /// The weights: for each feature bucket a row of one weight per tag, and the transitions.
 ///
 /// Only buckets with a non-zero row are kept, in an open-addressing table at most a
-/// quarter full: a few tens of thousands of rows make a table of about a megabyte, which stays in
-/// cache, where a direct index over every bucket would be tens of megabytes touched at
-/// random.
+/// quarter full: a few tens of thousands of rows make a table of about a megabyte, which
+/// stays in cache, where a direct index over every bucket would be tens of megabytes
+/// touched at random.
 #[derive(Debug, Clone)]
 pub struct Weights {
     pub(crate) bits: u8,
