@@ -765,14 +765,18 @@ mod tests {
     use super::*;
     use crate::ner::O;
 
+    /// The shipped model, with an empty word cache and scratch space to fill from it.
+    fn empty_cache() -> (std::sync::Arc<NerModel>, WordCache, Scratch) {
+        let cfg = crate::config::Config::embedded().expect("embedded settings");
+        (cfg.lexicons.ner, WordCache::default(), Scratch::default())
+    }
+
     /// A full cache keeps the words met again since it last filled, under their new
     /// places, and forgets the others.
     #[test]
     fn a_full_cache_keeps_the_words_met_again() {
-        let cfg = crate::config::Config::embedded().unwrap();
-        let model = cfg.lexicons.ner.as_ref();
-        let mut cache = WordCache::default();
-        let mut scratch = Scratch::default();
+        let (shipped, mut cache, mut scratch) = empty_cache();
+        let model = shipped.as_ref();
         cache.prepare_within(model, 3, 4);
         let room = (cache.words.capacity(), cache.sums.capacity());
         let once = cache.entry(model, "Ostravel", &mut scratch);
@@ -823,10 +827,8 @@ mod tests {
     /// keeps the words met again.
     #[test]
     fn lower_case_marks_survive_neither_a_wrap_nor_the_next_document() {
-        let cfg = crate::config::Config::embedded().unwrap();
-        let model = cfg.lexicons.ner.as_ref();
-        let mut cache = WordCache::default();
-        let mut scratch = Scratch::default();
+        let (shipped, mut cache, mut scratch) = empty_cache();
+        let model = shipped.as_ref();
         let facts = |cache: &WordCache, word: &str| {
             let sets = DocContext::default();
             TagDoc { sets: &sets, cache }.lower_seen(crate::ner::features::hash_str(word))
