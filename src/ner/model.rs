@@ -13,7 +13,8 @@
 //!
 //! The payload holds the training facts ([`ModelInfo`]), the transition weights, the
 //! emission rows (bucket deltas, a mask of the non-zero tags and zigzag varint weights, in
-//! bucket order), the word clusters and the gazetteer (sorted hashes). Everything is written
+//! bucket order), the word clusters, the gazetteer and the words names hold in lower case
+//! (sorted hashes). Everything is written
 //! in sorted order, so one set of weights always gives the same bytes, and the checksum is
 //! verified before anything is decoded, so a damaged file is refused rather than tagging
 //! badly.
@@ -28,7 +29,8 @@ use super::features::{IdMap, Lexicon, FEATURE_VERSION};
 use super::NTAGS;
 
 pub const MAGIC: &[u8; 8] = b"SRNERMDL";
-pub const FORMAT_VERSION: u16 = 1;
+/// 2: the words names hold in lower case, after the gazetteer.
+pub const FORMAT_VERSION: u16 = 2;
 const HEADER_LEN: usize = 28;
 
 /// Errors loading a model.
@@ -295,7 +297,7 @@ impl NerModel {
         self.lexicon.gazetteer.len()
     }
 
-    /// The model file's bytes. Deterministic: rows, clusters and gazetteer are written in
+    /// The model file's bytes. Deterministic: rows, clusters and name lists are written in
     /// sorted order.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut p = Vec::with_capacity(1 << 20);
@@ -335,6 +337,7 @@ impl NerModel {
             put_varint(p, u64::from(c))
         });
         put_sorted(&mut p, &self.lexicon.gazetteer, |p, &b| p.push(b));
+        put_sorted(&mut p, &self.lexicon.name_words, |_, ()| {});
         let mut out = Vec::with_capacity(HEADER_LEN + p.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -433,6 +436,7 @@ impl NerModel {
         }
         let clusters = r.sorted(|r| r.varint_u32())?;
         let gazetteer = r.sorted(|r| r.byte())?;
+        let name_words = r.sorted(|_| Ok(()))?;
         if r.at != payload.len() {
             return Err(r.bad());
         }
@@ -442,6 +446,7 @@ impl NerModel {
             Lexicon {
                 clusters,
                 gazetteer,
+                name_words,
             },
         ))
     }
@@ -585,6 +590,7 @@ mod tests {
         lex.clusters.insert(99, 0b1011);
         lex.clusters.insert(7, 0b11);
         lex.gazetteer.insert(12345, 3);
+        lex.name_words.insert(777, ());
         NerModel::new(
             ModelInfo {
                 feature_version: FEATURE_VERSION,
@@ -615,6 +621,9 @@ mod tests {
         assert_eq!(back.weights.len(), 2);
         assert_eq!(back.weights.trans[NTAGS][1], -42);
         assert_eq!(back.lexicon.clusters.get(&99), Some(&0b1011));
+        assert_eq!(back.lexicon.gazetteer.get(&12345), Some(&3));
+        assert!(back.lexicon.name_words.contains_key(&777));
+        assert_eq!(back.lexicon.name_words.len(), 1);
         assert_eq!(back.to_bytes(), bytes);
     }
 
@@ -690,6 +699,7 @@ mod tests {
             }
             put_varint(&mut p, 0); // no clusters
             put_varint(&mut p, 0); // no names
+            put_varint(&mut p, 0); // no name words
             wrapped(&p)
         };
         let good = NerModel::from_bytes(&rows(2)).expect("a well-formed payload");

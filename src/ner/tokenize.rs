@@ -7,6 +7,9 @@
 
 use crate::text::LowerMap;
 
+/// The possessive ending split off a word as a token of its own (`Assad 's`).
+pub const POSSESSIVE: &str = "'s";
+
 /// Punctuation split off the front of a word.
 const OPENERS: &[char] = &['"', '\'', '(', '[', '{', '<'];
 /// Punctuation split off the end of a word (a period is decided separately).
@@ -166,7 +169,7 @@ impl Tokenizer {
                         .get(word.len() - suffix.len()..)
                         .is_some_and(|t| t.eq_ignore_ascii_case(suffix))
             };
-            if lower_end("'s") {
+            if lower_end(POSSESSIVE) {
                 out.push((s, e - 2));
                 out.push((e - 2, e));
             } else if lower_end("n't") {

@@ -176,12 +176,14 @@ impl Params {
 /// Trains a model on `train`, choosing the epoch by F1 on `valid`.
 ///
 /// `extra_names`: names from sitrep's own gazetteer (tokens and bits), seen by every fold.
+/// `name_words`: the words names hold in lower case (see [`Lexicon::name_words`]).
 /// `clusters`: word clusters (lower-case word hash → path), if any.
 /// `log` receives one line per step.
 pub fn train(
     train: &[Document],
     valid: &[Document],
     extra_names: &[GazetteerName],
+    name_words: &[String],
     clusters: IdMap<u32>,
     opts: &TrainOptions,
     mut log: impl FnMut(&str),
@@ -198,6 +200,10 @@ pub fn train(
     let mut full = Lexicon {
         clusters,
         gazetteer: base.clone(),
+        name_words: name_words
+            .iter()
+            .map(|w| (lower_hash(w, &mut buf), ()))
+            .collect(),
     };
     for n in &names {
         add_names(&mut full.gazetteer, n, &mut buf);
@@ -213,6 +219,8 @@ pub fn train(
             Lexicon {
                 clusters: full.clusters.clone(),
                 gazetteer: g,
+                // Decoding reads them, and a fold's lexicon only computes features.
+                name_words: IdMap::default(),
             }
         })
         .collect();
@@ -538,6 +546,14 @@ pub fn config_names(cfg: &crate::config::Config) -> Vec<GazetteerName> {
     out
 }
 
+/// The words names hold in lower case: the settings' particles (`names.toml`,
+/// `connectors`) and the possessive the tokenizer splits off (`McDonald 's`).
+pub fn config_name_words(cfg: &crate::config::Config) -> Vec<String> {
+    let mut words = cfg.lexicons.names.connectors.clone();
+    words.push(super::tokenize::POSSESSIVE.to_string());
+    words
+}
+
 /// `sitrep train-ner`: loads the settings (`config`: the `--config` file, if any; see
 /// [`crate::config::Config::for_training`]), reads the data, clusters the unlabelled text,
 /// trains, writes the model and prints what it did.
@@ -576,6 +592,7 @@ pub fn command(
         &train_docs,
         &valid_docs,
         &config_names(cfg),
+        &config_name_words(cfg),
         clusters,
         &opts,
         say,
@@ -639,8 +656,9 @@ mod tests {
             folds: 2,
             ..TrainOptions::default()
         };
-        let (a, reports) = train(&docs, &docs, &[], IdMap::default(), &opts, |_| {});
-        let (b, _) = train(&docs, &docs, &[], IdMap::default(), &opts, |_| {});
+        let words = ["of".to_string()];
+        let (a, reports) = train(&docs, &docs, &[], &words, IdMap::default(), &opts, |_| {});
+        let (b, _) = train(&docs, &docs, &[], &words, IdMap::default(), &opts, |_| {});
         assert_eq!(a.to_bytes(), b.to_bytes());
         assert!(!reports.is_empty());
         let (mut scores, tokens, _) = evaluate(&a, &docs);
