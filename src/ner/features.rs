@@ -122,9 +122,10 @@ pub struct Lexicon {
     pub clusters: IdMap<u32>,
     /// Hash of a lower-case token sequence ([`span_key`]) → gazetteer bits.
     pub gazetteer: IdMap<u8>,
-    /// Hashes of the words without a capital that names hold beside a capitalised word
-    /// (`van`, `de`, `of`, a possessive `'s`): the tagger searches for names around them
-    /// even where plain text begins (see `tagger::plain_run`).
+    /// The words without a capital that names hold beside a capitalised word (`van`,
+    /// `de`, `of`, a possessive `'s`), by [`lower_hash`], the hash a token's
+    /// [`TokenFacts::lower`] is: the tagger searches for names around them (see
+    /// `tagger::plain_run`).
     pub name_words: IdMap<()>,
 }
 

@@ -14,10 +14,9 @@
 //! The payload holds the training facts ([`ModelInfo`]), the transition weights, the
 //! emission rows (bucket deltas, a mask of the non-zero tags and zigzag varint weights, in
 //! bucket order), the word clusters, the gazetteer and the words names hold in lower case
-//! (sorted hashes). Everything is written
-//! in sorted order, so one set of weights always gives the same bytes, and the checksum is
-//! verified before anything is decoded, so a damaged file is refused rather than tagging
-//! badly.
+//! (sorted hashes). Everything is written in sorted order, so one set of weights always
+//! gives the same bytes, and the checksum is verified before anything is decoded, so a
+//! damaged file is refused rather than tagging badly.
 
 use std::hint::select_unpredictable;
 use std::path::{Path, PathBuf};
@@ -43,7 +42,7 @@ pub enum ModelError {
     },
     #[error("not an entity model (no `SRNERMDL` header)")]
     Magic,
-    #[error("entity model file format {found}; this build reads format {expected}")]
+    #[error("entity model file format {found}; this build reads format {expected} (retrain it with `sitrep train-ner`)")]
     Version { found: u16, expected: u16 },
     #[error("entity model uses features version {found}; this build computes version {expected} (retrain it with `sitrep train-ner`)")]
     Features { found: u32, expected: u32 },
@@ -702,6 +701,13 @@ mod tests {
             put_varint(&mut p, 0); // no name words
             wrapped(&p)
         };
+        // A payload of format 1 (no name words: their count, the last byte, left out)
+        // under a header of format 2: refused.
+        let full = rows(2);
+        assert!(matches!(
+            NerModel::from_bytes(&wrapped(&full[HEADER_LEN..full.len() - 1])),
+            Err(ModelError::Malformed(_))
+        ));
         let good = NerModel::from_bytes(&rows(2)).expect("a well-formed payload");
         assert_eq!(good.weights.row(7u64 << 54)[0], 3);
         // 5 + (2^64 - 3) wraps to 2, before the first bucket.
@@ -729,11 +735,13 @@ mod tests {
             NerModel::from_bytes(b"not a model at all, not at all"),
             Err(ModelError::Magic)
         ));
-        let mut v2 = bytes.clone();
-        v2[8] = 9;
-        assert!(matches!(
-            NerModel::from_bytes(&v2),
-            Err(ModelError::Version { found: 9, .. })
-        ));
+        for old in [1, 9] {
+            let mut other = bytes.clone();
+            other[8] = old;
+            assert!(matches!(
+                NerModel::from_bytes(&other),
+                Err(ModelError::Version { found, .. }) if found == u16::from(old)
+            ));
+        }
     }
 }

@@ -648,6 +648,23 @@ mod tests {
     }
 
     #[test]
+    fn the_name_words_are_the_settings_particles_and_the_possessive() {
+        let cfg = crate::config::Config::embedded().expect("embedded settings");
+        let words = config_name_words(&cfg);
+        assert!(words.iter().any(|w| w == "van"));
+        assert!(words
+            .iter()
+            .any(|w| w == super::super::tokenize::POSSESSIVE));
+        assert_eq!(words.len(), cfg.lexicons.names.connectors.len() + 1);
+        // The shipped model was trained with them.
+        let mut buf = String::new();
+        for w in &words {
+            let h = lower_hash(w, &mut buf);
+            assert!(cfg.lexicons.ner.lexicon.name_words.contains_key(&h), "{w}");
+        }
+    }
+
+    #[test]
     fn training_is_reproducible_and_learns() {
         let docs = data();
         let opts = TrainOptions {
@@ -661,6 +678,13 @@ mod tests {
         let (b, _) = train(&docs, &docs, &[], &words, IdMap::default(), &opts, |_| {});
         assert_eq!(a.to_bytes(), b.to_bytes());
         assert!(!reports.is_empty());
+        // The name words are the model's, by the hash of their lower-case form.
+        let mut buf = String::new();
+        assert!(a
+            .lexicon
+            .name_words
+            .contains_key(&lower_hash("OF", &mut buf)));
+        assert_eq!(a.lexicon.name_words.len(), 1);
         let (mut scores, tokens, _) = evaluate(&a, &docs);
         scores.finish();
         assert_eq!(tokens, 6 * 8);
