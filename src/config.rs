@@ -550,6 +550,19 @@ fn read(file: &Path) -> Result<String, ConfigError> {
 }
 
 impl Config {
+    /// What is valid but likely not what was meant: said at start-up and by
+    /// `check-config`, and not refused, since the daemon runs as well as before.
+    pub fn warnings(&self) -> Vec<String> {
+        let words = crate::ner::train::config_name_words(self);
+        self.lexicons
+            .ner
+            .name_word_drift(&words)
+            .filter(|d| !d.is_empty())
+            .map(|d| d.to_string())
+            .into_iter()
+            .collect()
+    }
+
     /// The compiled-in defaults (the files of `config/` as they were at build time).
     pub fn embedded() -> Result<Config, ConfigError> {
         Self::embedded_with(true)

@@ -64,6 +64,9 @@ fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
         None if local.is_file() => Config::load(&local)?,
         None => Config::embedded()?,
     };
+    for w in cfg.warnings() {
+        tracing::warn!("{}: {w}", cfg.origin);
+    }
     Ok(cfg)
 }
 
@@ -71,8 +74,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::CheckConfig => {
             let cfg = load_config(cli.config.as_deref())?;
+            let warnings = match cfg.warnings().len() {
+                0 => String::new(),
+                1 => ", 1 warning above".to_string(),
+                n => format!(", {n} warnings above"),
+            };
             println!(
-                "{}: ok ({} gazetteer entries, {} frames, {} status cue lists)",
+                "{}: ok ({} gazetteer entries, {} frames, {} status cue lists{warnings})",
                 cfg.origin,
                 cfg.lexicons.gazetteer.len(),
                 cfg.lexicons.frames.len(),

@@ -27,7 +27,7 @@ pub mod tagger;
 pub mod tokenize;
 pub mod train;
 
-pub use model::{ModelError, NerModel};
+pub use model::{ModelError, NameWordDrift, NerModel};
 pub use tagger::{EntitySpan, Tagger};
 
 /// The entity types of CoNLL-2003.

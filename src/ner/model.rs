@@ -228,6 +228,45 @@ impl Weights {
     }
 }
 
+/// See [`NerModel::name_word_drift`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameWordDrift {
+    /// Words the settings list and the model does not hold.
+    pub missing: Vec<String>,
+    /// How many words the model holds that the settings no longer list (the model keeps
+    /// hashes, not the words).
+    pub unlisted: usize,
+}
+
+impl NameWordDrift {
+    pub fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.unlisted == 0
+    }
+}
+
+impl std::fmt::Display for NameWordDrift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the entity tagger's model was trained with other name particles"
+        )?;
+        if !self.missing.is_empty() {
+            write!(f, "; not in the model: {}", self.missing.join(", "))?;
+        }
+        if self.unlisted > 0 {
+            write!(
+                f,
+                "; {} in the model that names.toml no longer lists",
+                self.unlisted
+            )?;
+        }
+        write!(
+            f,
+            " (the tagger keeps using the model's list until `sitrep train-ner` is run again)"
+        )
+    }
+}
+
 /// A trained tagger model: weights and lexicon.
 #[derive(Debug, Clone)]
 pub struct NerModel {
@@ -294,6 +333,29 @@ impl NerModel {
     /// Number of gazetteer entries.
     pub fn gazetteer_entries(&self) -> usize {
         self.lexicon.gazetteer.len()
+    }
+
+    /// How `words`, the settings' name words ([`super::train::config_name_words`]),
+    /// differ from the list this model was trained with. The tagger reads only its own
+    /// list, so an edit to `names.toml`'s `connectors` reaches it at the next training;
+    /// until then the two disagree, and `check-config` and start-up say so. `None` for a
+    /// model without such a list (an empty model).
+    pub fn name_word_drift(&self, words: &[String]) -> Option<NameWordDrift> {
+        let held = &self.lexicon.name_words;
+        if held.is_empty() {
+            return None;
+        }
+        let mut buf = String::new();
+        let mut listed = IdMap::default();
+        let mut missing = Vec::new();
+        for w in words {
+            let h = super::features::lower_hash(w, &mut buf);
+            if listed.insert(h, ()).is_none() && !held.contains_key(&h) {
+                missing.push(w.clone());
+            }
+        }
+        let unlisted = held.keys().filter(|h| !listed.contains_key(h)).count();
+        Some(NameWordDrift { missing, unlisted })
     }
 
     /// The model file's bytes. Deterministic: rows, clusters and name lists are written in
@@ -577,6 +639,41 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_word_drift_names_the_new_words_and_counts_the_dropped() {
+        let mut buf = String::new();
+        let mut lex = Lexicon::default();
+        for w in ["of", "van", "'s"] {
+            lex.name_words
+                .insert(super::super::features::lower_hash(w, &mut buf), ());
+        }
+        let m = NerModel::new(
+            ModelInfo::default(),
+            Weights::from_rows(4, [], [[0; NTAGS]; NTAGS + 1]),
+            lex,
+        );
+        let list = |ws: &[&str]| ws.iter().map(|w| (*w).to_string()).collect::<Vec<_>>();
+        // The same words in another case and order, one twice: no drift.
+        let same = m
+            .name_word_drift(&list(&["'s", "Van", "of", "of"]))
+            .unwrap();
+        assert!(same.is_empty(), "{same}");
+        let d = m.name_word_drift(&list(&["of", "zu", "'s", "zu"])).unwrap();
+        assert_eq!(
+            d,
+            NameWordDrift {
+                missing: list(&["zu"]),
+                unlisted: 1
+            }
+        );
+        let text = d.to_string();
+        assert!(text.contains("not in the model: zu"), "{text}");
+        assert!(text.contains("1 in the model"), "{text}");
+        assert!(text.contains("train-ner"), "{text}");
+        // A model with no list (an empty one) has nothing to compare.
+        assert_eq!(NerModel::empty().name_word_drift(&list(&["of"])), None);
+    }
 
     fn sample() -> NerModel {
         let mut r = [0i16; NTAGS];

@@ -17,7 +17,55 @@ fn check_config_accepts_the_repository_config() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("ok") && !stdout.contains("warning"),
+        "{stdout}"
+    );
+}
+
+/// A particle added to `names.toml` after training is valid, but the tagger does not read
+/// it until the model is trained again: `check-config` passes and says so.
+#[test]
+fn check_config_warns_when_the_name_particles_left_the_model_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    for entry in std::fs::read_dir(&repo).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let names = dir.path().join("names.toml");
+    let text = std::fs::read_to_string(&names).unwrap();
+    assert!(
+        text.contains("\nconnectors = ["),
+        "names.toml has a connectors list"
+    );
+    std::fs::write(
+        &names,
+        text.replacen("\nconnectors = [", "\nconnectors = [\"zu\", ", 1),
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .arg("--config")
+        .arg(dir.path().join("sitrep.toml"))
+        .arg("check-config")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("ok") && stdout.contains("1 warning"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("not in the model: zu") && stderr.contains("train-ner"),
+        "{stderr}"
+    );
 }
 
 #[test]
