@@ -36,27 +36,27 @@ impl Tokenizer {
     pub fn tokenize(&self, text: &str, out: &mut Vec<(usize, usize)>) {
         out.clear();
         let b = text.as_bytes();
-        let mut start = None;
+        let n = b.len();
         let mut i = 0;
-        // Byte by byte, decoding a character only outside ASCII: most wire text is ASCII.
-        while i < b.len() {
-            let (space, len) = if b[i].is_ascii() {
-                (matches!(b[i], b' ' | b'\t'..=b'\r'), 1)
-            } else {
-                let c = text[i..].chars().next().unwrap_or(' ');
-                (c.is_whitespace(), c.len_utf8())
-            };
-            if space {
-                if let Some(s) = start.take() {
-                    self.chunk(text, s, i, out);
-                }
-            } else if start.is_none() {
-                start = Some(i);
+        // Byte by byte, decoding a character only outside ASCII: most wire text is ASCII,
+        // and a visible ASCII character (`!` to `~`) is never a space, so a chunk's run of
+        // them is crossed with one comparison per byte.
+        while i < n {
+            if let Some(len) = space_at(text, i) {
+                i += len;
+                continue;
             }
-            i += len;
-        }
-        if let Some(s) = start {
-            self.chunk(text, s, text.len(), out);
+            let s = i;
+            loop {
+                while i < n && (b'!'..=b'~').contains(&b[i]) {
+                    i += 1;
+                }
+                if i >= n || space_at(text, i).is_some() {
+                    break;
+                }
+                i += char_len(text, i);
+            }
+            self.chunk(text, s, i, out);
         }
     }
 
@@ -185,6 +185,24 @@ impl Tokenizer {
     }
 }
 
+/// The length of the whitespace character at byte `i` of `text` (a char boundary), if it
+/// is one.
+#[inline]
+fn space_at(text: &str, i: usize) -> Option<usize> {
+    let c = text.as_bytes()[i];
+    if c.is_ascii() {
+        return matches!(c, b' ' | b'\t'..=b'\r').then_some(1);
+    }
+    let ch = text[i..].chars().next()?;
+    ch.is_whitespace().then(|| ch.len_utf8())
+}
+
+/// The length of the character at byte `i` of `text` (a char boundary).
+#[inline]
+fn char_len(text: &str, i: usize) -> usize {
+    text[i..].chars().next().map_or(1, char::len_utf8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +287,45 @@ mod tests {
                     "{s:?}"
                 );
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The tokens of a text tile its runs of non-whitespace (as `char::is_whitespace`
+        /// says, ASCII or not) exactly: no token crosses a space, none is missing.
+        #[test]
+        fn tokens_tile_the_whitespace_free_runs(
+            text in "[a-zA-Z0-9.,'\"()\\- \t\n\r\x0b\x0c\x1c\x7f\u{a0}\u{85}\u{2003}éÜ—’]{0,40}"
+        ) {
+            let mut spans = Vec::new();
+            tok().tokenize(&text, &mut spans);
+            let mut runs = Vec::new();
+            let mut start = None;
+            for (i, c) in text.char_indices() {
+                match (c.is_whitespace(), start) {
+                    (true, Some(s)) => {
+                        runs.push((s, i));
+                        start = None;
+                    }
+                    (false, None) => start = Some(i),
+                    _ => {}
+                }
+            }
+            if let Some(s) = start {
+                runs.push((s, text.len()));
+            }
+            let mut k = 0;
+            for (s, e) in runs {
+                let mut at = s;
+                while at < e {
+                    proptest::prop_assert!(k < spans.len(), "{:?}: {:?}", text, spans);
+                    proptest::prop_assert_eq!(spans[k].0, at, "{:?}: {:?}", text, spans);
+                    proptest::prop_assert!(spans[k].1 > at && spans[k].1 <= e);
+                    at = spans[k].1;
+                    k += 1;
+                }
+            }
+            proptest::prop_assert_eq!(k, spans.len());
         }
     }
 
