@@ -57,6 +57,17 @@ fn error_chain(err: &anyhow::Error) -> String {
 }
 
 /// `--config`, else `config/sitrep.toml` in the current folder, else the embedded defaults.
+/// [`load_config`] for the commands that run reports through the stages: what is valid but
+/// likely unmeant in the settings is logged once at the start, where whoever runs them
+/// looks ([`Config::warnings`]).
+fn load_config_for_stages(explicit: Option<&Path>) -> anyhow::Result<Config> {
+    let cfg = load_config(explicit)?;
+    for w in cfg.warnings() {
+        tracing::warn!("{}: {w}", cfg.origin);
+    }
+    Ok(cfg)
+}
+
 fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
     let local = PathBuf::from("config/sitrep.toml");
     let cfg = match explicit {
@@ -64,9 +75,6 @@ fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
         None if local.is_file() => Config::load(&local)?,
         None => Config::embedded()?,
     };
-    for w in cfg.warnings() {
-        tracing::warn!("{}: {w}", cfg.origin);
-    }
     Ok(cfg)
 }
 
@@ -74,7 +82,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::CheckConfig => {
             let cfg = load_config(cli.config.as_deref())?;
-            let warnings = match cfg.warnings().len() {
+            // Printed here rather than logged, so that no log filter hides what the summary
+            // line counts.
+            let warnings = cfg.warnings();
+            for w in &warnings {
+                eprintln!("{}: warning: {w}", cfg.origin);
+            }
+            let warnings = match warnings.len() {
                 0 => String::new(),
                 1 => ", 1 warning above".to_string(),
                 n => format!(", {n} warnings above"),
@@ -96,7 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             min_step_accuracy,
             json,
         } => {
-            let cfg = load_config(cli.config.as_deref())?;
+            let cfg = load_config_for_stages(cli.config.as_deref())?;
             let orders: Vec<Order> = if order == "shuffled" {
                 (seed..seed.saturating_add(shuffles.max(1)))
                     .map(Order::Shuffled)
@@ -163,7 +177,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { path, until, json } => {
-            let cfg = load_config(cli.config.as_deref())?;
+            let cfg = load_config_for_stages(cli.config.as_deref())?;
             let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let situation = sitrep::replay(&cfg, &path, until, progress)?;
             if json {
@@ -214,7 +228,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { file } => {
-            let cfg = load_config(cli.config.as_deref())?;
+            let cfg = load_config_for_stages(cli.config.as_deref())?;
             let json = sitrep::explain(&cfg, &file)?;
             println!("{}", serde_json::to_string_pretty(&json)?);
             Ok(ExitCode::SUCCESS)
@@ -224,7 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             state,
             quiet,
         } => {
-            let cfg = load_config(cli.config.as_deref())?;
+            let cfg = load_config_for_stages(cli.config.as_deref())?;
             let situation = sitrep::ingest(&cfg, &paths, !quiet)?;
             if let Some(path) = state {
                 let json = serde_json::to_string_pretty(&situation.snapshot_json())?;
@@ -244,7 +258,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet,
             listen,
         } => {
-            let mut cfg = load_config(cli.config.as_deref())?;
+            let mut cfg = load_config_for_stages(cli.config.as_deref())?;
             if let Some(l) = listen {
                 cfg.api.listen = l;
             }

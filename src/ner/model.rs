@@ -239,6 +239,7 @@ pub struct NameWordDrift {
 }
 
 impl NameWordDrift {
+    /// True when the settings and the model hold the same words.
     pub fn is_empty(&self) -> bool {
         self.missing.is_empty() && self.unlisted == 0
     }
@@ -248,7 +249,8 @@ impl std::fmt::Display for NameWordDrift {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "the entity tagger's model was trained with other name particles"
+            "the name particles of the settings (the names file's `connectors`, and the \
+             possessive 's) differ from those the entity model was trained with"
         )?;
         if !self.missing.is_empty() {
             write!(f, "; not in the model: {}", self.missing.join(", "))?;
@@ -256,13 +258,14 @@ impl std::fmt::Display for NameWordDrift {
         if self.unlisted > 0 {
             write!(
                 f,
-                "; {} in the model that names.toml no longer lists",
+                "; {} in the model that the settings no longer list",
                 self.unlisted
             )?;
         }
         write!(
             f,
-            " (the tagger keeps using the model's list until `sitrep train-ner` is run again)"
+            ". The tagger keeps the model's list: run `sitrep train-ner` to retrain it, or \
+             undo the edit"
         )
     }
 }
@@ -669,7 +672,10 @@ mod tests {
         );
         let text = d.to_string();
         assert!(text.contains("not in the model: zu"), "{text}");
-        assert!(text.contains("1 in the model"), "{text}");
+        assert!(
+            text.contains("1 in the model that the settings no longer list"),
+            "{text}"
+        );
         assert!(text.contains("train-ner"), "{text}");
         // A model with no list (an empty one) has nothing to compare.
         assert_eq!(NerModel::empty().name_word_drift(&list(&["of"])), None);

@@ -47,7 +47,9 @@ fn check_config_warns_when_the_name_particles_left_the_model_behind() {
         text.replacen("\nconnectors = [", "\nconnectors = [\"zu\", ", 1),
     )
     .unwrap();
+    // No log filter can hide it: `check-config` prints its warnings itself.
     let out = Command::new(bin())
+        .env("RUST_LOG", "error")
         .arg("--config")
         .arg(dir.path().join("sitrep.toml"))
         .arg("check-config")
@@ -63,7 +65,26 @@ fn check_config_warns_when_the_name_particles_left_the_model_behind() {
         "{stdout}"
     );
     assert!(
-        stderr.contains("not in the model: zu") && stderr.contains("train-ner"),
+        stderr.contains("warning:")
+            && stderr.contains("not in the model: zu")
+            && stderr.contains("train-ner"),
+        "{stderr}"
+    );
+    // An ingest with the same settings logs it once, before the first report.
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .env_remove("RUST_LOG")
+        .arg("--config")
+        .arg(dir.path().join("sitrep.toml"))
+        .arg("ingest")
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("not in the model: zu").count(),
+        1,
         "{stderr}"
     );
 }
