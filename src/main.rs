@@ -56,7 +56,6 @@ fn error_chain(err: &anyhow::Error) -> String {
     out
 }
 
-/// `--config`, else `config/sitrep.toml` in the current folder, else the embedded defaults.
 /// [`load_config`] for the commands that run reports through the stages: what is valid but
 /// likely unmeant in the settings is logged once at the start, where whoever runs them
 /// looks ([`Config::warnings`]).
@@ -68,6 +67,7 @@ fn load_config_for_stages(explicit: Option<&Path>) -> anyhow::Result<Config> {
     Ok(cfg)
 }
 
+/// `--config`, else `config/sitrep.toml` in the current folder, else the embedded defaults.
 fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
     let local = PathBuf::from("config/sitrep.toml");
     let cfg = match explicit {
