@@ -638,7 +638,12 @@ impl Situation {
         self.event(
             types::REPORT_DUPLICATE,
             &report.id,
-            json!({"file": report.file_name(), "duplicate_of": of_id, "original_file": of_file}),
+            json!({
+                "file": report.file_name(),
+                "path": report.path.to_string_lossy(),
+                "duplicate_of": of_id,
+                "original_file": of_file,
+            }),
             &mut out,
         );
         out
@@ -708,6 +713,7 @@ impl Situation {
                 encoding: report.meta.encoding,
                 file: &info.file,
                 mentions: ex.mentions.len(),
+                path: &report.path.to_string_lossy(),
                 published_at: &published_at,
                 repeated_sentences: repeated,
                 revises: info.revises.as_deref(),
@@ -1491,6 +1497,7 @@ struct AcceptedData<'a> {
     encoding: &'a str,
     file: &'a str,
     mentions: usize,
+    path: &'a str,
     published_at: &'a str,
     repeated_sentences: usize,
     revises: Option<&'a str>,

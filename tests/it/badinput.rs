@@ -92,6 +92,8 @@ fn other_encodings_are_decoded_and_the_encoding_is_reported() {
         drop_file(&w, name, bytes);
         let e = d.wait_file("report.accepted", name);
         assert_eq!(e["data"]["encoding"], *encoding, "{name}");
+        // The whole path, so that files of one name in two subfolders are told apart.
+        assert_eq!(e["data"]["path"], w.join(name).to_str().unwrap(), "{name}");
     }
     let cp = d.wait_file("report.accepted", "cp1252.txt");
     assert_eq!(cp["data"]["title"], "Café owners’ protest ends");
@@ -101,6 +103,7 @@ fn other_encodings_are_decoded_and_the_encoding_is_reported() {
     drop_file(&w, "resend.txt", report(1).as_bytes());
     let dup = d.wait_file("report.duplicate", "resend.txt");
     assert_eq!(dup["data"]["original_file"], "utf16le.txt");
+    assert_eq!(dup["data"]["path"], w.join("resend.txt").to_str().unwrap());
     // What still is not text.
     drop_file(&w, "broken16.txt", b"\xFF\xFEA\x00\x00\xD8B\x00");
     rejected(&mut d, "broken16.txt", "invalid_utf16");
