@@ -31,7 +31,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tracing::{debug, info, info_span, warn};
 
 use crate::config::Config;
-use crate::events::ChangeEvent;
+use crate::events::{self, ChangeEvent};
 use crate::hub::{Emitted, Hub};
 use crate::journal::{Entry, FileRef, Journal, JournalError, Ledger, Outcome, Recovery};
 use crate::quarantine::RejectedDir;
@@ -707,9 +707,46 @@ struct Writer {
     pending: Vec<Published>,
     /// Rejected files of the pending batch, set aside once their events are published.
     rejected: Vec<Rejected>,
+    /// Log every report taken or dropped at `info` (the daemon, where a file dropped into
+    /// the folder should show up in the log) rather than `debug` (`ingest`, which prints
+    /// the events themselves and would only repeat them on standard error).
+    announce: bool,
 }
 
 impl Writer {
+    /// One log line for a report taken or dropped as a duplicate, with what it changed.
+    /// Rejections are logged where they are applied, at `warn`, in every mode.
+    fn log_outcome(&self, applied: &Applied) {
+        if !self.announce && !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
+        let count = |kind: &str| applied.events.iter().filter(|e| e.kind == kind).count();
+        let path = applied.path.display();
+        match &applied.outcome {
+            Outcome::Accepted { id, revises, .. } => {
+                // A revision names the report it revises; `tracing` leaves out a `None`.
+                let revises = revises.as_deref().map(tracing::field::display);
+                let entities = count(events::types::ENTITY_DISCOVERED);
+                let detected = count(events::types::DEVELOPMENT_DETECTED);
+                let changed = count(events::types::DEVELOPMENT_STATUS_CHANGED);
+                let n = applied.events.len();
+                if self.announce {
+                    info!(%path, %id, revises, events = n, entities, detected, changed, "Report accepted.");
+                } else {
+                    debug!(%path, %id, revises, events = n, entities, detected, changed, "Report accepted.");
+                }
+            }
+            Outcome::Duplicate { of, .. } => {
+                if self.announce {
+                    info!(%path, %of, "Report is a duplicate; dropped.");
+                } else {
+                    debug!(%path, %of, "Report is a duplicate; dropped.");
+                }
+            }
+            Outcome::Rejected { .. } | Outcome::Unchanged { .. } => {}
+        }
+    }
+
     fn handle(&mut self, item: Extracted) -> Result<(), JournalError> {
         // Counted here, not in the situation, so that replaying the journal at start-up
         // does not count its reports twice.
@@ -726,6 +763,7 @@ impl Writer {
         let t = Instant::now();
         let applied = self.stages.apply(item, &self.state);
         crate::metrics::stages().observe(2, t.elapsed());
+        self.log_outcome(&applied);
         let events = self.sink.render(applied.events);
         if let Some(d) = &mut self.durable {
             if let Some(st) = applied.stamp {
@@ -894,7 +932,7 @@ impl Pipeline {
         sink: EventSink,
         situation: SituationHandle,
     ) -> Result<Pipeline, PipelineError> {
-        Self::start_with(cfg, sink, Stages::new(cfg), situation, None)
+        Self::start_with(cfg, sink, Stages::new(cfg), situation, None, false)
     }
 
     /// Starts the stage threads on a recovered picture, journaling as it goes.
@@ -924,6 +962,7 @@ impl Pipeline {
             recovered.stages,
             recovered.situation,
             Some(recovered.durable),
+            true,
         )
     }
 
@@ -933,6 +972,7 @@ impl Pipeline {
         stages: Stages,
         situation: SituationHandle,
         durable: Option<Durable>,
+        announce: bool,
     ) -> Result<Pipeline, PipelineError> {
         let cap = cfg.pipeline.channel_capacity;
         let workers = cfg.pipeline.extract_threads();
@@ -1017,6 +1057,7 @@ impl Pipeline {
             durable,
             pending: Vec::new(),
             rejected: Vec::new(),
+            announce,
         };
         let failure = Arc::new(std::sync::Mutex::new(None));
         let fail = failure.clone();

@@ -32,6 +32,9 @@ fn daemon_processes_existing_then_new_files_and_stops_cleanly() {
         .unwrap();
     drop_file(&watch, "02.txt", &text);
     d.wait_file("report.accepted", "02.txt");
+    // The log tells of every report at the default level, with what it changed.
+    let line = d.wait_log_all(&["INFO", "Report accepted.", "02.txt"]);
+    assert!(line.contains(" changed=1"), "{line}");
     std::fs::copy(
         fixtures().join("progression/03_moor-gazette-withdrawal-complete.txt"),
         watch.join("03.txt"),
@@ -49,6 +52,14 @@ fn daemon_processes_existing_then_new_files_and_stops_cleanly() {
     drop_file(&watch, "04-resend.txt", &text);
     let dup = d.wait_file("report.duplicate", "04-resend.txt");
     assert_eq!(dup["data"]["original_file"], "02.txt");
+    let line = d.wait_log_all(&["INFO", "duplicate; dropped", "04-resend.txt"]);
+    assert!(
+        line.contains(&format!(
+            "of={}",
+            dup["data"]["duplicate_of"].as_str().unwrap()
+        )),
+        "{line}"
+    );
 
     let (status, seen) = d.stop();
     assert!(status.success(), "exit status {status:?}");

@@ -236,6 +236,34 @@ fn exact_resend_under_another_name_is_a_duplicate() {
     assert_eq!(events.last().unwrap()["type"], "report.duplicate");
 }
 
+/// `ingest` prints the events; a log line per report would only repeat them, so at the
+/// default level there is none, and with `debug` there is one per report.
+#[test]
+fn ingest_logs_a_line_per_report_only_at_debug() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(fixtures().join("reversal/01_sws-evacuation-begins.txt")).unwrap();
+    std::fs::write(dir.path().join("a.txt"), &text).unwrap();
+    std::fs::write(dir.path().join("b.txt"), &text).unwrap();
+    let stderr = |filter: Option<&str>| {
+        let mut cmd = std::process::Command::new(crate::support::bin());
+        cmd.env_remove("RUST_LOG").env_remove("SITREP_LOG");
+        if let Some(f) = filter {
+            cmd.env("SITREP_LOG", f);
+        }
+        let out = cmd.arg("ingest").arg(dir.path()).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let quiet = stderr(None);
+    assert!(!quiet.contains("Report accepted."), "{quiet}");
+    assert!(!quiet.contains("duplicate; dropped"), "{quiet}");
+    let debug = stderr(Some("sitrep=debug"));
+    let lines = |needle: &str| debug.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(lines("Report accepted."), 1, "{debug}");
+    assert_eq!(lines("duplicate; dropped"), 1, "{debug}");
+}
+
 #[test]
 fn bad_inputs_are_rejected_with_reasons() {
     let dir = tempfile::tempdir().unwrap();
