@@ -177,6 +177,29 @@ impl Report {
             .unwrap_or("")
     }
 
+    /// The last sentence, when the text stops in it: no line break after it and no
+    /// closing punctuation at its end, as a file read while still being written leaves it
+    /// ("… withdrew from Qamis"). Its words are left out of extraction, so that a cut-off
+    /// word never becomes a name and half a sentence never states a development; the
+    /// complete file, read later as a revision of this one, brings the sentence whole.
+    ///
+    /// A title or heading is never unfinished: they end without punctuation as written. Nor
+    /// is a report's only sentence, which may be a one-line flash written without a stop.
+    pub fn unfinished(&self) -> Option<usize> {
+        let last = self.sentences.len().checked_sub(1).filter(|&l| l > 0)?;
+        let s = &self.sentences[last];
+        let after = self.original.get(s.end..).unwrap_or("");
+        if after.contains(['\n', '\r']) || self.headings.contains(&last) {
+            return None;
+        }
+        let end = s.text.trim_end().chars().next_back()?;
+        let closed = matches!(
+            end,
+            '.' | '!' | '?' | '…' | ':' | ';' | ')' | ']' | '"' | '\'' | '”' | '’' | '»'
+        );
+        (!closed).then_some(last)
+    }
+
     /// The file name, for events and logs.
     pub fn file_name(&self) -> String {
         file_label(&self.path)

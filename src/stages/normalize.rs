@@ -825,6 +825,33 @@ mod tests {
     }
 
     #[test]
+    fn a_text_that_stops_mid_sentence_is_unfinished() {
+        let unfinished = |text: &str| {
+            normalizer()
+                .normalize(&raw(text.as_bytes()))
+                .unwrap()
+                .unfinished()
+        };
+        let body = "Troops left the valley. The convoy reached Velgrad";
+        assert_eq!(unfinished(body), Some(1));
+        assert_eq!(unfinished(&format!("{body}   ")), Some(1));
+        assert_eq!(unfinished(&format!("Troops leave\n\n{body}")), Some(2));
+        // A line break after it, closing punctuation, or nothing before it: complete.
+        assert_eq!(unfinished(&format!("{body}\n")), None);
+        assert_eq!(unfinished(&format!("{body}\r\n")), None);
+        assert_eq!(unfinished(&format!("{body}.")), None);
+        assert_eq!(unfinished(&format!("{body}?")), None);
+        assert_eq!(unfinished("It left. He said: \"We are done.\""), None);
+        assert_eq!(unfinished("It left (late)"), None);
+        assert_eq!(unfinished("Convoy reaches Velgrad"), None);
+        // A heading is written without a stop.
+        assert_eq!(
+            unfinished("Troops left the valley.\n\nThe Convoy Reaches Velgrad"),
+            None
+        );
+    }
+
+    #[test]
     fn agency_in_dateline_is_the_source_when_no_header() {
         let text = "ERBIL (Northwire) - The convoy left. It was late.";
         let r = normalizer().normalize(&raw(text.as_bytes())).unwrap();

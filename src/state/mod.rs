@@ -720,6 +720,7 @@ impl Situation {
                 sentences: info.sentences,
                 source: info.source.as_deref(),
                 title: info.title.as_deref(),
+                unfinished_sentence: report.unfinished(),
             }),
             &mut out,
         );
@@ -1504,6 +1505,8 @@ struct AcceptedData<'a> {
     sentences: usize,
     source: Option<&'a str>,
     title: Option<&'a str>,
+    /// The last sentence, left out of extraction as cut off (see [`Report::unfinished`]).
+    unfinished_sentence: Option<usize>,
 }
 
 /// The data of `entity.discovered` (with the kind) and `entity.alias_added` (without),

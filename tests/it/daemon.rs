@@ -114,6 +114,38 @@ fn daemon_rejects_bad_input_and_carries_on() {
     assert!(w.join("empty.txt").exists() && w.join("image.txt").exists());
 }
 
+/// A file read before its writer was done (here: closed after the first chunk) stops
+/// mid-word. Its cut-off word must not become a name; the complete file brings the
+/// sentence whole.
+#[test]
+fn a_file_read_mid_sentence_leaves_its_cut_off_words_out() {
+    let mut d = Daemon::start(200);
+    let path = d.watch.join("convoy.txt");
+    let head = "Tallis forces pull back\n\nHARVEN, May 3 (Moor Gazette) - Tallis forces began \
+                withdrawing from Dravenna airport on Monday, officials said. The last convoy \
+                reached Halbrook late in the day, according to Brenna V";
+    std::fs::write(&path, head).unwrap();
+    let first = d.wait_file("report.accepted", "convoy.txt");
+    assert_eq!(first["data"]["unfinished_sentence"], 2, "{first}");
+    d.wait_for("the withdrawal", |e| e["type"] == "development.detected");
+    std::fs::write(&path, format!("{head}oss, a spokeswoman.\n")).unwrap();
+    let second = d.wait_for("the complete file", |e| {
+        e["type"] == "report.accepted" && e["data"]["revises"] == first["subject"]
+    });
+    assert!(second["data"]["unfinished_sentence"].is_null(), "{second}");
+    d.wait_for("the spokeswoman", |e| {
+        e["type"] == "entity.discovered" && e["data"]["alias"] == "Brenna Voss"
+    });
+    let (status, seen) = d.stop();
+    assert!(status.success());
+    let aliases: Vec<&str> = seen
+        .iter()
+        .filter(|e| e["type"].as_str().is_some_and(|t| t.starts_with("entity.")))
+        .filter_map(|e| e["data"]["alias"].as_str())
+        .collect();
+    assert!(!aliases.contains(&"Brenna V"), "{aliases:?}");
+}
+
 #[test]
 fn daemon_reports_a_file_that_vanishes_before_it_is_complete() {
     // A long settle time: the half-written file is never complete while it exists.

@@ -40,6 +40,21 @@ impl Extractor {
     }
 
     pub fn extract(&self, report: &Report) -> Extraction {
+        if let Some(last) = report.unfinished() {
+            // Extraction over the sentences before it; their numbers stay the report's.
+            tracing::info!(
+                sentence = last,
+                "The report stops mid-sentence, as if still being written; its last sentence is left out until the file is complete."
+            );
+            let mut before = report.clone();
+            before.sentences.truncate(last);
+            before.headings.retain(|&h| h < last);
+            return self.extract_all(&before);
+        }
+        self.extract_all(report)
+    }
+
+    fn extract_all(&self, report: &Report) -> Extraction {
         // Both read the same tokens: tokenize once.
         let toks = SentenceTokens::new(report.sentences.iter().map(|s| s.text.as_str()));
         let mentions = self.entities.recognize_tokens(report, &toks);
