@@ -814,7 +814,8 @@ impl FrameMatcher {
             .collect();
         // A name right before a noun trigger is its place: "the Lisk evacuation".
         // One or two lower-case modifiers may stand between ("the Kell River water-sharing
-        // accord").
+        // accord"), but no determiner, which opens a new noun phrase: in "sources told
+        // the Velgrad Courier that the evacuation" the name is no modifier.
         let adjunct = candidates.iter().copied().find(|i| {
             let m = &mentions[*i];
             if m.end == 0 || m.kind == EntityKind::Person {
@@ -827,6 +828,7 @@ impl FrameMatcher {
                 && toks[after..t0].iter().all(|t| {
                     t.kind == TokenKind::Word
                         && !t.is_capitalized()
+                        && !self.grammar.determiners.contains(t.text)
                         && !self.grammar.be_forms.contains(t.text)
                         && !self.grammar.auxiliaries.contains(t.text)
                 })
@@ -1007,6 +1009,38 @@ mod tests {
             .find(|c| c.0 == trigger)
             .unwrap_or_else(|| panic!("no claim on {trigger:?} in {cs:?}"))
             .1
+    }
+
+    /// The name a claim on `trigger` in `text` is placed at, if any.
+    fn location_of(text: &str, trigger: &str) -> Option<String> {
+        let cfg = Config::embedded().unwrap();
+        let r = test_report(&cfg, text);
+        let ex = Extractor::new(&cfg.lexicons).extract(&r);
+        let c = ex
+            .claims
+            .iter()
+            .find(|c| c.trigger.eq_ignore_ascii_case(trigger))
+            .unwrap_or_else(|| panic!("no claim on {trigger:?} in {:?}", ex.claims));
+        c.location.map(|i| ex.mentions[i].surface.clone())
+    }
+
+    #[test]
+    fn a_name_just_before_a_noun_trigger_is_its_place_unless_a_determiner_parts_them() {
+        assert_eq!(
+            location_of("The Lisk evacuation began on Monday.", "evacuation").as_deref(),
+            Some("Lisk")
+        );
+        assert_eq!(
+            location_of("The Kell River water-sharing accord was signed.", "accord").as_deref(),
+            Some("Kell River")
+        );
+        // The name is who was told, not where the evacuation was.
+        for text in [
+            "Kestrian sources told Asharq Velmar that the evacuation was carried out.",
+            "Officials told Lisk that the evacuation was over.",
+        ] {
+            assert_eq!(location_of(text, "evacuation"), None, "{text}");
+        }
     }
 
     #[test]
