@@ -240,9 +240,9 @@ pub fn replay(
         );
         pb
     };
-    let stages = pipeline::Stages::new(cfg);
     let layout = journal::Layout::new(path);
     if !layout.journal_dir().is_dir() {
+        let stages = pipeline::Stages::new(cfg);
         if matches!(until, Some(Until::Seq(_))) {
             return Err(ReplayError::SeqNeedsJournal);
         }
@@ -289,6 +289,8 @@ pub fn replay(
         }
     };
     let (dedup, after) = after;
+    // The daemon's stages, so that the entries read as they did when it took them.
+    let stages = pipeline::Stages::watching(cfg);
     let stages = match dedup {
         Some(image) => stages.with_dedup(stages::dedup::Dedup::from_image(image)),
         None => stages,

@@ -285,6 +285,7 @@ fn document_report(doc: &[conll::Sentence]) -> Report {
         sentences,
         has_title_sentence: false,
         headings: Vec::new(),
+        unfinished: None,
     }
 }
 

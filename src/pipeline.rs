@@ -274,6 +274,8 @@ struct Applied {
     path: PathBuf,
     stamp: Option<(u64, Option<SystemTime>)>,
     outcome: Outcome,
+    /// The sentence held back as cut off, for the log.
+    unfinished: Option<usize>,
 }
 /// A running pipeline: send [`Intake`] in, then [`Pipeline::finish`].
 #[derive(Debug)]
@@ -369,6 +371,18 @@ impl Stages {
         }
     }
 
+    /// The daemon's stages: as [`Stages::new`], but a report that stops mid-sentence has
+    /// that sentence held back ([`Normalizer::holding_unfinished`]), as a watched file read
+    /// before its writer was done is read again once complete. The journal's entries are
+    /// replayed with these too, so that they read as they did live.
+    pub fn watching(cfg: &Config) -> Self {
+        Self {
+            normalizer: Arc::new(Normalizer::new(&cfg.lexicons.names).holding_unfinished()),
+            dedup: Dedup::new(),
+            extractor: Arc::new(Extractor::new(&cfg.lexicons)),
+        }
+    }
+
     /// The same stages on other dedup indexes (restored from a snapshot).
     pub fn with_dedup(self, dedup: Dedup) -> Self {
         Self { dedup, ..self }
@@ -443,6 +457,7 @@ impl Stages {
                         reason: r.reason.to_string(),
                     },
                     path: r.path,
+                    unfinished: None,
                 }
             }
             Extracted::Duplicate(r, id, f) => {
@@ -457,6 +472,7 @@ impl Stages {
                         of: id,
                     },
                     path: r.path,
+                    unfinished: None,
                 }
             }
             Extracted::Unchanged(r) => {
@@ -469,6 +485,7 @@ impl Stages {
                         fingerprint: fp(&r),
                     },
                     path: r.path,
+                    unfinished: None,
                 }
             }
             Extracted::Report(r, ex, revises) => {
@@ -479,6 +496,7 @@ impl Stages {
                 let r = *r;
                 Applied {
                     events,
+                    unfinished: r.unfinished,
                     stamp: stamp(&r),
                     outcome: Outcome::Accepted {
                         fingerprint: fp(&r),
@@ -629,14 +647,14 @@ pub fn recover(
             let live = Dedup::from_image(image.clone());
             let committed = Dedup::from_image(image);
             (
-                Stages::new(cfg).with_dedup(live),
+                Stages::watching(cfg).with_dedup(live),
                 SituationHandle::from_situation(snap.situation),
                 ledger,
                 committed,
             )
         }
         None => (
-            Stages::new(cfg),
+            Stages::watching(cfg),
             SituationHandle::new(),
             Ledger::new(),
             Dedup::new(),
@@ -698,6 +716,66 @@ fn committed_restore(committed: &Dedup, entry: &Entry) {
     }
 }
 
+/// The log line of a report taken or dropped as a duplicate (see [`Writer::announce`]).
+enum OutcomeLine {
+    Accepted {
+        path: String,
+        id: String,
+        revises: Option<String>,
+        events: usize,
+        entities: usize,
+        detected: usize,
+        changed: usize,
+        unfinished: Option<usize>,
+    },
+    Duplicate {
+        path: String,
+        of: String,
+    },
+}
+
+impl OutcomeLine {
+    /// At `info` when `announce`, else at `debug`.
+    fn log(&self, announce: bool) {
+        macro_rules! at_level {
+            ($($args:tt)*) => {
+                if announce {
+                    info!($($args)*);
+                } else {
+                    debug!($($args)*);
+                }
+            };
+        }
+        match self {
+            Self::Accepted {
+                path,
+                id,
+                revises,
+                events,
+                entities,
+                detected,
+                changed,
+                unfinished,
+            } => {
+                // `tracing` leaves out a `None`.
+                let revises = revises.as_deref().map(tracing::field::display);
+                at_level!(%path, %id, revises, events, entities, detected, changed, "Report accepted.");
+                if let Some(sentence) = unfinished {
+                    at_level!(
+                        %path,
+                        sentence,
+                        "The report stops mid-sentence, as a file read before its writer is done \
+                         does; that sentence is held back until the complete file is read."
+                    );
+                }
+            }
+            Self::Duplicate { path, of } => {
+                at_level!(%path, %of, "Report is a duplicate; dropped.");
+            }
+        }
+    }
+}
+
 /// The situation stage's end: applies, journals, then publishes.
 struct Writer {
     stages: Stages,
@@ -714,36 +792,32 @@ struct Writer {
 }
 
 impl Writer {
-    /// One log line for a report taken or dropped as a duplicate, with what it changed.
-    /// Rejections are logged where they are applied, at `warn`, in every mode.
-    fn log_outcome(&self, applied: &Applied) {
+    /// What the log will say of a report taken or dropped as a duplicate, put together
+    /// before its events go to the journal, said once they are in it. Nothing when the
+    /// line would not be written.
+    fn outcome_line(&self, applied: &Applied) -> Option<OutcomeLine> {
         if !self.announce && !tracing::enabled!(tracing::Level::DEBUG) {
-            return;
+            return None;
         }
         let count = |kind: &str| applied.events.iter().filter(|e| e.kind == kind).count();
-        let path = applied.path.display();
+        let path = applied.path.display().to_string();
         match &applied.outcome {
-            Outcome::Accepted { id, revises, .. } => {
-                // A revision names the report it revises; `tracing` leaves out a `None`.
-                let revises = revises.as_deref().map(tracing::field::display);
-                let entities = count(events::types::ENTITY_DISCOVERED);
-                let detected = count(events::types::DEVELOPMENT_DETECTED);
-                let changed = count(events::types::DEVELOPMENT_STATUS_CHANGED);
-                let n = applied.events.len();
-                if self.announce {
-                    info!(%path, %id, revises, events = n, entities, detected, changed, "Report accepted.");
-                } else {
-                    debug!(%path, %id, revises, events = n, entities, detected, changed, "Report accepted.");
-                }
-            }
-            Outcome::Duplicate { of, .. } => {
-                if self.announce {
-                    info!(%path, %of, "Report is a duplicate; dropped.");
-                } else {
-                    debug!(%path, %of, "Report is a duplicate; dropped.");
-                }
-            }
-            Outcome::Rejected { .. } | Outcome::Unchanged { .. } => {}
+            Outcome::Accepted { id, revises, .. } => Some(OutcomeLine::Accepted {
+                path,
+                id: id.clone(),
+                revises: revises.clone(),
+                events: applied.events.len(),
+                entities: count(events::types::ENTITY_DISCOVERED),
+                detected: count(events::types::DEVELOPMENT_DETECTED),
+                changed: count(events::types::DEVELOPMENT_STATUS_CHANGED),
+                unfinished: applied.unfinished,
+            }),
+            Outcome::Duplicate { of, .. } => Some(OutcomeLine::Duplicate {
+                path,
+                of: of.clone(),
+            }),
+            // Rejections are logged where they are applied, at `warn`, in every mode.
+            Outcome::Rejected { .. } | Outcome::Unchanged { .. } => None,
         }
     }
 
@@ -763,7 +837,7 @@ impl Writer {
         let t = Instant::now();
         let applied = self.stages.apply(item, &self.state);
         crate::metrics::stages().observe(2, t.elapsed());
-        self.log_outcome(&applied);
+        let line = self.outcome_line(&applied);
         let events = self.sink.render(applied.events);
         if let Some(d) = &mut self.durable {
             if let Some(st) = applied.stamp {
@@ -782,6 +856,9 @@ impl Writer {
             };
             committed_restore(&d.committed, &entry);
             d.journal.append(&mut entry)?;
+        }
+        if let Some(line) = line {
+            line.log(self.announce);
         }
         self.pending.extend(events);
         Ok(())

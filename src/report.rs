@@ -166,6 +166,10 @@ pub struct Report {
     /// Sentences in headline casing (the title, section headings): names are only trusted
     /// there when the body confirms them.
     pub headings: Vec<usize>,
+    /// The last sentence, when the text stops in it and the normalizer holds such
+    /// sentences back (see [`unfinished_sentence`]): left out of extraction and of the
+    /// sentences a revision counts as known.
+    pub unfinished: Option<usize>,
 }
 
 impl Report {
@@ -177,33 +181,37 @@ impl Report {
             .unwrap_or("")
     }
 
-    /// The last sentence, when the text stops in it: no line break after it and no
-    /// closing punctuation at its end, as a file read while still being written leaves it
-    /// ("… withdrew from Qamis"). Its words are left out of extraction, so that a cut-off
-    /// word never becomes a name and half a sentence never states a development; the
-    /// complete file, read later as a revision of this one, brings the sentence whole.
-    ///
-    /// A title or heading is never unfinished: they end without punctuation as written. Nor
-    /// is a report's only sentence, which may be a one-line flash written without a stop.
-    pub fn unfinished(&self) -> Option<usize> {
-        let last = self.sentences.len().checked_sub(1).filter(|&l| l > 0)?;
-        let s = &self.sentences[last];
-        let after = self.original.get(s.end..).unwrap_or("");
-        if after.contains(['\n', '\r']) || self.headings.contains(&last) {
-            return None;
-        }
-        let end = s.text.trim_end().chars().next_back()?;
-        let closed = matches!(
-            end,
-            '.' | '!' | '?' | '…' | ':' | ';' | ')' | ']' | '"' | '\'' | '”' | '’' | '»'
-        );
-        (!closed).then_some(last)
-    }
-
     /// The file name, for events and logs.
     pub fn file_name(&self) -> String {
         file_label(&self.path)
     }
+}
+
+/// The last sentence of a text, when the text stops in it: no line break after it and no
+/// closing punctuation at its end, as a file read while its writer is still at work leaves
+/// it ("… withdrew from Qamis"). `first_body` is the first sentence after the title; a
+/// text whose only body sentence is the last is never unfinished, as a one-line flash may
+/// be written without a stop.
+///
+/// Headline casing does not exempt the last sentence: a heading comes before text, and a
+/// cut-off sentence of capitalised words ("The Moor Gazette Reported") looks like one.
+pub fn unfinished_sentence(
+    original: &str,
+    sentences: &[Sentence],
+    first_body: usize,
+) -> Option<usize> {
+    let last = sentences.len().checked_sub(1).filter(|&l| l > first_body)?;
+    let s = &sentences[last];
+    if original.get(s.end..).unwrap_or("").contains(['\n', '\r']) {
+        return None;
+    }
+    let end = s.text.trim_end().chars().next_back()?;
+    // The folded text has ASCII quotes only.
+    let closed = matches!(
+        end,
+        '.' | '!' | '?' | '…' | ':' | ';' | ')' | ']' | '"' | '\''
+    );
+    (!closed).then_some(last)
 }
 
 /// The last component of a path, lossily decoded (names with odd bytes must still print).

@@ -18,7 +18,7 @@ use time::{Date, Month, OffsetDateTime};
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::config::NameRules;
-use crate::report::{Metadata, RawReport, Rejection, Report, Sentence};
+use crate::report::{unfinished_sentence, Metadata, RawReport, Rejection, Report, Sentence};
 use crate::text::fold_checked;
 
 /// How many non-empty body lines may hold the dateline (bylines and credits come first).
@@ -50,6 +50,9 @@ pub struct Normalizer {
     date_prefix: Regex,
     caps_dateline: Regex,
     colon_dateline: Regex,
+    /// Whether a text that stops mid-sentence has that sentence held back (see
+    /// [`Normalizer::holding_unfinished`]).
+    hold_unfinished: bool,
 }
 
 impl Normalizer {
@@ -72,6 +75,20 @@ impl Normalizer {
             .expect("static regex"),
             // "Moscow: ", "New York: "
             colon_dateline: Regex::new(r"^([A-Z][a-z]+(?: [A-Z][a-z]+)?):\s+[A-Z]").expect("static regex"),
+            hold_unfinished: false,
+        }
+    }
+
+    /// Holds back the last sentence of a text that stops in it ([`Report::unfinished`]):
+    /// for a watched folder, where a file read before its writer was done is read again
+    /// once complete. Such a report also gets another fingerprint than its complete
+    /// version, even when completing it only adds a line break, so that the complete file
+    /// is a revision and not taken for the same text unchanged. Files given once (`ingest`,
+    /// `eval`) are taken as they are.
+    pub fn holding_unfinished(self) -> Self {
+        Self {
+            hold_unfinished: true,
+            ..self
         }
     }
 
@@ -246,10 +263,19 @@ impl Normalizer {
                 headings.push(i);
             }
         }
+        let unfinished = if self.hold_unfinished {
+            unfinished_sentence(&original, &sentences, usize::from(has_title_sentence))
+        } else {
+            None
+        };
         let mut body = String::with_capacity(original.len());
         for s in &sentences {
             body.push_str(&s.text);
             body.push('\n');
+        }
+        if unfinished.is_some() {
+            // No sentence holds a NUL: a file with one is rejected as binary.
+            body.push_str("\0unfinished");
         }
         let fingerprint = xxh3_128(body.as_bytes());
         let published_at = match published {
@@ -276,6 +302,7 @@ impl Normalizer {
             modified: raw.modified,
             raw_len: raw.bytes.len() as u64,
             sentences,
+            unfinished,
             has_title_sentence,
             headings,
         })
@@ -826,17 +853,18 @@ mod tests {
 
     #[test]
     fn a_text_that_stops_mid_sentence_is_unfinished() {
-        let unfinished = |text: &str| {
-            normalizer()
-                .normalize(&raw(text.as_bytes()))
-                .unwrap()
-                .unfinished()
-        };
+        let holding = normalizer().holding_unfinished();
+        let unfinished = |text: &str| holding.normalize(&raw(text.as_bytes())).unwrap().unfinished;
         let body = "Troops left the valley. The convoy reached Velgrad";
         assert_eq!(unfinished(body), Some(1));
         assert_eq!(unfinished(&format!("{body}   ")), Some(1));
         assert_eq!(unfinished(&format!("Troops leave\n\n{body}")), Some(2));
-        // A line break after it, closing punctuation, or nothing before it: complete.
+        // Capitalised words at the end are no heading.
+        assert_eq!(
+            unfinished("Troops left the valley. The Moor Gazette Reported"),
+            Some(1)
+        );
+        // A line break after it, closing punctuation, or no body sentence before it.
         assert_eq!(unfinished(&format!("{body}\n")), None);
         assert_eq!(unfinished(&format!("{body}\r\n")), None);
         assert_eq!(unfinished(&format!("{body}.")), None);
@@ -844,11 +872,26 @@ mod tests {
         assert_eq!(unfinished("It left. He said: \"We are done.\""), None);
         assert_eq!(unfinished("It left (late)"), None);
         assert_eq!(unfinished("Convoy reaches Velgrad"), None);
-        // A heading is written without a stop.
         assert_eq!(
-            unfinished("Troops left the valley.\n\nThe Convoy Reaches Velgrad"),
+            unfinished("URGENT\n\nTroops withdraw from Velgrad airport"),
             None
         );
+        // Files given once are taken as they are.
+        let once = normalizer().normalize(&raw(body.as_bytes())).unwrap();
+        assert_eq!(once.unfinished, None);
+    }
+
+    #[test]
+    fn a_held_back_text_and_its_completion_have_different_fingerprints() {
+        let cut = "Troops left the valley. The convoy reached Velgrad";
+        let done = format!("{cut}\n");
+        let fp = |n: &Normalizer, t: &str| n.normalize(&raw(t.as_bytes())).unwrap().fingerprint;
+        let holding = normalizer().holding_unfinished();
+        assert_ne!(fp(&holding, cut), fp(&holding, &done));
+        // Otherwise a line break at the end changes nothing.
+        let once = normalizer();
+        assert_eq!(fp(&once, cut), fp(&once, &done));
+        assert_eq!(fp(&holding, &done), fp(&once, &done));
     }
 
     #[test]

@@ -687,7 +687,13 @@ impl Situation {
             }
             None => (ex, 0),
         };
-        self.sentence_hashes.insert(report.id.clone(), hashes);
+        // A sentence held back as cut off is not known yet: the complete file, a revision
+        // of this report, brings it whole.
+        let mut known = hashes;
+        if let Some(last) = report.unfinished {
+            known.truncate(last);
+        }
+        self.sentence_hashes.insert(report.id.clone(), known);
         let info = ReportInfo {
             id: report.id.clone(),
             source: report.meta.source.clone(),
@@ -720,7 +726,7 @@ impl Situation {
                 sentences: info.sentences,
                 source: info.source.as_deref(),
                 title: info.title.as_deref(),
-                unfinished_sentence: report.unfinished(),
+                unfinished_sentence: report.unfinished,
             }),
             &mut out,
         );
@@ -1505,7 +1511,7 @@ struct AcceptedData<'a> {
     sentences: usize,
     source: Option<&'a str>,
     title: Option<&'a str>,
-    /// The last sentence, left out of extraction as cut off (see [`Report::unfinished`]).
+    /// The last sentence, held back as cut off (see [`Report::unfinished`]).
     unfinished_sentence: Option<usize>,
 }
 

@@ -115,27 +115,52 @@ fn daemon_rejects_bad_input_and_carries_on() {
 }
 
 /// A file read before its writer was done (here: closed after the first chunk) stops
-/// mid-word. Its cut-off word must not become a name; the complete file brings the
-/// sentence whole.
+/// mid-word. Its cut-off words must neither become a name nor state a development; the
+/// complete file, a revision, brings the sentence whole, even when it only adds a line
+/// break or goes on with more text.
 #[test]
-fn a_file_read_mid_sentence_leaves_its_cut_off_words_out() {
+fn a_file_read_mid_sentence_has_its_last_sentence_held_back() {
     let mut d = Daemon::start(200);
     let path = d.watch.join("convoy.txt");
-    let head = "Tallis forces pull back\n\nHARVEN, May 3 (Moor Gazette) - Tallis forces began \
-                withdrawing from Dravenna airport on Monday, officials said. The last convoy \
-                reached Halbrook late in the day, according to Brenna V";
+    let head = "Tallis forces pull back\n\nHARVEN, May 3 (Moor Gazette) - Officials in Harven \
+                spoke on Monday. Tallis forces began withdrawing from Dravenna airp";
     std::fs::write(&path, head).unwrap();
     let first = d.wait_file("report.accepted", "convoy.txt");
     assert_eq!(first["data"]["unfinished_sentence"], 2, "{first}");
-    d.wait_for("the withdrawal", |e| e["type"] == "development.detected");
-    std::fs::write(&path, format!("{head}oss, a spokeswoman.\n")).unwrap();
+    d.wait_log_all(&["INFO", "stops mid-sentence", "convoy.txt", "sentence=2"]);
+    std::fs::write(
+        &path,
+        format!("{head}ort, said Brenna Voss.\n\nMore talks are planned for Tuesday.\n"),
+    )
+    .unwrap();
     let second = d.wait_for("the complete file", |e| {
         e["type"] == "report.accepted" && e["data"]["revises"] == first["subject"]
     });
     assert!(second["data"]["unfinished_sentence"].is_null(), "{second}");
-    d.wait_for("the spokeswoman", |e| {
-        e["type"] == "entity.discovered" && e["data"]["alias"] == "Brenna Voss"
+    let detected = d.wait_for("the withdrawal", |e| e["type"] == "development.detected");
+    assert_eq!(detected["data"]["evidence"]["report"], second["subject"]);
+    assert_eq!(detected["data"]["roles"]["location"], "dravenna-airport");
+
+    // A file whose writer only had the line break left to write.
+    let path = d.watch.join("flash.txt");
+    let text = "Velmar port empties\n\nVELMAR - The port closed on Sunday. \
+                Kestrian troops began withdrawing from Velmar port, said Anya Roe";
+    std::fs::write(&path, text).unwrap();
+    let first = d.wait_file("report.accepted", "flash.txt");
+    assert_eq!(first["data"]["unfinished_sentence"], 2, "{first}");
+    std::fs::write(&path, format!("{text}\n")).unwrap();
+    d.wait_for("the line break", |e| {
+        e["type"] == "report.accepted" && e["data"]["revises"] == first["subject"]
     });
+    d.wait_for("the spokeswoman", |e| {
+        e["type"] == "entity.discovered" && e["data"]["alias"] == "Anya Roe"
+    });
+    // The sentence was held back, not known: its claim counts in the revision.
+    let detected = d.wait_for("the second withdrawal", |e| {
+        e["type"] == "development.detected" && e["data"]["roles"]["location"] == "velmar-port"
+    });
+    assert_eq!(detected["data"]["kind"], "withdrawal");
+
     let (status, seen) = d.stop();
     assert!(status.success());
     let aliases: Vec<&str> = seen
@@ -143,7 +168,18 @@ fn a_file_read_mid_sentence_leaves_its_cut_off_words_out() {
         .filter(|e| e["type"].as_str().is_some_and(|t| t.starts_with("entity.")))
         .filter_map(|e| e["data"]["alias"].as_str())
         .collect();
-    assert!(!aliases.contains(&"Brenna V"), "{aliases:?}");
+    assert!(
+        !aliases
+            .iter()
+            .any(|a| a.contains("airp") && !a.contains("airport")),
+        "{aliases:?}"
+    );
+    // Nothing was detected from the cut-off texts.
+    let detected = seen
+        .iter()
+        .filter(|e| e["type"] == "development.detected")
+        .count();
+    assert_eq!(detected, 2, "{seen:#?}");
 }
 
 #[test]

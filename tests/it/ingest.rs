@@ -264,6 +264,28 @@ fn ingest_logs_a_line_per_report_only_at_debug() {
     assert_eq!(lines("duplicate; dropped"), 1, "{debug}");
 }
 
+/// `ingest` reads each file once, as it is: a last sentence without a stop or a line break
+/// is taken like any other (the daemon holds it back until the file is complete).
+#[test]
+fn ingest_takes_a_last_sentence_without_a_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.txt"),
+        "Velmar port reopens\n\nVELMAR - The port reopened on Sunday. \
+         The first ship docked at noon, said Anya Roe",
+    )
+    .unwrap();
+    let (events, _) = ingest(&[dir.path()]);
+    let accepted = &of_type(&events, "report.accepted")[0];
+    assert!(
+        accepted["data"]["unfinished_sentence"].is_null(),
+        "{accepted}"
+    );
+    assert!(of_type(&events, "entity.discovered")
+        .iter()
+        .any(|e| e["data"]["alias"] == "Anya Roe"));
+}
+
 #[test]
 fn bad_inputs_are_rejected_with_reasons() {
     let dir = tempfile::tempdir().unwrap();

@@ -40,12 +40,8 @@ impl Extractor {
     }
 
     pub fn extract(&self, report: &Report) -> Extraction {
-        if let Some(last) = report.unfinished() {
+        if let Some(last) = report.unfinished {
             // Extraction over the sentences before it; their numbers stay the report's.
-            tracing::info!(
-                sentence = last,
-                "The report stops mid-sentence, as if still being written; its last sentence is left out until the file is complete."
-            );
             let mut before = report.clone();
             before.sentences.truncate(last);
             before.headings.retain(|&h| h < last);
