@@ -219,14 +219,20 @@ fn an_entity_lists_every_report_that_names_it() {
     assert!(town["mentions"].as_u64().unwrap() > 3, "{town}");
 }
 
+/// A folder with a fixture report as `a.txt` and `second` of its text as `b.txt`.
+fn two_copies(second: impl FnOnce(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(fixtures().join("reversal/01_sws-evacuation-begins.txt")).unwrap();
+    std::fs::write(dir.path().join("a.txt"), &text).unwrap();
+    std::fs::write(dir.path().join("b.txt"), second(text)).unwrap();
+    dir
+}
+
 #[test]
 fn exact_resend_under_another_name_is_a_duplicate() {
-    let dir = tempfile::tempdir().unwrap();
-    let original =
-        std::fs::read_to_string(fixtures().join("reversal/01_sws-evacuation-begins.txt")).unwrap();
-    std::fs::write(dir.path().join("a.txt"), &original).unwrap();
-    // Same text with CRLF line endings and curly quotes folded the other way.
-    std::fs::write(dir.path().join("b.txt"), original.replace('\n', "\r\n")).unwrap();
+    // Same text with CRLF line endings.
+    let dir = two_copies(|text| text.replace('\n', "\r\n"));
     let (events, snap) = ingest(&[dir.path()]);
     let dups = of_type(&events, "report.duplicate");
     assert_eq!(dups.len(), 1);
@@ -240,11 +246,7 @@ fn exact_resend_under_another_name_is_a_duplicate() {
 /// default level there is none, and with `debug` there is one per report.
 #[test]
 fn ingest_logs_a_line_per_report_only_at_debug() {
-    let dir = tempfile::tempdir().unwrap();
-    let text =
-        std::fs::read_to_string(fixtures().join("reversal/01_sws-evacuation-begins.txt")).unwrap();
-    std::fs::write(dir.path().join("a.txt"), &text).unwrap();
-    std::fs::write(dir.path().join("b.txt"), &text).unwrap();
+    let dir = two_copies(|text| text);
     let stderr = |filter: Option<&str>| {
         let mut cmd = std::process::Command::new(crate::support::bin());
         cmd.env_remove("RUST_LOG").env_remove("SITREP_LOG");
