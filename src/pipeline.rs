@@ -364,8 +364,12 @@ pub struct Stages {
 
 impl Stages {
     pub fn new(cfg: &Config) -> Self {
+        Self::with_normalizer(cfg, Normalizer::new(&cfg.lexicons.names))
+    }
+
+    fn with_normalizer(cfg: &Config, normalizer: Normalizer) -> Self {
         Self {
-            normalizer: Arc::new(Normalizer::new(&cfg.lexicons.names)),
+            normalizer: Arc::new(normalizer),
             dedup: Dedup::new(),
             extractor: Arc::new(Extractor::new(&cfg.lexicons)),
         }
@@ -376,11 +380,10 @@ impl Stages {
     /// before its writer was done is read again once complete. The journal's entries are
     /// replayed with these too, so that they read as they did live.
     pub fn watching(cfg: &Config) -> Self {
-        Self {
-            normalizer: Arc::new(Normalizer::new(&cfg.lexicons.names).holding_unfinished()),
-            dedup: Dedup::new(),
-            extractor: Arc::new(Extractor::new(&cfg.lexicons)),
-        }
+        Self::with_normalizer(
+            cfg,
+            Normalizer::new(&cfg.lexicons.names).holding_unfinished(),
+        )
     }
 
     /// The same stages on other dedup indexes (restored from a snapshot).
@@ -555,7 +558,16 @@ impl Stages {
                     modified: *modified,
                     received_at: *received_at,
                 };
-                match self.normalizer.normalize(&raw) {
+                // An entry taken whole before cut-off sentences were held back (its
+                // fingerprint has no mark) replays whole: same id, same claims.
+                let read = self.normalizer.normalize(&raw).and_then(|r| {
+                    if r.unfinished.is_some() && r.fingerprint != fingerprint(fp) {
+                        self.normalizer.normalize_holding(&raw, false)
+                    } else {
+                        Ok(r)
+                    }
+                });
+                match read {
                     Ok(report) => {
                         self.dedup.restore(&path, fingerprint(fp), id, true);
                         let ex = self.extractor.extract(&report);
@@ -1181,6 +1193,58 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A journal entry of a report taken whole, before cut-off last sentences were held
+    /// back, replays as it was taken: same id, the last sentence's claim applied.
+    #[test]
+    fn an_entry_taken_whole_replays_whole() {
+        let cfg = Config::embedded().expect("embedded settings");
+        let text = "Troops pull back\n\nHARVEN - Officials spoke on Monday. \
+                    Tallis forces began withdrawing from Dravenna airport";
+        let path = PathBuf::from("w/a.txt");
+        let raw = RawReport {
+            path: path.clone(),
+            bytes: text.as_bytes().to_vec(),
+            modified: None,
+            received_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let whole = Stages::new(&cfg)
+            .normalizer
+            .normalize(&raw)
+            .expect("report");
+        let held = Stages::watching(&cfg)
+            .normalizer
+            .normalize(&raw)
+            .expect("report");
+        assert_eq!(held.unfinished, Some(2));
+        assert_ne!(held.id, whole.id);
+        let entry = |r: &Report| Entry {
+            lsn: 1,
+            at: OffsetDateTime::UNIX_EPOCH,
+            file: FileRef {
+                path: path.as_path().into(),
+                size: Some(text.len() as u64),
+                mtime: None,
+            },
+            outcome: Outcome::Accepted {
+                id: r.id.clone(),
+                fingerprint: format!("{:032x}", r.fingerprint),
+                revises: None,
+                text: text.to_string(),
+                modified: None,
+                received_at: OffsetDateTime::UNIX_EPOCH,
+            },
+            events: Vec::new(),
+        };
+        for (r, developments) in [(&whole, 1), (&held, 0)] {
+            let state = SituationHandle::new();
+            Stages::watching(&cfg).replay(&entry(r), &state);
+            state.read(|s| {
+                assert!(s.report(&r.id).is_some());
+                assert_eq!(s.developments().count(), developments);
+            });
+        }
+    }
 
     /// The events of every report under `dir`, in order, without their wall-clock times.
     fn events_with(workers: usize, capacity: usize, dir: &Path) -> Vec<serde_json::Value> {

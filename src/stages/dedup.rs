@@ -4,7 +4,11 @@
 //! re-sent under another name, with other line endings, quotes or a BOM, has the same
 //! fingerprint. Dedup also remembers what each path last held: a file touched without a
 //! change in content is not news at all, and a file whose content changed is a revision
-//! of the report it held before (only its new sentences count). The indexes are
+//! of the report it held before (only its new sentences count). In the daemon, a text
+//! that stops mid-sentence has a fingerprint of its own (see
+//! `Normalizer::holding_unfinished`), so that its completion is a revision: a copy of a
+//! report taken before that lacks both the stop and the line break at its end is taken as
+//! a report of its own, its last sentence held back. The indexes are
 //! [`DashMap`]s so that readers can ask "have we seen this?" while the dedup stage inserts.
 
 use std::path::{Path, PathBuf};

@@ -97,6 +97,13 @@ impl Normalizer {
     /// # Errors
     /// A [`Rejection`] when the bytes are not a text report.
     pub fn normalize(&self, raw: &RawReport) -> Result<Report, Rejection> {
+        self.normalize_holding(raw, self.hold_unfinished)
+    }
+
+    /// [`Self::normalize`], holding back a cut-off last sentence or not whatever the
+    /// settings: a journal entry written when that sentence was taken whole replays as it
+    /// was taken.
+    pub fn normalize_holding(&self, raw: &RawReport, hold: bool) -> Result<Report, Rejection> {
         let decoded = decode(&raw.bytes)?;
         let original = decoded.text.into_owned();
         let mut meta = Metadata {
@@ -263,7 +270,7 @@ impl Normalizer {
                 headings.push(i);
             }
         }
-        let unfinished = if self.hold_unfinished {
+        let unfinished = if hold {
             unfinished_sentence(&original, &sentences, usize::from(has_title_sentence))
         } else {
             None

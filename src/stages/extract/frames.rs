@@ -812,13 +812,20 @@ impl FrameMatcher {
             .copied()
             .filter(|i| locatable(&mentions[*i]) && !possessive(i))
             .collect();
-        // A name right before a noun trigger is its place: "the Lisk evacuation".
-        // One or two lower-case modifiers may stand between ("the Kell River water-sharing
-        // accord"), but no determiner, which opens a new noun phrase: in "sources told
-        // the Velgrad Courier that the evacuation" the name is no modifier.
+        // A name right before a noun trigger is its place: "the Lisk evacuation", "in
+        // Harven the withdrawal". One or two lower-case modifiers may stand between ("the
+        // Kell River water-sharing accord"). Not a name that a verb of speech addresses:
+        // in "sources told the Velgrad Courier that the evacuation" it is who was told.
+        let addressed = |m: &Mention| {
+            let mut p = tok_at(m.start);
+            while p > 0 && is_article(toks[p - 1].text) {
+                p -= 1;
+            }
+            p > 0 && self.grammar.speech_verbs.contains_lower(toks[p - 1].text)
+        };
         let adjunct = candidates.iter().copied().find(|i| {
             let m = &mentions[*i];
-            if m.end == 0 || m.kind == EntityKind::Person {
+            if m.end == 0 || m.kind == EntityKind::Person || addressed(m) {
                 return false;
             }
             let after = tok_at(m.end - 1) + 1;
@@ -828,7 +835,6 @@ impl FrameMatcher {
                 && toks[after..t0].iter().all(|t| {
                     t.kind == TokenKind::Word
                         && !t.is_capitalized()
-                        && !self.grammar.determiners.contains(t.text)
                         && !self.grammar.be_forms.contains(t.text)
                         && !self.grammar.auxiliaries.contains(t.text)
                 })
@@ -1025,7 +1031,7 @@ mod tests {
     }
 
     #[test]
-    fn a_name_just_before_a_noun_trigger_is_its_place_unless_a_determiner_parts_them() {
+    fn a_name_just_before_a_noun_trigger_is_its_place_unless_a_speech_verb_addresses_it() {
         assert_eq!(
             location_of("The Lisk evacuation began on Monday.", "evacuation").as_deref(),
             Some("Lisk")
@@ -1034,10 +1040,19 @@ mod tests {
             location_of("The Kell River water-sharing accord was signed.", "accord").as_deref(),
             Some("Kell River")
         );
+        assert_eq!(
+            location_of(
+                "In Harven the withdrawal was completed on Monday.",
+                "withdrawal"
+            )
+            .as_deref(),
+            Some("Harven")
+        );
         // The name is who was told, not where the evacuation was.
         for text in [
             "Kestrian sources told Asharq Velmar that the evacuation was carried out.",
             "Officials told Lisk that the evacuation was over.",
+            "Officials told Lisk evacuation crews to stop.",
         ] {
             assert_eq!(location_of(text, "evacuation"), None, "{text}");
         }
