@@ -1021,7 +1021,7 @@ impl Pipeline {
         sink: EventSink,
         situation: SituationHandle,
     ) -> Result<Pipeline, PipelineError> {
-        Self::start_with(cfg, sink, Stages::new(cfg), situation, None, false)
+        Self::start_with(cfg, sink, Stages::new(cfg), situation, None)
     }
 
     /// Starts the stage threads on a recovered picture, journaling as it goes.
@@ -1051,7 +1051,6 @@ impl Pipeline {
             recovered.stages,
             recovered.situation,
             Some(recovered.durable),
-            true,
         )
     }
 
@@ -1061,7 +1060,6 @@ impl Pipeline {
         stages: Stages,
         situation: SituationHandle,
         durable: Option<Durable>,
-        announce: bool,
     ) -> Result<Pipeline, PipelineError> {
         let cap = cfg.pipeline.channel_capacity;
         let workers = cfg.pipeline.extract_threads();
@@ -1143,10 +1141,11 @@ impl Pipeline {
             stages,
             state: situation.clone(),
             sink,
-            durable,
             pending: Vec::new(),
             rejected: Vec::new(),
-            announce,
+            // The daemon is the one pipeline with a journal.
+            announce: durable.is_some(),
+            durable,
         };
         let failure = Arc::new(std::sync::Mutex::new(None));
         let fail = failure.clone();
