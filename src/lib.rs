@@ -6,6 +6,8 @@
 //! * `stages`: the synchronous cores of the pipeline: `normalize` (decoding, metadata,
 //!   sentences with offsets), `dedup` (exact re-sends) and `extract` (entity mentions and
 //!   development claims).
+//! * `extraction`: what the extract stage hands the situation (entity kinds, mentions,
+//!   claims, statuses), so the situation depends on no stage.
 //! * `state`: the situation (entities, developments, reports) and the status rule; one
 //!   writer applies reports and returns numbered change events.
 //! * `events`: change events as CloudEvents.
@@ -22,6 +24,7 @@ pub mod client;
 pub mod config;
 pub mod eval;
 pub mod events;
+pub mod extraction;
 pub mod hub;
 pub mod journal;
 pub mod metrics;

@@ -19,11 +19,10 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::events::{types, ChangeEvent, EventData};
-use crate::report::{file_label, Rejection, Report};
-use crate::stages::extract::entities::initials;
-use crate::stages::extract::{
-    ClaimDraft, EntityKind, EntityRecognizer, Extraction, Mention, Modality, Status,
+use crate::extraction::{
+    initials, ClaimDraft, EntityKind, Extraction, Gazetteer, Mention, Modality, Status,
 };
+use crate::report::{file_label, Rejection, Report};
 use crate::text::slug;
 use status::{decide, RuleClaim};
 
@@ -664,7 +663,7 @@ impl Situation {
         &mut self,
         report: &Report,
         ex: &Extraction,
-        rec: &EntityRecognizer,
+        rec: &dyn Gazetteer,
         revises: Option<&str>,
     ) -> Vec<ChangeEvent> {
         self.applying += 1;
@@ -742,7 +741,7 @@ impl Situation {
         &mut self,
         report: &Report,
         mentions: &[Mention],
-        rec: &EntityRecognizer,
+        rec: &dyn Gazetteer,
         out: &mut Vec<ChangeEvent>,
     ) -> Vec<String> {
         let mut ids: Vec<Option<String>> = vec![None; mentions.len()];
@@ -764,7 +763,7 @@ impl Situation {
         ids.into_iter().map(Option::unwrap_or_default).collect()
     }
 
-    fn resolve_one(&mut self, m: &Mention, rec: &EntityRecognizer) -> String {
+    fn resolve_one(&mut self, m: &Mention, rec: &dyn Gazetteer) -> String {
         if let Some(g) = m.gazetteer {
             return self.gazetteer_entity(g, rec);
         }
@@ -960,7 +959,7 @@ impl Situation {
         self.event(kind, id, data, out);
     }
 
-    fn gazetteer_entity(&mut self, g: usize, rec: &EntityRecognizer) -> String {
+    fn gazetteer_entity(&mut self, g: usize, rec: &dyn Gazetteer) -> String {
         let name = rec.gazetteer_name(g);
         if let Some(id) = self.gazetteer_ids.get(name) {
             return id.clone();
@@ -979,7 +978,7 @@ impl Situation {
         report: &Report,
         ex: &Extraction,
         ids: &[String],
-        rec: &EntityRecognizer,
+        rec: &dyn Gazetteer,
         out: &mut Vec<ChangeEvent>,
     ) {
         let mut last_of_kind: HashMap<String, String> = HashMap::default();

@@ -9,77 +9,12 @@
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use serde::Serialize;
 
-use super::entities::{EntityKind, Mention};
 use super::words::word_bounded;
 use crate::config::{CueConfig, FrameConfig};
+use crate::extraction::{ClaimDraft, EntityKind, Mention, Modality, Status};
 use crate::report::Report;
 use crate::text::{with_lower, LowerMap, SentenceTokens, Token, TokenKind};
-
-/// The status of a development, as a report states it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Planned,
-    Underway,
-    Completed,
-    Halted,
-    Cancelled,
-    Denied,
-}
-
-impl Status {
-    pub fn parse(s: &str) -> Option<Status> {
-        Some(match s {
-            "planned" => Status::Planned,
-            "underway" => Status::Underway,
-            "completed" => Status::Completed,
-            "halted" => Status::Halted,
-            "cancelled" => Status::Cancelled,
-            "denied" => Status::Denied,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Planned => "planned",
-            Status::Underway => "underway",
-            Status::Completed => "completed",
-            Status::Halted => "halted",
-            Status::Cancelled => "cancelled",
-            Status::Denied => "denied",
-        }
-    }
-
-    /// Position on the forward path planned < underway < completed; `None` for the
-    /// sideways statuses (halted, cancelled, denied).
-    pub fn stage(self) -> Option<u8> {
-        match self {
-            Status::Planned => Some(0),
-            Status::Underway => Some(1),
-            Status::Completed => Some(2),
-            _ => None,
-        }
-    }
-}
-
-/// How a claim is put.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Modality {
-    /// Stated as fact.
-    Asserted,
-    /// Negated; the status (if any) is the negation map's.
-    Negated,
-    /// Hedged ("may", "could", "did not rule out"): evidence only.
-    Hedged,
-    /// About an earlier occasion ("last visited", "years ago"): evidence only.
-    Background,
-}
 
 /// The form of a trigger, which gives a status when no cue does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,32 +25,6 @@ enum Form {
     Progressive,
     /// Both a noun and an "-ing" form ("meeting", "shelling").
     NounOrProgressive,
-}
-
-/// A claim found in one sentence, with roles as indices into the report's mentions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimDraft {
-    /// Development kind (`withdrawal`, `meeting`, ...).
-    pub kind: String,
-    /// The frame's name when it differs from the kind (`blockade`).
-    pub frame: String,
-    pub sentence: usize,
-    pub trigger: String,
-    pub status: Option<Status>,
-    /// The cue that decided the status (or `form:past` / `form:progressive`).
-    pub cue: Option<String>,
-    pub modality: Modality,
-    /// An explicit resumption ("resumed"): moves a halted development on at once.
-    pub resumption: bool,
-    pub actor: Option<usize>,
-    pub location: Option<usize>,
-    /// True when a location preposition or a facility head placed it; a weak location
-    /// (any place in the clause) does not open a development of its own.
-    pub location_strong: bool,
-    pub target: Option<usize>,
-    pub participants: Vec<usize>,
-    /// Identity roles in the frame's order of preference.
-    pub identity: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,17 +12,9 @@ use crate::config::Lexicons;
 use crate::report::Report;
 use crate::text::SentenceTokens;
 
-pub use entities::{EntityKind, EntityRecognizer, Mention};
-pub use frames::{ClaimDraft, FrameMatcher, Modality, Status};
-
-/// What extraction found in one report.
-#[derive(Debug, Clone, Default)]
-pub struct Extraction {
-    /// In text order; `link` fields point into this list.
-    pub mentions: Vec<Mention>,
-    /// In text order; role fields point into `mentions`.
-    pub claims: Vec<ClaimDraft>,
-}
+pub use crate::extraction::{ClaimDraft, EntityKind, Extraction, Mention, Modality, Status};
+pub use entities::EntityRecognizer;
+pub use frames::FrameMatcher;
 
 /// The extract stage, built once from the lexicons.
 #[derive(Debug)]
