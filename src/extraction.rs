@@ -154,7 +154,7 @@ pub enum Modality {
 }
 
 /// A claim found in one sentence, with roles as indices into the report's mentions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClaimDraft {
     /// Development kind (`withdrawal`, `meeting`, ...).
     pub kind: String,
@@ -162,6 +162,14 @@ pub struct ClaimDraft {
     pub frame: String,
     pub sentence: usize,
     pub trigger: String,
+    /// Byte range of the trigger (through a phrasal verb's particle) in the folded
+    /// sentence text.
+    pub span: (usize, usize),
+    /// How the trigger is written: `noun`, `base`, `past`, `ing` (an "-ing" form) or
+    /// `noun-or-ing` ("meeting").
+    pub form: &'static str,
+    /// The sense filter's margin for the situation sense (absent without a model).
+    pub sense: Option<f32>,
     pub status: Option<Status>,
     /// The cue that decided the status (or `form:past` / `form:progressive`).
     pub cue: Option<String>,

@@ -22,11 +22,15 @@ pub mod api;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod corpus;
 pub mod eval;
 pub mod events;
 pub mod extraction;
+pub mod feed_eval;
 pub mod hub;
 pub mod journal;
+pub mod labels;
+pub mod learn;
 pub mod metrics;
 pub mod ner;
 pub mod ner_eval;
@@ -356,6 +360,40 @@ pub fn explain(cfg: &Config, path: &std::path::Path) -> Result<serde_json::Value
             reason,
         })?;
     let ex = stages::extract::Extractor::new(&cfg.lexicons).extract(&report);
+    // Candidates the sense filter dropped, for the reader who expected a claim there.
+    let all = stages::extract::Extractor::new(&cfg.lexicons)
+        .without_sense()
+        .extract(&report);
+    let dropped: Vec<&extraction::ClaimDraft> = all
+        .claims
+        .iter()
+        .filter(|a| {
+            !ex.claims
+                .iter()
+                .any(|c| c.sentence == a.sentence && c.span == a.span)
+        })
+        .collect();
+    // What decided each claim's sense: its strongest features and their weights.
+    let toks = text::SentenceTokens::new(report.sentences.iter().map(|s| s.text.as_str()));
+    let doc = stages::extract::sense::DocContext::new(&report, &toks);
+    let sense_features = |c: &extraction::ClaimDraft| -> Vec<serde_json::Value> {
+        if cfg.lexicons.sense.is_empty() {
+            return Vec::new();
+        }
+        stages::extract::sense::claim_weights(
+            &report,
+            &toks,
+            &ex.mentions,
+            c,
+            &doc,
+            &cfg.lexicons.ner,
+            &cfg.lexicons.sense,
+        )
+        .into_iter()
+        .take(8)
+        .map(|(f, w)| json!([f, (w * 10.0).round() / 10.0]))
+        .collect()
+    };
     let mention = |i: Option<usize>| {
         i.and_then(|i| ex.mentions.get(i))
             .map(|m| m.surface.clone())
@@ -372,10 +410,16 @@ pub fn explain(cfg: &Config, path: &std::path::Path) -> Result<serde_json::Value
                 "link": m.link.and_then(|l| ex.mentions.get(l)).map(|l| l.surface.clone()),
             })).collect::<Vec<_>>(),
             "claims": ex.claims.iter().filter(|c| c.sentence == i).map(|c| json!({
-                "frame": c.frame, "trigger": c.trigger, "status": c.status, "cue": c.cue,
+                "frame": c.frame, "trigger": c.trigger, "span": [c.span.0, c.span.1], "form": c.form,
+                "sense": c.sense, "sense_features": sense_features(c),
+                "status": c.status, "cue": c.cue,
                 "modality": c.modality, "resumption": c.resumption,
                 "actor": mention(c.actor), "location": mention(c.location), "target": mention(c.target),
                 "participants": c.participants.iter().filter_map(|&p| mention(Some(p))).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "dropped": dropped.iter().filter(|c| c.sentence == i).map(|c| json!({
+                "frame": c.frame, "trigger": c.trigger, "span": [c.span.0, c.span.1],
+                "sense_features": sense_features(c),
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     }))

@@ -6,6 +6,7 @@
 
 pub mod entities;
 pub mod frames;
+pub mod sense;
 pub mod words;
 
 use crate::config::Lexicons;
@@ -27,8 +28,16 @@ impl Extractor {
     pub fn new(lex: &Lexicons) -> Self {
         Self {
             entities: EntityRecognizer::new(lex),
-            frames: FrameMatcher::new(&lex.frames, &lex.cues),
+            frames: FrameMatcher::new(&lex.frames, &lex.cues)
+                .with_sense(Some((lex.sense.clone(), lex.ner.clone()))),
         }
+    }
+
+    /// The same extractor with the learned sense filter off: every trigger the lexicon
+    /// finds becomes a claim (for listing and labelling candidates).
+    pub fn without_sense(mut self) -> Self {
+        self.frames = self.frames.with_sense(None);
+        self
     }
 
     pub fn extract(&self, report: &Report) -> Extraction {
