@@ -41,7 +41,7 @@ fn drop_story(d: &Daemon, i: usize) -> String {
     name
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

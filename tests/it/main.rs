@@ -11,9 +11,12 @@
 //! * `restart`: restarts and `kill -9` crashes: nothing lost or repeated, the same picture.
 //! * `api`: the HTTP API: streams, resumption, snapshots, filters, fan-out, lag, token.
 //! * `cli`: `check-config` and flag handling.
+//! * `browser`: a headless Chromium for tests of what browsers do (skipped without one
+//!   unless `SITREP_REQUIRE_BROWSER` is set).
 
 mod api;
 mod badinput;
+mod browser;
 mod cli;
 mod daemon;
 mod ingest;
