@@ -147,7 +147,8 @@ async fn require_token(
 
 async fn readyz(State(api): State<Api>) -> Response {
     if api.hub.is_ready() {
-        Json(json!({"ready": true, "seq": api.hub.last_seq()})).into_response()
+        Json(json!({"ready": true, "seq": api.hub.last_seq(), "source": &*api.source}))
+            .into_response()
     } else {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -428,12 +429,14 @@ fn frames(hub: Arc<Hub>, sub: Subscription, params: StreamParams) -> impl Stream
     backlog.chain(live)
 }
 
+/// The notice a lagging subscriber gets last. Its `id` is unique like every CloudEvent's
+/// (brokers deduplicate on `source` and `id`), so a random UUID rather than a number.
 fn lagged_json(source: &str, last_delivered: u64) -> String {
     json!({
         "specversion": "1.0",
         "type": "stream.lagged",
         "source": source,
-        "id": format!("lagged-{last_delivered}"),
+        "id": format!("lagged-{}", uuid::Uuid::new_v4()),
         "datacontenttype": "application/json",
         "data": {
             "last_delivered": last_delivered,

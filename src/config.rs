@@ -86,10 +86,6 @@ fn default_events_file() -> PathBuf {
 fn default_true() -> bool {
     true
 }
-fn default_ce_source() -> String {
-    "urn:sitrep".to_string()
-}
-
 /// `[source]`: where reports come from and when a file counts as complete.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -204,9 +200,11 @@ pub struct EventsConfig {
     /// Print events to standard output as well.
     #[serde(default = "default_true")]
     pub stdout: bool,
-    /// The CloudEvents `source` attribute.
-    #[serde(default = "default_ce_source")]
-    pub source: String,
+    /// The CloudEvents `source` attribute. Unset, the daemon uses the one kept in its data
+    /// directory (made once, unique to it), because consumers and brokers tell events apart
+    /// by (`source`, `id`) and every data directory numbers its events from 1.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 impl Default for EventsConfig {
@@ -215,7 +213,7 @@ impl Default for EventsConfig {
             data_dir: default_data_dir(),
             events_file: default_events_file(),
             stdout: true,
-            source: default_ce_source(),
+            source: None,
         }
     }
 }
@@ -749,7 +747,12 @@ impl Config {
                 problem,
             ));
         }
-        if raw.events.source.trim().is_empty() {
+        if raw
+            .events
+            .source
+            .as_deref()
+            .is_some_and(|s| s.trim().is_empty())
+        {
             errors.push(invalid(
                 settings_path,
                 "events.source".into(),

@@ -60,6 +60,13 @@ pub async fn run(
 ) -> Result<SituationHandle, PipelineError> {
     let started = std::time::Instant::now();
     let (journal, recovery) = Journal::open(&cfg.events.data_dir, &cfg.journal)?;
+    let mut cfg = cfg;
+    let source = match cfg.events.source.take() {
+        Some(s) => s,
+        None => journal.event_source()?,
+    };
+    cfg.events.source = Some(source.clone());
+    let event_source: Arc<str> = Arc::from(source);
     let rcfg = cfg.clone();
     let recovered = tokio::task::spawn_blocking(move || recover(&rcfg, journal, recovery))
         .await
@@ -108,7 +115,7 @@ pub async fn run(
             situation: situation.clone(),
             token: cfg.api.token.as_deref().map(Arc::from),
             keepalive: std::time::Duration::from_secs(cfg.api.keepalive_secs.max(1)),
-            source: Arc::from(cfg.events.source.as_str()),
+            source: event_source.clone(),
         });
         Some(tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {

@@ -16,7 +16,7 @@ const STORY: [&str; 4] = [
     "reversal/01_sws-evacuation-begins.txt",
 ];
 
-fn start(extra: &str) -> Daemon {
+pub(crate) fn start(extra: &str) -> Daemon {
     start_on("127.0.0.1:0", extra)
 }
 
@@ -33,7 +33,7 @@ fn start_on(listen: &str, extra: &str) -> Daemon {
 }
 
 /// Drops the `i`-th report of the story, the careful way.
-fn drop_story(d: &Daemon, i: usize) -> String {
+pub(crate) fn drop_story(d: &Daemon, i: usize) -> String {
     let name = format!("{:02}.txt", i + 1);
     let tmp = format!(".{name}");
     copy_fixture(STORY[i], &d.watch, &tmp);
@@ -50,7 +50,7 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// `GET url` as JSON.
-fn get_json(rt: &tokio::runtime::Runtime, url: &str) -> Value {
+pub(crate) fn get_json(rt: &tokio::runtime::Runtime, url: &str) -> Value {
     rt.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
 }
 
@@ -425,6 +425,9 @@ fn a_slow_subscriber_is_told_it_lagged_and_resumes_without_loss() {
         rt.block_on(slow.next()).is_none(),
         "the lagged stream is closed"
     );
+    // The notice is an event of its own: its id is never reused.
+    assert_ne!(lagged["id"], format!("lagged-{last}"), "{lagged}");
+    assert_eq!(lagged["source"], d.seen[0]["source"]);
     // It resumes from there and, with what it had, has everything.
     let mut again = rt.block_on(Sse::open(&format!("{url}/events"), Some(last)));
     let (status, _) = d.stop();

@@ -11,6 +11,10 @@
 //! * `restart`: restarts and `kill -9` crashes: nothing lost or repeated, the same picture.
 //! * `api`: the HTTP API: streams, resumption, snapshots, filters, fan-out, lag, token.
 //! * `cli`: `check-config` and flag handling.
+//! * `edges`: the API as clients the project did not write meet it: a real headless
+//!   Chromium on another origin (CORS, `EventSource`, WebSocket subprotocol and closes),
+//!   WebSocket closing handshakes, pasted ids, refused filters and positions, event
+//!   identity across data folders, the `Bearer` scheme, JSON errors, the report list.
 //! * `browser`: a headless Chromium for tests of what browsers do (skipped without one
 //!   unless `SITREP_REQUIRE_BROWSER` is set).
 
@@ -19,6 +23,7 @@ mod badinput;
 mod browser;
 mod cli;
 mod daemon;
+mod edges;
 mod ingest;
 mod restart;
 mod seeds;
