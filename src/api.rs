@@ -6,7 +6,6 @@
 //! disconnect, the `Last-Event-ID` header (sent by every EventSource) resumes the stream.
 //! See `docs/API.md`.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -14,8 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +27,14 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::hub::{Emitted, Gone, Hub, Subscription};
 use crate::state::SituationHandle;
+
+/// The longest URL (path and query) read; longer ones get a JSON 414.
+const MAX_URL_BYTES: usize = 8 * 1024;
+
+/// The largest header section read (names, values and their separators); larger ones get
+/// a JSON 431. Both limits sit well inside the HTTP layer's own (a 64 KiB request line,
+/// 100 header fields, about 400 KiB of head), past which it answers with a bare status.
+const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -76,7 +84,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The routes, with the token check on all but `/healthz`.
+/// The routes, with the token check on all but `/healthz`, and every error as JSON.
 pub fn router(api: Api) -> Router {
     let guarded = Router::new()
         .route("/readyz", get(readyz))
@@ -91,10 +99,209 @@ pub fn router(api: Api) -> Router {
         .route("/reports/{id}", get(report))
         .route_layer(middleware::from_fn_with_state(api.clone(), require_token));
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .merge(guarded)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(request_limits))
         .with_state(api)
+}
+
+/// Refuses URLs and header sections beyond [`MAX_URL_BYTES`] and [`MAX_HEADER_BYTES`]
+/// with a JSON error, before the HTTP layer's own limits answer without a body.
+async fn request_limits(req: Request, next: Next) -> Response {
+    let url = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if url > MAX_URL_BYTES {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            format!("the URL is {url} bytes long; at most {MAX_URL_BYTES} are read"),
+        )
+        .into_response();
+    }
+    let head: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if head > MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!(
+                "the request headers are {head} bytes long; at most {MAX_HEADER_BYTES} are read"
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Turns the errors the router and extractors answer by themselves (an unsupported
+/// method, a bad upgrade request) into the JSON errors every client of the API expects.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allowed = parts
+            .headers
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("GET, HEAD");
+        format!("{method} is not served here; allowed: {allowed}")
+    } else if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    let mut resp = ApiError::new(status, message).into_response();
+    let headers = std::mem::take(&mut parts.headers);
+    for (name, value) in &headers {
+        resp.headers_mut().insert(name.clone(), value.clone());
+    }
+    resp
+}
+
+/// A query parameter's value, percent-decoded.
+///
+/// RFC 3986 reads `+` as itself and HTML forms as a space; development ids hold `+`
+/// (`meeting/a+b`, pasted as is) and outlet and file names hold spaces (which form
+/// encoders write as `+`), so where the raw value has a `+` both readings are kept and
+/// either may match. `%2B` and `%20` are exact.
+#[derive(Debug, Clone)]
+struct QueryValue {
+    exact: String,
+    spaced: Option<String>,
+}
+
+impl QueryValue {
+    fn readings(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.exact.as_str()).chain(self.spaced.as_deref())
+    }
+
+    fn matches(&self, s: &str) -> bool {
+        self.readings().any(|r| r == s)
+    }
+}
+
+/// Percent-decodes `raw`, refusing a `%` without two hex digits and bytes that are not
+/// UTF-8 (form decoding would put replacement characters in their place silently).
+fn percent_decode(raw: &str) -> Result<String, ApiError> {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while let Some(p) = bytes[i..].iter().position(|&b| b == b'%') {
+        let at = i + p;
+        let hex = bytes.get(at + 1..at + 3);
+        if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+            return Err(ApiError::bad_request(format!(
+                "bad percent-encoding in the query: `{raw}` has a `%` not followed by two hex digits"
+            )));
+        }
+        i = at + 3;
+    }
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "bad percent-encoding in the query: `{raw}` does not decode to UTF-8 text"
+            ))
+        })
+}
+
+/// The query string, each key once.
+#[derive(Debug, Default)]
+struct Params(Vec<(String, QueryValue)>);
+
+impl Params {
+    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+        let mut out: Vec<(String, QueryValue)> = Vec::new();
+        for pair in query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = percent_decode(k)?;
+            let value = QueryValue {
+                exact: percent_decode(v)?,
+                spaced: if v.contains('+') {
+                    Some(percent_decode(&v.replace('+', "%20"))?)
+                } else {
+                    None
+                },
+            };
+            if out.iter().any(|(seen, _)| *seen == key) {
+                return Err(ApiError::bad_request(format!(
+                    "query parameter `{key}` is given twice"
+                )));
+            }
+            out.push((key, value));
+        }
+        Ok(Self(out))
+    }
+
+    fn get(&self, key: &str) -> Option<&QueryValue> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Refuses keys other than `known` (and the token): a misspelt filter would
+    /// otherwise widen the answer silently.
+    fn only(&self, known: &[&str]) -> Result<(), ApiError> {
+        match self
+            .0
+            .iter()
+            .find(|(k, _)| k != "access_token" && !known.contains(&k.as_str()))
+        {
+            Some((key, _)) => Err(ApiError::bad_request(format!(
+                "unknown query parameter `{key}` ({})",
+                known.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Params::parse(parts.uri.query())
+    }
+}
+
+/// An id from the path, with a JSON error when it is not percent-encoded UTF-8.
+#[derive(Debug)]
+struct IdPath(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| IdPath(id))
+            .map_err(|e| {
+                ApiError::bad_request(format!(
+                    "bad percent-encoding in the path: {}",
+                    e.body_text()
+                ))
+            })
+    }
 }
 
 /// Binds the listener: a clear error for a bad or busy address.
@@ -112,37 +319,44 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn require_token(
-    State(api): State<Api>,
-    Query(q): Query<HashMap<String, String>>,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn require_token(State(api): State<Api>, req: Request, next: Next) -> Response {
     let Some(token) = &api.token else {
         return next.run(req).await;
     };
-    let given = req
+    let header = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string)
-        // Browsers' EventSource cannot set headers.
-        .or_else(|| q.get("access_token").cloned());
-    match given {
-        Some(g) if same_secret(g.as_bytes(), token.as_bytes()) => next.run(req).await,
-        Some(_) => ApiError::new(StatusCode::UNAUTHORIZED, "wrong bearer token").into_response(),
-        None => {
-            let mut r = ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "a bearer token is required (Authorization: Bearer ...)",
-            )
-            .into_response();
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
-            r
-        }
+        .map(str::to_string);
+    let given: Vec<String> = match header {
+        Some(h) => vec![h],
+        // Browsers' EventSource and WebSocket cannot set headers.
+        None => match Params::parse(req.uri().query()) {
+            Ok(q) => q
+                .get("access_token")
+                .map(|v| v.readings().map(str::to_string).collect())
+                .unwrap_or_default(),
+            Err(e) => return e.into_response(),
+        },
+    };
+    if given.is_empty() {
+        let mut r = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "a bearer token is required (Authorization: Bearer ...)",
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
     }
+    if given
+        .iter()
+        .any(|g| same_secret(g.as_bytes(), token.as_bytes()))
+    {
+        return next.run(req).await;
+    }
+    ApiError::new(StatusCode::UNAUTHORIZED, "wrong bearer token").into_response()
 }
 
 async fn readyz(State(api): State<Api>) -> Response {
@@ -228,7 +442,7 @@ async fn developments(State(api): State<Api>) -> Json<serde_json::Value> {
 
 async fn development(
     State(api): State<Api>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     api.situation
         .read(|s| {
@@ -248,7 +462,7 @@ async fn entities(State(api): State<Api>) -> Json<serde_json::Value> {
 
 async fn entity(
     State(api): State<Api>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     api.situation
         .read(|s| s.entity(&id).map(|e| json!({"seq": s.seq(), "entity": e})))
@@ -258,7 +472,7 @@ async fn entity(
 
 async fn report(
     State(api): State<Api>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     api.situation
         .read(|s| s.report(&id).map(|r| json!({"seq": s.seq(), "report": r})))
@@ -271,11 +485,12 @@ async fn report(
 struct StreamParams {
     since: Option<u64>,
     types: Option<Vec<String>>,
-    subject: Option<String>,
+    subject: Option<QueryValue>,
 }
 
 impl StreamParams {
-    fn parse(q: &HashMap<String, String>, headers: &HeaderMap) -> Result<Self, ApiError> {
+    fn parse(q: &Params, headers: &HeaderMap) -> Result<Self, ApiError> {
+        q.only(&["since", "types", "subject"])?;
         let seq = |what: &str, v: &str| {
             v.trim().parse::<u64>().map_err(|_| {
                 ApiError::bad_request(format!("{what} must be a sequence number, not `{v}`"))
@@ -285,13 +500,14 @@ impl StreamParams {
         let since = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
             Some(v) if !v.trim().is_empty() => Some(seq("Last-Event-ID", v)?),
             _ => match q.get("since") {
-                Some(v) => Some(seq("since", v)?),
+                Some(v) => Some(seq("since", &v.exact)?),
                 None => None,
             },
         };
         let types = match q.get("types") {
             Some(v) => {
                 let list: Vec<String> = v
+                    .exact
                     .split(',')
                     .map(str::trim)
                     .filter(|t| !t.is_empty())
@@ -310,13 +526,6 @@ impl StreamParams {
             }
             None => None,
         };
-        for key in q.keys() {
-            if !["since", "types", "subject", "access_token"].contains(&key.as_str()) {
-                return Err(ApiError::bad_request(format!(
-                    "unknown query parameter `{key}` (since, types, subject)"
-                )));
-            }
-        }
         Ok(Self {
             since,
             types,
@@ -326,7 +535,7 @@ impl StreamParams {
 
     fn wants(&self, e: &Emitted) -> bool {
         self.types.as_ref().is_none_or(|t| t.contains(&e.kind))
-            && self.subject.as_ref().is_none_or(|s| *s == e.subject)
+            && self.subject.as_ref().is_none_or(|s| s.matches(&e.subject))
     }
 }
 
@@ -449,7 +658,7 @@ fn lagged_json(source: &str, last_delivered: u64) -> String {
 async fn events(
     State(api): State<Api>,
     headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    q: Params,
 ) -> Result<Response, ApiError> {
     let params = StreamParams::parse(&q, &headers)?;
     let sub = api.hub.subscribe(params.since)?;
@@ -471,7 +680,7 @@ async fn events(
 async fn ws(
     State(api): State<Api>,
     headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    q: Params,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let params = StreamParams::parse(&q, &headers)?;

@@ -55,7 +55,7 @@ pub(crate) fn get_json(rt: &tokio::runtime::Runtime, url: &str) -> Value {
 }
 
 /// An open SSE stream: CloudEvents as JSON, with the SSE ids.
-struct Sse {
+pub(crate) struct Sse {
     inner: std::pin::Pin<
         Box<
             dyn futures_util::Stream<
@@ -69,7 +69,7 @@ struct Sse {
 }
 
 impl Sse {
-    async fn open(url: &str, last_event_id: Option<u64>) -> Sse {
+    pub(crate) async fn open(url: &str, last_event_id: Option<u64>) -> Sse {
         let mut req = reqwest::Client::new().get(url);
         if let Some(id) = last_event_id {
             req = req.header("Last-Event-ID", id.to_string());
@@ -82,7 +82,7 @@ impl Sse {
     }
 
     /// The next message (`event` name, parsed data), or `None` at the end of the stream.
-    async fn next(&mut self) -> Option<(String, Value)> {
+    pub(crate) async fn next(&mut self) -> Option<(String, Value)> {
         let item = tokio::time::timeout(TIMEOUT, self.inner.next())
             .await
             .expect("an SSE message within the timeout")?;
@@ -111,7 +111,7 @@ impl Sse {
     }
 
     /// Every message until the stream ends.
-    async fn rest(&mut self) -> Vec<Value> {
+    pub(crate) async fn rest(&mut self) -> Vec<Value> {
         let mut out = Vec::new();
         while let Some((_, v)) = self.next().await {
             out.push(v);

@@ -4,11 +4,91 @@
 //! filters and positions that cannot match, event identity across data folders, the
 //! `Bearer` scheme, error bodies, and the paged report list.
 
-use crate::api::{drop_story, runtime, start};
-use crate::support::drop_file;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::api::{drop_story, runtime, start, Sse};
+use crate::support::{drop_file, Daemon, TIMEOUT};
 
 /// A report of a meeting between two people: its development id joins them with `+`.
 const MEETING: &str = "source: Tallis Wire\ndate: 2031-05-02\n\nKestrian and Orlan leaders meet in Ostravel\n\nOSTRAVEL (TW) - Kestrian President Arvid Molen met Orlan Prime Minister Dagny Hollis in Ostravel on Friday, officials said.\n";
+
+fn ws_url(http: &str) -> String {
+    http.replacen("http", "ws", 1)
+}
+
+/// The next WebSocket message within the timeout, or `None` at the end of the stream.
+pub(crate) async fn next_ws<S>(
+    ws: &mut S,
+) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>>
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    tokio::time::timeout(TIMEOUT, ws.next())
+        .await
+        .expect("a WebSocket message within the timeout")
+}
+
+/// Waits for a development whose id joins participants with `+`.
+fn meeting_id(d: &mut Daemon) -> String {
+    drop_file(&d.watch, "meeting.txt", MEETING.as_bytes());
+    let e = d.wait_for("a meeting", |e| {
+        e["type"] == "development.detected"
+            && e["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("meeting/") && s.contains('+'))
+    });
+    e["subject"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_pasted_development_id_works_as_the_subject_filter() {
+    let mut d = start("");
+    let url = d.url();
+    let id = meeting_id(&mut d);
+    let rt = runtime();
+    rt.block_on(async {
+        // Pasted as it is (`+` unencoded), and encoded as RFC 3986 wants it.
+        for subject in [id.clone(), id.replace('+', "%2B")] {
+            let mut s = Sse::open(&format!("{url}/events?since=0&subject={subject}"), None).await;
+            let (_, first) = s.next().await.unwrap();
+            assert_eq!(first["subject"], id.as_str(), "subject={subject}");
+            assert_eq!(first["type"], "development.detected");
+        }
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(format!("{}/ws?since=0&subject={id}", ws_url(&url)))
+                .await
+                .unwrap();
+        let first: Value =
+            serde_json::from_str(next_ws(&mut ws).await.unwrap().unwrap().to_text().unwrap())
+                .unwrap();
+        assert_eq!(first["subject"], id.as_str());
+    });
+    // The command-line client sends it so that it arrives as given.
+    let mut sub = std::process::Command::new(crate::support::bin())
+        .args(["subscribe", "--since", "0", "--subject", &id, "--url", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = sub.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx.recv_timeout(TIMEOUT).expect("sitrep subscribe output");
+    let _ = sub.kill();
+    let _ = sub.wait();
+    let first: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(first["subject"], id.as_str());
+}
 
 #[test]
 fn every_data_folder_has_its_own_event_source_and_keeps_it_across_restarts() {
@@ -43,4 +123,78 @@ fn every_data_folder_has_its_own_event_source_and_keeps_it_across_restarts() {
     let later = a.wait_file("report.accepted", &name);
     assert_eq!(later["source"], sa.as_str(), "kept across a restart");
     assert!(a.events_file().iter().all(|e| e["source"] == sa.as_str()));
+}
+
+#[test]
+fn every_error_is_json_and_healthz_too() {
+    let d = start("");
+    let url = d.url();
+    let rt = runtime();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let long_url = format!("{url}/situation?pad={}", "x".repeat(10 * 1024));
+        let cases = [
+            ("POST /situation", c.post(format!("{url}/situation")), 405),
+            (
+                "OPTIONS /events",
+                c.request(reqwest::Method::OPTIONS, format!("{url}/events")),
+                405,
+            ),
+            ("a 10 KiB URL", c.get(long_url), 414),
+            (
+                "a 40 KiB header",
+                c.get(format!("{url}/situation"))
+                    .header("X-Padding", "y".repeat(40 * 1024)),
+                431,
+            ),
+            (
+                "a path that is not UTF-8",
+                c.get(format!("{url}/developments/%FF%FE")),
+                400,
+            ),
+            (
+                "a query that is not UTF-8",
+                c.get(format!("{url}/events?subject=%FF")),
+                400,
+            ),
+            (
+                "a % without hex digits",
+                c.get(format!("{url}/events?subject=a%ZZ")),
+                400,
+            ),
+            (
+                "a parameter twice",
+                c.get(format!(
+                    "{url}/events?types=report.accepted&types=report.rejected"
+                )),
+                400,
+            ),
+            ("/ws without an upgrade", c.get(format!("{url}/ws")), 0),
+        ];
+        for (what, req, code) in cases {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            if code == 0 {
+                assert!(status >= 400, "{what}: {status}");
+            } else {
+                assert_eq!(status, code, "{what}");
+            }
+            if status == 405 {
+                assert!(
+                    r.headers()["allow"].to_str().unwrap().contains("GET"),
+                    "{what}"
+                );
+            }
+            assert_eq!(r.headers()["content-type"], "application/json", "{what}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["status"], status, "{what}: {body}");
+            assert!(
+                body["error"].as_str().is_some_and(|m| !m.is_empty()),
+                "{what}: {body}"
+            );
+        }
+        let r = c.get(format!("{url}/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+    });
 }
