@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::stream::{self, Stream, StreamExt};
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::hub::{Emitted, Gone, Hub, Subscription};
@@ -46,11 +46,23 @@ pub struct Api {
     pub source: Arc<str>,
 }
 
-/// An API error: a status and a message, sent as JSON.
+impl Api {
+    /// The last sequence number given out. The situation numbers an event before the
+    /// journal makes it durable and the hub publishes it, so a `seq` from `/situation`
+    /// may be one the hub has not published yet; it is still a position of this log.
+    fn head(&self) -> u64 {
+        self.hub
+            .last_seq()
+            .max(self.situation.read(crate::state::Situation::seq))
+    }
+}
+
+/// An API error: a status and a message, sent as JSON with any further fields.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    extra: serde_json::Map<String, Value>,
 }
 
 impl ApiError {
@@ -58,6 +70,7 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            extra: serde_json::Map::new(),
         }
     }
     fn bad_request(message: impl Into<String>) -> Self {
@@ -66,21 +79,24 @@ impl ApiError {
     fn not_found(what: &str, id: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, format!("no {what} with id `{id}`"))
     }
+    fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.to_string(), value.into());
+        self
+    }
 }
 
 impl From<Gone> for ApiError {
     fn from(g: Gone) -> Self {
-        Self::new(StatusCode::GONE, g.to_string())
+        Self::new(StatusCode::GONE, g.to_string()).with("oldest", g.oldest)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({"error": self.message, "status": self.status.as_u16()})),
-        )
-            .into_response()
+        let mut body = self.extra;
+        body.insert("error".into(), self.message.into());
+        body.insert("status".into(), self.status.as_u16().into());
+        (self.status, Json(Value::Object(body))).into_response()
     }
 }
 
@@ -489,7 +505,7 @@ struct StreamParams {
 }
 
 impl StreamParams {
-    fn parse(q: &Params, headers: &HeaderMap) -> Result<Self, ApiError> {
+    fn parse(q: &Params, headers: &HeaderMap, api: &Api) -> Result<Self, ApiError> {
         q.only(&["since", "types", "subject"])?;
         let seq = |what: &str, v: &str| {
             v.trim().parse::<u64>().map_err(|_| {
@@ -498,9 +514,9 @@ impl StreamParams {
         };
         // Last-Event-ID (a reconnecting EventSource) wins over the URL it reconnects to.
         let since = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
-            Some(v) if !v.trim().is_empty() => Some(seq("Last-Event-ID", v)?),
+            Some(v) if !v.trim().is_empty() => Some(("Last-Event-ID", seq("Last-Event-ID", v)?)),
             _ => match q.get("since") {
-                Some(v) => Some(seq("since", &v.exact)?),
+                Some(v) => Some(("since", seq("since", &v.exact)?)),
                 None => None,
             },
         };
@@ -513,6 +529,11 @@ impl StreamParams {
                     .filter(|t| !t.is_empty())
                     .map(str::to_string)
                     .collect();
+                if list.is_empty() {
+                    return Err(ApiError::bad_request(
+                        "types is empty, which matches no event; leave it out for every type",
+                    ));
+                }
                 if let Some(bad) = list
                     .iter()
                     .find(|t| !crate::events::types::ALL.contains(&t.as_str()))
@@ -526,10 +547,34 @@ impl StreamParams {
             }
             None => None,
         };
+        let subject = match q.get("subject") {
+            Some(v) if v.exact.is_empty() => {
+                return Err(ApiError::bad_request(
+                    "subject is empty, which no event has; leave it out for every subject",
+                ))
+            }
+            other => other.cloned(),
+        };
+        if let Some((what, since)) = since {
+            let head = api.head();
+            if since > head {
+                // Never silently: a position this log has not reached is another log's
+                // (a data directory started afresh numbers from 1 again), and waiting
+                // for it would skip every event up to it without a word.
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "{what} {since} is ahead of this log, whose last event is {head}: the position belongs to another log (a data directory started afresh, or another daemon; compare `source`); take /situation and stream from its seq"
+                    ),
+                )
+                .with("head", head)
+                .with("source", &*api.source));
+            }
+        }
         Ok(Self {
-            since,
+            since: since.map(|(_, s)| s),
             types,
-            subject: q.get("subject").cloned(),
+            subject,
         })
     }
 
@@ -660,7 +705,7 @@ async fn events(
     headers: HeaderMap,
     q: Params,
 ) -> Result<Response, ApiError> {
-    let params = StreamParams::parse(&q, &headers)?;
+    let params = StreamParams::parse(&q, &headers, &api)?;
     let sub = api.hub.subscribe(params.since)?;
     let source = api.source.clone();
     let stream = frames(api.hub.clone(), sub, params).map(move |f| {
@@ -683,7 +728,7 @@ async fn ws(
     q: Params,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let params = StreamParams::parse(&q, &headers)?;
+    let params = StreamParams::parse(&q, &headers, &api)?;
     let sub = api.hub.subscribe(params.since)?;
     let frames = frames(api.hub.clone(), sub, params);
     let source = api.source.clone();

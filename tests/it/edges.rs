@@ -91,6 +91,72 @@ fn a_pasted_development_id_works_as_the_subject_filter() {
 }
 
 #[test]
+fn filters_that_match_nothing_and_positions_ahead_of_the_log_are_refused() {
+    let mut d = start("");
+    let fresh = start("");
+    let url = d.url();
+    let name = drop_story(&d, 0);
+    d.wait_file("report.accepted", &name);
+    let all = d.events_file();
+    let head = all.len() as u64;
+    let source = all[0]["source"].as_str().unwrap().to_string();
+    let rt = runtime();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        for query in ["types=", "types=,", "types=%20", "subject="] {
+            let r = c.get(format!("{url}/events?{query}")).send().await.unwrap();
+            assert_eq!(r.status(), 400, "{query}");
+            let body: Value = r.json().await.unwrap();
+            assert!(body["error"].as_str().unwrap().contains("empty"), "{body}");
+            match tokio_tungstenite::connect_async(format!("{}/ws?{query}", ws_url(&url))).await {
+                Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                    assert_eq!(resp.status(), 400, "/ws?{query}")
+                }
+                other => panic!("/ws?{query}: expected a 400, got {other:?}"),
+            }
+        }
+        // The head itself is a position of this log: nothing before it comes.
+        let r = c
+            .get(format!("{url}/events?since={head}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        // One past it is not, however it is asked for.
+        let ahead = head + 1;
+        for req in [
+            c.get(format!("{url}/events?since={ahead}")),
+            c.get(format!("{url}/events"))
+                .header("Last-Event-ID", ahead.to_string()),
+        ] {
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), 409);
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["head"], head, "{body}");
+            assert_eq!(body["source"], source.as_str(), "{body}");
+        }
+        match tokio_tungstenite::connect_async(format!("{}/ws?since={ahead}", ws_url(&url))).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                assert_eq!(resp.status(), 409)
+            }
+            other => panic!("expected a 409, got {other:?}"),
+        }
+        // A client of this log that meets a daemon on a data folder started afresh is
+        // told so: the head is behind it, and the source is another.
+        let r = c
+            .get(format!("{}/events", fresh.url()))
+            .header("Last-Event-ID", head.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["head"], 0, "{body}");
+        assert_ne!(body["source"], source.as_str(), "{body}");
+    });
+}
+
+#[test]
 fn every_data_folder_has_its_own_event_source_and_keeps_it_across_restarts() {
     let mut a = start("");
     let mut b = start("");
