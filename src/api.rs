@@ -335,6 +335,15 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The credentials of an `Authorization` value in the `Bearer` scheme, whose name is
+/// matched without regard to case (RFC 7235 §2.1).
+fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim_start())
+}
+
 async fn require_token(State(api): State<Api>, req: Request, next: Next) -> Response {
     let Some(token) = &api.token else {
         return next.run(req).await;
@@ -343,7 +352,7 @@ async fn require_token(State(api): State<Api>, req: Request, next: Next) -> Resp
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer_credentials)
         .map(str::to_string);
     let given: Vec<String> = match header {
         Some(h) => vec![h],
@@ -362,8 +371,10 @@ async fn require_token(State(api): State<Api>, req: Request, next: Next) -> Resp
             "a bearer token is required (Authorization: Bearer ...)",
         )
         .into_response();
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"sitrep\""),
+        );
         return r;
     }
     if given
@@ -372,7 +383,15 @@ async fn require_token(State(api): State<Api>, req: Request, next: Next) -> Resp
     {
         return next.run(req).await;
     }
-    ApiError::new(StatusCode::UNAUTHORIZED, "wrong bearer token").into_response()
+    // RFC 6750 §3.1: a token was given and is not the one.
+    let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "wrong bearer token").into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(
+            "Bearer realm=\"sitrep\", error=\"invalid_token\", error_description=\"the token is not this daemon's\"",
+        ),
+    );
+    r
 }
 
 async fn readyz(State(api): State<Api>) -> Response {

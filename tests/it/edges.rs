@@ -192,6 +192,56 @@ fn every_data_folder_has_its_own_event_source_and_keeps_it_across_restarts() {
 }
 
 #[test]
+fn the_bearer_scheme_is_matched_in_any_case_and_a_wrong_token_is_named_invalid() {
+    let d = start("token = \"s3cret+token\"\n");
+    let url = d.url();
+    let rt = runtime();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            let r = c
+                .get(format!("{url}/situation"))
+                .header("Authorization", format!("{scheme} s3cret+token"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{scheme}");
+        }
+        // A token pasted into the URL as it is, `+` and all, or encoded.
+        for token in ["s3cret+token", "s3cret%2Btoken"] {
+            let r = c
+                .get(format!("{url}/situation?access_token={token}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{token}");
+        }
+        let r = c
+            .get(format!("{url}/situation"))
+            .header("Authorization", "Bearer nope")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        let challenge = r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(challenge.starts_with("Bearer "), "{challenge}");
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+        // No token at all is not an invalid one (RFC 6750 §3.1).
+        let r = c.get(format!("{url}/situation")).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let challenge = r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(challenge.starts_with("Bearer"), "{challenge}");
+        assert!(!challenge.contains("error="), "{challenge}");
+    });
+}
+
+#[test]
 fn every_error_is_json_and_healthz_too() {
     let d = start("");
     let url = d.url();
