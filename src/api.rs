@@ -12,12 +12,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -719,6 +719,39 @@ fn lagged_json(source: &str, last_delivered: u64) -> String {
     .to_string()
 }
 
+/// The Server-Sent Events body: one message per frame, and a keep-alive comment after
+/// every `keepalive` without one.
+///
+/// Written here rather than with axum's `Sse` because its keep-alive is a comment and a
+/// blank line, and some clients (httpx-sse 0.4) turn every blank line into an event, an
+/// empty one carrying the last id. A comment line alone keeps proxies and clients'
+/// read timeouts alive all the same, and no conforming parser sees anything in it. The
+/// JSON of an event is one line, so each message is `id:` and one `data:` line.
+fn sse_body(
+    frames: impl Stream<Item = Frame> + Send + 'static,
+    keepalive: Duration,
+    source: Arc<str>,
+) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
+    let frames = Box::pin(frames);
+    stream::unfold(frames, move |mut frames| {
+        let source = source.clone();
+        async move {
+            let chunk = tokio::select! {
+                f = frames.next() => match f? {
+                    Frame::Event(e) => format!("id: {}\ndata: {}\n\n", e.seq, e.json.get()),
+                    // No id: the client's Last-Event-ID stays at the last event it really got.
+                    Frame::Lagged { last_delivered } => format!(
+                        "event: stream.lagged\ndata: {}\n\n",
+                        lagged_json(&source, last_delivered)
+                    ),
+                },
+                () = tokio::time::sleep(keepalive) => ": keep-alive\n".to_string(),
+            };
+            Some((Ok(Bytes::from(chunk)), frames))
+        }
+    })
+}
+
 async fn events(
     State(api): State<Api>,
     headers: HeaderMap,
@@ -726,18 +759,21 @@ async fn events(
 ) -> Result<Response, ApiError> {
     let params = StreamParams::parse(&q, &headers, &api)?;
     let sub = api.hub.subscribe(params.since)?;
-    let source = api.source.clone();
-    let stream = frames(api.hub.clone(), sub, params).map(move |f| {
-        Ok::<_, Infallible>(match f {
-            Frame::Event(e) => Event::default().id(e.seq.to_string()).data(e.json.get()),
-            // No id: the client's Last-Event-ID stays at the last event it really got.
-            Frame::Lagged { last_delivered } => Event::default()
-                .event("stream.lagged")
-                .data(lagged_json(&source, last_delivered)),
-        })
-    });
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(api.keepalive))
+    let body = sse_body(
+        frames(api.hub.clone(), sub, params),
+        api.keepalive,
+        api.source.clone(),
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+            // nginx buffers proxied responses by default, holding back the end of a burst
+            // until the next keep-alive; this turns that off for the stream alone.
+            (HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        Body::from_stream(body),
+    )
         .into_response())
 }
 

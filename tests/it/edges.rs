@@ -192,6 +192,75 @@ fn every_data_folder_has_its_own_event_source_and_keeps_it_across_restarts() {
 }
 
 #[test]
+fn event_streams_tell_proxies_not_to_buffer_them() {
+    let d = start("");
+    let rt = runtime();
+    rt.block_on(async {
+        let resp = reqwest::get(format!("{}/events", d.url())).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let h = resp.headers();
+        assert_eq!(h["x-accel-buffering"], "no", "{h:?}");
+        assert_eq!(h["content-type"], "text/event-stream");
+        assert_eq!(h["cache-control"], "no-cache");
+    });
+}
+
+#[test]
+fn keepalives_are_comment_lines_that_no_parser_takes_for_an_event() {
+    let mut d = start("keepalive_secs = 1\n");
+    let url = d.url();
+    let name = drop_story(&d, 0);
+    d.wait_file("report.accepted", &name);
+    let backlog = d.events_file().len();
+    let rt = runtime();
+    let resp = rt.block_on(reqwest::get(format!("{url}/events?since=0")));
+    let mut raw = resp.unwrap().bytes_stream();
+    let mut parsed = rt.block_on(Sse::open(&format!("{url}/events?since=0"), None));
+    let mut text = String::new();
+    let mut read_until = |text: &mut String, done: &dyn Fn(&str) -> bool| {
+        rt.block_on(async {
+            while !done(text) {
+                let chunk = tokio::time::timeout(TIMEOUT, raw.next())
+                    .await
+                    .expect("bytes within the timeout")
+                    .expect("an open stream")
+                    .unwrap();
+                text.push_str(std::str::from_utf8(&chunk).unwrap());
+            }
+        })
+    };
+    // The backlog, then a keep-alive once the stream has been idle for a second.
+    read_until(&mut text, &|t| t.lines().any(|l| l.starts_with(':')));
+    // Then an event after the keep-alive.
+    let name = drop_story(&d, 1);
+    let next = d.wait_file("report.accepted", &name);
+    let next_id = next["id"].as_str().unwrap().to_string();
+    read_until(&mut text, &|t| t.contains(&format!("id: {next_id}\n")));
+    read_until(&mut text, &|t| t.ends_with("\n\n"));
+    // Every blank line ends a message with data: parsers that dispatch on each blank
+    // line (httpx-sse 0.4 makes an empty event of one that follows a comment) see no
+    // event the daemon did not send.
+    for m in text.trim_end_matches('\n').split("\n\n") {
+        let data = m.lines().filter(|l| l.starts_with("data: ")).count();
+        assert_eq!(data, 1, "a message without exactly one data line: {m:?}");
+    }
+    assert!(text.contains("\n: keep-alive\nid: "), "{text:?}");
+    // A conforming parser (the one `sitrep subscribe` uses) reads through it.
+    let got = rt.block_on(async {
+        let mut got = Vec::new();
+        while got
+            .last()
+            .is_none_or(|e: &Value| e["id"] != next_id.as_str())
+        {
+            got.push(parsed.next().await.expect("an event").1);
+        }
+        got
+    });
+    assert!(got.len() > backlog, "{} events", got.len());
+    assert_eq!(got[backlog - 1]["id"], backlog.to_string());
+}
+
+#[test]
 fn the_bearer_scheme_is_matched_in_any_case_and_a_wrong_token_is_named_invalid() {
     let d = start("token = \"s3cret+token\"\n");
     let url = d.url();
