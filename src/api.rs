@@ -16,7 +16,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -24,6 +24,7 @@ use axum::{Json, Router};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::hub::{Emitted, Gone, Hub, Subscription};
 use crate::state::SituationHandle;
@@ -43,7 +44,10 @@ pub struct Api {
     pub situation: SituationHandle,
     pub token: Option<Arc<str>>,
     pub keepalive: Duration,
+    /// The CloudEvents `source` of this log's events.
     pub source: Arc<str>,
+    /// `api.cors_origins`: empty, no CORS headers at all.
+    pub cors_origins: Vec<String>,
 }
 
 impl Api {
@@ -100,7 +104,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The routes, with the token check on all but `/healthz`, and every error as JSON.
+/// The routes, with the token check on all but `/healthz`; every error as JSON; CORS when
+/// `api.cors_origins` names origins.
 pub fn router(api: Api) -> Router {
     let guarded = Router::new()
         .route("/readyz", get(readyz))
@@ -114,13 +119,43 @@ pub fn router(api: Api) -> Router {
         .route("/entities/{id}", get(entity))
         .route("/reports/{id}", get(report))
         .route_layer(middleware::from_fn_with_state(api.clone(), require_token));
-    Router::new()
+    let cors = cors(&api.cors_origins);
+    let router = Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .merge(guarded)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(request_limits))
-        .with_state(api)
+        .with_state(api);
+    match cors {
+        // Outermost, so preflights are answered before the token check (browsers send
+        // them without credentials) and errors carry the headers a page needs to read them.
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// The CORS policy for `origins` (validated by the settings): reading only (`GET`,
+/// `HEAD`), any request header (the token and `Last-Event-ID` among them; no cookies are
+/// used, so nothing rides along unasked), and private-network access, so a page on an
+/// intranet host may read a daemon on loopback.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::HEAD])
+            .allow_headers(AllowHeaders::mirror_request())
+            .allow_private_network(true)
+            .max_age(Duration::from_secs(3600)),
+    )
 }
 
 /// Refuses URLs and header sections beyond [`MAX_URL_BYTES`] and [`MAX_HEADER_BYTES`]
@@ -783,11 +818,38 @@ async fn ws(
     q: Params,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        if !origin_may_open(origin, headers.get(header::HOST), &api.cors_origins) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "pages of origin {} may not read this daemon; list it in api.cors_origins",
+                    origin.to_str().unwrap_or("(not text)")
+                ),
+            ));
+        }
+    }
     let params = StreamParams::parse(&q, &headers, &api)?;
     let sub = api.hub.subscribe(params.since)?;
     let frames = frames(api.hub.clone(), sub, params);
     let source = api.source.clone();
     Ok(upgrade.on_upgrade(move |socket| serve_ws(socket, frames, source)))
+}
+
+/// Whether a browser page of `origin` may open a WebSocket here. Browsers apply no CORS
+/// to WebSocket: they send `Origin` and leave the choice to the server, so without this
+/// any page the user opens could read the events of a daemon on loopback. The rule is
+/// the one `fetch` and `EventSource` get: the daemon's own origin, or one of
+/// `api.cors_origins`. Clients that are not browsers send no `Origin`.
+fn origin_may_open(origin: &HeaderValue, host: Option<&HeaderValue>, allowed: &[String]) -> bool {
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let same = origin
+        .split_once("://")
+        .zip(host.and_then(|h| h.to_str().ok()))
+        .is_some_and(|((_, authority), host)| authority.eq_ignore_ascii_case(host));
+    same || allowed.iter().any(|a| a == "*" || a == origin)
 }
 
 async fn serve_ws(mut socket: WebSocket, frames: impl Stream<Item = Frame>, source: Arc<str>) {

@@ -116,6 +116,7 @@ pub async fn run(
             token: cfg.api.token.as_deref().map(Arc::from),
             keepalive: std::time::Duration::from_secs(cfg.api.keepalive_secs.max(1)),
             source: event_source.clone(),
+            cors_origins: cfg.api.cors_origins.clone(),
         });
         Some(tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {

@@ -6,9 +6,11 @@
 
 use futures_util::StreamExt;
 use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::api::{drop_story, runtime, start, Sse};
+use crate::browser::{serve_page, Browser};
 use crate::support::{drop_file, Daemon, TIMEOUT};
 
 /// A report of a meeting between two people: its development id joins them with `+`.
@@ -40,6 +42,190 @@ fn meeting_id(d: &mut Daemon) -> String {
                 .is_some_and(|s| s.starts_with("meeting/") && s.contains('+'))
     });
     e["subject"].as_str().unwrap().to_string()
+}
+
+/// What a page does with the daemon at `base`: reads `/situation` with the token in a
+/// header (a preflighted request), then the first event over `EventSource` and over
+/// `WebSocket` (the token in the query, since neither sends headers). Failures come back
+/// as text.
+const READ_FROM_PAGE: &str = r#"
+const [base, token] = arguments;
+const out = {};
+try {
+  const r = await fetch(base + '/situation', {headers: {Authorization: 'Bearer ' + token}});
+  out.status = r.status;
+  out.seq = (await r.json()).seq;
+} catch (e) {
+  out.fetch_error = String(e);
+}
+out.event = await new Promise((resolve) => {
+  const es = new EventSource(base + '/events?since=0&access_token=' + encodeURIComponent(token));
+  es.onmessage = (m) => { es.close(); resolve({last_event_id: m.lastEventId, data: JSON.parse(m.data)}); };
+  es.onerror = () => { es.close(); resolve({error: 'EventSource failed, readyState ' + es.readyState}); };
+});
+out.ws = await new Promise((resolve) => {
+  const ws = new WebSocket(base.replace('http', 'ws') + '/ws?since=0&access_token=' + encodeURIComponent(token));
+  ws.onmessage = (m) => { ws.close(); resolve({first: JSON.parse(m.data)}); };
+  ws.onerror = () => resolve({error: 'WebSocket failed'});
+});
+return out;
+"#;
+
+#[test]
+fn a_page_on_a_listed_origin_reads_the_api_from_a_real_browser_and_others_cannot() {
+    let rt = runtime();
+    let Some(browser) = rt.block_on(Browser::start(
+        "a_page_on_a_listed_origin_reads_the_api_from_a_real_browser_and_others_cannot",
+    )) else {
+        return;
+    };
+    const PAGE: &str = "<!doctype html><title>board</title><p>board</p>";
+    let (listed, other) = rt.block_on(async { (serve_page(PAGE).await, serve_page(PAGE).await) });
+    let mut d = start(&format!(
+        "token = \"s3cret\"\ncors_origins = [\"{listed}\"]\n"
+    ));
+    let url = d.url();
+    let name = drop_story(&d, 0);
+    d.wait_file("report.accepted", &name);
+    let (from_listed, from_other) = rt.block_on(async {
+        browser.goto(&format!("{listed}/")).await;
+        let a = browser
+            .run(READ_FROM_PAGE, vec![json!(url), json!("s3cret")])
+            .await;
+        browser.goto(&format!("{other}/")).await;
+        let b = browser
+            .run(READ_FROM_PAGE, vec![json!(url), json!("s3cret")])
+            .await;
+        browser.close().await;
+        (a, b)
+    });
+    assert_eq!(from_listed["status"], 200, "{from_listed:#}");
+    assert!(from_listed["seq"].as_u64().unwrap() >= 1, "{from_listed:#}");
+    assert_eq!(
+        from_listed["event"]["last_event_id"], "1",
+        "{from_listed:#}"
+    );
+    assert_eq!(from_listed["event"]["data"]["type"], "report.accepted");
+    assert_eq!(from_listed["ws"]["first"]["id"], "1", "{from_listed:#}");
+    // A page of an origin not listed gets nothing: the browser keeps the answers from it.
+    assert!(
+        from_other["fetch_error"].as_str().is_some(),
+        "{from_other:#}"
+    );
+    assert!(
+        from_other["event"]["error"].as_str().is_some(),
+        "{from_other:#}"
+    );
+    // Browsers apply no CORS to WebSocket; the daemon applies the same rule itself.
+    assert!(
+        from_other["ws"]["error"].as_str().is_some(),
+        "{from_other:#}"
+    );
+}
+
+#[test]
+fn preflights_are_answered_for_listed_origins_and_without_cors_nothing_changes() {
+    let rt = runtime();
+    let d = start("token = \"s3cret\"\ncors_origins = [\"http://board.example:8080\"]\n");
+    let plain = start("");
+    let preflight = |url: String, origin: &'static str| {
+        reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, url)
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "GET")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,last-event-id",
+            )
+            .send()
+    };
+    rt.block_on(async {
+        // Answered before the token check, since browsers send no credentials with it.
+        let r = preflight(format!("{}/events", d.url()), "http://board.example:8080")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let h = r.headers();
+        assert_eq!(
+            h["access-control-allow-origin"], "http://board.example:8080",
+            "{h:?}"
+        );
+        let allowed = h["access-control-allow-headers"].to_str().unwrap();
+        assert!(allowed.contains("authorization") && allowed.contains("last-event-id"));
+        assert!(h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("GET"));
+        // The answers themselves carry the header, errors included.
+        let r = reqwest::Client::new()
+            .get(format!("{}/situation", d.url()))
+            .header("Origin", "http://board.example:8080")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(
+            r.headers()["access-control-allow-origin"],
+            "http://board.example:8080"
+        );
+        // Another origin is not allowed.
+        let r = preflight(format!("{}/events", d.url()), "http://elsewhere.example")
+            .await
+            .unwrap();
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+        // Without `api.cors_origins`: no CORS headers, and OPTIONS is a method not served.
+        let r = preflight(
+            format!("{}/events", plain.url()),
+            "http://board.example:8080",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 405);
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["status"], 405);
+        let r = reqwest::Client::new()
+            .get(format!("{}/situation", plain.url()))
+            .header("Origin", "http://board.example:8080")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+    });
+}
+
+#[test]
+fn pages_of_other_origins_may_not_open_a_websocket_unless_listed() {
+    let d = start("cors_origins = [\"http://board.example:8080\"]\n");
+    let url = ws_url(&d.url());
+    let host = url.trim_start_matches("ws://").to_string();
+    let rt = runtime();
+    rt.block_on(async {
+        let with_origin = |origin: &str| {
+            let mut req = format!("{url}/ws").into_client_request().unwrap();
+            req.headers_mut().insert("origin", origin.parse().unwrap());
+            tokio_tungstenite::connect_async(req)
+        };
+        // Not a browser (no Origin), a page of the daemon's own origin, a listed one.
+        assert!(tokio_tungstenite::connect_async(format!("{url}/ws"))
+            .await
+            .is_ok());
+        for origin in [format!("http://{host}"), "http://board.example:8080".into()] {
+            assert!(with_origin(&origin).await.is_ok(), "{origin}");
+        }
+        for origin in ["http://elsewhere.example", "null", "http://board.example"] {
+            match with_origin(origin).await {
+                Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                    assert_eq!(resp.status(), 403, "{origin}");
+                    let body: Value =
+                        serde_json::from_slice(resp.body().as_deref().unwrap()).unwrap();
+                    assert!(body["error"].as_str().unwrap().contains("cors_origins"));
+                }
+                other => panic!("{origin}: expected a 403, got {other:?}"),
+            }
+        }
+    });
 }
 
 #[test]
