@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -24,10 +25,22 @@ use axum::{Json, Router};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
+use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::hub::{Emitted, Gone, Hub, Subscription};
 use crate::state::SituationHandle;
+
+/// The WebSocket subprotocol of the CloudEvents WebSocket binding: one structured-mode
+/// JSON event per text message, which is what `/ws` sends.
+pub const CLOUDEVENTS_JSON: &str = "cloudevents.json";
+
+/// Close code of a WebSocket subscriber dropped for falling behind (in the 4000-4999
+/// range RFC 6455 leaves to applications). The reason says where to resume.
+pub const CLOSE_LAGGED: u16 = 4000;
+
+/// How long a closing WebSocket waits for the peer's Close before dropping the connection.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// The longest URL (path and query) read; longer ones get a JSON 414.
 const MAX_URL_BYTES: usize = 8 * 1024;
@@ -48,6 +61,8 @@ pub struct Api {
     pub source: Arc<str>,
     /// `api.cors_origins`: empty, no CORS headers at all.
     pub cors_origins: Vec<String>,
+    /// The WebSocket connections, so shutdown can let them finish their closing handshake.
+    pub sockets: TaskTracker,
 }
 
 impl Api {
@@ -816,8 +831,9 @@ async fn ws(
     State(api): State<Api>,
     headers: HeaderMap,
     q: Params,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|r| ApiError::new(r.status(), r.body_text()))?;
     if let Some(origin) = headers.get(header::ORIGIN) {
         if !origin_may_open(origin, headers.get(header::HOST), &api.cors_origins) {
             return Err(ApiError::new(
@@ -829,11 +845,28 @@ async fn ws(
             ));
         }
     }
+    let offered: Vec<&str> = upgrade
+        .requested_protocols()
+        .filter_map(|p| p.to_str().ok())
+        .collect();
+    // A client that offers subprotocols fails a handshake that picks none of them.
+    if !offered.is_empty() && !offered.contains(&CLOUDEVENTS_JSON) {
+        return Err(ApiError::bad_request(format!(
+            "no subprotocol offered ({}) is spoken here; /ws speaks {CLOUDEVENTS_JSON}, or none",
+            offered.join(", ")
+        )));
+    }
     let params = StreamParams::parse(&q, &headers, &api)?;
     let sub = api.hub.subscribe(params.since)?;
     let frames = frames(api.hub.clone(), sub, params);
     let source = api.source.clone();
-    Ok(upgrade.on_upgrade(move |socket| serve_ws(socket, frames, source)))
+    let sockets = api.sockets.clone();
+    let keepalive = api.keepalive;
+    Ok(upgrade
+        .protocols([CLOUDEVENTS_JSON])
+        .on_upgrade(move |socket| {
+            sockets.track_future(serve_ws(socket, frames, source, keepalive))
+        }))
 }
 
 /// Whether a browser page of `origin` may open a WebSocket here. Browsers apply no CORS
@@ -852,10 +885,26 @@ fn origin_may_open(origin: &HeaderValue, host: Option<&HeaderValue>, allowed: &[
     same || allowed.iter().any(|a| a == "*" || a == origin)
 }
 
-async fn serve_ws(mut socket: WebSocket, frames: impl Stream<Item = Frame>, source: Arc<str>) {
-    tokio::pin!(frames);
-    loop {
+/// Sends the frames until the stream ends, the client closes or the connection fails,
+/// with a Ping after every `keepalive` without a frame (as the SSE stream has its
+/// keep-alive comments), so proxies' read timeouts do not cut an idle subscriber.
+/// Every close is a closing handshake (RFC 6455 §5.5.1): a client's Close is answered,
+/// and the server's own carries a code, 1001 at shutdown (the client should reconnect
+/// later) and [`CLOSE_LAGGED`] after a lag notice.
+async fn serve_ws(
+    mut socket: WebSocket,
+    frames: impl Stream<Item = Frame> + Send + 'static,
+    source: Arc<str>,
+    keepalive: Duration,
+) {
+    let mut frames = Box::pin(frames);
+    let close = loop {
         tokio::select! {
+            () = tokio::time::sleep(keepalive) => {
+                if socket.send(Message::Ping(Bytes::new())).await.is_err() {
+                    return;
+                }
+            }
             f = frames.next() => match f {
                 Some(Frame::Event(e)) => {
                     if socket.send(Message::Text(e.json.get().into())).await.is_err() {
@@ -863,17 +912,45 @@ async fn serve_ws(mut socket: WebSocket, frames: impl Stream<Item = Frame>, sour
                     }
                 }
                 Some(Frame::Lagged { last_delivered }) => {
-                    let _ = socket.send(Message::Text(lagged_json(&source, last_delivered).into())).await;
-                    break;
+                    let notice = lagged_json(&source, last_delivered);
+                    if socket.send(Message::Text(notice.into())).await.is_err() {
+                        return;
+                    }
+                    break CloseFrame {
+                        code: CLOSE_LAGGED,
+                        reason: format!("lagged; resume after event {last_delivered}").into(),
+                    };
                 }
-                None => break,
+                None => break CloseFrame {
+                    code: close_code::AWAY,
+                    reason: "the daemon is shutting down".into(),
+                },
             },
             m = socket.recv() => match m {
-                // Clients have nothing to say; a close or an error ends the stream.
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                // The reply to a Close goes out on the next read, which then ends.
+                Some(Ok(Message::Close(_))) => {
+                    drop(frames);
+                    finish_close(socket).await;
+                    return;
+                }
+                Some(Err(_)) | None => return,
+                // Clients have nothing to say; pings are answered by the socket itself.
                 Some(Ok(_)) => {}
             },
         }
+    };
+    // The subscriber count drops now, not after the handshake.
+    drop(frames);
+    if socket.send(Message::Close(Some(close))).await.is_ok() {
+        finish_close(socket).await;
     }
-    let _ = socket.send(Message::Close(None)).await;
+}
+
+/// Reads until the connection ends: after the peer's Close this sends the reply; after
+/// ours it waits for the peer's, within [`CLOSE_WAIT`].
+async fn finish_close(mut socket: WebSocket) {
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        while let Some(Ok(_)) = socket.recv().await {}
+    })
+    .await;
 }

@@ -97,6 +97,7 @@ pub async fn run(
         .with_rejected_dir(quarantine::RejectedDir::new(&cfg.source));
     let pipeline = Pipeline::start_recovered(&cfg, sink, recovered)?;
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sockets = tokio_util::task::TaskTracker::new();
     let server = if cfg.api.enabled {
         let (listener, addr) =
             api::bind(&cfg.api.listen)
@@ -117,6 +118,7 @@ pub async fn run(
             keepalive: std::time::Duration::from_secs(cfg.api.keepalive_secs.max(1)),
             source: event_source.clone(),
             cors_origins: cfg.api.cors_origins.clone(),
+            sockets: sockets.clone(),
         });
         Some(tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -146,16 +148,23 @@ pub async fn run(
     let situation = tokio::task::spawn_blocking(move || pipeline.finish())
         .await
         .map_err(|_| PipelineError::Panicked("shutdown"))??;
-    // Everything is published: end the event streams, then the server.
+    // Everything is published: end the event streams, then the server. WebSocket
+    // connections live outside the server once upgraded: they are waited for too, so
+    // each gets through its closing handshake before the process exits.
     hub.close();
     let _ = stop_server.send(());
-    if let Some(server) = server {
-        if tokio::time::timeout(std::time::Duration::from_secs(5), server)
-            .await
-            .is_err()
-        {
-            warn!("HTTP connections did not close within 5 s; leaving them.");
+    sockets.close();
+    let closed = async {
+        if let Some(server) = server {
+            let _ = server.await;
         }
+        sockets.wait().await;
+    };
+    if tokio::time::timeout(std::time::Duration::from_secs(5), closed)
+        .await
+        .is_err()
+    {
+        warn!("HTTP connections did not close within 5 s; leaving them.");
     }
     info!(seq = situation.read(|s| s.seq()), "sitrep stopped.");
     Ok(situation)

@@ -400,6 +400,12 @@ fn a_slow_subscriber_is_told_it_lagged_and_resumes_without_loss() {
     let rt = runtime();
     // Connected, but not reading: its socket buffers fill, then its channel overflows.
     let mut slow = rt.block_on(Sse::open(&format!("{url}/events"), None));
+    let (mut slow_ws, _) = rt
+        .block_on(tokio_tungstenite::connect_async(format!(
+            "{}/ws",
+            url.replacen("http", "ws", 1)
+        )))
+        .unwrap();
     let reports = crowded_reports(150, 40);
     for (name, text) in &reports {
         drop_file(&d.watch, name, text.as_bytes());
@@ -425,9 +431,41 @@ fn a_slow_subscriber_is_told_it_lagged_and_resumes_without_loss() {
         rt.block_on(slow.next()).is_none(),
         "the lagged stream is closed"
     );
-    // The notice is an event of its own: its id is never reused.
-    assert_ne!(lagged["id"], format!("lagged-{last}"), "{lagged}");
-    assert_eq!(lagged["source"], d.seen[0]["source"]);
+    // The WebSocket subscriber too: the notice, then a Close with the lag code whose
+    // reason says where to resume.
+    let ws_lagged = rt.block_on(async {
+        use tokio_tungstenite::tungstenite::Message;
+        let notice = loop {
+            match crate::edges::next_ws(&mut slow_ws).await {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                    if v["type"] == "stream.lagged" {
+                        break v;
+                    }
+                }
+                other => panic!("no lag notice before {other:?}"),
+            }
+        };
+        let last = notice["data"]["last_delivered"].as_u64().unwrap();
+        match crate::edges::next_ws(&mut slow_ws).await {
+            Some(Ok(Message::Close(Some(f)))) => {
+                assert_eq!(u16::from(f.code), 4000);
+                assert_eq!(
+                    f.reason.as_str(),
+                    format!("lagged; resume after event {last}")
+                );
+            }
+            other => panic!("expected Close 4000, got {other:?}"),
+        }
+        notice
+    });
+    // Every notice is an event of its own: ids are never reused.
+    for notice in [&lagged, &ws_lagged] {
+        let last = notice["data"]["last_delivered"].as_u64().unwrap();
+        assert_ne!(notice["id"], format!("lagged-{last}"), "{notice}");
+        assert_eq!(notice["source"], d.seen[0]["source"]);
+    }
+    assert_ne!(lagged["id"], ws_lagged["id"]);
     // It resumes from there and, with what it had, has everything.
     let mut again = rt.block_on(Sse::open(&format!("{url}/events"), Some(last)));
     let (status, _) = d.stop();

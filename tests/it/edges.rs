@@ -4,9 +4,11 @@
 //! filters and positions that cannot match, event identity across data folders, the
 //! `Bearer` scheme, error bodies, and the paged report list.
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::api::{drop_story, runtime, start, Sse};
@@ -195,6 +197,171 @@ fn preflights_are_answered_for_listed_origins_and_without_cors_nothing_changes()
     });
 }
 
+/// Opens a WebSocket offering the `cloudevents.json` subprotocol and takes the first
+/// event; opens another without one, closes it with 1000 and reports its close event.
+const WS_CLOSE_FROM_PAGE: &str = r#"
+const [url] = arguments;
+const offered = await new Promise((resolve) => {
+  const ws = new WebSocket(url, ['cloudevents.json']);
+  ws.onmessage = (m) => { resolve({protocol: ws.protocol, first: JSON.parse(m.data)}); ws.close(); };
+  ws.onerror = () => resolve({error: 'handshake failed'});
+});
+const closed = await new Promise((resolve) => {
+  const ws = new WebSocket(url);
+  ws.onopen = () => ws.close(1000, 'done');
+  ws.onclose = (e) => resolve({code: e.code, reason: e.reason, was_clean: e.wasClean});
+});
+return {offered, closed};
+"#;
+
+/// Opens a WebSocket without a subprotocol and leaves it open; `window.wsClosed` resolves
+/// with its close event.
+const WS_OPEN_IN_PAGE: &str = r#"
+const [url] = arguments;
+return await new Promise((resolve) => {
+  const ws = new WebSocket(url);
+  window.wsClosed = new Promise((done) => {
+    ws.onclose = (e) => done({code: e.code, reason: e.reason, was_clean: e.wasClean});
+  });
+  ws.onopen = () => resolve(ws.protocol);
+  ws.onerror = () => resolve('error');
+});
+"#;
+
+#[test]
+fn a_real_browser_gets_the_subprotocol_and_clean_closes_both_ways() {
+    let rt = runtime();
+    let Some(browser) = rt.block_on(Browser::start(
+        "a_real_browser_gets_the_subprotocol_and_clean_closes_both_ways",
+    )) else {
+        return;
+    };
+    let page = rt.block_on(serve_page("<!doctype html><title>ws</title>"));
+    let mut d = start(&format!("cors_origins = [\"{page}\"]\n"));
+    let url = ws_url(&d.url());
+    let name = drop_story(&d, 0);
+    d.wait_file("report.accepted", &name);
+    let (client_close, opened) = rt.block_on(async {
+        browser.goto(&format!("{page}/")).await;
+        let a = browser
+            .run(WS_CLOSE_FROM_PAGE, vec![json!(format!("{url}/ws?since=0"))])
+            .await;
+        let b = browser
+            .run(WS_OPEN_IN_PAGE, vec![json!(format!("{url}/ws"))])
+            .await;
+        (a, b)
+    });
+    let (offered, closed) = (&client_close["offered"], &client_close["closed"]);
+    assert_eq!(offered["protocol"], "cloudevents.json", "{client_close:#}");
+    assert_eq!(offered["first"]["id"], "1", "{client_close:#}");
+    // The daemon answered the Close: a clean close with the browser's code.
+    assert_eq!(closed["code"], 1000, "{client_close:#}");
+    assert_eq!(closed["was_clean"], true, "{client_close:#}");
+    assert_eq!(opened, "", "no subprotocol asked, none chosen");
+    // Shutdown closes the open socket with 1001 (going away) and a reason.
+    let (status, _) = d.stop();
+    assert!(status.success());
+    let shutdown = rt.block_on(async {
+        let v = browser.run("return await window.wsClosed;", vec![]).await;
+        browser.close().await;
+        v
+    });
+    assert_eq!(shutdown["code"], 1001, "{shutdown:#}");
+    assert_eq!(shutdown["was_clean"], true, "{shutdown:#}");
+    assert_eq!(shutdown["reason"], "the daemon is shutting down");
+}
+
+#[test]
+fn a_websocket_close_is_a_handshake_both_ways() {
+    let mut d = start("");
+    let url = ws_url(&d.url());
+    let name = drop_story(&d, 0);
+    d.wait_file("report.accepted", &name);
+    let rt = runtime();
+    let mut open = rt.block_on(async {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("{url}/ws?since=0"))
+            .await
+            .unwrap();
+        let first = next_ws(&mut ws).await.unwrap().unwrap();
+        let first: Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
+        assert_eq!(first["id"], "1");
+        // A client's Close is answered (RFC 6455 §5.5.1), then the server ends the
+        // connection: no reset, no waiting out a timeout.
+        ws.send(Message::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "bye".into(),
+        })))
+        .await
+        .unwrap();
+        loop {
+            match next_ws(&mut ws).await {
+                Some(Ok(Message::Close(Some(f)))) => {
+                    assert_eq!(f.code, CloseCode::Normal);
+                    break;
+                }
+                Some(Ok(Message::Text(_))) => {}
+                other => panic!("expected the server's Close, got {other:?}"),
+            }
+        }
+        assert!(
+            next_ws(&mut ws).await.is_none(),
+            "closed after the handshake"
+        );
+        // One left open for the shutdown.
+        let (ws, _) = tokio_tungstenite::connect_async(format!("{url}/ws"))
+            .await
+            .unwrap();
+        ws
+    });
+    let (status, _) = d.stop();
+    assert!(status.success());
+    rt.block_on(async {
+        match next_ws(&mut open).await {
+            Some(Ok(Message::Close(Some(f)))) => {
+                assert_eq!(f.code, CloseCode::Away);
+                assert_eq!(f.reason.as_str(), "the daemon is shutting down");
+            }
+            other => panic!("expected Close 1001, got {other:?}"),
+        }
+        assert!(next_ws(&mut open).await.is_none());
+    });
+}
+
+#[test]
+fn the_cloudevents_json_subprotocol_is_chosen_when_offered() {
+    let mut d = start("");
+    let url = ws_url(&d.url());
+    let name = drop_story(&d, 0);
+    d.wait_file("report.accepted", &name);
+    let rt = runtime();
+    rt.block_on(async {
+        let offer = |protocols: &str| {
+            let mut req = format!("{url}/ws?since=0").into_client_request().unwrap();
+            req.headers_mut()
+                .insert("sec-websocket-protocol", protocols.parse().unwrap());
+            req
+        };
+        for offered in ["cloudevents.json", "graphql-ws, cloudevents.json"] {
+            let (mut ws, resp) = tokio_tungstenite::connect_async(offer(offered))
+                .await
+                .unwrap_or_else(|e| panic!("{offered}: {e}"));
+            assert_eq!(resp.headers()["sec-websocket-protocol"], "cloudevents.json");
+            let first = next_ws(&mut ws).await.unwrap().unwrap();
+            let first: Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
+            assert_eq!(first["specversion"], "1.0");
+        }
+        // Only subprotocols not spoken here: refused before the upgrade, with a reason.
+        match tokio_tungstenite::connect_async(offer("graphql-ws")).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                assert_eq!(resp.status(), 400);
+                let body: Value = serde_json::from_slice(resp.body().as_deref().unwrap()).unwrap();
+                assert!(body["error"].as_str().unwrap().contains("cloudevents.json"));
+            }
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    });
+}
+
 #[test]
 fn pages_of_other_origins_may_not_open_a_websocket_unless_listed() {
     let d = start("cors_origins = [\"http://board.example:8080\"]\n");
@@ -224,6 +391,21 @@ fn pages_of_other_origins_may_not_open_a_websocket_unless_listed() {
                 }
                 other => panic!("{origin}: expected a 403, got {other:?}"),
             }
+        }
+    });
+}
+
+#[test]
+fn idle_websockets_are_pinged_so_proxies_keep_them() {
+    let d = start("keepalive_secs = 1\n");
+    let rt = runtime();
+    rt.block_on(async {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}/ws", ws_url(&d.url())))
+            .await
+            .unwrap();
+        match next_ws(&mut ws).await {
+            Some(Ok(Message::Ping(_))) => {}
+            other => panic!("expected a Ping, got {other:?}"),
         }
     });
 }
