@@ -1,10 +1,15 @@
 //! The HTTP API: change events over Server-Sent Events and WebSocket, resumable from a
-//! sequence number; the situation as JSON; health and Prometheus metrics.
+//! sequence number; the situation as JSON, and its reports a page at a time; health and
+//! Prometheus metrics.
 //!
 //! A client takes `GET /situation` (which carries the `seq` it is consistent with), then
 //! streams `GET /events?since=<seq>`: every later event, no gap, no repeat. After a
 //! disconnect, the `Last-Event-ID` header (sent by every EventSource) resumes the stream.
-//! See `docs/API.md`.
+//!
+//! The edges are held to what clients the project did not write expect: every error is
+//! JSON, query values are read as RFC 3986 writes them, browsers on other origins get
+//! in only through `api.cors_origins` (WebSocket included), and every WebSocket close is
+//! a closing handshake with a code. See `docs/API.md`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -24,12 +29,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::{json, Value};
+use time::OffsetDateTime;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::hub::{Emitted, Gone, Hub, Subscription};
-use crate::state::SituationHandle;
+use crate::state::{ReportInfo, SituationHandle};
 
 /// The WebSocket subprotocol of the CloudEvents WebSocket binding: one structured-mode
 /// JSON event per text message, which is what `/ws` sends.
@@ -132,6 +138,7 @@ pub fn router(api: Api) -> Router {
         .route("/developments/{*id}", get(development))
         .route("/entities", get(entities))
         .route("/entities/{id}", get(entity))
+        .route("/reports", get(reports))
         .route("/reports/{id}", get(report))
         .route_layer(middleware::from_fn_with_state(api.clone(), require_token));
     let cors = cors(&api.cors_origins);
@@ -563,6 +570,110 @@ async fn report(
         .read(|s| s.report(&id).map(|r| json!({"seq": s.seq(), "report": r})))
         .map(Json)
         .ok_or_else(|| ApiError::not_found("report", &id))
+}
+
+/// Reports on one page of `GET /reports` unless `limit` says otherwise, and the most.
+const REPORTS_PAGE: usize = 100;
+const REPORTS_PAGE_MAX: usize = 1000;
+
+/// `from` or `to` of `GET /reports`: an RFC 3339 time, or a day (its midnight, UTC).
+fn time_param(q: &Params, key: &str) -> Result<Option<OffsetDateTime>, ApiError> {
+    let Some(v) = q.get(key) else {
+        return Ok(None);
+    };
+    let day = time::macros::format_description!("[year]-[month]-[day]");
+    for r in v.readings() {
+        if let Ok(t) = OffsetDateTime::parse(r, &time::format_description::well_known::Rfc3339) {
+            return Ok(Some(t));
+        }
+        if let Ok(d) = time::Date::parse(r, day) {
+            return Ok(Some(d.midnight().assume_utc()));
+        }
+    }
+    Err(ApiError::bad_request(format!(
+        "{key} must be an RFC 3339 time (2031-04-05T06:00:00Z) or a day (2031-04-05), not `{}`",
+        v.exact
+    )))
+}
+
+/// `GET /reports`: the reports in publication order (ties by id), a page at a time,
+/// optionally of one outlet and a span of publication times, so a client need not take
+/// the whole `/situation` to list them.
+async fn reports(State(api): State<Api>, q: Params) -> Result<Json<Value>, ApiError> {
+    q.only(&["source", "from", "to", "after", "limit"])?;
+    let outlet: Option<Vec<String>> = match q.get("source") {
+        Some(v) if v.exact.trim().is_empty() => {
+            return Err(ApiError::bad_request(
+                "source is empty, which no report has; leave it out for every outlet",
+            ))
+        }
+        Some(v) => Some(v.readings().map(str::to_lowercase).collect()),
+        None => None,
+    };
+    let from = time_param(&q, "from")?;
+    let to = time_param(&q, "to")?;
+    let limit = match q.get("limit") {
+        Some(v) => v
+            .exact
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=REPORTS_PAGE_MAX).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "limit must be a number from 1 to {REPORTS_PAGE_MAX}, not `{}`",
+                    v.exact
+                ))
+            })?,
+        None => REPORTS_PAGE,
+    };
+    let after = q.get("after").map(|v| v.exact.clone());
+    api.situation.read(|s| {
+        let key = |r: &ReportInfo| (r.published_at, r.id.clone());
+        let cursor = match &after {
+            Some(id) => Some(s.report(id).map(key).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "after must be the id of a report (the `next` of the page before), not `{id}`"
+                ))
+            })?),
+            None => None,
+        };
+        let mut hits: Vec<&ReportInfo> = s
+            .reports()
+            .filter(|r| {
+                outlet.as_ref().is_none_or(|o| {
+                    r.source
+                        .as_ref()
+                        .is_some_and(|src| o.contains(&src.to_lowercase()))
+                }) && from.is_none_or(|t| r.published_at >= t)
+                    && to.is_none_or(|t| r.published_at < t)
+            })
+            .collect();
+        let total = hits.len();
+        if let Some(c) = &cursor {
+            hits.retain(|r| (r.published_at, &r.id) > (c.0, &c.1));
+        }
+        let order = |a: &&ReportInfo, b: &&ReportInfo| {
+            (a.published_at, &a.id).cmp(&(b.published_at, &b.id))
+        };
+        let more = hits.len() > limit;
+        if more {
+            hits.select_nth_unstable_by(limit, order);
+            hits.truncate(limit);
+        }
+        hits.sort_unstable_by(order);
+        let next = if more {
+            hits.last().map(|r| r.id.clone())
+        } else {
+            None
+        };
+        Ok(Json(json!({
+            "seq": s.seq(),
+            "total": total,
+            "reports": hits,
+            "next": next,
+        })))
+    })
 }
 
 /// What a stream wants: where to start and which events.

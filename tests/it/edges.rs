@@ -751,3 +751,128 @@ fn every_error_is_json_and_healthz_too() {
         assert_eq!(r.json::<Value>().await.unwrap(), json!({"status": "ok"}));
     });
 }
+
+/// A report of `outlet` on `day`, about a council meeting in a town of its own.
+fn outlet_report(outlet: &str, day: &str, town: &str) -> String {
+    format!(
+        "source: {outlet}\ndate: {day}\n\nCouncil sits in {town}\n\nThe council of {town} met on {day} to discuss the harbour.\n"
+    )
+}
+
+#[test]
+fn reports_are_listed_a_page_at_a_time_by_outlet_and_time() {
+    let mut d = start("");
+    let url = d.url();
+    let files = [
+        ("a.txt", "Tallis Wire", "2031-04-03", "Arnholm"),
+        ("b.txt", "Moor Gazette", "2031-04-01", "Bexley"),
+        ("c.txt", "Tallis Wire", "2031-04-01", "Corvale"),
+        ("d.txt", "Tallis Wire", "2031-04-02", "Dunmore"),
+        ("e.txt", "Moor Gazette", "2031-04-04", "Eastwick"),
+    ];
+    let mut ids = std::collections::BTreeMap::new();
+    for (file, outlet, day, town) in files {
+        drop_file(&d.watch, file, outlet_report(outlet, day, town).as_bytes());
+        let e = d.wait_file("report.accepted", file);
+        ids.insert(file, e["subject"].as_str().unwrap().to_string());
+    }
+    let rt = runtime();
+    let get = |q: &str| -> (u16, Value) {
+        rt.block_on(async {
+            let r = reqwest::get(format!("{url}/reports{q}")).await.unwrap();
+            (r.status().as_u16(), r.json().await.unwrap())
+        })
+    };
+    let files_of = |v: &Value| -> Vec<String> {
+        v["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["file"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Publication order (ties by id), two at a time.
+    let mut pages = Vec::new();
+    let mut q = "?limit=2".to_string();
+    loop {
+        let (status, page) = get(&q);
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["total"], 5);
+        assert!(page["reports"].as_array().unwrap().len() <= 2);
+        pages.extend(files_of(&page));
+        match page["next"].as_str() {
+            Some(next) => q = format!("?limit=2&after={next}"),
+            None => break,
+        }
+    }
+    let (b, c) = (ids["b.txt"].as_str(), ids["c.txt"].as_str());
+    let first_day = if b < c {
+        ["b.txt", "c.txt"]
+    } else {
+        ["c.txt", "b.txt"]
+    };
+    assert_eq!(
+        pages,
+        [first_day[0], first_day[1], "d.txt", "a.txt", "e.txt"]
+    );
+    // One outlet, as a form encoder writes it and in another case.
+    for q in ["?source=Tallis+Wire", "?source=tallis%20wire"] {
+        let (status, page) = get(q);
+        assert_eq!(status, 200, "{q}: {page}");
+        assert_eq!(files_of(&page), ["c.txt", "d.txt", "a.txt"], "{q}");
+        assert_eq!(page["total"], 3);
+    }
+    // A span of publication times: from (inclusive) to (exclusive), days or RFC 3339.
+    let (_, page) = get("?from=2031-04-02&to=2031-04-04");
+    assert_eq!(files_of(&page), ["d.txt", "a.txt"]);
+    let (_, page) = get("?from=2031-04-02T00:00:00%2B02:00&to=2031-04-02T12:00:00Z");
+    assert_eq!(files_of(&page), ["d.txt"]);
+    for bad in [
+        "?limit=0",
+        "?limit=1001",
+        "?after=0000000000000000",
+        "?from=yesterday",
+        "?source=",
+        "?outlet=Tallis",
+    ] {
+        let (status, body) = get(bad);
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+}
+
+#[test]
+fn report_objects_and_events_agree_on_revises() {
+    let mut d = start("");
+    let url = d.url();
+    let text = outlet_report("Tallis Wire", "2031-04-03", "Arnholm");
+    drop_file(&d.watch, "a.txt", text.as_bytes());
+    let first = d.wait_file("report.accepted", "a.txt");
+    let first_id = first["subject"].as_str().unwrap().to_string();
+    let revised = format!("{text}The harbour master resigned on the same day.\n");
+    std::fs::write(d.watch.join("a.txt"), revised).unwrap();
+    let event = d.wait_for("the revision", |e| {
+        e["type"] == "report.accepted" && e["data"]["revises"] == first_id.as_str()
+    });
+    let rt = runtime();
+    let new_id = event["subject"].as_str().unwrap();
+    let one = get_report(&rt, &url, new_id);
+    assert_eq!(one["report"]["revises"], event["data"]["revises"]);
+    // No revision: `null`, as in `report.accepted`, not a missing field.
+    assert!(first["data"]["revises"].is_null());
+    for v in [
+        get_report(&rt, &url, &first_id)["report"].clone(),
+        crate::api::get_json(&rt, &format!("{url}/situation"))["reports"][0].clone(),
+    ] {
+        assert!(
+            v.as_object()
+                .unwrap()
+                .get("revises")
+                .is_some_and(|r| r.is_null() || r == &event["data"]["revises"]),
+            "{v}"
+        );
+    }
+}
+
+fn get_report(rt: &tokio::runtime::Runtime, url: &str, id: &str) -> Value {
+    crate::api::get_json(rt, &format!("{url}/reports/{id}"))
+}

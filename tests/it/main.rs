@@ -15,8 +15,8 @@
 //!   Chromium on another origin (CORS, `EventSource`, WebSocket subprotocol and closes),
 //!   WebSocket closing handshakes, pasted ids, refused filters and positions, event
 //!   identity across data folders, the `Bearer` scheme, JSON errors, the report list.
-//! * `browser`: a headless Chromium for tests of what browsers do (skipped without one
-//!   unless `SITREP_REQUIRE_BROWSER` is set).
+//! * `browser`: the headless Chromium those tests drive (skipped without one unless
+//!   `SITREP_REQUIRE_BROWSER` is set).
 
 mod api;
 mod badinput;
