@@ -9,6 +9,7 @@
 //! test instead of skipping it.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::channel;
@@ -45,10 +46,26 @@ fn find(var: &str, names: &[&str]) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// chromedriver, in a process group of its own that the browser it starts shares.
+/// Dropping it ends the whole group, so nothing is left running even when a test panics
+/// before it closes its session.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
 /// A headless Chromium session. Dropping it ends chromedriver and the browser.
 pub struct Browser {
     client: Option<fantoccini::Client>,
-    driver: Child,
+    _driver: Driver,
     _profile: tempfile::TempDir,
 }
 
@@ -72,16 +89,19 @@ impl Browser {
     }
 
     async fn launch(chromium: &Path, driver: &Path) -> Browser {
-        let mut child = Command::new(driver)
-            .arg("--port=0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver.display()));
+        let mut child = Driver(
+            Command::new(driver)
+                .arg("--port=0")
+                .process_group(0)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver.display())),
+        );
         // chromedriver says where it listens once it does.
         let (tx, rx) = channel();
-        let stdout = child.stdout.take().expect("chromedriver stdout");
+        let stdout = child.0.stdout.take().expect("chromedriver stdout");
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let _ = tx.send(line);
@@ -124,7 +144,7 @@ impl Browser {
             .expect("timeouts");
         Browser {
             client: Some(client),
-            driver: child,
+            _driver: child,
             _profile: profile,
         }
     }
@@ -156,13 +176,6 @@ impl Browser {
         if let Some(c) = self.client.take() {
             let _ = c.close().await;
         }
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
