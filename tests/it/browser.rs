@@ -8,7 +8,7 @@
 //! unless `SITREP_REQUIRE_BROWSER` is set (CI sets it): then a missing browser fails the
 //! test instead of skipping it.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -80,7 +80,9 @@ impl Browser {
                 std::env::var_os("SITREP_REQUIRE_BROWSER").is_none(),
                 "{test}: SITREP_REQUIRE_BROWSER is set, but chromium or chromedriver is missing (scripts/install-browser.sh installs them)"
             );
-            println!(
+            // Straight to the terminal: the test harness would hold back `println!`.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED {test}: no chromium and chromedriver (scripts/install-browser.sh installs them; SITREP_REQUIRE_BROWSER=1 makes this a failure)"
             );
             return None;
