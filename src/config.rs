@@ -134,10 +134,6 @@ fn default_events_file() -> PathBuf {
 fn default_true() -> bool {
     true
 }
-fn default_ce_source() -> String {
-    "urn:sitrep".to_string()
-}
-
 /// `[source]`: where reports come from and when a file counts as complete.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -252,9 +248,11 @@ pub struct EventsConfig {
     /// Print events to standard output as well.
     #[serde(default = "default_true")]
     pub stdout: bool,
-    /// The CloudEvents `source` attribute.
-    #[serde(default = "default_ce_source")]
-    pub source: String,
+    /// The CloudEvents `source` attribute. Unset, the daemon uses the one kept in its data
+    /// directory (made once, unique to it), because consumers and brokers tell events apart
+    /// by (`source`, `id`) and every data directory numbers its events from 1.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 impl Default for EventsConfig {
@@ -263,7 +261,7 @@ impl Default for EventsConfig {
             data_dir: default_data_dir(),
             events_file: default_events_file(),
             stdout: true,
-            source: default_ce_source(),
+            source: None,
         }
     }
 }
@@ -349,6 +347,10 @@ pub struct ApiConfig {
     /// Seconds between keep-alive comments on idle event streams.
     #[serde(default = "default_keepalive_secs")]
     pub keepalive_secs: u64,
+    /// Origins (`https://board.example:8443`) whose pages may read the API (CORS), or `["*"]`
+    /// for any. Empty by default: browsers then keep pages of other origins out.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ApiConfig {
@@ -360,7 +362,33 @@ impl Default for ApiConfig {
             retain_events: default_retain_events(),
             subscriber_buffer: default_subscriber_buffer(),
             keepalive_secs: default_keepalive_secs(),
+            cors_origins: Vec::new(),
         }
+    }
+}
+
+/// Why `origin` cannot be an entry of `api.cors_origins` (of `count` entries): browsers
+/// send `Origin: scheme://host[:port]` exactly, so anything else would never match.
+fn origin_problem(origin: &str, count: usize) -> Result<(), String> {
+    if origin == "*" {
+        return if count == 1 {
+            Ok(())
+        } else {
+            Err("`*` allows every origin and stands alone".into())
+        };
+    }
+    let bad = || {
+        format!("`{origin}` is not an origin like https://board.example or http://127.0.0.1:8080 (scheme, host and port only, no path or trailing slash)")
+    };
+    let uri: axum::http::Uri = origin.parse().map_err(|_| bad())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let bare = uri.path_and_query().is_none_or(|p| p.as_str() == "/")
+        && !origin.ends_with('/')
+        && uri.authority().is_some_and(|a| !a.as_str().contains('@'));
+    if scheme_ok && bare && origin == origin.to_ascii_lowercase() {
+        Ok(())
+    } else {
+        Err(bad())
     }
 }
 
@@ -1050,7 +1078,17 @@ impl Config {
                 problem,
             ));
         }
-        if raw.events.source.trim().is_empty() {
+        for origin in &raw.api.cors_origins {
+            if let Err(problem) = origin_problem(origin, raw.api.cors_origins.len()) {
+                errors.push(invalid(settings_path, "api.cors_origins".into(), problem));
+            }
+        }
+        if raw
+            .events
+            .source
+            .as_deref()
+            .is_some_and(|s| s.trim().is_empty())
+        {
             errors.push(invalid(
                 settings_path,
                 "events.source".into(),
@@ -1243,5 +1281,36 @@ mod tests {
             Some(PathBuf::from("/srv/in/rejected"))
         );
         assert_eq!(load("").unwrap().source.rejected_dir, None);
+    }
+
+    #[test]
+    fn cors_origins_are_bare_origins_or_a_lone_star() {
+        for ok in [
+            vec!["http://127.0.0.1:8080"],
+            vec!["https://board.example", "http://localhost:5173"],
+            vec!["*"],
+        ] {
+            for o in &ok {
+                assert_eq!(origin_problem(o, ok.len()), Ok(()), "{o}");
+            }
+        }
+        for bad in [
+            "http://127.0.0.1:8080/",
+            "https://board.example/dash",
+            "board.example",
+            "ftp://board.example",
+            "https://Board.example",
+            "https://user@board.example",
+            "null",
+            "",
+        ] {
+            assert!(origin_problem(bad, 1).is_err(), "{bad}");
+        }
+        assert!(origin_problem("*", 2).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sitrep.toml");
+        std::fs::write(&p, "[api]\ncors_origins = [\"http://x.example/\"]\n").unwrap();
+        let err = Config::load(&p).unwrap_err().to_string();
+        assert!(err.contains("api.cors_origins"), "{err}");
     }
 }

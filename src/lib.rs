@@ -67,6 +67,13 @@ pub async fn run(
 ) -> Result<SituationHandle, PipelineError> {
     let started = std::time::Instant::now();
     let (journal, recovery) = Journal::open(&cfg.events.data_dir, &cfg.journal)?;
+    let mut cfg = cfg;
+    let source = match cfg.events.source.take() {
+        Some(s) => s,
+        None => journal.event_source()?,
+    };
+    cfg.events.source = Some(source.clone());
+    let event_source: Arc<str> = Arc::from(source);
     let rcfg = cfg.clone();
     let recovered = tokio::task::spawn_blocking(move || recover(&rcfg, journal, recovery))
         .await
@@ -97,6 +104,7 @@ pub async fn run(
         .with_rejected_dir(quarantine::RejectedDir::new(&cfg.source));
     let pipeline = Pipeline::start_recovered(&cfg, sink, recovered)?;
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sockets = tokio_util::task::TaskTracker::new();
     let server = if cfg.api.enabled {
         let (listener, addr) =
             api::bind(&cfg.api.listen)
@@ -115,7 +123,9 @@ pub async fn run(
             situation: situation.clone(),
             token: cfg.api.token.as_deref().map(Arc::from),
             keepalive: std::time::Duration::from_secs(cfg.api.keepalive_secs.max(1)),
-            source: Arc::from(cfg.events.source.as_str()),
+            source: event_source.clone(),
+            cors_origins: cfg.api.cors_origins.clone(),
+            sockets: sockets.clone(),
         });
         Some(tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -145,16 +155,23 @@ pub async fn run(
     let situation = tokio::task::spawn_blocking(move || pipeline.finish())
         .await
         .map_err(|_| PipelineError::Panicked("shutdown"))??;
-    // Everything is published: end the event streams, then the server.
+    // Everything is published: end the event streams, then the server. WebSocket
+    // connections live outside the server once upgraded: they are waited for too, so
+    // each gets through its closing handshake before the process exits.
     hub.close();
     let _ = stop_server.send(());
-    if let Some(server) = server {
-        if tokio::time::timeout(std::time::Duration::from_secs(5), server)
-            .await
-            .is_err()
-        {
-            warn!("HTTP connections did not close within 5 s; leaving them.");
+    sockets.close();
+    let closed = async {
+        if let Some(server) = server {
+            let _ = server.await;
         }
+        sockets.wait().await;
+    };
+    if tokio::time::timeout(std::time::Duration::from_secs(5), closed)
+        .await
+        .is_err()
+    {
+        warn!("HTTP connections did not close within 5 s; leaving them.");
     }
     info!(seq = situation.read(|s| s.seq()), "sitrep stopped.");
     Ok(situation)

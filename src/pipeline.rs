@@ -121,7 +121,12 @@ impl EventSink {
         Ok(Self {
             stdout,
             file,
-            source: cfg.events.source.clone(),
+            // Without a data directory (`ingest`) each run is a log of its own.
+            source: cfg
+                .events
+                .source
+                .clone()
+                .unwrap_or_else(crate::events::new_source),
             hub: None,
             rejected_dir: None,
         })
@@ -1245,7 +1250,8 @@ mod tests {
         }
     }
 
-    /// The events of every report under `dir`, in order, without their wall-clock times.
+    /// The events of every report under `dir`, in order, without their wall-clock times
+    /// and their `source` (each run without a data directory is a log of its own).
     fn events_with(workers: usize, capacity: usize, dir: &Path) -> Vec<serde_json::Value> {
         let mut cfg = Config::embedded().expect("embedded settings");
         cfg.pipeline.extract_workers = workers;
@@ -1264,7 +1270,9 @@ mod tests {
             .lines()
             .map(|l| {
                 let mut v: serde_json::Value = serde_json::from_str(l).expect("event json");
-                v.as_object_mut().expect("event object").remove("time");
+                let o = v.as_object_mut().expect("event object");
+                o.remove("time");
+                o.remove("source");
                 v
             })
             .collect()

@@ -154,7 +154,8 @@ pub struct ReportInfo {
     pub file: String,
     pub sentences: usize,
     /// The report this one revises (the same file, changed): only its new sentences count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Always written (`null` for none), as `report.accepted` writes it.
+    #[serde(default)]
     pub revises: Option<String>,
 }
 
@@ -594,6 +595,10 @@ impl Situation {
 
     pub fn report(&self, id: &str) -> Option<&ReportInfo> {
         self.reports.get(id)
+    }
+
+    pub fn reports(&self) -> impl Iterator<Item = &ReportInfo> {
+        self.reports.values()
     }
 
     fn event(
