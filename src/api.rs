@@ -36,6 +36,8 @@ pub struct Api {
     pub token: Option<Arc<str>>,
     pub keepalive: Duration,
     pub source: Arc<str>,
+    /// The situation board served at `/` (see [`crate::board`]).
+    pub board: Arc<crate::board::Board>,
 }
 
 /// An API error: a status and a message, sent as JSON.
@@ -76,7 +78,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The routes, with the token check on all but `/healthz`.
+/// The routes, with the token check on all but `/healthz` and the board's page and assets
+/// (which hold no situation data).
 pub fn router(api: Api) -> Router {
     let guarded = Router::new()
         .route("/readyz", get(readyz))
@@ -89,9 +92,11 @@ pub fn router(api: Api) -> Router {
         .route("/entities", get(entities))
         .route("/entities/{id}", get(entity))
         .route("/reports/{id}", get(report))
+        .route("/board/places", get(crate::board::located))
         .route_layer(middleware::from_fn_with_state(api.clone(), require_token));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .merge(crate::board::assets())
         .merge(guarded)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(api)

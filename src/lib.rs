@@ -11,12 +11,14 @@
 //! * `events`: change events as CloudEvents.
 //! * `journal`: the durable record of every outcome, snapshots and recovery.
 //! * `pipeline`: the wiring between them: threads, bounded channels, the event sink.
+//! * `api`, `board`: the HTTP API, and the situation board page it serves at `/`.
 //! * `config`, `cli`, `shutdown`: settings and lexicons, flags, signals.
 //!
 //! Dependencies flow one way: `report`/`text` ← `stages`, `source` ← `state` ← `events` ←
 //! `pipeline`; nothing below `pipeline` knows about channels.
 
 pub mod api;
+pub mod board;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -103,12 +105,15 @@ pub async fn run(
             warn!(path = %addr_file.display(), error = %e, "Cannot write the listen address file.");
         }
         info!(%addr, "HTTP API listening.");
+        let board = board::Board::new(cfg.lexicons.names.clone());
+        board.warm();
         let router = api::router(api::Api {
             hub: hub.clone(),
             situation: situation.clone(),
             token: cfg.api.token.as_deref().map(Arc::from),
             keepalive: std::time::Duration::from_secs(cfg.api.keepalive_secs.max(1)),
             source: Arc::from(cfg.events.source.as_str()),
+            board,
         });
         Some(tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {
