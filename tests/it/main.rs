@@ -11,9 +11,12 @@
 //! * `restart`: restarts and `kill -9` crashes: nothing lost or repeated, the same picture.
 //! * `api`: the HTTP API: streams, resumption, snapshots, filters, fan-out, lag, token.
 //! * `cli`: `check-config` and flag handling.
+//! * `board`: the situation board in a real headless Chromium (skipped without one unless
+//!   `SITREP_REQUIRE_BROWSER` is set).
 
 mod api;
 mod badinput;
+mod board;
 mod cli;
 mod daemon;
 mod ingest;

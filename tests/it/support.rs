@@ -251,6 +251,12 @@ impl Daemon {
             assert!(status.success(), "exit status {status:?}");
             seen
         };
+        (self.start_again(), seen)
+    }
+
+    /// Starts a new daemon on the same folders and settings, once this one has stopped
+    /// ([`Daemon::stop`]): for what happens while no daemon runs.
+    pub fn start_again(mut self) -> Daemon {
         let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("tempdir"));
         let (watch, data, config) = (
             self.watch.clone(),
@@ -258,7 +264,7 @@ impl Daemon {
             self.config_text.clone(),
         );
         drop(self);
-        (Daemon::start_with(dir, watch, data, &config), seen)
+        Daemon::start_with(dir, watch, data, &config)
     }
 
     /// The API's base URL (`http://127.0.0.1:PORT`), from the address file.

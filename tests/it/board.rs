@@ -1,0 +1,648 @@
+//! The situation board in a real headless Chromium, driven through chromedriver, against the
+//! real daemon: live updates within a second of each event, resumption after a restart,
+//! filters, keyboard navigation, the token, the map, and the first view with a thousand
+//! developments. Screenshots for the docs come from the same setup
+//! (`scripts/board-screenshots.sh`).
+//!
+//! Skipped, with a message, when Chromium or chromedriver is absent, unless
+//! `SITREP_REQUIRE_BROWSER` is set (CI sets it, after `scripts/install-browser.sh`).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fantoccini::key::Key;
+use fantoccini::wd::TimeoutConfiguration;
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{json, Value};
+
+use crate::support::{drop_file, Daemon, TIMEOUT};
+
+/// How soon the board must show a change after the daemon published it.
+const LIVE: Duration = Duration::from_secs(1);
+
+/// One Chromium at a time: the tests that drive it measure how fast the page follows.
+static BROWSER: Mutex<()> = Mutex::new(());
+
+struct Paths {
+    chromium: PathBuf,
+    chromedriver: PathBuf,
+}
+
+/// The browser, or `None` (with a message) when it is absent and not required.
+fn browser_paths() -> Option<Paths> {
+    let chromium =
+        PathBuf::from(std::env::var_os("SITREP_CHROMIUM").unwrap_or("/usr/bin/chromium".into()));
+    let chromedriver = PathBuf::from(
+        std::env::var_os("SITREP_CHROMEDRIVER").unwrap_or("/usr/bin/chromedriver".into()),
+    );
+    if chromium.is_file() && chromedriver.is_file() {
+        return Some(Paths {
+            chromium,
+            chromedriver,
+        });
+    }
+    let msg = format!(
+        "{} or {} is missing (scripts/install-browser.sh installs them)",
+        chromium.display(),
+        chromedriver.display()
+    );
+    assert!(
+        std::env::var_os("SITREP_REQUIRE_BROWSER").is_none(),
+        "SITREP_REQUIRE_BROWSER is set but {msg}"
+    );
+    eprintln!("skipping the browser test: {msg}");
+    None
+}
+
+fn seeds() -> Option<Vec<PathBuf>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds");
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        eprintln!("skipping: {} is absent", dir.display());
+        return None;
+    };
+    let mut files: Vec<PathBuf> = rd.map(|e| e.expect("dir entry").path()).collect();
+    files.sort();
+    Some(files)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// A daemon on a fixed port, so that a restarted one is where the page left it.
+fn start_daemon(dir: tempfile::TempDir, port: u16, extra_api: &str) -> Daemon {
+    let watch = dir.path().join("watch");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&watch).expect("watch dir");
+    let config = format!(
+        "[source]\nsettle_ms = 100\nrescan_secs = 60\n[api]\nlisten = \"127.0.0.1:{port}\"\n{extra_api}"
+    );
+    Daemon::start_with(dir, watch, data, &config)
+}
+
+/// chromedriver and one browser session in a fresh profile.
+struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start(p: &Paths) -> Browser {
+        let port = free_port();
+        let driver = Command::new(&p.chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": p.chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        // chromedriver takes a moment to listen: retry the session until the deadline.
+        let deadline = Instant::now() + TIMEOUT;
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("no WebDriver session within {TIMEOUT:?}: {e}"),
+            }
+        };
+        client
+            .update_timeouts(TimeoutConfiguration::new(
+                Some(Duration::from_secs(60)),
+                Some(Duration::from_secs(30)),
+                None,
+            ))
+            .await
+            .expect("timeouts");
+        Browser {
+            client,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    /// Runs `body` (JavaScript returning a value) in the page.
+    async fn js(&self, body: &str) -> Value {
+        self.client
+            .execute(body, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{body}"))
+    }
+
+    /// Waits in the page until `cond` (a JavaScript expression) is truthy, up to `within`;
+    /// returns how long it took, or `None` when it never held.
+    async fn wait(&self, cond: &str, within: Duration) -> Option<Duration> {
+        let script = format!(
+            "const done = arguments[arguments.length - 1];
+             const limit = arguments[0];
+             const t0 = performance.now();
+             const check = () => {{ try {{ return !!({cond}); }} catch (e) {{ return false; }} }};
+             (function poll() {{
+               if (check()) return done(performance.now() - t0);
+               if (performance.now() - t0 > limit) return done(null);
+               setTimeout(poll, 5);
+             }})();"
+        );
+        let ms = within.as_secs_f64() * 1000.0;
+        let v = self
+            .client
+            .execute_async(&script, vec![json!(ms)])
+            .await
+            .unwrap_or_else(|e| panic!("wait script failed: {e}\n{cond}"));
+        v.as_f64().map(|ms| Duration::from_secs_f64(ms / 1000.0))
+    }
+
+    async fn must(&self, what: &str, cond: &str, within: Duration) -> Duration {
+        match self.wait(cond, within).await {
+            Some(d) => d,
+            None => {
+                let body = self.js("return document.body.innerText").await;
+                panic!(
+                    "the board did not show {what} within {within:?}\ncondition: {cond}\npage:\n{}",
+                    body.as_str().unwrap_or("")
+                )
+            }
+        }
+    }
+
+    async fn key(&self, k: &str) {
+        self.client
+            .active_element()
+            .await
+            .expect("active element")
+            .send_keys(k)
+            .await
+            .expect("send keys");
+    }
+
+    async fn close(self) {
+        let Browser {
+            client, mut driver, ..
+        } = self;
+        let _ = client.close().await;
+        let _ = driver.kill();
+        let _ = driver.wait();
+    }
+}
+
+/// A JavaScript string literal.
+fn js_str(s: &str) -> String {
+    serde_json::to_string(s).expect("string")
+}
+
+/// A sentence as the page shows it: whitespace runs as one space.
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A condition: the list row of development `id` has `status` and, when given, this
+/// evidence sentence.
+fn row_shows(id: &str, status: &str, sentence: Option<&str>) -> String {
+    let mut c = format!(
+        "(() => {{ const li = document.getElementById('row-' + {id});
+           if (!li || li.dataset.status !== {status}) return false;",
+        id = js_str(id),
+        status = js_str(status)
+    );
+    if let Some(s) = sentence {
+        c.push_str(&format!(
+            " const q = li.querySelector('.evidence');
+              if (!q || q.textContent.replace(/\\s+/g, ' ').trim() !== {}) return false;",
+            js_str(&squash(s))
+        ));
+    }
+    c.push_str(" return true; })()");
+    c
+}
+
+/// A condition: the page shows `sentence` as evidence somewhere.
+fn page_has_evidence(sentence: &str) -> String {
+    format!(
+        "[...document.querySelectorAll('#main .evidence')].some(q => q.textContent.replace(/\\s+/g, ' ').trim() === {})",
+        js_str(&squash(sentence))
+    )
+}
+
+/// Copies a seed into the watch folder the careful way, keeping its modification time (the
+/// seeds have no date header; their dates come from it).
+fn drop_seed(from: &Path, watch: &Path) -> String {
+    let name = from
+        .file_name()
+        .expect("file name")
+        .to_string_lossy()
+        .into_owned();
+    let to = drop_file(
+        watch,
+        &format!(".{name}.part"),
+        &std::fs::read(from).expect("seed"),
+    );
+    let mtime = std::fs::metadata(from)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    std::fs::File::options()
+        .write(true)
+        .open(&to)
+        .and_then(|f| f.set_modified(mtime))
+        .expect("set mtime");
+    std::fs::rename(&to, watch.join(&name)).expect("rename into place");
+    name
+}
+
+/// The events a report brought: its `report.accepted` and everything published with it
+/// (up to the hub's last sequence number once the acceptance is seen).
+fn report_batch(d: &mut Daemon, rt: &tokio::runtime::Runtime, file: &str) -> Vec<Value> {
+    let accepted = d.wait_file("report.accepted", file);
+    let first: u64 = accepted["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("id");
+    let url = d.url();
+    let ready: Value = rt.block_on(async {
+        reqwest::get(format!("{url}/readyz"))
+            .await
+            .expect("readyz")
+            .json()
+            .await
+            .expect("readyz json")
+    });
+    let last = ready["seq"].as_u64().expect("seq");
+    let seq = |e: &Value| {
+        e["id"]
+            .as_str()
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    d.wait_for(&format!("event {last}"), |e| seq(e) >= last);
+    d.seen
+        .iter()
+        .filter(|e| (first..=last).contains(&seq(e)))
+        .cloned()
+        .collect()
+}
+
+fn is_dev_event(e: &Value) -> bool {
+    matches!(
+        e["type"].as_str(),
+        Some("development.detected" | "development.status_changed")
+    )
+}
+
+/// The development a status event leaves, and the evidence for it.
+fn status_of(e: &Value) -> (&str, &str, &str) {
+    let status = if e["type"] == "development.detected" {
+        &e["data"]["status"]
+    } else {
+        &e["data"]["to"]
+    };
+    (
+        e["subject"].as_str().unwrap_or(""),
+        status.as_str().unwrap_or(""),
+        e["data"]["evidence"]["sentence"].as_str().unwrap_or(""),
+    )
+}
+
+/// The snapshot's development of `kind` whose roles name an entity with one of `names`
+/// (by name or alias, case-insensitive) in `role`.
+fn find_dev<'a>(snap: &'a Value, kind: &str, role: &str, names: &[&str]) -> Option<&'a Value> {
+    let names: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    let named = |id: &str| {
+        snap["entities"].as_array().into_iter().flatten().any(|e| {
+            e["id"] == id
+                && std::iter::once(e["name"].as_str().unwrap_or(""))
+                    .chain(
+                        e["aliases"]
+                            .as_object()
+                            .into_iter()
+                            .flat_map(|a| a.keys().map(String::as_str)),
+                    )
+                    .any(|n| names.iter().any(|w| n.to_lowercase().contains(w)))
+        })
+    };
+    snap["developments"].as_array()?.iter().find(|d| {
+        d["kind"] == kind
+            && match &d["roles"][role] {
+                Value::String(id) => named(id),
+                Value::Array(ids) => {
+                    let hits = ids
+                        .iter()
+                        .filter(|id| id.as_str().is_some_and(named))
+                        .count();
+                    hits >= names.len()
+                }
+                _ => false,
+            }
+    })
+}
+
+async fn fetch_json(url: &str) -> Value {
+    reqwest::get(url)
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+fn get_json(rt: &tokio::runtime::Runtime, url: &str) -> Value {
+    rt.block_on(fetch_json(url))
+}
+
+/// Checks, within `budget` of `seen_at`, that the board shows every development `batch`
+/// touched as the API has it now: its status and claim count on its row and, for a status
+/// event, the event's evidence sentence.
+fn check_batch(
+    b: &Browser,
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    batch: &[Value],
+    seen_at: Instant,
+    budget: Duration,
+) -> Duration {
+    let mut subjects: Vec<&str> = Vec::new();
+    for e in batch {
+        let t = e["type"].as_str().unwrap_or("");
+        let s = e["subject"].as_str().unwrap_or("");
+        if t.starts_with("development.") && !subjects.contains(&s) {
+            subjects.push(s);
+        }
+    }
+    let mut slowest = Duration::ZERO;
+    for id in subjects {
+        let dev = get_json(rt, &format!("{url}/developments/{id}"))["development"].clone();
+        let status = dev["status"].as_str().expect("status");
+        let claims = dev["claims"].as_array().map_or(0, Vec::len);
+        let sentence = batch
+            .iter()
+            .filter(|e| is_dev_event(e) && e["subject"] == id)
+            .next_back()
+            .map(|e| status_of(e).2);
+        let cond = format!(
+            "{} && document.getElementById('row-' + {}).querySelector('.meta').textContent.includes({})",
+            row_shows(id, status, sentence),
+            js_str(id),
+            js_str(&format!("{claims} claims"))
+        );
+        rt.block_on(b.must(
+            &format!("{id}: {status}, {claims} claims"),
+            &cond,
+            budget.saturating_sub(seen_at.elapsed()),
+        ));
+        slowest = slowest.max(seen_at.elapsed());
+    }
+    let last_id = batch.last().and_then(|e| e["id"].as_str()).unwrap_or("0");
+    rt.block_on(b.must(
+        &format!("event {last_id}"),
+        &format!(
+            "document.getElementById('seq').dataset.seq === {}",
+            js_str(last_id)
+        ),
+        budget.saturating_sub(seen_at.elapsed()),
+    ));
+    slowest.max(seen_at.elapsed())
+}
+
+#[test]
+fn the_board_follows_the_seed_story_live_and_resumes_after_a_restart() {
+    let Some(seeds) = seeds() else { return };
+    let Some(paths) = browser_paths() else { return };
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = runtime();
+    let port = free_port();
+    let mut d = start_daemon(tempfile::tempdir().expect("tempdir"), port, "");
+    let url = d.url();
+    let b = rt.block_on(Browser::start(&paths));
+    rt.block_on(async {
+        b.client
+            .goto(&format!("{url}/"))
+            .await
+            .expect("open the board");
+        b.must(
+            "the live state",
+            "document.documentElement.dataset.conn === 'live'",
+            TIMEOUT,
+        )
+        .await;
+    });
+
+    // The first three reports live, one at a time: every development they touch shown as
+    // the daemon has it within a second, with the evidence of each status event.
+    let mut slowest = Duration::ZERO;
+    for seed in &seeds[..3] {
+        let name = drop_seed(seed, &d.watch);
+        let batch = report_batch(&mut d, &rt, &name);
+        let seen_at = Instant::now();
+        slowest = slowest.max(check_batch(&b, &rt, &url, &batch, seen_at, LIVE));
+    }
+    eprintln!("board: slowest update after a report {slowest:?}");
+
+    // The story as the daemon has it: the Qamishli withdrawal completed after being
+    // underway, the meeting of al-Sharaa and Putin held.
+    let snap = get_json(&rt, &format!("{url}/situation"));
+    let withdrawal = find_dev(&snap, "withdrawal", "location", &["qamishli"])
+        .unwrap_or_else(|| panic!("no Qamishli withdrawal in {:#}", snap["developments"]));
+    let meeting = find_dev(&snap, "meeting", "participants", &["putin", "sharaa"])
+        .unwrap_or_else(|| panic!("no al-Sharaa/Putin meeting in {:#}", snap["developments"]));
+    assert_eq!(withdrawal["status"], "completed");
+    assert_eq!(meeting["status"], "completed");
+    let wid = withdrawal["id"].as_str().expect("id").to_string();
+    let mid = meeting["id"].as_str().expect("id").to_string();
+    let mut seen: Vec<Value> = d.seen.clone();
+    let history = |seen: &[Value], id: &str| -> Vec<(String, String)> {
+        seen.iter()
+            .filter(|e| is_dev_event(e) && e["subject"] == id)
+            .map(|e| {
+                let (_, s, sentence) = status_of(e);
+                (s.to_string(), sentence.to_string())
+            })
+            .collect()
+    };
+    let w_history = history(&seen, &wid);
+    assert_eq!(
+        w_history
+            .iter()
+            .map(|(s, _)| s.as_str())
+            .collect::<Vec<_>>(),
+        ["underway", "completed"],
+        "the withdrawal's status events"
+    );
+    let m_history = history(&seen, &mid);
+    assert_eq!(m_history.last().map(|(s, _)| s.as_str()), Some("completed"));
+
+    let on_row = |id: &str| {
+        format!(
+            "document.activeElement.closest && document.activeElement.closest('li.dev') && document.activeElement.closest('li.dev').dataset.id === {}",
+            js_str(id)
+        )
+    };
+    rt.block_on(async {
+        // Both in the completed group of the list, named by their places and people.
+        for (id, words) in [(&wid, vec!["Qamishli"]), (&mid, vec!["Putin", "Sharaa"])] {
+            let cond = format!(
+                "(() => {{ const li = document.getElementById('row-' + {});
+                   return li && li.closest('.group').dataset.status === 'completed'
+                     && {}.every(w => li.querySelector('.title').textContent.includes(w)); }})()",
+                js_str(id),
+                json!(words)
+            );
+            b.must(&format!("{id} among the completed"), &cond, LIVE).await;
+        }
+
+        // Keyboard only: down the list to the withdrawal, open it, read its history.
+        b.js("document.activeElement.blur(); window.scrollTo(0, 0); return true").await;
+        let mut found = false;
+        for _ in 0..30 {
+            b.key("j").await;
+            if b.wait(&on_row(&wid), Duration::from_millis(50)).await.is_some() {
+                found = true;
+                break;
+            }
+        }
+        assert!(found, "j never reached the withdrawal's row");
+        b.key(&Key::Enter.to_string()).await;
+        b.must(
+            "the withdrawal's page",
+            &format!("document.querySelector('article.development') && document.querySelector('article.development').dataset.id === {}", js_str(&wid)),
+            TIMEOUT,
+        )
+        .await;
+        let steps = b
+            .js("return [...document.querySelectorAll('ol.timeline li.step')].map(li => [li.dataset.to, li.querySelector('.evidence').textContent.replace(/\\s+/g, ' ').trim(), !!li.querySelector('.evidence mark.cue')])")
+            .await;
+        let steps: Vec<(String, String, bool)> =
+            serde_json::from_value(steps).expect("timeline steps");
+        // The history as the daemon keeps it (claims weighed in publication order, so a
+        // step's claim can be an earlier-published report that arrived later).
+        let record = fetch_json(&format!("{url}/developments/{wid}")).await["development"].clone();
+        let expected: Vec<(String, String)> = record["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .map(|t| {
+                let c = &record["claims"][t["claim"].as_u64().expect("claim") as usize];
+                (
+                    t["to"].as_str().expect("to").to_string(),
+                    squash(c["evidence"].as_str().expect("evidence")),
+                )
+            })
+            .collect();
+        assert_eq!(
+            steps
+                .iter()
+                .map(|(to, s, _)| (to.clone(), s.clone()))
+                .collect::<Vec<_>>(),
+            expected,
+            "the timeline: each step with the sentence that made it"
+        );
+        assert_eq!(
+            expected.last().map(|(_, s)| s.clone()),
+            w_history.last().map(|(_, s)| squash(s)),
+            "the completing sentence is the status event's"
+        );
+        assert!(steps.iter().all(|s| s.2), "every step has its cue marked: {steps:?}");
+        // Escape goes back to the list, to the row that was opened; mark this page load.
+        b.key(&Key::Escape.to_string()).await;
+        b.must("the list again, on the withdrawal", &on_row(&wid), TIMEOUT)
+            .await;
+        b.js("window.sitrepTestLoad = 'before-restart'; return true").await;
+    });
+
+    // Stop the daemon; a report arrives while it is down; it starts again on the same port.
+    let (status, rest) = d.stop();
+    assert!(status.success());
+    seen = rest;
+    rt.block_on(b.must(
+        "the lost connection",
+        "document.documentElement.dataset.conn === 'reconnecting'",
+        TIMEOUT,
+    ));
+    let while_down = drop_seed(&seeds[3], &d.watch);
+    let mut d = d.start_again();
+    assert_eq!(
+        d.url(),
+        url,
+        "the restarted daemon listens where the page looks"
+    );
+    let batch = report_batch(&mut d, &rt, &while_down);
+    rt.block_on(b.must(
+        "live again",
+        "document.documentElement.dataset.conn === 'live'",
+        TIMEOUT,
+    ));
+    // Resumed, not reloaded: the same page, with the events it missed, each once.
+    check_batch(&b, &rt, &url, &batch, Instant::now(), TIMEOUT);
+    let state = rt.block_on(
+        b.js("return [window.sitrepTestLoad, document.documentElement.dataset.connects]"),
+    );
+    assert_eq!(state, json!(["before-restart", "2"]));
+
+    // And live after the restart: the last report within a second.
+    let name = drop_seed(&seeds[4], &d.watch);
+    let batch = report_batch(&mut d, &rt, &name);
+    let took = check_batch(&b, &rt, &url, &batch, Instant::now(), LIVE);
+    eprintln!("board: update after the restart {took:?}");
+    seen.extend(d.seen.iter().cloned());
+
+    // The meeting's page: every claim the events brought, with its sentence.
+    rt.block_on(async {
+        b.client
+            .goto(&format!("{url}/{}", format_args!("#/d/{mid}")))
+            .await
+            .expect("open the meeting");
+        b.must(
+            "the meeting's page",
+            &format!("document.querySelector('article.development') && document.querySelector('article.development').dataset.id === {}", js_str(&mid)),
+            TIMEOUT,
+        )
+        .await;
+        for e in seen.iter().filter(|e| {
+            e["subject"] == mid.as_str()
+                && e["type"].as_str().is_some_and(|t| t.starts_with("development."))
+        }) {
+            let sentence = e["data"]["evidence"]["sentence"].as_str().expect("evidence");
+            b.must(
+                &format!("the evidence of event {}", e["id"]),
+                &page_has_evidence(sentence),
+                LIVE,
+            )
+            .await;
+        }
+    });
+    rt.block_on(b.close());
+}
