@@ -12,8 +12,11 @@ use serde_json::Value;
 /// How long any single wait may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The daemon under test: this build's, or the one `SITREP_BIN` names (the benchmark
+/// scripts run a test against the release build that way).
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_sitrep"))
+    std::env::var_os("SITREP_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sitrep")), PathBuf::from)
 }
 
 pub fn fixtures() -> PathBuf {

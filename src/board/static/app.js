@@ -53,11 +53,18 @@
         else el.setAttribute(k, v === true ? '' : String(v));
       }
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === null || c === undefined || c === false) continue;
       el.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
     return el;
+  }
+
+  // Appends children to an element, leaving out the empty ones.
+  function put(el, ...children) {
+    for (const c of children.flat(Infinity)) {
+      if (c !== null && c !== undefined && c !== false) el.append(c);
+    }
   }
 
   function svg(tag, attrs) {
@@ -76,6 +83,10 @@
     const t = Date.parse(iso);
     if (Number.isNaN(t)) return h('span', { class: 'date' }, '');
     return h('time', { datetime: iso, class: 'date' }, dateFmt.format(t));
+  }
+
+  function plural(n, word) {
+    return n + ' ' + word + (n === 1 ? '' : 's');
   }
 
   function cap(s) {
@@ -593,7 +604,11 @@
     if (!S.firstView) {
       S.firstView = true;
       performance.mark('sitrep:first-view');
-      document.documentElement.dataset.ready = '1';
+      // The frame after the first view is built: when it is on the screen.
+      requestAnimationFrame(() => setTimeout(() => {
+        performance.mark('sitrep:first-frame');
+        document.documentElement.dataset.ready = '1';
+      }, 0));
     }
   }
 
@@ -710,6 +725,7 @@
     const c = d._setter;
     return h('li', {
       class: 'dev', id: 'row-' + d.id, 'data-id': d.id, 'data-kind': d.kind, 'data-status': d.status,
+      'data-claims': (d.claims || []).length,
     },
     h('a', { href: devHref(d.id), class: 'row' },
       h('span', { class: 'line' },
@@ -718,10 +734,11 @@
         h('span', { class: 'title' }, title(d)),
         h('span', { class: 'meta' },
           c ? when(c.published_at) : null,
-          ' · ', (d.claims || []).length + ' claims',
+          ' · ', plural((d.claims || []).length, 'claim'),
           d.disputes && d.disputes.length ? h('span', { class: 'disputed' }, ' · disputed') : null)),
       c ? evidence(c, 'q') : null,
-      c ? h('span', { class: 'src-line' }, (c.source || 'unknown outlet')) : null));
+      c ? h('span', { class: 'src-line' }, c.source || 'unknown outlet',
+        (S.reports.get(c.report) || {}).title ? ' · ' + S.reports.get(c.report).title : '') : null));
   }
 
   function renderList(main, r, changed) {
@@ -802,7 +819,7 @@
     }
     if (!total) {
       if (!main.querySelector('.empty')) {
-        main.append(h('p', { class: 'empty' }, 'No developments yet. Drop reports into the watch folder; they appear here as they are read.'));
+        put(main, h('p', { class: 'empty' }, 'No developments yet. Drop reports into the watch folder; they appear here as they are read.'));
       }
     } else {
       const empty = main.querySelector('.empty');
@@ -828,7 +845,7 @@
     if (at) {
       dl.append(h('dt', null, 'On the map'),
         h('dd', null, h('a', { href: '#/map?focus=' + encodeURIComponent(d.id) },
-          at.place + ' (' + at.lat.toFixed(2) + ', ' + at.lon.toFixed(2) + ')'),
+          at.place + ', ' + at.country + ' (' + at.lat.toFixed(2) + ', ' + at.lon.toFixed(2) + ')'),
         at.approximate ? ' (the actor’s country)' : ''));
     }
     return dl;
@@ -880,9 +897,9 @@
 
   function renderDevelopment(main, id) {
     const d = S.devs.get(id);
-    main.append(h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← Developments')));
+    put(main, h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← Developments')));
     if (!d) {
-      main.append(h('h2', { tabindex: '-1' }, 'No development ' + id),
+      put(main, h('h2', { tabindex: '-1' }, 'No development ' + id),
         h('p', null, 'It may not have a status yet, or the id is wrong.'));
       return;
     }
@@ -900,7 +917,7 @@
       else if (rank(c.status) >= 0 && rank(c.status) < rank(d.status)) earlier.push(c);
       else other.push(c);
     });
-    main.append(
+    put(main, 
       h('article', { class: 'development', 'data-id': d.id, 'data-status': d.status },
         h('h2', { tabindex: '-1', id: 'view-title' }, title(d)),
         h('p', { class: 'dev-head' }, statusBadge(d.status), ' ', h('span', { class: 'kind' }, d.kind),
@@ -970,7 +987,7 @@
       history.replaceState(null, '', '#/entities' + (q.toString() ? '?' + q : ''));
       renderSoon(true);
     };
-    main.append(
+    put(main, 
       h('h2', { tabindex: '-1', id: 'view-title' }, 'Entities'),
       h('form', { class: 'filters', role: 'search', onsubmit: (e) => e.preventDefault() },
         h('label', null, 'Search ', h('input', {
@@ -1004,9 +1021,9 @@
 
   function renderEntity(main, id) {
     const e = S.ents.get(id);
-    main.append(h('p', { class: 'crumbs' }, h('a', { href: '#/entities' }, '← Entities')));
+    put(main, h('p', { class: 'crumbs' }, h('a', { href: '#/entities' }, '← Entities')));
     if (!e) {
-      main.append(h('h2', { tabindex: '-1' }, 'No entity ' + id));
+      put(main, h('h2', { tabindex: '-1' }, 'No entity ' + id));
       return;
     }
     const devs = devsOf(id);
@@ -1021,7 +1038,7 @@
       return 'named in a claim';
     };
     const at = S.places[id];
-    main.append(h('article', { class: 'entity', 'data-id': id },
+    put(main, h('article', { class: 'entity', 'data-id': id },
       h('h2', { tabindex: '-1', id: 'view-title' }, e.name),
       h('p', null, h('span', { class: 'kind' }, e.kind), ' · ', h('code', null, e.id), ' · ',
         (e.mentions || 0) + ' mentions',
@@ -1043,16 +1060,17 @@
 
   function placeOf(d) {
     const r = d.roles || {};
-    if (r.location && S.places[r.location]) return S.places[r.location];
+    const at = (id, extra) => ({ ...S.places[id], label: entName(id), ...extra });
+    if (r.location && S.places[r.location]) return at(r.location);
     const counts = new Map();
     for (const c of d.claims || []) {
       const l = c.roles && c.roles.location;
       if (l && S.places[l]) counts.set(l, (counts.get(l) || 0) + 1);
     }
     const best = [...counts].sort((a, b) => b[1] - a[1])[0];
-    if (best) return S.places[best[0]];
-    if (r.target && S.places[r.target]) return S.places[r.target];
-    if (r.actor && S.places[r.actor]) return { ...S.places[r.actor], approximate: true };
+    if (best) return at(best[0]);
+    if (r.target && S.places[r.target]) return at(r.target);
+    if (r.actor && S.places[r.actor]) return at(r.actor, { approximate: true });
     return null;
   }
 
@@ -1085,7 +1103,8 @@
     const fit = r.q.get('world') !== '1';
     const focused = focus ? pts.find((p) => p.devs.some((d) => d.id === focus)) : null;
     if (fit && pts.length) {
-      const sel = focused ? [focused] : pts;
+      const exact = pts.filter((p) => !p.at.approximate);
+      const sel = focused ? [focused] : (exact.length ? exact : pts);
       let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
       for (const p of sel) {
         x0 = Math.min(x0, p.at.lon); x1 = Math.max(x1, p.at.lon);
@@ -1110,8 +1129,9 @@
     const order = (p) => Math.max(...p.devs.map((d) => d._moved));
     pts.sort((a, b) => order(a) - order(b));
     for (const p of pts) {
-      const worst = STATUSES.find((s) => p.devs.some((d) => d.status === s)) || 'planned';
-      const label = p.at.place + ': ' + p.devs.map((d) => d.kind + ' ' + d.status).join(', ');
+      const latest = p.devs.reduce((a, d) => (d._moved > a._moved ? d : a), p.devs[0]);
+      const label = p.at.label + ' (' + p.at.place + ', ' + p.at.country + '): '
+        + p.devs.map((d) => d.kind + ' ' + d.status).join(', ');
       const a = svg('a', {
         href: p.devs.length === 1 ? devHref(p.devs[0].id) : '#place-' + p.devs[0].id.replace(/[^\w-]/g, '_'),
         class: 'mark', 'aria-label': label,
@@ -1120,17 +1140,17 @@
       t.textContent = label;
       a.append(t, svg('circle', {
         cx: p.at.lon, cy: -p.at.lat, r: unit * (1 + Math.min(p.devs.length, 6) * 0.25),
-        class: 'm-' + worst + (p.at.approximate ? ' approx' : '') + (focused === p ? ' focused' : ''),
+        class: 'm-' + latest.status + (p.at.approximate ? ' approx' : '') + (focused === p ? ' focused' : ''),
       }));
       if (pts.length <= 40) {
         const txt = svg('text', { x: p.at.lon + unit * 2, y: -p.at.lat + unit * 0.6, 'font-size': unit * 2.4 });
-        txt.textContent = p.at.place + (p.devs.length > 1 ? ' (' + p.devs.length + ')' : '');
+        txt.textContent = p.at.label + (p.devs.length > 1 ? ' (' + p.devs.length + ')' : '');
         a.append(txt);
       }
       marks.append(a);
     }
     map.append(marks);
-    main.append(
+    put(main, 
       h('h2', { tabindex: '-1', id: 'map-h' }, 'Map'),
       h('p', { class: 'map-tools' },
         fit ? h('a', { href: '#/map?world=1' }, 'Whole world') : h('a', { href: '#/map' }, 'Fit to the developments'),
@@ -1139,7 +1159,8 @@
       h('p', { class: 'attribution' }, 'Places: GeoNames (CC BY 4.0). Outlines: Natural Earth. Drawn in the browser; no tiles.'),
       h('section', { 'aria-labelledby': 'pl-h' }, h('h3', { id: 'pl-h' }, 'By place'),
         h('ul', { class: 'plain places' }, pts.slice().reverse().map((p) => h('li', { id: 'place-' + p.devs[0].id.replace(/[^\w-]/g, '_') },
-          h('strong', null, p.at.place), ' (' + p.at.country + ')',
+          h('strong', null, p.at.label), ' (' + p.at.place + ', ' + p.at.country
+            + (p.at.approximate ? '; the actor’s country' : '') + ')',
           h('ul', null, p.devs.map((d) => h('li', null, statusBadge(d.status), ' ',
             h('a', { href: devHref(d.id), class: 'row' }, title(d))))))))),
       unplaced.length ? h('section', { 'aria-labelledby': 'np-h' },
