@@ -425,7 +425,10 @@ fn check_batch(
     let last_id = batch.last().and_then(|e| e["id"].as_str()).unwrap_or("0");
     conds.push((
         format!("event {last_id}"),
-        format!("document.getElementById('seq').dataset.seq === {}", js_str(last_id)),
+        format!(
+            "document.getElementById('seq').dataset.seq === {}",
+            js_str(last_id)
+        ),
     ));
     let all = conds
         .iter()
@@ -906,13 +909,18 @@ fn the_board_first_view_with_a_thousand_developments() {
         std::fs::write(watch.join(name), text).expect("write report");
     }
     let mut d = start_daemon(dir, free_port(), "");
-    d.wait_count("reports read", reports.len(), |e| e["type"] == "report.accepted");
+    d.wait_count("reports read", reports.len(), |e| {
+        e["type"] == "report.accepted"
+    });
     let url = d.url();
     let rt = runtime();
     let total = get_json(&rt, &format!("{url}/developments"))["developments"]
         .as_array()
         .map_or(0, Vec::len);
-    assert!(total >= 1000, "the invented reports make {total} developments");
+    assert!(
+        total >= 1000,
+        "the invented reports make {total} developments"
+    );
     let b = rt.block_on(Browser::start(&paths));
     let mut runs = Vec::new();
     rt.block_on(async {
@@ -997,8 +1005,12 @@ fn daemon_on(reports: &[PathBuf], extra_api: &str) -> Daemon {
 /// Saves what the browser shows.
 async fn shot(b: &Browser, dir: &Path, name: &str) {
     // Let the page settle its last fetches (the places for the map) before the picture.
-    b.must("the page settled", "document.documentElement.dataset.ready === '1'", TIMEOUT)
-        .await;
+    b.must(
+        "the page settled",
+        "document.documentElement.dataset.ready === '1'",
+        TIMEOUT,
+    )
+    .await;
     let png = b.client.screenshot().await.expect("screenshot");
     let path = dir.join(name);
     std::fs::write(&path, png).expect("write screenshot");
@@ -1013,10 +1025,11 @@ fn board_screenshots() {
     let Some(seeds) = seeds() else { return };
     let Some(paths) = browser_paths() else { return };
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    let out = PathBuf::from(
-        std::env::var_os("SITREP_SCREENSHOTS")
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/board").into()),
-    );
+    let out = PathBuf::from(std::env::var_os("SITREP_SCREENSHOTS").unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs/board")
+            .into()
+    }));
     std::fs::create_dir_all(&out).expect("screenshot dir");
     let storyline = std::env::var("SITREP_STORYLINE")
         .unwrap_or_else(|_| "french-forces-leave-mali-2022".into());
@@ -1048,8 +1061,12 @@ fn board_screenshots() {
             .goto(&format!("{url}/#/d/{wid}"))
             .await
             .expect("development");
-        b.must("the timeline", "document.querySelector('ol.timeline li.step')", TIMEOUT)
-            .await;
+        b.must(
+            "the timeline, and the place on the map",
+            "document.querySelector('ol.timeline li.step') && document.querySelector('dl.roles').textContent.includes('On the map')",
+            TIMEOUT,
+        )
+        .await;
         shot(&b, &out, "seeds-development.png").await;
         b.client.goto(&format!("{url}/#/map")).await.expect("map");
         b.must(

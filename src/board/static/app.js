@@ -38,6 +38,7 @@
     lastOpened: null,
     view: null,
     placesDue: null,
+    listHash: '#/',
   };
 
   // ---- small helpers ------------------------------------------------------------------
@@ -429,7 +430,7 @@
     }
   }
 
-  function placesSoon() {
+  function placesSoon(delay) {
     if (S.placesDue) return;
     S.placesDue = setTimeout(async () => {
       S.placesDue = null;
@@ -440,7 +441,7 @@
       } catch (err) {
         // shown as "not on the map" until the next try
       }
-    }, 400);
+    }, delay ?? 400);
   }
 
   // ---- the event stream -----------------------------------------------------------------
@@ -530,15 +531,18 @@
 
   let renderQueued = false;
   let forceView = false;
+  let lastRender = 0;
 
+  // At most one render every 50 ms: a burst of events is drawn once, not once per event.
   function renderSoon(force) {
     if (force) forceView = true;
     if (renderQueued) return;
     renderQueued = true;
     setTimeout(() => {
       renderQueued = false;
+      lastRender = performance.now();
       render();
-    }, 0);
+    }, Math.max(0, lastRender + 50 - performance.now()));
   }
 
   function route() {
@@ -575,6 +579,7 @@
     }
     S.view = r.view;
     if (r.view === 'developments') {
+      S.listHash = location.hash || '#/';
       renderList(main, r, changed);
     } else if (changed || forceView || shown.version !== S.version) {
       const focusId = document.activeElement && document.activeElement.id;
@@ -897,7 +902,7 @@
 
   function renderDevelopment(main, id) {
     const d = S.devs.get(id);
-    put(main, h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← Developments')));
+    put(main, h('p', { class: 'crumbs' }, h('a', { href: S.listHash || '#/' }, '← Developments')));
     if (!d) {
       put(main, h('h2', { tabindex: '-1' }, 'No development ' + id),
         h('p', null, 'It may not have a status yet, or the id is wrong.'));
@@ -1133,7 +1138,7 @@
       const label = p.at.label + ' (' + p.at.place + ', ' + p.at.country + '): '
         + p.devs.map((d) => d.kind + ' ' + d.status).join(', ');
       const a = svg('a', {
-        href: p.devs.length === 1 ? devHref(p.devs[0].id) : '#place-' + p.devs[0].id.replace(/[^\w-]/g, '_'),
+        href: p.devs.length === 1 ? devHref(p.devs[0].id) : '#/map?focus=' + encodeURIComponent(p.devs[0].id),
         class: 'mark', 'aria-label': label,
       });
       const t = svg('title');
@@ -1158,7 +1163,9 @@
       h('div', { class: 'map-wrap' }, map),
       h('p', { class: 'attribution' }, 'Places: GeoNames (CC BY 4.0). Outlines: Natural Earth. Drawn in the browser; no tiles.'),
       h('section', { 'aria-labelledby': 'pl-h' }, h('h3', { id: 'pl-h' }, 'By place'),
-        h('ul', { class: 'plain places' }, pts.slice().reverse().map((p) => h('li', { id: 'place-' + p.devs[0].id.replace(/[^\w-]/g, '_') },
+        h('ul', { class: 'plain places' }, pts.slice().reverse().map((p) => h('li', {
+          class: p === focused ? 'focused' : null, tabindex: p === focused ? '-1' : null,
+        },
           h('strong', null, p.at.label), ' (' + p.at.place + ', ' + p.at.country
             + (p.at.approximate ? '; the actor’s country' : '') + ')',
           h('ul', null, p.devs.map((d) => h('li', null, statusBadge(d.status), ' ',
@@ -1167,6 +1174,8 @@
         h('h3', { id: 'np-h' }, 'Without a known place'),
         h('ul', { class: 'plain' }, unplaced.slice(0, 300).map((d) => h('li', null, statusBadge(d.status), ' ',
           h('a', { href: devHref(d.id), class: 'row' }, title(d)))))) : null);
+    const place = main.querySelector('ul.places li.focused');
+    if (place) setTimeout(() => place.focus(), 0);
   }
 
   // ---- keyboard -------------------------------------------------------------------------
@@ -1211,7 +1220,7 @@
       case '?': document.getElementById('help').showModal(); break;
       case 'Escape': {
         const r = route();
-        if (r.view === 'dev') location.hash = '#/';
+        if (r.view === 'dev') location.hash = S.listHash || '#/';
         else if (r.view === 'ent') location.hash = '#/entities';
         break;
       }
@@ -1246,7 +1255,7 @@
     }
     render();
     connect();
-    placesSoon();
+    placesSoon(0);
     if (route().view === 'map') loadWorld();
   }
 
