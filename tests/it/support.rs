@@ -15,8 +15,10 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 /// The daemon under test: this build's, or the one `SITREP_BIN` names (the benchmark
 /// scripts run a test against the release build that way).
 pub fn bin() -> PathBuf {
-    std::env::var_os("SITREP_BIN")
-        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sitrep")), PathBuf::from)
+    std::env::var_os("SITREP_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_sitrep")),
+        PathBuf::from,
+    )
 }
 
 pub fn fixtures() -> PathBuf {

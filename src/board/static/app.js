@@ -1246,7 +1246,9 @@
   async function boot() {
     setConn('connecting', 'Connecting');
     try {
-      loadSnapshot(await api('situation'));
+      const snap = await api('situation');
+      performance.mark('sitrep:snapshot');
+      loadSnapshot(snap);
     } catch (err) {
       if (err instanceof AuthNeeded) return;
       setConn('reconnecting', 'Daemon unreachable, retrying');
