@@ -410,8 +410,7 @@ fn check_batch(
         let claims = dev["claims"].as_array().map_or(0, Vec::len);
         let sentence = batch
             .iter()
-            .filter(|e| is_dev_event(e) && e["subject"] == id)
-            .next_back()
+            .rfind(|e| is_dev_event(e) && e["subject"] == id)
             .map(|e| status_of(e).2);
         conds.push((
             format!("{id}: {status}, {claims} claims"),
