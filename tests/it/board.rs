@@ -7,6 +7,7 @@
 //! Skipped, with a message, when Chromium or chromedriver is absent, unless
 //! `SITREP_REQUIRE_BROWSER` is set (CI sets it, after `scripts/install-browser.sh`).
 
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -68,6 +69,7 @@ fn seeds() -> Option<Vec<PathBuf>> {
     Some(files)
 }
 
+/// A port free a moment ago, for a daemon that must come back on the same one.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -83,7 +85,8 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// A daemon on a fixed port, so that a restarted one is where the page left it.
+/// A daemon on `port` (0: any free one); a fixed port puts a restarted daemon where the
+/// page left it.
 fn start_daemon(dir: tempfile::TempDir, port: u16, extra_api: &str) -> Daemon {
     let watch = dir.path().join("watch");
     let data = dir.path().join("data");
@@ -103,13 +106,29 @@ struct Browser {
 
 impl Browser {
     async fn start(p: &Paths) -> Browser {
-        let port = free_port();
-        let driver = Command::new(&p.chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+        let mut driver = Command::new(&p.chromedriver)
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
+        // chromedriver says on which port it listens once it does.
+        let stdout = driver.stdout.take().expect("chromedriver stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(port) = line
+                    .split("started successfully on port ")
+                    .nth(1)
+                    .and_then(|p| p.trim_end_matches('.').trim().parse::<u16>().ok())
+                {
+                    let _ = tx.send(port);
+                }
+            }
+        });
+        let port = rx
+            .recv_timeout(TIMEOUT)
+            .unwrap_or_else(|_| panic!("chromedriver did not start within {TIMEOUT:?}"));
         let profile = tempfile::tempdir().expect("profile dir");
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -125,24 +144,12 @@ impl Browser {
                 ],
             }),
         );
-        let url = format!("http://127.0.0.1:{port}");
-        // chromedriver takes a moment to listen: retry the session until the deadline.
-        let deadline = Instant::now() + TIMEOUT;
-        let client = loop {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector)
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(c) => break c,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => panic!("no WebDriver session within {TIMEOUT:?}: {e}"),
-            }
-        };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap_or_else(|e| panic!("no WebDriver session: {e}"));
         client
             .update_timeouts(TimeoutConfiguration::new(
                 Some(Duration::from_secs(60)),
@@ -907,7 +914,7 @@ fn the_board_first_view_with_a_thousand_developments() {
     for (name, text) in &reports {
         std::fs::write(watch.join(name), text).expect("write report");
     }
-    let mut d = start_daemon(dir, free_port(), "");
+    let mut d = start_daemon(dir, 0, "");
     d.wait_count("reports read", reports.len(), |e| {
         e["type"] == "report.accepted"
     });
@@ -993,7 +1000,7 @@ fn daemon_on(reports: &[PathBuf], extra_api: &str) -> Daemon {
     for r in reports {
         names.push(drop_seed(r, &watch));
     }
-    let mut d = start_daemon(dir, free_port(), extra_api);
+    let mut d = start_daemon(dir, 0, extra_api);
     for n in &names {
         d.wait_for(&format!("{n} read"), |e| {
             e["type"].as_str().is_some_and(|t| t.starts_with("report."))
