@@ -823,6 +823,24 @@ fn the_board_asks_for_the_token_filters_and_is_driven_by_keyboard() {
         .await;
         b.key("1").await;
         b.must("the list again", "document.getElementById('f-text')", LIVE).await;
+
+        // A story, once the picture gives developments one: the page shows the others in
+        // it. (Set here in the page's own model, as a snapshot or record would bring it.)
+        b.js("const s = window.sitrepBoard.state; const ids = [...s.devs.keys()].sort();
+              s.devs.get(ids[0]).story = 'story-test'; s.devs.get(ids[1]).story = 'story-test';
+              window.sitrepBoard.changed(ids[1]);
+              location.hash = '#/d/' + ids[0]; return true")
+            .await;
+        b.must(
+            "the story section",
+            "(() => { const st = document.querySelector('article.development section.story');
+               const ids = [...window.sitrepBoard.state.devs.keys()].sort();
+               return st && st.textContent.includes('story-test')
+                 && [...st.querySelectorAll('a')].some(a => a.getAttribute('href').endsWith(ids[1].split('/').map(encodeURIComponent).join('/'))); })()",
+            LIVE,
+        )
+        .await;
+        b.js("location.hash = '#/'; return true").await;
     });
 
     // Live with the token: the stream carries it too.

@@ -865,18 +865,22 @@
       evidence(c));
   }
 
+  // A story as the picture may give it: an id, or an object with one.
+  function storyKey(v) {
+    if (v === undefined || v === null) return null;
+    return typeof v === 'object' ? String(v.id ?? JSON.stringify(v)) : String(v);
+  }
+
   function storySection(d) {
-    if (d.story === undefined || d.story === null) return null;
-    const key = typeof d.story === 'object' ? (d.story.id ?? JSON.stringify(d.story)) : String(d.story);
+    const key = storyKey(d.story);
+    if (key === null) return null;
     const label = typeof d.story === 'object' ? (d.story.title || d.story.name || key) : key;
-    const same = [...S.devs.values()].filter((o) => o.id !== d.id && o.story !== undefined
-      && (typeof o.story === 'object' ? (o.story.id ?? JSON.stringify(o.story)) : String(o.story)) === key);
-    const reports = [...S.reports.values()].filter((r) => r.story !== undefined
-      && (typeof r.story === 'object' ? (r.story.id ?? JSON.stringify(r.story)) : String(r.story)) === key);
+    const same = [...S.devs.values()].filter((o) => o.id !== d.id && storyKey(o.story) === key);
+    const reports = [...S.reports.values()].filter((r) => storyKey(r.story) === key);
     return h('section', { class: 'story', 'aria-labelledby': 'story-h' },
       h('h3', { id: 'story-h' }, 'Story'),
       h('p', null, h('span', { class: 'story-name' }, label),
-        ' · ', reports.length + ' reports · ', (same.length + 1) + ' developments'),
+        ' · ', plural(reports.length, 'report'), ' · ', plural(same.length + 1, 'development')),
       same.length ? h('ul', null, same.map((o) => h('li', null,
         statusBadge(o.status), ' ', h('a', { href: devHref(o.id) }, title(o))))) : null);
   }
@@ -1262,6 +1266,9 @@
   }
 
   // Read by the end-to-end tests and the benchmark, never by the page itself.
-  window.sitrepBoard = { state: S };
+  window.sitrepBoard = {
+    state: S,
+    changed: (id) => { const d = S.devs.get(id); if (d) derive(d); renderSoon(true); },
+  };
   start();
 })();
