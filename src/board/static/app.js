@@ -582,7 +582,10 @@
       S.listHash = location.hash || '#/';
       renderList(main, r, changed);
     } else if (changed || forceView || shown.version !== S.version) {
-      const focusId = document.activeElement && document.activeElement.id;
+      // What had the focus, to give it back after the view is drawn again.
+      const was = document.activeElement;
+      const focusId = was && was.id;
+      const focusHref = was && was.getAttribute && was.getAttribute('href');
       const scroll = window.scrollY;
       main.replaceChildren();
       if (r.view === 'dev') renderDevelopment(main, r.id);
@@ -591,7 +594,12 @@
       else if (r.view === 'map') renderMap(main, r);
       if (!changed) {
         window.scrollTo(0, scroll);
-        if (focusId && document.getElementById(focusId)) document.getElementById(focusId).focus();
+        const again = (focusId && document.getElementById(focusId))
+          || (focusHref && main.querySelector('a[href="' + CSS.escape(focusHref) + '"]'));
+        if (again) {
+          again.focus({ preventScroll: true });
+          if (again.tagName === 'INPUT') again.setSelectionRange(again.value.length, again.value.length);
+        }
       }
     }
     forceView = false;
@@ -1015,11 +1023,6 @@
           h('td', { class: 'num' }, String(count.get(e.id) || 0)),
           h('td', { class: 'num' }, String((e.reports || []).length)))))),
       list.length > 1500 ? h('p', { class: 'note' }, 'The first 1,500 shown; search to narrow.') : null);
-    const input = main.querySelector('#e-text');
-    if (text && input) {
-      input.focus();
-      input.setSelectionRange(input.value.length, input.value.length);
-    }
   }
 
   function aliasText(e, max) {
