@@ -387,6 +387,20 @@ async fn fetch_json(url: &str) -> Value {
         .expect("JSON")
 }
 
+fn get_json_with(rt: &tokio::runtime::Runtime, url: &str, token: &str) -> Value {
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON")
+    })
+}
+
 fn get_json(rt: &tokio::runtime::Runtime, url: &str) -> Value {
     rt.block_on(fetch_json(url))
 }
@@ -685,25 +699,14 @@ fn the_board_asks_for_the_token_filters_and_is_driven_by_keyboard() {
     std::fs::write(&mosul, MOSUL).expect("write report");
     reports.push(mosul);
     let token = "board-test-secret";
-    let mut d = daemon_on(&reports, &format!("token = \"{token}\"\n"));
+    let port = free_port();
+    let mut d = daemon_on(&reports, port, &format!("token = \"{token}\"\n"));
     let url = d.url();
     let rt = runtime();
     let b = rt.block_on(Browser::start(&paths));
-    let total = {
-        let client = reqwest::Client::new();
-        let v: Value = rt.block_on(async {
-            client
-                .get(format!("{url}/developments"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .expect("GET")
-                .json()
-                .await
-                .expect("JSON")
-        });
-        v["developments"].as_array().map_or(0, Vec::len) as u64
-    };
+    let total = get_json_with(&rt, &format!("{url}/developments"), token)["developments"]
+        .as_array()
+        .map_or(0, Vec::len) as u64;
     assert!(total >= 4, "the fixtures make developments: {total}");
     rt.block_on(async {
         // Without the token the page asks for it, and shows why it is not live.
@@ -856,6 +859,26 @@ fn the_board_asks_for_the_token_filters_and_is_driven_by_keyboard() {
         "the new report's event",
         &format!("Number(document.getElementById('seq').dataset.seq) >= {id}"),
         LIVE.saturating_sub(seen_at.elapsed()),
+    ));
+
+    // Another daemon, with another picture, where this one was: the page starts again from
+    // its snapshot instead of waiting for event numbers it will never reach.
+    drop(d);
+    rt.block_on(b.must(
+        "the lost connection",
+        "document.documentElement.dataset.conn === 'reconnecting'",
+        TIMEOUT,
+    ));
+    let other = daemon_on(&reports[..1], port, &format!("token = \"{token}\"\n"));
+    let total = get_json_with(&rt, &format!("{}/developments", other.url()), token)["developments"]
+        .as_array()
+        .map_or(0, Vec::len);
+    rt.block_on(b.must(
+        "the new picture",
+        &format!(
+            "document.documentElement.dataset.conn === 'live' && document.querySelectorAll('#main li.dev').length === {total}"
+        ),
+        TIMEOUT,
     ));
     rt.block_on(b.close());
 }
@@ -1010,7 +1033,7 @@ fn the_board_first_view_with_a_thousand_developments() {
 
 /// Starts a daemon on `reports` (copied in name order, modification times kept) and waits
 /// until each is read.
-fn daemon_on(reports: &[PathBuf], extra_api: &str) -> Daemon {
+fn daemon_on(reports: &[PathBuf], port: u16, extra_api: &str) -> Daemon {
     let dir = tempfile::tempdir().expect("tempdir");
     let watch = dir.path().join("watch");
     std::fs::create_dir_all(&watch).expect("watch dir");
@@ -1018,7 +1041,7 @@ fn daemon_on(reports: &[PathBuf], extra_api: &str) -> Daemon {
     for r in reports {
         names.push(drop_seed(r, &watch));
     }
-    let mut d = start_daemon(dir, 0, extra_api);
+    let mut d = start_daemon(dir, port, extra_api);
     for n in &names {
         d.wait_for(&format!("{n} read"), |e| {
             e["type"].as_str().is_some_and(|t| t.starts_with("report."))
@@ -1071,7 +1094,7 @@ fn board_screenshots() {
 
     let rt = runtime();
     let b = rt.block_on(Browser::start(&paths));
-    let d = daemon_on(&seeds, "");
+    let d = daemon_on(&seeds, 0, "");
     let url = d.url();
     let snap = get_json(&rt, &format!("{url}/situation"));
     let wid = find_dev(&snap, "withdrawal", "location", &["qamishli"])
@@ -1112,7 +1135,7 @@ fn board_screenshots() {
     });
     drop(d);
 
-    let d = daemon_on(&story, "");
+    let d = daemon_on(&story, 0, "");
     let url = d.url();
     rt.block_on(async {
         b.client.goto(&format!("{url}/")).await.expect("board");

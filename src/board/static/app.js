@@ -502,7 +502,10 @@
     setConn('reconnecting', 'Reconnecting');
     setTimeout(async () => {
       try {
-        await api('readyz');
+        const ready = await api('readyz');
+        // A daemon that has published fewer events than the page has seen is another
+        // picture (a new data folder): start again from its snapshot.
+        if (typeof ready.seq === 'number' && ready.seq < S.seq) S.failures = 2;
       } catch (err) {
         if (err instanceof AuthNeeded) return;
         // 503: up, still scanning its folder; the stream works already.
@@ -516,6 +519,7 @@
       if (S.failures >= 2) {
         S.failures = 0;
         try {
+          S.seq = 0;
           loadSnapshot(await api('situation'));
           renderSoon();
         } catch (err) {
