@@ -39,6 +39,7 @@
     view: null,
     placesDue: null,
     listHash: '#/',
+    listComplete: false,
   };
 
   // ---- small helpers ------------------------------------------------------------------
@@ -538,7 +539,7 @@
   let lastRender = 0;
 
   // At most one render every 50 ms: a burst of events is drawn once, not once per event.
-  function renderSoon(force) {
+  function renderSoon(force, now) {
     if (force) forceView = true;
     if (renderQueued) return;
     renderQueued = true;
@@ -546,7 +547,7 @@
       renderQueued = false;
       lastRender = performance.now();
       render();
-    }, Math.max(0, lastRender + 50 - performance.now()));
+    }, now ? 0 : Math.max(0, lastRender + 50 - performance.now()));
   }
 
   function route() {
@@ -580,6 +581,7 @@
     if (changed) {
       S.rows.clear();
       S.rowVersion.clear();
+      S.listComplete = false;
     }
     S.view = r.view;
     if (r.view === 'developments') {
@@ -715,7 +717,6 @@
 
   function filterBar(f) {
     const kinds = [...new Set([...S.devs.values()].map((d) => d.kind))].sort();
-    const entityNames = [...S.ents.values()].map((e) => e.name).sort();
     const opt = (v, label, sel) => h('option', { value: v, selected: sel === v }, label);
     return h('form', { class: 'filters', role: 'search', onsubmit: (e) => e.preventDefault() },
       h('label', null, 'Search ',
@@ -733,8 +734,14 @@
         h('input', {
           id: 'f-entity', type: 'search', list: 'entity-names', value: f.entity,
           placeholder: 'name or alias', oninput: (e) => setQuery('entity', e.target.value),
+          // The suggestions are made when they are wanted, not with the first view.
+          onfocus: () => {
+            const names = [...new Set([...S.ents.values()].map((e) => e.name))].sort();
+            document.getElementById('entity-names')
+              .replaceChildren(...names.slice(0, 2000).map((n) => h('option', { value: n })));
+          },
         })),
-      h('datalist', { id: 'entity-names' }, entityNames.slice(0, 2000).map((n) => h('option', { value: n }))),
+      h('datalist', { id: 'entity-names' }),
       h('output', { id: 'f-count', 'aria-live': 'polite' }));
   }
 
@@ -788,6 +795,10 @@
       groups.get(d.status).push(d);
     }
     let shownCount = 0;
+    // The first pass makes the rows at the top of the list, the next ones the rest: the
+    // first view is on the screen before a thousand rows are built.
+    let budget = S.listComplete ? Infinity : 150;
+    let pending = false;
     const active = document.activeElement;
     const activeRow = active && active.closest && active.closest('li.dev');
     const activeId = activeRow ? activeRow.dataset.id : null;
@@ -804,7 +815,12 @@
       let cur = ol.firstChild;
       for (const d of list) {
         let el = S.rows.get(d.id);
+        if (!el && budget <= 0) {
+          pending = true;
+          continue;
+        }
         if (!el || S.rowVersion.get(d.id) !== d._version) {
+          if (!el) budget -= 1;
           const fresh = row(d);
           if (el) {
             fresh.classList.add('moved');
@@ -824,6 +840,13 @@
         cur = next;
       }
     }
+    if (pending) {
+      renderSoon(false, true);
+    } else if (!S.listComplete) {
+      S.listComplete = true;
+      performance.mark('sitrep:list-complete');
+    }
+    document.documentElement.dataset.complete = pending ? '0' : '1';
     const count = main.querySelector('#f-count');
     if (count) {
       count.textContent = shownCount === total
