@@ -21,7 +21,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::api::Api;
-use crate::config::NameRules;
+use crate::config::{GazetteerEntry, NameRules};
 use places::{Gazetteer, PLACES_TSV};
 
 /// A compiled-in file: its name under `/board/assets/`, type and bytes.
@@ -74,13 +74,15 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 #[derive(Debug)]
 pub struct Board {
     rules: NameRules,
+    known: Vec<GazetteerEntry>,
     gazetteer: OnceLock<Gazetteer>,
 }
 
 impl Board {
-    pub fn new(rules: NameRules) -> Arc<Self> {
+    pub fn new(rules: NameRules, known: Vec<GazetteerEntry>) -> Arc<Self> {
         Arc::new(Self {
             rules,
+            known,
             gazetteer: OnceLock::new(),
         })
     }
@@ -101,7 +103,7 @@ impl Board {
 
     pub fn gazetteer(&self) -> &Gazetteer {
         self.gazetteer
-            .get_or_init(|| Gazetteer::new(PLACES_TSV, &self.rules))
+            .get_or_init(|| Gazetteer::new(PLACES_TSV, &self.rules, &self.known))
     }
 }
 

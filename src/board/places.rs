@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::config::NameRules;
+use crate::config::{GazetteerEntry, NameRules};
 use crate::stages::extract::EntityKind;
 use crate::state::Entity;
 use crate::text::NameKeyer;
@@ -63,13 +63,18 @@ pub struct Gazetteer {
     keyer: NameKeyer,
     /// Head words and phrases, lower-case, longest first: `air base`, `airport`, `city`.
     heads: Vec<String>,
+    /// The names of the settings' own gazetteer (`gazetteer.toml`), as plain words. It
+    /// lists every spelling it knows of them, and among them are regions (the Sahel), which
+    /// the map's gazetteer lacks: such a name is looked up only as written, never by its
+    /// spelling key, so that no town of a like name stands in for a region.
+    known: std::collections::HashSet<String>,
 }
 
 impl Gazetteer {
     /// Parses `tsv` (the format of `geo/places.tsv`) and keys every name with the rules'
     /// articles and rewrites. Malformed lines are skipped: the file is compiled in and
     /// checked by a test, so a bad line can only come from a hand edit.
-    pub fn new(tsv: &str, rules: &NameRules) -> Self {
+    pub fn new(tsv: &str, rules: &NameRules, known: &[GazetteerEntry]) -> Self {
         let keyer = NameKeyer::new(&rules.articles, &rules.rewrites);
         let mut heads: Vec<String> = rules
             .facility_heads
@@ -80,12 +85,18 @@ impl Gazetteer {
             .collect();
         heads.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         heads.dedup();
+        let known = known
+            .iter()
+            .flat_map(|e| std::iter::once(&e.name).chain(e.aliases.iter()))
+            .map(|n| keyer.words(n).join(" "))
+            .collect();
         let mut g = Self {
             places: Vec::new(),
             by_words: HashMap::new(),
             by_key: HashMap::new(),
             keyer,
             heads,
+            known,
         };
         for line in tsv.lines().filter(|l| !l.starts_with('#')) {
             let Some((place, alternates)) = parse_line(line) else {
@@ -154,6 +165,9 @@ impl Gazetteer {
         }
         if let Some(&i) = self.by_words.get(&words) {
             return Some(&self.places[i as usize]);
+        }
+        if self.known.contains(&words) {
+            return None;
         }
         // Another spelling must also look like the name: short skeletons meet too easily
         // (`Sahel` and `Suhl` are both `shl`).
@@ -312,6 +326,13 @@ mod tests {
             .names
     }
 
+    fn known() -> Vec<GazetteerEntry> {
+        crate::config::Config::embedded()
+            .expect("embedded config")
+            .lexicons
+            .gazetteer
+    }
+
     const TSV: &str = "# header\n\
         Syria\t35.03\t38.51\tSY\t16906283\tcountry\t\n\
         Al Qāmishlī\t37.05\t41.23\tSY\t184231\tcity\tKamishli|Qamishlo\n\
@@ -335,7 +356,7 @@ mod tests {
 
     #[test]
     fn spellings_meet_through_the_name_key() {
-        let g = Gazetteer::new(TSV, &rules());
+        let g = Gazetteer::new(TSV, &rules(), &[]);
         assert_eq!(g.len(), 9, "the broken line is skipped");
         for n in ["Qamishli", "Qamishlo", "al-Qamishli", "Kamishli"] {
             assert_eq!(g.lookup(n).map(|p| p.country.as_str()), Some("SY"), "{n}");
@@ -368,7 +389,7 @@ mod tests {
 
     #[test]
     fn facilities_are_placed_at_the_town_their_name_holds() {
-        let g = Gazetteer::new(TSV, &rules());
+        let g = Gazetteer::new(TSV, &rules(), &[]);
         let airport = entity(
             "Qamishli airport",
             EntityKind::Facility,
@@ -397,11 +418,13 @@ mod tests {
     #[test]
     fn the_compiled_in_gazetteer_parses_whole() {
         let lines = PLACES_TSV.lines().filter(|l| !l.starts_with('#')).count();
-        let g = Gazetteer::new(PLACES_TSV, &rules());
+        let g = Gazetteer::new(PLACES_TSV, &rules(), &known());
         assert_eq!(g.len(), lines, "every line of geo/places.tsv parses");
         let moscow = g.lookup("Moscow").expect("Moscow");
         assert_eq!(moscow.country, "RU");
         assert!(g.lookup("Russia").is_some_and(|p| p.is_country));
+        // A region the settings know is not drawn at a town spelt like it (As Sāḩil).
+        assert!(g.lookup("Sahel").is_none());
         // Spellings of the seed story's places that GeoNames writes otherwise.
         for n in ["Qamishli", "Qamishlo", "Tartous", "Tartus"] {
             assert_eq!(g.lookup(n).map(|p| p.country.as_str()), Some("SY"), "{n}");

@@ -1086,7 +1086,7 @@ fn board_screenshots() {
     }));
     std::fs::create_dir_all(&out).expect("screenshot dir");
     let storyline = std::env::var("SITREP_STORYLINE")
-        .unwrap_or_else(|_| "french-forces-leave-mali-2022".into());
+        .unwrap_or_else(|_| "israel-hezbollah-ceasefire-lebanon-2024".into());
     let story_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/eval")
         .join(&storyline);

@@ -1143,14 +1143,15 @@
     const focused = focus ? pts.find((p) => p.devs.some((d) => d.id === focus)) : null;
     if (fit && pts.length) {
       const exact = pts.filter((p) => !p.at.approximate);
-      const sel = focused ? [focused] : (exact.length ? exact : pts);
+      // A country's mark for an actor gives context when there is little else.
+      const sel = focused ? [focused] : (exact.length >= 2 ? exact : pts);
       let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
       for (const p of sel) {
         x0 = Math.min(x0, p.at.lon); x1 = Math.max(x1, p.at.lon);
         y0 = Math.min(y0, -p.at.lat); y1 = Math.max(y1, -p.at.lat);
       }
-      let w = Math.max(x1 - x0, 16) * 1.3;
-      let hgt = Math.max(y1 - y0, 8) * 1.3;
+      let w = Math.max(x1 - x0, 24) * 1.3;
+      let hgt = Math.max(y1 - y0, 12) * 1.3;
       if (w / hgt > 2) hgt = w / 2; else w = hgt * 2;
       const cx = (x0 + x1) / 2;
       const cy = (y0 + y1) / 2;
@@ -1167,6 +1168,30 @@
     const marks = svg('g', { class: 'marks' });
     const order = (p) => Math.max(...p.devs.map((d) => d._moved));
     pts.sort((a, b) => order(a) - order(b));
+    // Labels where they fit: the places with most developments first, each to the right
+    // of its mark or else to the left, none over another; a country's hollow mark for an
+    // actor is named only in its title and in the list below.
+    const placed = [];
+    const labels = new Map();
+    if (pts.length <= 40) {
+      const size = unit * 2.4;
+      for (const p of pts.slice().sort((a, b) => b.devs.length - a.devs.length)) {
+        if (p.at.approximate) continue;
+        const text = p.at.label + (p.devs.length > 1 ? ' (' + p.devs.length + ')' : '');
+        const w = text.length * size * 0.55;
+        const y = -p.at.lat - size * 0.8;
+        for (const x of [p.at.lon + unit * 2, p.at.lon - unit * 2 - w]) {
+          const box = { x, y, w, h: size * 1.1 };
+          const clash = placed.some((o) => box.x < o.x + o.w && o.x < box.x + box.w
+            && box.y < o.y + o.h && o.y < box.y + box.h);
+          if (!clash) {
+            placed.push(box);
+            labels.set(p, { x, y: -p.at.lat + unit * 0.6, text, size });
+            break;
+          }
+        }
+      }
+    }
     for (const p of pts) {
       const latest = p.devs.reduce((a, d) => (d._moved > a._moved ? d : a), p.devs[0]);
       const label = p.at.label + ' (' + p.at.place + ', ' + p.at.country + '): '
@@ -1181,9 +1206,10 @@
         cx: p.at.lon, cy: -p.at.lat, r: unit * (1 + Math.min(p.devs.length, 6) * 0.25),
         class: 'm-' + latest.status + (p.at.approximate ? ' approx' : '') + (focused === p ? ' focused' : ''),
       }));
-      if (pts.length <= 40) {
-        const txt = svg('text', { x: p.at.lon + unit * 2, y: -p.at.lat + unit * 0.6, 'font-size': unit * 2.4 });
-        txt.textContent = p.at.label + (p.devs.length > 1 ? ' (' + p.devs.length + ')' : '');
+      const l = labels.get(p);
+      if (l) {
+        const txt = svg('text', { x: l.x, y: l.y, 'font-size': l.size });
+        txt.textContent = l.text;
         a.append(txt);
       }
       marks.append(a);
