@@ -69,6 +69,8 @@ pub struct Api {
     pub cors_origins: Vec<String>,
     /// The WebSocket connections, so shutdown can let them finish their closing handshake.
     pub sockets: TaskTracker,
+    /// The situation board served at `/` (see [`crate::board`]).
+    pub board: Arc<crate::board::Board>,
 }
 
 impl Api {
@@ -125,8 +127,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The routes, with the token check on all but `/healthz`; every error as JSON; CORS when
-/// `api.cors_origins` names origins.
+/// The routes, with the token check on all but `/healthz` and the board's page and assets
+/// (which hold no situation data); every error as JSON; CORS when `api.cors_origins` names
+/// origins.
 pub fn router(api: Api) -> Router {
     let guarded = Router::new()
         .route("/readyz", get(readyz))
@@ -140,10 +143,12 @@ pub fn router(api: Api) -> Router {
         .route("/entities/{id}", get(entity))
         .route("/reports", get(reports))
         .route("/reports/{id}", get(report))
+        .route("/board/places", get(crate::board::located))
         .route_layer(middleware::from_fn_with_state(api.clone(), require_token));
     let cors = cors(&api.cors_origins);
     let router = Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .merge(crate::board::assets())
         .merge(guarded)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .layer(middleware::from_fn(json_errors))

@@ -13,12 +13,14 @@
 //! * `events`: change events as CloudEvents.
 //! * `journal`: the durable record of every outcome, snapshots and recovery.
 //! * `pipeline`: the wiring between them: threads, bounded channels, the event sink.
+//! * `api`, `board`: the HTTP API, and the situation board page it serves at `/`.
 //! * `config`, `cli`, `shutdown`: settings and lexicons, flags, signals.
 //!
 //! Dependencies flow one way: `report`/`text` ← `stages`, `source` ← `state` ← `events` ←
 //! `pipeline`; nothing below `pipeline` knows about channels.
 
 pub mod api;
+pub mod board;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -118,6 +120,8 @@ pub async fn run(
             warn!(path = %addr_file.display(), error = %e, "Cannot write the listen address file.");
         }
         info!(%addr, "HTTP API listening.");
+        let board = board::Board::new(cfg.lexicons.names.clone(), cfg.lexicons.gazetteer.clone());
+        board.warm();
         let router = api::router(api::Api {
             hub: hub.clone(),
             situation: situation.clone(),
@@ -126,6 +130,7 @@ pub async fn run(
             source: event_source.clone(),
             cors_origins: cfg.api.cors_origins.clone(),
             sockets: sockets.clone(),
+            board,
         });
         Some(tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {

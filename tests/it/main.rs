@@ -15,11 +15,13 @@
 //!   Chromium on another origin (CORS, `EventSource`, WebSocket subprotocol and closes),
 //!   WebSocket closing handshakes, pasted ids, refused filters and positions, event
 //!   identity across data folders, the `Bearer` scheme, JSON errors, the report list.
+//! * `board`: the situation board in a real headless Chromium.
 //! * `browser`: the headless Chromium those tests drive (skipped without one unless
 //!   `SITREP_REQUIRE_BROWSER` is set).
 
 mod api;
 mod badinput;
+mod board;
 mod browser;
 mod cli;
 mod daemon;
