@@ -4,7 +4,7 @@
 #   scripts/bench-board.sh            (RUNS=3 by default)
 #
 # Runs the end-to-end test `the_board_first_view_with_a_thousand_developments` RUNS times
-# with the release daemon (SITREP_BIN): 260 invented reports make 1,040 developments, then
+# with the release daemon (SITREP_BIN): 300 invented reports make over 1,000 developments, then
 # headless Chromium (scripts/install-browser.sh) loads the board five times in each run and
 # the page reports, after navigation start, when its first view was built and when it was
 # on the screen, and how long /situation took. Prints each run's line.

@@ -10,6 +10,10 @@ the resources it names, and writes:
                          nouns with their plurals; each entry lists its sources
   config/cue-words.toml  status-cue verbs by class (begin, continue, stop, complete,
                          cancel, deny, plan, request, report), inflected, with sources
+  config/word-classes.tsv  every one-word WordNet noun (singular and plural) with the
+                         class of its first sense (its lexicographer file: person, group,
+                         artifact, communication, act, ...), or `military` when one of its
+                         first two senses falls under the roots `[classes]` names
 
 Usage:
   scripts/gen-lexicon.py [--lexicon DIR] [--sources FILE] [--out-dir DIR] [--check]
@@ -46,11 +50,13 @@ PARTICLES = {"out", "over", "back", "off", "up", "down", "in", "on", "away", "in
 # ---------------------------------------------------------------- resources
 
 class WordNet:
-    """Open English WordNet: lemma -> pos -> {forms, senses}; synset id -> members."""
+    """Open English WordNet: lemma -> pos -> {forms, senses}; synset id -> members; noun
+    synset id -> (lexicographer file, hypernyms)."""
 
     def __init__(self, root):
         self.entries = {}
         self.members = {}
+        self.nouns = {}
         yroot = os.path.join(root, "open-english-wordnet", "src", "yaml")
         cache = os.path.join(os.environ.get("TMPDIR", "/tmp"), "sitrep-oewn-cache.pickle")
         data = None
@@ -62,19 +68,26 @@ class WordNet:
         except Exception:
             data = None
         if data is None:
-            data = {}
+            data = {"entries": {}, "nouns": {}}
             loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             for path in sorted(glob.glob(os.path.join(yroot, "entries-*.yaml"))):
                 with open(path, encoding="utf-8") as f:
-                    data.update(yaml.load(f, Loader=loader))
+                    data["entries"].update(yaml.load(f, Loader=loader))
+            for path in sorted(glob.glob(os.path.join(yroot, "noun.*.yaml"))):
+                lexfile = os.path.basename(path)[len("noun."):-len(".yaml")]
+                with open(path, encoding="utf-8") as f:
+                    for sid, syn in yaml.load(f, Loader=loader).items():
+                        data["nouns"][sid] = (lexfile, list(syn.get("hypernym") or [])
+                                              + list(syn.get("instance_hypernym") or []))
             try:
                 import pickle
                 with open(cache, "wb") as f:
                     pickle.dump(data, f)
             except OSError:
                 pass
-        self.entries = data
-        for lemma, by_pos in data.items():
+        self.entries = data["entries"]
+        self.nouns = data["nouns"]
+        for lemma, by_pos in self.entries.items():
             for pos, e in (by_pos or {}).items():
                 for s in e.get("sense", []) or []:
                     self.members.setdefault(s["synset"], []).append((lemma, pos))
@@ -105,6 +118,44 @@ class WordNet:
                 if m and m.group(2) in ("04", "11"):  # noun.act, noun.event
                     out.add(m.group(1).replace("_", " "))
         return sorted(out)
+
+
+def word_classes(wn, spec):
+    """word -> class: `military` under the configured roots, else the lexicographer file
+    of the word's first noun sense."""
+    roots = set()
+    for lemma in spec.get("military", []):
+        for s in wn.senses(lemma, "n"):
+            roots.add(s["synset"])
+    under = {}
+
+    def military(sid, depth=0):
+        if sid in under:
+            return under[sid]
+        under[sid] = False  # cycles
+        hit = sid in roots or (depth < 30 and any(
+            military(h, depth + 1) for h in wn.nouns.get(sid, ("", []))[1]))
+        under[sid] = hit
+        return hit
+
+    out = {}
+    for lemma, by_pos in wn.entries.items():
+        if not re.fullmatch(r"[a-z][a-z-]*[a-z]", lemma or ""):
+            continue
+        senses = ((by_pos or {}).get("n") or {}).get("sense") or []
+        if not senses:
+            continue
+        first = senses[0]["synset"]
+        cls = wn.nouns.get(first, ("", []))[0]
+        if any(military(s["synset"]) for s in senses[:2]) or lemma in spec.get("military_words", []):
+            cls = "military"
+        if not cls or cls in spec.get("skip", []):
+            continue
+        for form in {lemma, plural(lemma)} | set((by_pos.get("n") or {}).get("form") or []):
+            out.setdefault(form, cls)
+    for w in spec.get("military_words", []):
+        out[w] = "military"
+    return out
 
 
 def propbank_aliases(root, roleset):
@@ -349,7 +400,12 @@ def generate(args):
                 continue
             head = f"\n[[cue]]\nclass = {toml_str(cls)}"
             cues.append(render_entry(wn, lemma, pos, sources, irregular, head))
-    return {"triggers.toml": "\n".join(trig) + "\n", "cue-words.toml": "\n".join(cues) + "\n"}
+    classes = word_classes(wn, spec.get("classes", {}))
+    tsv = ["# word<TAB>class. GENERATED by scripts/gen-lexicon.py from Open English WordNet "
+           "(CC BY 4.0) and config/lexicon-sources.toml [classes]; do not edit."]
+    tsv += [f"{w}\t{c}" for w, c in sorted(classes.items())]
+    return {"triggers.toml": "\n".join(trig) + "\n", "cue-words.toml": "\n".join(cues) + "\n",
+            "word-classes.tsv": "\n".join(tsv) + "\n"}
 
 
 def main():
@@ -371,7 +427,7 @@ def main():
         else:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
-            n = text.count("\n[[")
+            n = text.count("\n[[") if name.endswith(".toml") else text.count("\n")
             print(f"wrote {path} ({n} entries)")
     sys.exit(1 if differ else 0)
 

@@ -1,6 +1,8 @@
-//! Documents for training and measuring the learned passes: folders of report files and
+//! Documents for training and measuring the learned passes: folders of report files,
 //! JSON-lines corpora (one article per line, `{"id", "title", "body"}` as the BBC and
-//! Reuters corpora beside the checkout are written).
+//! Reuters corpora beside the checkout are written) and CoNLL-2003-format files (one token
+//! per line, `-DOCSTART-` between documents: Reuters wire news of 1996, much of it about
+//! wars and talks, which the other corpora lack).
 //!
 //! Every document gets a stable id, so a label written against one candidate trigger
 //! (`labels/triggers.jsonl`) finds it again in a later run, and no corpus text has to be
@@ -104,6 +106,18 @@ pub fn documents(paths: &[PathBuf]) -> Result<Vec<Document>, CorpusError> {
                         id,
                     });
                 }
+            } else if text.starts_with("-DOCSTART-") {
+                let stem = path
+                    .file_stem()
+                    .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+                for (i, body) in conll_documents(&text).into_iter().enumerate() {
+                    let id = format!("conll-{stem}-{i:04}");
+                    out.push(Document {
+                        category: None,
+                        raw: raw(PathBuf::from(&id), body.into_bytes()),
+                        id,
+                    });
+                }
             } else {
                 out.push(Document {
                     id: path.display().to_string(),
@@ -114,6 +128,61 @@ pub fn documents(paths: &[PathBuf]) -> Result<Vec<Document>, CorpusError> {
         }
     }
     Ok(out)
+}
+
+/// The documents of a CoNLL-format file as text: a sentence per line, its tokens joined
+/// the way they were written ("troops , he said" becomes "troops, he said"), so the
+/// tokenizer and the sentence splitter see ordinary prose.
+fn conll_documents(text: &str) -> Vec<String> {
+    let mut docs = Vec::new();
+    let mut doc = String::new();
+    let mut line = String::new();
+    let flush_line = |line: &mut String, doc: &mut String| {
+        if !line.is_empty() {
+            doc.push_str(line);
+            doc.push('\n');
+            line.clear();
+        }
+    };
+    for row in text.lines() {
+        let token = row.split_whitespace().next().unwrap_or("");
+        if token == "-DOCSTART-" {
+            flush_line(&mut line, &mut doc);
+            if !doc.is_empty() {
+                docs.push(std::mem::take(&mut doc));
+            }
+            continue;
+        }
+        if token.is_empty() {
+            flush_line(&mut line, &mut doc);
+            continue;
+        }
+        let glue_left = matches!(
+            token,
+            "," | "."
+                | ";"
+                | ":"
+                | "?"
+                | "!"
+                | ")"
+                | "%"
+                | "'s"
+                | "n't"
+                | "'re"
+                | "'ve"
+                | "'ll"
+                | "'d"
+        );
+        if !line.is_empty() && !glue_left && !line.ends_with(['(', '$']) {
+            line.push(' ');
+        }
+        line.push_str(token);
+    }
+    flush_line(&mut line, &mut doc);
+    if !doc.is_empty() {
+        docs.push(doc);
+    }
+    docs
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CorpusError> {
@@ -168,6 +237,17 @@ mod tests {
         assert_eq!(ids[3], format!("{}:3", jl.display()));
         assert_eq!(docs[2].raw.bytes, b"T\n\nB.");
         assert_eq!(docs[2].category.as_deref(), Some("sport"));
+        let conll = dir.path().join("train.txt");
+        std::fs::write(
+            &conll,
+            "-DOCSTART- -X- -X- O\n\nTroops NNS B-NP O\nleft VBD B-VP O\n( ( O O\nsaid VBD O O\n) ) O O\n. . O O\n\nIt PRP B-NP O\nwas VBD O O\nn't RB O O\n.\n-DOCSTART- -X- -X- O\n\nTwo CD O O\n",
+        )
+        .unwrap();
+        let docs = documents(&[conll]).unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].id, "conll-train-0000");
+        assert_eq!(docs[0].raw.bytes, b"Troops left (said).\nIt wasn't.\n");
+        assert_eq!(docs[1].raw.bytes, b"Two\n");
         std::fs::write(&jl, "{not json\n").unwrap();
         assert!(matches!(
             documents(&[jl]),

@@ -168,6 +168,9 @@ pub struct ClaimDraft {
     /// How the trigger is written: `noun`, `base`, `past`, `ing` (an "-ing" form) or
     /// `noun-or-ing` ("meeting").
     pub form: &'static str,
+    /// The trigger's lemma in the lexicon ("withdraw" for "withdrew", "pull out" for
+    /// "pulled its forces out").
+    pub lemma: String,
     /// The sense filter's margin for the situation sense (absent without a model).
     pub sense: Option<f32>,
     pub status: Option<Status>,

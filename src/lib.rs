@@ -408,13 +408,30 @@ pub fn explain(cfg: &Config, path: &std::path::Path) -> Result<serde_json::Value
             &ex.mentions,
             c,
             &doc,
-            &cfg.lexicons.ner,
+            &stages::extract::sense::Knowledge::of(&cfg.lexicons),
             &cfg.lexicons.sense,
         )
         .into_iter()
-        .take(8)
+        .take(60)
         .map(|(f, w)| json!([f, (w * 10.0).round() / 10.0]))
         .collect()
+    };
+    // A dropped candidate's margin, to read against the model's threshold.
+    let margin = |c: &extraction::ClaimDraft| -> Option<f32> {
+        if cfg.lexicons.sense.is_empty() {
+            return None;
+        }
+        let mut keys = Vec::new();
+        stages::extract::sense::claim_keys(
+            &report,
+            &toks,
+            &all.mentions,
+            c,
+            &doc,
+            &stages::extract::sense::Knowledge::of(&cfg.lexicons),
+            &mut keys,
+        );
+        Some((cfg.lexicons.sense.margin(&keys) * 100.0).round() / 100.0)
     };
     let mention = |i: Option<usize>| {
         i.and_then(|i| ex.mentions.get(i))
@@ -441,6 +458,7 @@ pub fn explain(cfg: &Config, path: &std::path::Path) -> Result<serde_json::Value
             })).collect::<Vec<_>>(),
             "dropped": dropped.iter().filter(|c| c.sentence == i).map(|c| json!({
                 "frame": c.frame, "trigger": c.trigger, "span": [c.span.0, c.span.1],
+                "sense_margin": margin(c), "sense_threshold": cfg.lexicons.sense.threshold,
                 "sense_features": sense_features(c),
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),

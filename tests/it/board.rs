@@ -951,7 +951,7 @@ fn the_board_first_view_with_a_thousand_developments() {
     let dir = tempfile::tempdir().expect("tempdir");
     let watch = dir.path().join("watch");
     std::fs::create_dir_all(&watch).expect("watch dir");
-    let reports = invented_reports(260);
+    let reports = invented_reports(300);
     for (name, text) in &reports {
         std::fs::write(watch.join(name), text).expect("write report");
     }

@@ -16,7 +16,6 @@ use super::words::word_bounded;
 use crate::config::{CueConfig, FrameConfig};
 use crate::extraction::{ClaimDraft, EntityKind, Mention, Modality, Status};
 use crate::learn::LinearModel;
-use crate::ner::NerModel;
 use crate::report::Report;
 use crate::text::{with_lower, LowerMap, SentenceTokens, Token, TokenKind};
 
@@ -48,16 +47,20 @@ impl Form {
 #[derive(Debug, Clone, Default)]
 struct TriggerId {
     standalone: Option<(usize, Form)>,
-    /// (frame, form of the verb, the particle's words).
-    phrasal: Vec<(usize, Form, Vec<String>)>,
+    phrasal: Vec<PhrasalHead>,
 }
+
+/// A verb that heads a phrasal trigger: (frame, form of the verb, the particle's words,
+/// the lemma).
+type PhrasalHead = (usize, Form, Vec<String>, String);
 
 /// A trigger found in a sentence: its frame and form, the token range of its head (the
 /// verb of a phrasal trigger) and the byte range of its text (through the particle).
 #[derive(Debug, Clone, Copy)]
-struct Found {
+struct Found<'l> {
     fi: usize,
     form: Form,
+    lemma: &'l str,
     t0: usize,
     t1: usize,
     start: usize,
@@ -104,7 +107,7 @@ pub struct FrameMatcher {
     in_force: Vec<String>,
     grammar: Grammar,
     /// The learned sense filter.
-    sense: Option<(Arc<LinearModel>, Arc<NerModel>)>,
+    sense: Option<(Arc<LinearModel>, sense::Knowledge)>,
     /// Each frame's location prepositions, as words.
     location_preps: Vec<Vec<Vec<String>>>,
 }
@@ -187,7 +190,7 @@ impl FrameMatcher {
         }
         // Verbs whose particle may stand apart ("pull its forces out"): the verb alone is a
         // pattern too, kept only where the particle follows.
-        let mut heads: HashMap<String, Vec<(usize, Form, Vec<String>)>> = HashMap::new();
+        let mut heads: HashMap<String, Vec<PhrasalHead>> = HashMap::new();
         for (fi, f) in frames.iter().enumerate() {
             for ph in &f.phrasal {
                 let particle: Vec<String> = ph
@@ -203,8 +206,8 @@ impl FrameMatcher {
                 for (list, form) in lists {
                     for v in list {
                         let entry = heads.entry(v.to_lowercase()).or_default();
-                        if !entry.iter().any(|(i, _, p)| *i == fi && *p == particle) {
-                            entry.push((fi, form, particle.clone()));
+                        if !entry.iter().any(|(i, _, p, _)| *i == fi && *p == particle) {
+                            entry.push((fi, form, particle.clone(), ph.lemma.clone()));
                         }
                     }
                 }
@@ -321,7 +324,7 @@ impl FrameMatcher {
 
     /// Keeps only the candidate triggers `model` takes for the situation sense (an empty
     /// model, or `None`, keeps every one).
-    pub fn with_sense(mut self, model: Option<(Arc<LinearModel>, Arc<NerModel>)>) -> Self {
+    pub fn with_sense(mut self, model: Option<(Arc<LinearModel>, sense::Knowledge)>) -> Self {
         self.sense = model.filter(|(m, _)| !m.is_empty());
         self
     }
@@ -407,7 +410,7 @@ impl FrameMatcher {
         // The first token that ends after `byte` (token ends increase), else the last.
         let tok_at = |byte: usize| toks.partition_point(|t| t.end <= byte).min(toks.len() - 1);
         let boundaries = self.clause_boundaries(toks);
-        let mut triggers: Vec<Found> = Vec::new();
+        let mut triggers: Vec<Found<'_>> = Vec::new();
         // Particle tokens already taken by a phrasal trigger ("held ... talks"): a trigger
         // there is part of that one.
         let mut taken: Vec<usize> = Vec::new();
@@ -417,24 +420,31 @@ impl FrameMatcher {
             }
             let (t0, t1) = (tok_at(m.start()), tok_at(m.end() - 1));
             let id = &self.trigger_ids[m.pattern().as_usize()];
-            let phrasal = id.phrasal.iter().find_map(|(fi, form, particle)| {
+            let phrasal = id.phrasal.iter().find_map(|(fi, form, particle, lemma)| {
                 self.particle_after(toks, &boundaries, t1, particle)
-                    .map(|(p0, p1)| (*fi, *form, p0, p1))
+                    .map(|(p0, p1)| (*fi, *form, p0, p1, lemma.as_str()))
             });
-            if let Some((fi, form, p0, p1)) = phrasal {
+            if let Some((fi, form, p0, p1, lemma)) = phrasal {
                 taken.extend(p0..=p1);
                 triggers.push(Found {
                     fi,
                     form,
+                    lemma,
                     t0,
                     t1,
                     start: m.start(),
                     end: toks[p1].end,
                 });
             } else if let Some((fi, form)) = id.standalone {
+                let frame = &self.frames[fi];
+                let lemma = frame
+                    .lemmas
+                    .get(&lower[m.start()..m.end()])
+                    .map_or(&lower[m.start()..m.end()], String::as_str);
                 triggers.push(Found {
                     fi,
                     form,
+                    lemma,
                     t0,
                     t1,
                     start: m.start(),
@@ -446,7 +456,7 @@ impl FrameMatcher {
         // The sense filter: a trigger in another sense ("pulled out of the race") is no
         // claim, and takes no cue from the triggers that are.
         let mut margins = Vec::with_capacity(triggers.len());
-        if let Some((model, classes)) = &self.sense {
+        if let Some((model, know)) = &self.sense {
             let mut keys = Vec::new();
             triggers.retain(|f| {
                 let frame = &self.frames[f.fi];
@@ -454,13 +464,14 @@ impl FrameMatcher {
                     toks,
                     (f.start, f.end),
                     &text[f.start..f.end],
+                    f.lemma,
                     frame.name.as_deref().unwrap_or(&frame.kind),
                     f.form.as_str(),
                     mentions,
                     in_sentence,
                     ctx.heading,
                     ctx.doc,
-                    classes,
+                    know,
                     &mut keys,
                 );
                 let margin = model.margin(&keys);
@@ -539,6 +550,7 @@ impl FrameMatcher {
             &Found {
                 fi,
                 form,
+                lemma,
                 t0,
                 t1,
                 start,
@@ -640,6 +652,7 @@ impl FrameMatcher {
                 trigger: text[start..end].to_string(),
                 span: (start, end),
                 form: form.as_str(),
+                lemma: lemma.to_string(),
                 sense: margins.get(ti).copied(),
                 status,
                 cue,
@@ -1145,7 +1158,9 @@ mod tests {
     fn claims(text: &str) -> Vec<(String, Option<Status>, Option<String>)> {
         let cfg = Config::embedded().unwrap();
         let r = test_report(&cfg, text);
+        // The rules alone: the sense filter is tested on its own.
         Extractor::new(&cfg.lexicons)
+            .without_sense()
             .extract(&r)
             .claims
             .into_iter()
@@ -1165,7 +1180,7 @@ mod tests {
     fn location_of(text: &str, trigger: &str) -> Option<String> {
         let cfg = Config::embedded().unwrap();
         let r = test_report(&cfg, text);
-        let ex = Extractor::new(&cfg.lexicons).extract(&r);
+        let ex = Extractor::new(&cfg.lexicons).without_sense().extract(&r);
         let c = ex
             .claims
             .iter()

@@ -29,7 +29,7 @@ impl Extractor {
         Self {
             entities: EntityRecognizer::new(lex),
             frames: FrameMatcher::new(&lex.frames, &lex.cues)
-                .with_sense(Some((lex.sense.clone(), lex.ner.clone()))),
+                .with_sense(Some((lex.sense.clone(), sense::Knowledge::of(lex)))),
         }
     }
 

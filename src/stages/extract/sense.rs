@@ -8,6 +8,7 @@
 //! sentences). It is trained by `sitrep train-sense` on labelled candidates
 //! (`labels/triggers.jsonl`, `docs/LABELLING.md`) and stored in `config/sense.model`.
 
+use crate::config::WordClasses;
 use crate::extraction::{EntityKind, Mention};
 use crate::learn::key;
 use crate::ner::NerModel;
@@ -17,9 +18,26 @@ use crate::text::{with_lower, SentenceTokens, Token, TokenKind};
 /// The task name in the model file.
 pub const TASK: &str = "sense";
 /// Bump when the features change: a model trained on other features is refused.
-pub const FEATURE_VERSION: u32 = 2;
+pub const FEATURE_VERSION: u32 = 6;
 /// The labels, in model order.
 pub const LABELS: [&str; 2] = ["other", "situation"];
+
+/// What the learned passes know of words beyond the text: word clusters learnt from
+/// unlabelled news (the entity tagger's) and the class of each common noun (WordNet's).
+#[derive(Debug, Clone)]
+pub struct Knowledge {
+    pub clusters: std::sync::Arc<NerModel>,
+    pub words: std::sync::Arc<WordClasses>,
+}
+
+impl Knowledge {
+    pub fn of(lex: &crate::config::Lexicons) -> Self {
+        Self {
+            clusters: lex.ner.clone(),
+            words: lex.word_classes.clone(),
+        }
+    }
+}
 
 /// Words of the report that say what it is about: the title's and the first body
 /// sentences' words, lower case, four letters or more.
@@ -38,7 +56,7 @@ impl DocContext {
             for t in toks.sentence(si) {
                 if t.kind == TokenKind::Word && t.text.len() >= 4 {
                     let w = t.text.to_lowercase();
-                    if !words.contains(&w) {
+                    if content_word(&w) && !words.contains(&w) {
                         words.push(w);
                     }
                 }
@@ -71,6 +89,8 @@ pub struct Candidate<'a, 't> {
     pub form: &'a str,
     /// The trigger's text, any case.
     pub trigger: &'a str,
+    /// Its lemma in the lexicon.
+    pub lemma: &'a str,
     pub toks: &'a [Token<'t>],
     /// The trigger's first and last token (the verb of a phrasal trigger).
     pub t0: usize,
@@ -83,9 +103,9 @@ pub struct Candidate<'a, 't> {
     /// The sentence is a title or heading.
     pub heading: bool,
     pub doc: &'a DocContext,
-    /// Word classes (the entity tagger's clusters, learnt from unlabelled news): "released
-    /// 12 workers" and "released 40 prisoners" look alike to the model through them.
-    pub classes: &'a NerModel,
+    /// Word clusters and noun classes: "released 12 workers" and "released 40 prisoners"
+    /// look alike to the model through them.
+    pub know: &'a Knowledge,
 }
 
 fn kind_tag(m: &Mention) -> &'static str {
@@ -107,6 +127,20 @@ const DETERMINERS: [&str; 9] = [
     "the", "a", "an", "its", "their", "his", "her", "this", "that",
 ];
 
+/// Function words, left out of the bags of words: with a few thousand labels a weight on
+/// "on" or "the" learns a corpus's habits ("released on Friday" of films), not a sense.
+const FUNCTION_WORDS: [&str; 64] = [
+    "a", "about", "after", "all", "also", "an", "and", "are", "as", "at", "be", "been", "before",
+    "but", "by", "can", "could", "did", "do", "for", "from", "had", "has", "have", "he", "her",
+    "his", "if", "in", "into", "is", "it", "its", "may", "more", "not", "of", "on", "one", "or",
+    "other", "our", "over", "said", "says", "she", "so", "than", "that", "the", "their", "them",
+    "there", "they", "this", "to", "up", "was", "we", "were", "when", "which", "who", "will",
+];
+
+fn content_word(w: &str) -> bool {
+    !FUNCTION_WORDS.contains(&w)
+}
+
 /// The feature keys of a candidate.
 pub fn keys(c: &Candidate<'_, '_>, out: &mut Vec<u64>) {
     out.clear();
@@ -117,9 +151,9 @@ pub fn keys(c: &Candidate<'_, '_>, out: &mut Vec<u64>) {
 fn features(c: &Candidate<'_, '_>, emit: &mut dyn FnMut(&str, &str)) {
     let fr = c.frame;
     let trig = c.trigger.to_lowercase();
-    emit("bias", "");
-    emit("fr", fr);
-    emit("trig", &trig);
+    // No frame-wide prior: each trigger word brings its own, so a frame whose candidates
+    // are mostly another sense ("left") does not pull down its clear words ("withdrawal").
+    emit("fr|lemma", &format!("{fr}|{}", c.lemma));
     emit("fr|trig", &format!("{fr}|{trig}"));
     emit("fr|form", &format!("{fr}|{}", c.form));
     if c.heading {
@@ -133,39 +167,34 @@ fn features(c: &Candidate<'_, '_>, emit: &mut dyn FnMut(&str, &str)) {
         }
     };
     // Words around the trigger, by position and as bags.
-    for d in 1..=3usize {
-        let w = if c.t0 >= d {
-            word(c.t0 - d)
-        } else {
-            "<s>".into()
-        };
-        emit(&format!("w-{d}"), &w);
-        if d == 1 {
-            emit("fr|w-1", &format!("{fr}|{w}"));
-        }
-        let w = if c.t1 + d < c.toks.len() {
-            word(c.t1 + d)
-        } else {
-            "</s>".into()
-        };
-        emit(&format!("w+{d}"), &w);
-        if d == 1 {
-            emit("fr|w+1", &format!("{fr}|{w}"));
-        }
-    }
+    // Only the nearest words by position: farther ones, as bags, generalize better.
+    let w = if c.t0 >= 1 {
+        word(c.t0 - 1)
+    } else {
+        "<s>".into()
+    };
+    emit("w-1", &w);
+    emit("fr|w-1", &format!("{fr}|{w}"));
+    let w = if c.t1 + 1 < c.toks.len() {
+        word(c.t1 + 1)
+    } else {
+        "</s>".into()
+    };
+    emit("w+1", &w);
+    emit("fr|w+1", &format!("{fr}|{w}"));
     for i in c.t0.saturating_sub(6)..c.t0 {
-        if c.toks[i].kind == TokenKind::Word {
+        if c.toks[i].kind == TokenKind::Word && content_word(&word(i)) {
             emit("L", &word(i));
         }
     }
     for i in c.t1 + 1..(c.t1 + 7).min(c.toks.len()) {
-        if c.toks[i].kind == TokenKind::Word {
+        if c.toks[i].kind == TokenKind::Word && content_word(&word(i)) {
             emit("R", &word(i));
             emit("fr|R", &format!("{fr}|{}", word(i)));
         }
     }
     // The classes of the words around it.
-    let class = |i: usize| c.classes.word_class(c.toks[i].text);
+    let class = |i: usize| c.know.clusters.word_class(c.toks[i].text);
     for d in 1..=3usize {
         if c.t1 + d < c.toks.len() {
             if let Some((coarse, fine)) = class(c.t1 + d) {
@@ -178,6 +207,94 @@ fn features(c: &Candidate<'_, '_>, emit: &mut dyn FnMut(&str, &str)) {
                 emit(&format!("c-{d}"), &format!("{fr}|{fine}"));
                 emit("cL", &format!("{fr}|{coarse}"));
             }
+        }
+    }
+    // The head of the subject: the word before the trigger past auxiliaries, adverbs and
+    // "to" ("Kestrian troops are withdrawing", "France will pull"), as a word and a class.
+    let skip = |w: &str| {
+        matches!(
+            w,
+            "is" | "are"
+                | "was"
+                | "were"
+                | "be"
+                | "been"
+                | "being"
+                | "has"
+                | "have"
+                | "had"
+                | "will"
+                | "would"
+                | "shall"
+                | "should"
+                | "can"
+                | "could"
+                | "may"
+                | "might"
+                | "must"
+                | "to"
+                | "not"
+                | "n't"
+                | "also"
+                | "now"
+                | "then"
+                | "still"
+                | "already"
+                | "began"
+                | "begun"
+                | "begin"
+                | "started"
+                | "start"
+                | "finished"
+                | "completed"
+        ) || (w.len() > 4 && w.ends_with("ly"))
+    };
+    let mut sj = c.t0;
+    while sj > 0 && with_lower(c.toks[sj - 1].text, |w| skip(w)) {
+        sj -= 1;
+    }
+    if sj > 0 {
+        let i = sj - 1;
+        let tag = c
+            .in_sentence
+            .iter()
+            .zip(c.mention_tokens)
+            .find(|(_, &(a, b))| a <= i && i <= b)
+            .map(|(&mi, _)| kind_tag(&c.mentions[mi]));
+        match tag {
+            Some(tag) => emit("fr|subj", &format!("{fr}|{tag}")),
+            None => {
+                emit("fr|subj", &format!("{fr}|{}", word(i)));
+                if let Some(cls) = c.know.words.of(c.toks[i].text) {
+                    emit("fr|subjc", &format!("{fr}|{cls}"));
+                }
+            }
+        }
+        // A capitalized word the tagger and gazetteer do not know, in the subject or just
+        // before its head ("Kestrian units", "Vantoria will withdraw"): by its shape and
+        // ending, so a name never seen in training is read like the known ones it resembles
+        // ("-ian", "-ese" adjectives of nationality).
+        let unknown_name = |j: usize| {
+            c.toks[j].kind == TokenKind::Word
+                && c.toks[j].is_capitalized()
+                // First in the sentence, only a word too rare to have a cluster.
+                && (j > 0 || class(j).is_none())
+                && !c.mention_tokens.iter().any(|&(a, b)| a <= j && j <= b)
+        };
+        for (j, what) in [(i, "fr|subjcap"), (i.wrapping_sub(1), "fr|subjpre")] {
+            if j < c.toks.len() && unknown_name(j) {
+                emit(what, &format!("{fr}|{}", suffix(c.toks[j].text, 3)));
+                emit(what, fr);
+            }
+        }
+    }
+    // The nouns around it, as classes.
+    for i in c.t0.saturating_sub(5)..(c.t1 + 6).min(c.toks.len()) {
+        if (c.t0..=c.t1).contains(&i) || c.toks[i].is_capitalized() {
+            continue;
+        }
+        if let Some(cls) = c.know.words.of(c.toks[i].text) {
+            emit("fr|cls", &format!("{fr}|{cls}"));
         }
     }
     // The object or complement: the first word after the trigger that is not a
@@ -237,13 +354,16 @@ fn features(c: &Candidate<'_, '_>, emit: &mut dyn FnMut(&str, &str)) {
     if c.toks[c.t0].is_capitalized() && c.t0 > 0 {
         emit("cap-mid", fr);
     }
-    // What the report is about: its words, and their classes.
+    // What the report is about.
     for w in &c.doc.words {
         emit("doc", w);
-        if let Some((_, fine)) = c.classes.word_class(w) {
-            emit("docc", &fine.to_string());
-        }
     }
+}
+
+/// The last `n` characters of `word`, lowercased.
+fn suffix(word: &str, n: usize) -> String {
+    let start = word.char_indices().rev().nth(n - 1).map_or(0, |(i, _)| i);
+    word[start..].to_lowercase()
 }
 
 /// The first and last token of the byte range `start..end` of a sentence (the first token
@@ -273,13 +393,14 @@ pub fn span_keys(
     st: &[Token<'_>],
     span: (usize, usize),
     trigger: &str,
+    lemma: &str,
     frame: &str,
     form: &str,
     mentions: &[Mention],
     in_sentence: &[usize],
     heading: bool,
     doc: &DocContext,
-    classes: &NerModel,
+    know: &Knowledge,
     out: &mut Vec<u64>,
 ) {
     out.clear();
@@ -287,13 +408,14 @@ pub fn span_keys(
         st,
         span,
         trigger,
+        lemma,
         frame,
         form,
         mentions,
         in_sentence,
         heading,
         doc,
-        classes,
+        know,
         &mut |t, v| out.push(key(t, v)),
     );
 }
@@ -303,13 +425,14 @@ fn span_features(
     st: &[Token<'_>],
     span: (usize, usize),
     trigger: &str,
+    lemma: &str,
     frame: &str,
     form: &str,
     mentions: &[Mention],
     in_sentence: &[usize],
     heading: bool,
     doc: &DocContext,
-    classes: &NerModel,
+    know: &Knowledge,
     emit: &mut dyn FnMut(&str, &str),
 ) {
     if st.is_empty() {
@@ -329,6 +452,7 @@ fn span_features(
         frame,
         form,
         trigger: &named,
+        lemma,
         toks: st,
         t0,
         t1,
@@ -337,7 +461,7 @@ fn span_features(
         mention_tokens: &mt,
         heading,
         doc,
-        classes,
+        know,
     };
     features(&c, emit);
 }
@@ -349,11 +473,11 @@ pub fn claim_keys(
     mentions: &[Mention],
     claim: &crate::extraction::ClaimDraft,
     doc: &DocContext,
-    classes: &NerModel,
+    know: &Knowledge,
     out: &mut Vec<u64>,
 ) {
     out.clear();
-    claim_features(report, toks, mentions, claim, doc, classes, &mut |t, v| {
+    claim_features(report, toks, mentions, claim, doc, know, &mut |t, v| {
         out.push(key(t, v));
     });
 }
@@ -366,11 +490,11 @@ pub fn claim_weights(
     mentions: &[Mention],
     claim: &crate::extraction::ClaimDraft,
     doc: &DocContext,
-    classes: &NerModel,
+    know: &Knowledge,
     model: &crate::learn::LinearModel,
 ) -> Vec<(String, f32)> {
     let mut out = Vec::new();
-    claim_features(report, toks, mentions, claim, doc, classes, &mut |t, v| {
+    claim_features(report, toks, mentions, claim, doc, know, &mut |t, v| {
         out.push((format!("{t}={v}"), model.margin(&[key(t, v)])));
     });
     out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
@@ -383,7 +507,7 @@ fn claim_features(
     mentions: &[Mention],
     claim: &crate::extraction::ClaimDraft,
     doc: &DocContext,
-    classes: &NerModel,
+    know: &Knowledge,
     emit: &mut dyn FnMut(&str, &str),
 ) {
     let in_sentence: Vec<usize> = (0..mentions.len())
@@ -393,13 +517,14 @@ fn claim_features(
         toks.sentence(claim.sentence),
         claim.span,
         &claim.trigger,
+        &claim.lemma,
         &claim.frame,
         claim.form,
         mentions,
         &in_sentence,
         report.headings.contains(&claim.sentence),
         doc,
-        classes,
+        know,
         emit,
     );
 }
@@ -416,25 +541,19 @@ mod tests {
         let cfg = Config::embedded().unwrap();
         let r = test_report(
             &cfg,
-            "Kestrian troops withdrew from Varnholt air base on Monday, officials said.\n",
+            "Russian troops withdrew from Varnholt air base on Monday, officials said.\n",
         );
         let ex = Extractor::new(&cfg.lexicons).without_sense().extract(&r);
         let claim = ex.claims.iter().find(|c| c.trigger == "withdrew").unwrap();
         let toks = SentenceTokens::new(r.sentences.iter().map(|s| s.text.as_str()));
         let doc = DocContext::new(&r, &toks);
         let mut k = Vec::new();
-        claim_keys(
-            &r,
-            &toks,
-            &ex.mentions,
-            claim,
-            &doc,
-            &cfg.lexicons.ner,
-            &mut k,
-        );
+        let know = Knowledge::of(&cfg.lexicons);
+        claim_keys(&r, &toks, &ex.mentions, claim, &doc, &know, &mut k);
         assert!(k.contains(&key("fr|obj", "withdrawal|from")));
         assert!(k.contains(&key("fr|mk<", "withdrawal|DEM")));
-        assert!(k.contains(&key("doc", "kestrian")));
+        assert!(k.contains(&key("doc", "russian")));
         assert!(k.contains(&key("fr|trig", "withdrawal|withdrew")));
+        assert!(k.contains(&key("fr|lemma", "withdrawal|withdraw")));
     }
 }
