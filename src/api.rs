@@ -1,5 +1,5 @@
 //! The HTTP API: change events over Server-Sent Events and WebSocket, resumable from a
-//! sequence number; the situation as JSON; health and Prometheus metrics.
+//! sequence number; the situation (and its stories) as JSON; health and Prometheus metrics.
 //!
 //! A client takes `GET /situation` (which carries the `seq` it is consistent with), then
 //! streams `GET /events?since=<seq>`: every later event, no gap, no repeat. After a
@@ -89,6 +89,8 @@ pub fn router(api: Api) -> Router {
         .route("/entities", get(entities))
         .route("/entities/{id}", get(entity))
         .route("/reports/{id}", get(report))
+        .route("/stories", get(stories))
+        .route("/stories/{id}", get(story))
         .route_layer(middleware::from_fn_with_state(api.clone(), require_token));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -219,9 +221,13 @@ async fn situation(State(api): State<Api>) -> Json<serde_json::Value> {
 
 async fn developments(State(api): State<Api>) -> Json<serde_json::Value> {
     Json(
-        api.situation.read(
-            |s| json!({"seq": s.seq(), "developments": s.developments().collect::<Vec<_>>()}),
-        ),
+        api.situation.read(|s| {
+            let list: Vec<_> = s
+                .developments()
+                .map(|d| s.development_in_story(d))
+                .collect();
+            json!({"seq": s.seq(), "developments": list})
+        }),
     )
 }
 
@@ -232,7 +238,7 @@ async fn development(
     api.situation
         .read(|s| {
             s.development(&id)
-                .map(|d| json!({"seq": s.seq(), "development": d}))
+                .map(|d| json!({"seq": s.seq(), "development": s.development_in_story(d)}))
         })
         .map(Json)
         .ok_or_else(|| ApiError::not_found("development", &id))
@@ -260,9 +266,29 @@ async fn report(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     api.situation
-        .read(|s| s.report(&id).map(|r| json!({"seq": s.seq(), "report": r})))
+        .read(|s| {
+            s.report(&id)
+                .map(|r| json!({"seq": s.seq(), "report": s.report_in_story(r)}))
+        })
         .map(Json)
         .ok_or_else(|| ApiError::not_found("report", &id))
+}
+
+async fn stories(State(api): State<Api>) -> Json<serde_json::Value> {
+    Json(api.situation.read(|s| {
+        let list: Vec<_> = s.stories().all().map(|st| st.summary()).collect();
+        json!({"seq": s.seq(), "stories": list})
+    }))
+}
+
+async fn story(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    api.situation
+        .read(|s| s.stories().get(&id).map(|st| json!({"seq": s.seq(), "story": st})))
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("story", &id))
 }
 
 /// What a stream wants: where to start and which events.

@@ -21,6 +21,7 @@ pub mod embedded {
     pub const NAMES: &str = include_str!("../config/names.toml");
     pub const FRAMES: &str = include_str!("../config/frames.toml");
     pub const CUES: &str = include_str!("../config/cues.toml");
+    pub const SIMILARITY: &str = include_str!("../config/similarity.toml");
     /// The trained entity tagger (`sitrep train-ner`).
     pub const NER_MODEL: &[u8] = include_bytes!("../config/ner.model");
 }
@@ -316,6 +317,133 @@ impl Default for ApiConfig {
     }
 }
 
+fn default_near_threshold() -> f32 {
+    0.35
+}
+fn default_sentence_threshold() -> f32 {
+    0.4
+}
+fn default_sentence_offset() -> f32 {
+    0.2
+}
+fn default_content_threshold() -> f32 {
+    0.25
+}
+fn default_retain_reports() -> usize {
+    250_000
+}
+fn default_rewrite_reports() -> usize {
+    20_000
+}
+fn default_rewrite_days() -> u32 {
+    3
+}
+
+/// `[dedup]`: near duplicates (see `stages::dedup` and `stages::similarity`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupConfig {
+    /// Two reports are near duplicates when this share of the longer one's sentences match
+    /// sentences of the other, in order.
+    #[serde(default = "default_near_threshold")]
+    pub near_threshold: f32,
+    /// Two sentences match when they share this share of their content words (Jaccard).
+    #[serde(default = "default_sentence_threshold")]
+    pub sentence_threshold: f32,
+    /// ...and stand at most this far apart in their reports (as a share of each report's
+    /// length): a rewrite keeps the order of what it retells.
+    #[serde(default = "default_sentence_offset")]
+    pub sentence_offset: f32,
+    /// A report found through the content index is compared sentence by sentence only when
+    /// the two reports' content words are at least this similar (Jaccard, estimated).
+    #[serde(default = "default_content_threshold")]
+    pub content_threshold: f32,
+    /// Reports the near-duplicate index keeps, the latest first: the bound on its memory.
+    /// A copy of a report older than that is taken as new.
+    #[serde(default = "default_retain_reports")]
+    pub retain_reports: usize,
+    /// Of those, the latest this many can be found by their content words alone (rewrites
+    /// by other outlets), when published at most `rewrite_days` apart.
+    #[serde(default = "default_rewrite_reports")]
+    pub rewrite_reports: usize,
+    #[serde(default = "default_rewrite_days")]
+    pub rewrite_days: u32,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        Self {
+            near_threshold: default_near_threshold(),
+            sentence_threshold: default_sentence_threshold(),
+            sentence_offset: default_sentence_offset(),
+            content_threshold: default_content_threshold(),
+            retain_reports: default_retain_reports(),
+            rewrite_reports: default_rewrite_reports(),
+            rewrite_days: default_rewrite_days(),
+        }
+    }
+}
+
+fn default_story_days() -> u32 {
+    90
+}
+fn default_story_entities() -> f32 {
+    0.15
+}
+fn default_story_shared_development() -> f32 {
+    0.5
+}
+fn default_story_content() -> f32 {
+    0.08
+}
+fn default_story_reports() -> usize {
+    20_000
+}
+fn default_story_postings() -> usize {
+    32
+}
+
+/// `[stories]`: grouping reports about one happening (see `state::stories`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoriesConfig {
+    /// A report joins the story of an earlier report published at most this many days
+    /// before or after it...
+    #[serde(default = "default_story_days")]
+    pub window_days: u32,
+    /// ...whose named entities it shares (cosine similarity, each entity weighted by how
+    /// rare it is among all reports) at least this much...
+    #[serde(default = "default_story_entities")]
+    pub entity_similarity: f32,
+    /// ...and whose content words it shares at least this much (Jaccard, estimated).
+    #[serde(default = "default_story_content")]
+    pub content_similarity: f32,
+    /// Both thresholds are multiplied by this when the two reports' claims went to one
+    /// development: evidence of its own that they are about one happening.
+    #[serde(default = "default_story_shared_development")]
+    pub shared_development: f32,
+    /// Recent reports kept for linking: the bound on the memory and time linking takes.
+    #[serde(default = "default_story_reports")]
+    pub recent_reports: usize,
+    /// Per entity, the latest reports naming it that are looked at: an entity in every
+    /// report (a country in the news all week) adds no more than this to the search.
+    #[serde(default = "default_story_postings")]
+    pub reports_per_entity: usize,
+}
+
+impl Default for StoriesConfig {
+    fn default() -> Self {
+        Self {
+            window_days: default_story_days(),
+            entity_similarity: default_story_entities(),
+            content_similarity: default_story_content(),
+            shared_development: default_story_shared_development(),
+            recent_reports: default_story_reports(),
+            reports_per_entity: default_story_postings(),
+        }
+    }
+}
+
 /// `[lexicons]`: lexicon files, relative to the settings file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -324,6 +452,8 @@ pub struct LexiconPaths {
     pub names: Option<PathBuf>,
     pub frames: Option<PathBuf>,
     pub cues: Option<PathBuf>,
+    /// Words left out when comparing reports' content (near duplicates, stories).
+    pub similarity: Option<PathBuf>,
     /// The entity tagger's model file (`sitrep train-ner`).
     pub ner: Option<PathBuf>,
 }
@@ -341,6 +471,10 @@ struct RawSettings {
     journal: JournalConfig,
     #[serde(default)]
     api: ApiConfig,
+    #[serde(default)]
+    dedup: DedupConfig,
+    #[serde(default)]
+    stories: StoriesConfig,
     lexicons: Option<LexiconPaths>,
 }
 
@@ -486,6 +620,13 @@ pub struct DenialConfig {
     pub clause: Vec<String>,
 }
 
+/// `similarity.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarityWords {
+    pub function_words: Vec<String>,
+}
+
 /// All the lexicons, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct Lexicons {
@@ -493,6 +634,7 @@ pub struct Lexicons {
     pub names: NameRules,
     pub frames: Vec<FrameConfig>,
     pub cues: CueConfig,
+    pub similarity: SimilarityWords,
     /// The trained entity tagger, shared (it is a few megabytes).
     pub ner: Arc<NerModel>,
 }
@@ -505,6 +647,8 @@ pub struct Config {
     pub events: EventsConfig,
     pub journal: JournalConfig,
     pub api: ApiConfig,
+    pub dedup: DedupConfig,
+    pub stories: StoriesConfig,
     pub lexicons: Lexicons,
     /// Where the settings came from (`<embedded>` for the compiled-in defaults).
     pub origin: String,
@@ -578,6 +722,7 @@ impl Config {
                 ("names.toml".into(), embedded::NAMES.to_string()),
                 ("frames.toml".into(), embedded::FRAMES.to_string()),
                 ("cues.toml".into(), embedded::CUES.to_string()),
+                ("similarity.toml".into(), embedded::SIMILARITY.to_string()),
             ],
             if model {
                 embedded_ner()
@@ -621,6 +766,7 @@ impl Config {
             names: None,
             frames: None,
             cues: None,
+            similarity: None,
             ner: None,
         });
         let mut errors = Vec::new();
@@ -642,6 +788,7 @@ impl Config {
             load_one(&paths.names, "names.toml", embedded::NAMES),
             load_one(&paths.frames, "frames.toml", embedded::FRAMES),
             load_one(&paths.cues, "cues.toml", embedded::CUES),
+            load_one(&paths.similarity, "similarity.toml", embedded::SIMILARITY),
         ];
         let ner = match &paths.ner {
             _ if !model => Ok(Arc::new(NerModel::empty())),
@@ -669,11 +816,12 @@ impl Config {
         origin: &str,
         settings_path: &Path,
         settings: &str,
-        lexicon_texts: [(String, String); 4],
+        lexicon_texts: [(String, String); 5],
         ner: Result<Arc<NerModel>, ConfigError>,
     ) -> Result<Config, ConfigError> {
         let raw: RawSettings = parse(settings_path, settings)?;
-        let [(gf, g), (nf, n), (ff, f), (cf, c)] = lexicon_texts;
+        let [(gf, g), (nf, n), (ff, f), (cf, c), (sf, sw)] = lexicon_texts;
+        let sf = PathBuf::from(sf);
         let (gf, nf, ff, cf) = (
             PathBuf::from(gf),
             PathBuf::from(nf),
@@ -687,6 +835,9 @@ impl Config {
         let names = parse::<NameRules>(&nf, &n).map_err(|e| errors.push(e)).ok();
         let frames = parse::<RawFrames>(&ff, &f).map_err(|e| errors.push(e)).ok();
         let cues = parse::<CueConfig>(&cf, &c).map_err(|e| errors.push(e)).ok();
+        let similarity = parse::<SimilarityWords>(&sf, &sw)
+            .map_err(|e| errors.push(e))
+            .ok();
         let ner = ner.map_err(|e| errors.push(e)).ok();
 
         let invalid = |file: &Path, key: String, message: String| ConfigError::Invalid {
@@ -754,6 +905,48 @@ impl Config {
                 settings_path,
                 "events.source".into(),
                 "must not be empty".into(),
+            ));
+        }
+        let d = &raw.dedup;
+        for (key, value) in [
+            ("dedup.near_threshold", d.near_threshold),
+            ("dedup.sentence_threshold", d.sentence_threshold),
+            ("dedup.sentence_offset", d.sentence_offset),
+            ("dedup.content_threshold", d.content_threshold),
+            ("stories.entity_similarity", raw.stories.entity_similarity),
+            ("stories.content_similarity", raw.stories.content_similarity),
+            ("stories.shared_development", raw.stories.shared_development),
+        ] {
+            if !(value > 0.0 && value <= 1.0) {
+                errors.push(invalid(
+                    settings_path,
+                    key.into(),
+                    format!("{value} is not a share above 0 and at most 1"),
+                ));
+            }
+        }
+        if d.rewrite_reports > d.retain_reports {
+            errors.push(invalid(
+                settings_path,
+                "dedup.rewrite_reports".into(),
+                format!(
+                    "{} is more than dedup.retain_reports ({}): rewrites are sought among the reports kept",
+                    d.rewrite_reports, d.retain_reports
+                ),
+            ));
+        }
+        if d.retain_reports > u32::MAX as usize / 2 {
+            errors.push(invalid(
+                settings_path,
+                "dedup.retain_reports".into(),
+                "must be below 2^31".into(),
+            ));
+        }
+        if raw.stories.reports_per_entity == 0 {
+            errors.push(invalid(
+                settings_path,
+                "stories.reports_per_entity".into(),
+                "must be at least 1".into(),
             ));
         }
         if let Some(g) = &gazetteer {
@@ -835,18 +1028,21 @@ impl Config {
                 errors.push(invalid(&cf, "window".into(), "must be at least 1".into()));
             }
         }
-        match (gazetteer, names, frames, cues, ner) {
-            (Some(g), Some(n), Some(f), Some(c), Some(ner)) if errors.is_empty() => Ok(Config {
+        match (gazetteer, names, frames, cues, similarity, ner) {
+            (Some(g), Some(n), Some(f), Some(c), Some(s), Some(ner)) if errors.is_empty() => Ok(Config {
                 source: raw.source,
                 pipeline: raw.pipeline,
                 events: raw.events,
                 journal: raw.journal,
                 api: raw.api,
+                dedup: raw.dedup,
+                stories: raw.stories,
                 lexicons: Lexicons {
                     gazetteer: g.entity,
                     names: n,
                     frames: f.frame,
                     cues: c,
+                    similarity: s,
                     ner,
                 },
                 origin: origin.to_string(),
