@@ -131,6 +131,51 @@ pub enum Command {
         /// A report file.
         file: PathBuf,
     },
+    /// Run the pipeline over a general news corpus and count the developments each section
+    /// (BBC: business, entertainment, politics, sport, tech) opens, per report; with
+    /// `--sample N`, print N random developments with the sentence that opened each, to
+    /// judge (`docs/LABELLING.md`).
+    EvalFeed {
+        /// Folders of reports or `.jsonl` corpora.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// How many developments to sample.
+        #[arg(long, default_value_t = 0)]
+        sample: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train the sense filter on labelled candidate triggers (`docs/LABELLING.md`) and write
+    /// its model (`config/sense.model` by default).
+    TrainSense {
+        /// The labels file (`labels/triggers.jsonl`).
+        labels: PathBuf,
+        /// The corpora the labels point into (folders of reports, `.jsonl` files).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Where to write the model.
+        #[arg(long, default_value = "config/sense.model")]
+        out: PathBuf,
+        /// Seed for shuffling (training is reproducible for a given seed).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// List every candidate trigger the lexicon finds in a corpus (folders of `.txt`
+    /// reports, `.jsonl` corpora), before the sense filter, one JSON line each: where it
+    /// is (document id, sentence, byte span), its frame, form and rule status. For writing
+    /// labels (`docs/LABELLING.md`).
+    Candidates {
+        /// Folders of reports or `.jsonl` corpora.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Also print the sentence, its neighbours and the title (corpus text: keep that
+        /// output out of the repository).
+        #[arg(long)]
+        text: bool,
+    },
 }
 
 /// `sitrep eval-ner`.

@@ -36,6 +36,21 @@ pub struct SubscribeOptions {
     pub since: Option<u64>,
 }
 
+/// Characters a query value keeps as they are: RFC 3986's unreserved ones, and `/` and
+/// `,`, which ids and type lists hold and a query may carry unencoded. The rest (`+`,
+/// spaces, `&`, `#` in a file name) are percent-encoded, so they arrive as sent.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b',');
+
+fn encode(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
+}
+
 fn request(client: &reqwest::Client, url: &str, token: Option<&str>) -> reqwest::RequestBuilder {
     let req = client.get(url);
     match token {
@@ -60,7 +75,8 @@ async fn refusal(url: &str, resp: reqwest::Response) -> ClientError {
 }
 
 /// Prints events as NDJSON until interrupted, resuming after every disconnect. Returns
-/// only on a refusal that retrying cannot fix (bad token, bad filter, position gone).
+/// only on a refusal that retrying cannot fix (bad token, bad filter, a position gone or
+/// ahead of the log).
 ///
 /// # Errors
 /// A 4xx answer, or standard output closing.
@@ -70,10 +86,10 @@ pub async fn subscribe(opts: SubscribeOptions) -> Result<(), ClientError> {
     let mut backoff = Duration::from_millis(250);
     let mut query = Vec::new();
     if let Some(t) = &opts.types {
-        query.push(format!("types={t}"));
+        query.push(format!("types={}", encode(t)));
     }
     if let Some(s) = &opts.subject {
-        query.push(format!("subject={s}"));
+        query.push(format!("subject={}", encode(s)));
     }
     let url = format!(
         "{}/events{}{}",
@@ -152,4 +168,22 @@ pub fn base_url(explicit: Option<String>, data_dir: &std::path::Path, listen: &s
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| listen.to_string());
     format!("http://{addr}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_file_names_arrive_as_sent() {
+        assert_eq!(
+            encode("meeting/ahmed-al-sharaa+vladimir-putin"),
+            "meeting/ahmed-al-sharaa%2Bvladimir-putin"
+        );
+        assert_eq!(encode("my report #2&.txt"), "my%20report%20%232%26.txt");
+        assert_eq!(
+            encode("report.accepted,report.rejected"),
+            "report.accepted,report.rejected"
+        );
+    }
 }

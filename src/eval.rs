@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::events::{types, ChangeEvent};
+use crate::extraction::Status;
 use crate::pipeline::Stages;
 use crate::source::read_report;
-use crate::stages::extract::Status;
 use crate::state::{Development, Situation, SituationHandle};
 use crate::text::NameKeyer;
 

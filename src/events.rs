@@ -42,6 +42,14 @@ pub mod types {
     ];
 }
 
+/// A CloudEvents `source` no other event log has: `urn:sitrep:` and a random UUID.
+///
+/// Every log numbers its events from 1, and consumers and brokers tell events apart by
+/// (`source`, `id`), so two logs must never share a source.
+pub fn new_source() -> String {
+    format!("urn:sitrep:{}", uuid::Uuid::new_v4())
+}
+
 /// One change to the situation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeEvent {

@@ -64,6 +64,8 @@ pub enum JournalError {
     },
     #[error("{path}: snapshot cannot be read: {why}")]
     Snapshot { path: PathBuf, why: String },
+    #[error("{path}: {why}; delete it to have a new event source made, or set events.source")]
+    Source { path: PathBuf, why: String },
     #[error("cannot encode a journal entry: {0}")]
     Encode(serde_json::Error),
     #[error("a journal entry of {0} bytes is over the record limit")]
@@ -261,6 +263,9 @@ impl Layout {
     }
     fn lock(&self) -> PathBuf {
         self.data_dir.join("LOCK")
+    }
+    fn source(&self) -> PathBuf {
+        self.data_dir.join("source")
     }
     fn segment(&self, first_lsn: u64) -> PathBuf {
         self.journal_dir().join(format!("{first_lsn:020}.seg"))
@@ -522,6 +527,46 @@ impl Journal {
             "Journal opened."
         );
         Ok((journal, Recovery { snapshot, entries }))
+    }
+
+    /// The CloudEvents `source` of this data directory's events: read from its `source`
+    /// file, made (a new random one, written atomically) the first time.
+    ///
+    /// It lives with the journal because it names the log the journal numbers: a copy of
+    /// the directory (a backup restored) is the same log and keeps it, a directory started
+    /// afresh is another log and gets another.
+    ///
+    /// # Errors
+    /// The file cannot be read or written, or holds no source.
+    pub fn event_source(&self) -> Result<String, JournalError> {
+        let path = self.layout.source();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let source = text.trim();
+                if source.is_empty() {
+                    return Err(JournalError::Source {
+                        path,
+                        why: "the file is empty".into(),
+                    });
+                }
+                Ok(source.to_string())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let source = crate::events::new_source();
+                let tmp = path.with_extension("tmp");
+                {
+                    let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+                    f.write_all(format!("{source}\n").as_bytes())
+                        .and_then(|()| f.sync_all())
+                        .map_err(io_err(&tmp))?;
+                }
+                std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+                sync_dir(&self.layout.data_dir)?;
+                info!(%source, path = %path.display(), "New event source for this data directory.");
+                Ok(source)
+            }
+            Err(e) => Err(io_err(&path)(e)),
+        }
     }
 
     fn write_header(&mut self) -> Result<(), JournalError> {
@@ -849,5 +894,32 @@ mod tests {
         assert_eq!(PathBuf::from(back), p);
         let plain = PathRepr::from(Path::new("w/a.txt"));
         assert_eq!(serde_json::to_string(&plain).unwrap(), "\"w/a.txt\"");
+    }
+
+    #[test]
+    fn the_event_source_is_made_once_per_data_directory() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let first = Journal::open(a.path(), &cfg())
+            .unwrap()
+            .0
+            .event_source()
+            .unwrap();
+        assert!(first.starts_with("urn:sitrep:"), "{first}");
+        let again = Journal::open(a.path(), &cfg())
+            .unwrap()
+            .0
+            .event_source()
+            .unwrap();
+        assert_eq!(first, again);
+        let other = Journal::open(b.path(), &cfg())
+            .unwrap()
+            .0
+            .event_source()
+            .unwrap();
+        assert_ne!(first, other);
+        std::fs::write(a.path().join("source"), " \n").unwrap();
+        let err = Journal::open(a.path(), &cfg()).unwrap().0.event_source();
+        assert!(matches!(err, Err(JournalError::Source { .. })), "{err:?}");
     }
 }

@@ -6,24 +6,33 @@
 //! * `stages`: the synchronous cores of the pipeline: `normalize` (decoding, metadata,
 //!   sentences with offsets), `dedup` (exact re-sends and near duplicates, from the word
 //!   sketches of `similarity`) and `extract` (entity mentions and development claims).
+//! * `extraction`: what the extract stage hands the situation (entity kinds, mentions,
+//!   claims, statuses), so the situation depends on no stage.
 //! * `state`: the situation (entities, developments, reports, stories) and the status
 //!   rule; one writer applies reports and returns numbered change events.
 //! * `events`: change events as CloudEvents.
 //! * `journal`: the durable record of every outcome, snapshots and recovery.
 //! * `pipeline`: the wiring between them: threads, bounded channels, the event sink.
+//! * `api`, `board`: the HTTP API, and the situation board page it serves at `/`.
 //! * `config`, `cli`, `shutdown`: settings and lexicons, flags, signals.
 //!
 //! Dependencies flow one way: `report`/`text` ← `stages`, `source` ← `state` ← `events` ←
 //! `pipeline`; nothing below `pipeline` knows about channels.
 
 pub mod api;
+pub mod board;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod corpus;
 pub mod eval;
 pub mod events;
+pub mod extraction;
+pub mod feed_eval;
 pub mod hub;
 pub mod journal;
+pub mod labels;
+pub mod learn;
 pub mod metrics;
 pub mod ner;
 pub mod ner_eval;
@@ -60,6 +69,13 @@ pub async fn run(
 ) -> Result<SituationHandle, PipelineError> {
     let started = std::time::Instant::now();
     let (journal, recovery) = Journal::open(&cfg.events.data_dir, &cfg.journal)?;
+    let mut cfg = cfg;
+    let source = match cfg.events.source.take() {
+        Some(s) => s,
+        None => journal.event_source()?,
+    };
+    cfg.events.source = Some(source.clone());
+    let event_source: Arc<str> = Arc::from(source);
     let rcfg = cfg.clone();
     let recovered = tokio::task::spawn_blocking(move || recover(&rcfg, journal, recovery))
         .await
@@ -90,6 +106,7 @@ pub async fn run(
         .with_rejected_dir(quarantine::RejectedDir::new(&cfg.source));
     let pipeline = Pipeline::start_recovered(&cfg, sink, recovered)?;
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sockets = tokio_util::task::TaskTracker::new();
     let server = if cfg.api.enabled {
         let (listener, addr) =
             api::bind(&cfg.api.listen)
@@ -103,12 +120,17 @@ pub async fn run(
             warn!(path = %addr_file.display(), error = %e, "Cannot write the listen address file.");
         }
         info!(%addr, "HTTP API listening.");
+        let board = board::Board::new(cfg.lexicons.names.clone(), cfg.lexicons.gazetteer.clone());
+        board.warm();
         let router = api::router(api::Api {
             hub: hub.clone(),
             situation: situation.clone(),
             token: cfg.api.token.as_deref().map(Arc::from),
             keepalive: std::time::Duration::from_secs(cfg.api.keepalive_secs.max(1)),
-            source: Arc::from(cfg.events.source.as_str()),
+            source: event_source.clone(),
+            cors_origins: cfg.api.cors_origins.clone(),
+            sockets: sockets.clone(),
+            board,
         });
         Some(tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -138,16 +160,23 @@ pub async fn run(
     let situation = tokio::task::spawn_blocking(move || pipeline.finish())
         .await
         .map_err(|_| PipelineError::Panicked("shutdown"))??;
-    // Everything is published: end the event streams, then the server.
+    // Everything is published: end the event streams, then the server. WebSocket
+    // connections live outside the server once upgraded: they are waited for too, so
+    // each gets through its closing handshake before the process exits.
     hub.close();
     let _ = stop_server.send(());
-    if let Some(server) = server {
-        if tokio::time::timeout(std::time::Duration::from_secs(5), server)
-            .await
-            .is_err()
-        {
-            warn!("HTTP connections did not close within 5 s; leaving them.");
+    sockets.close();
+    let closed = async {
+        if let Some(server) = server {
+            let _ = server.await;
         }
+        sockets.wait().await;
+    };
+    if tokio::time::timeout(std::time::Duration::from_secs(5), closed)
+        .await
+        .is_err()
+    {
+        warn!("HTTP connections did not close within 5 s; leaving them.");
     }
     info!(seq = situation.read(|s| s.seq()), "sitrep stopped.");
     Ok(situation)
@@ -356,6 +385,57 @@ pub fn explain(cfg: &Config, path: &std::path::Path) -> Result<serde_json::Value
             reason,
         })?;
     let ex = stages::extract::Extractor::new(&cfg.lexicons).extract(&report);
+    // Candidates the sense filter dropped, for the reader who expected a claim there.
+    let all = stages::extract::Extractor::new(&cfg.lexicons)
+        .without_sense()
+        .extract(&report);
+    let dropped: Vec<&extraction::ClaimDraft> = all
+        .claims
+        .iter()
+        .filter(|a| {
+            !ex.claims
+                .iter()
+                .any(|c| c.sentence == a.sentence && c.span == a.span)
+        })
+        .collect();
+    // What decided each claim's sense: its strongest features and their weights.
+    let toks = text::SentenceTokens::new(report.sentences.iter().map(|s| s.text.as_str()));
+    let doc = stages::extract::sense::DocContext::new(&report, &toks);
+    let sense_features = |c: &extraction::ClaimDraft| -> Vec<serde_json::Value> {
+        if cfg.lexicons.sense.is_empty() {
+            return Vec::new();
+        }
+        stages::extract::sense::claim_weights(
+            &report,
+            &toks,
+            &ex.mentions,
+            c,
+            &doc,
+            &stages::extract::sense::Knowledge::of(&cfg.lexicons),
+            &cfg.lexicons.sense,
+        )
+        .into_iter()
+        .take(60)
+        .map(|(f, w)| json!([f, (w * 10.0).round() / 10.0]))
+        .collect()
+    };
+    // A dropped candidate's margin, to read against the model's threshold.
+    let margin = |c: &extraction::ClaimDraft| -> Option<f32> {
+        if cfg.lexicons.sense.is_empty() {
+            return None;
+        }
+        let mut keys = Vec::new();
+        stages::extract::sense::claim_keys(
+            &report,
+            &toks,
+            &all.mentions,
+            c,
+            &doc,
+            &stages::extract::sense::Knowledge::of(&cfg.lexicons),
+            &mut keys,
+        );
+        Some((cfg.lexicons.sense.margin(&keys) * 100.0).round() / 100.0)
+    };
     let mention = |i: Option<usize>| {
         i.and_then(|i| ex.mentions.get(i))
             .map(|m| m.surface.clone())
@@ -372,10 +452,17 @@ pub fn explain(cfg: &Config, path: &std::path::Path) -> Result<serde_json::Value
                 "link": m.link.and_then(|l| ex.mentions.get(l)).map(|l| l.surface.clone()),
             })).collect::<Vec<_>>(),
             "claims": ex.claims.iter().filter(|c| c.sentence == i).map(|c| json!({
-                "frame": c.frame, "trigger": c.trigger, "status": c.status, "cue": c.cue,
+                "frame": c.frame, "trigger": c.trigger, "span": [c.span.0, c.span.1], "form": c.form,
+                "sense": c.sense, "sense_features": sense_features(c),
+                "status": c.status, "cue": c.cue,
                 "modality": c.modality, "resumption": c.resumption,
                 "actor": mention(c.actor), "location": mention(c.location), "target": mention(c.target),
                 "participants": c.participants.iter().filter_map(|&p| mention(Some(p))).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "dropped": dropped.iter().filter(|c| c.sentence == i).map(|c| json!({
+                "frame": c.frame, "trigger": c.trigger, "span": [c.span.0, c.span.1],
+                "sense_margin": margin(c), "sense_threshold": cfg.lexicons.sense.threshold,
+                "sense_features": sense_features(c),
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     }))

@@ -227,6 +227,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::TrainSense {
+            labels,
+            paths,
+            out,
+            seed,
+        } => {
+            let cfg = sitrep::config::Config::for_extract_training(cli.config.as_deref())?;
+            let t = sitrep::labels::train_sense(&cfg, &labels, &paths, seed)?;
+            std::fs::write(&out, t.model.to_bytes())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            println!("{}", t.model.info);
+            if t.lost > 0 {
+                println!(
+                    "{} labels no longer point at a candidate (the lexicon or the corpus changed)",
+                    t.lost
+                );
+            }
+            println!("wrote {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalFeed {
+            paths,
+            sample,
+            seed,
+            json,
+        } => {
+            let cfg = load_config_for_stages(cli.config.as_deref())?;
+            let r = sitrep::feed_eval::run(&cfg, &paths, sample, seed)?;
+            if json {
+                print_out(&serde_json::to_string_pretty(&r)?)?;
+            } else {
+                print_out(&sitrep::feed_eval::render(&r))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Candidates { paths, text } => {
+            let cfg = load_config_for_stages(cli.config.as_deref())?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let n = sitrep::labels::candidates_command(&cfg, &paths, text, &mut out)?;
+            std::io::Write::flush(&mut out)?;
+            tracing::info!(candidates = n, "Candidates listed.");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Explain { file } => {
             let cfg = load_config_for_stages(cli.config.as_deref())?;
             let json = sitrep::explain(&cfg, &file)?;

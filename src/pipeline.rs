@@ -31,13 +31,13 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tracing::{debug, info, info_span, warn};
 
 use crate::config::Config;
+use crate::config::{DedupConfig, StoriesConfig};
 use crate::events::{self, ChangeEvent};
 use crate::hub::{Emitted, Hub};
 use crate::journal::{Entry, FileRef, Journal, JournalError, Ledger, Outcome, Recovery};
 use crate::quarantine::RejectedDir;
 use crate::report::{FileStamp, RawReport, Rejected, Report};
 use crate::source::Intake;
-use crate::config::{DedupConfig, StoriesConfig};
 use crate::stages::dedup::{Dedup, Near, Verdict};
 use crate::stages::extract::{Extraction, Extractor};
 use crate::stages::normalize::Normalizer;
@@ -130,7 +130,12 @@ impl EventSink {
         Ok(Self {
             stdout,
             file,
-            source: cfg.events.source.clone(),
+            // Without a data directory (`ingest`) each run is a log of its own.
+            source: cfg
+                .events
+                .source
+                .clone()
+                .unwrap_or_else(crate::events::new_source),
             hub: None,
             rejected_dir: None,
         })
@@ -447,7 +452,8 @@ impl Stages {
                         reason,
                     }),
                     Ok(report) if !keep(&report) => return None,
-                    Ok(report) => match self.dedup.check(&report, || if std::env::var_os("X_NOSKETCH").is_some() { Sketch { text_bands: None, content_bands: None, content: None, sentences: Default::default() } } else { self.sketcher.sketch(&report) }) {
+                    Ok(report) => match self.dedup.check(&report, || self.sketcher.sketch(&report))
+                    {
                         (Verdict::New { revises, near }, sketch) => {
                             if let Some(n) = &near {
                                 debug!(original = %n.of, similarity = n.similarity, "Near duplicate.");
@@ -665,8 +671,7 @@ impl Stages {
                         sketched = Some((sketch, published));
                     }
                     Err(_) => {
-                        self.dedup
-                            .restore(&path, fingerprint(fp), id, true, None);
+                        self.dedup.restore(&path, fingerprint(fp), id, true, None);
                         same = false;
                     }
                 }
@@ -1334,7 +1339,8 @@ mod tests {
         }
     }
 
-    /// The events of every report under `dir`, in order, without their wall-clock times.
+    /// The events of every report under `dir`, in order, without their wall-clock times
+    /// and their `source` (each run without a data directory is a log of its own).
     fn events_with(workers: usize, capacity: usize, dir: &Path) -> Vec<serde_json::Value> {
         let mut cfg = Config::embedded().expect("embedded settings");
         cfg.pipeline.extract_workers = workers;
@@ -1353,7 +1359,9 @@ mod tests {
             .lines()
             .map(|l| {
                 let mut v: serde_json::Value = serde_json::from_str(l).expect("event json");
-                v.as_object_mut().expect("event object").remove("time");
+                let o = v.as_object_mut().expect("event object");
+                o.remove("time");
+                o.remove("source");
                 v
             })
             .collect()

@@ -292,6 +292,19 @@ impl NerModel {
         }
     }
 
+    /// The word's cluster (coarse, fine) learnt from unlabelled news text, if the model
+    /// has one for it: a word class for the other learners' features.
+    pub fn word_class(&self, word: &str) -> Option<(u32, u32)> {
+        let mut buf = String::new();
+        let h = super::features::lower_hash(word, &mut buf);
+        self.lexicon
+            .clusters
+            .get(&h)
+            .copied()
+            .filter(|&c| c != 0)
+            .map(super::clusters::unpack)
+    }
+
     /// This model's id in this process.
     pub fn id(&self) -> u64 {
         self.id

@@ -124,7 +124,11 @@ impl Dedup {
     /// only for a report new by its fingerprint, which the near-duplicate index then looks
     /// up (unless it revises what its path held, which says what it repeats already) and
     /// keeps.
-    pub fn check(&self, report: &Report, sketch: impl FnOnce() -> Sketch) -> (Verdict, Option<Arc<Sketch>>) {
+    pub fn check(
+        &self,
+        report: &Report,
+        sketch: impl FnOnce() -> Sketch,
+    ) -> (Verdict, Option<Arc<Sketch>>) {
         let before = self
             .by_path
             .insert(report.path.clone(), (report.fingerprint, report.id.clone()));
@@ -338,7 +342,8 @@ impl NearIndex {
     }
 
     fn get(&self, serial: u64) -> Option<&IndexEntry> {
-        self.entries.get(usize::try_from(serial.checked_sub(self.first)?).ok()?)
+        self.entries
+            .get(usize::try_from(serial.checked_sub(self.first)?).ok()?)
     }
 
     /// The entries of one bucket, newest first, down to `floor`.
@@ -353,7 +358,11 @@ impl NearIndex {
         let mut at = head.copied();
         // Content buckets hold reports on one subject as well as rewrites: the newest few
         // are enough, as a rewrite follows its original closely.
-        let walk = if N == TEXT_BANDS { BUCKET_WALK } else { CONTENT_BUCKET_WALK };
+        let walk = if N == TEXT_BANDS {
+            BUCKET_WALK
+        } else {
+            CONTENT_BUCKET_WALK
+        };
         for _ in 0..walk {
             let Some(serial) = at.filter(|s| *s >= floor) else {
                 return;
@@ -370,7 +379,13 @@ impl NearIndex {
         let mut candidates = Vec::new();
         if let Some(keys) = &sketch.text_bands {
             for (b, k) in keys.iter().enumerate() {
-                self.bucket(self.text.get(k), b, self.first, |e| e.text.as_ref(), &mut candidates);
+                self.bucket(
+                    self.text.get(k),
+                    b,
+                    self.first,
+                    |e| e.text.as_ref(),
+                    &mut candidates,
+                );
             }
         }
         if let (Some(keys), Some(values)) = (&sketch.content_bands, &sketch.content) {
@@ -409,8 +424,12 @@ impl NearIndex {
         for serial in candidates {
             let Some(e) = self.get(serial) else { continue };
             let floor = best.map_or(self.near_threshold, |b| b.0);
-            let similarity =
-                sketch.similarity(&e.sentences, self.sentence_threshold, self.sentence_offset, floor);
+            let similarity = sketch.similarity(
+                &e.sentences,
+                self.sentence_threshold,
+                self.sentence_offset,
+                floor,
+            );
             if similarity >= self.near_threshold && best.is_none_or(|b| similarity > b.0) {
                 best = Some((similarity, serial));
             }
@@ -482,7 +501,10 @@ impl NearIndex {
     }
 
     fn drop_content(&mut self, serial: u64) {
-        if let Some(i) = serial.checked_sub(self.first).and_then(|i| usize::try_from(i).ok()) {
+        if let Some(i) = serial
+            .checked_sub(self.first)
+            .and_then(|i| usize::try_from(i).ok())
+        {
             if let Some(c) = self.entries.get_mut(i).and_then(|e| e.content.take()) {
                 Self::unlink(&mut self.content, &c.bands, serial);
             }
@@ -513,7 +535,9 @@ impl NearIndex {
                 .map(|e| {
                     e.file.len()
                         + e.sentences.heap_bytes()
-                        + e.content.as_ref().map_or(0, |_| std::mem::size_of::<ContentPart>())
+                        + e.content
+                            .as_ref()
+                            .map_or(0, |_| std::mem::size_of::<ContentPart>())
                 })
                 .sum::<usize>()
             + table(&self.text)
@@ -542,7 +566,12 @@ impl NearIndex {
                     file: e.file.to_string(),
                     published: e.published,
                     text: e.text.as_ref().map(|t| {
-                        BASE64.encode(t.keys.iter().flat_map(|k| k.to_le_bytes()).collect::<Vec<u8>>())
+                        BASE64.encode(
+                            t.keys
+                                .iter()
+                                .flat_map(|k| k.to_le_bytes())
+                                .collect::<Vec<u8>>(),
+                        )
                     }),
                     content: (!bytes.is_empty()).then(|| BASE64.encode(&bytes)),
                     sentences: BASE64.encode(words),
@@ -688,7 +717,10 @@ mod tests {
         let d = Dedup::default();
         let a = report("a.txt", STORY);
         assert_eq!(check(&d, &a), new());
-        assert_eq!(check(&d, &report("a.txt", &format!("{STORY}\n"))), Verdict::Unchanged);
+        assert_eq!(
+            check(&d, &report("a.txt", &format!("{STORY}\n"))),
+            Verdict::Unchanged
+        );
         // A revision repeats what its path held; it is not also called a near duplicate.
         assert_eq!(
             check(&d, &report("a.txt", &STORY.replace("eleven", "twelve"))),
@@ -754,7 +786,13 @@ mod tests {
         let d = Dedup::new(&settings);
         check(&d, &report("a.txt", STORY));
         check(&d, &report("b.txt", OTHER));
-        check(&d, &report("c.txt", "Talks ended in Orvale on Monday with no agreement at all."));
+        check(
+            &d,
+            &report(
+                "c.txt",
+                "Talks ended in Orvale on Monday with no agreement at all.",
+            ),
+        );
         assert_eq!(d.near_index_size().0, 2);
         // The oldest is forgotten: its copy is taken as new.
         let copy = report("d.txt", &STORY.replace("eleven", "twelve"));
@@ -778,7 +816,10 @@ mod tests {
         let a = report("a.txt", STORY);
         check(&d, &a);
         let json = serde_json::to_string(&d.image()).unwrap();
-        let back = Dedup::from_image(serde_json::from_str(&json).unwrap(), &DedupConfig::default());
+        let back = Dedup::from_image(
+            serde_json::from_str(&json).unwrap(),
+            &DedupConfig::default(),
+        );
         assert_eq!(check(&back, &report("a.txt", STORY)), Verdict::Unchanged);
         assert!(matches!(
             check(&back, &report("b.txt", STORY)),

@@ -201,7 +201,7 @@ impl<const N: usize> Bins<N> {
         let h = mix(element);
         // The high half picks the bin (a multiply-shift range reduction), the low half is
         // the value.
-        let bin = ((h >> 32) * N as u64 >> 32) as usize;
+        let bin = (((h >> 32) * N as u64) >> 32) as usize;
         let v = h & 0xffff_ffff;
         if v < self.bins[bin] {
             self.bins[bin] = v;
@@ -222,7 +222,7 @@ impl<const N: usize> Bins<N> {
             while v == u64::MAX {
                 attempt += 1;
                 let probe = mix((j as u64) << 32 | attempt);
-                v = bins[((probe >> 32) * N as u64 >> 32) as usize];
+                v = bins[(((probe >> 32) * N as u64) >> 32) as usize];
             }
             // A value is below 2^32 once found.
             *slot = v as u32;
@@ -441,14 +441,17 @@ impl Sketch {
             .each()
             .into_iter()
             .filter_map(|(index, words, cues)| {
-                let (s, j) = b.iter().enumerate().fold((0.0f32, 0), |best, (j, (_, wb, _))| {
-                    let s = sentence_similarity(words, wb);
-                    if s > best.0 {
-                        (s, j)
-                    } else {
-                        best
-                    }
-                });
+                let (s, j) = b
+                    .iter()
+                    .enumerate()
+                    .fold((0.0f32, 0), |best, (j, (_, wb, _))| {
+                        let s = sentence_similarity(words, wb);
+                        if s > best.0 {
+                            (s, j)
+                        } else {
+                            best
+                        }
+                    });
                 let (_, their_words, their_cues) = b.get(j)?;
                 let says_the_same = s >= sentence_threshold
                     && cues.iter().all(|c| {
@@ -489,7 +492,9 @@ impl Sketcher {
         let mut table: HashMap<u64, u8, BuildHasherDefault<WordHasher>> = HashMap::default();
         let mut buf = String::new();
         for w in &lex.similarity.function_words {
-            words(w, &mut buf, |w| *table.entry(word_hash(w)).or_insert(0) |= FUNCTION);
+            words(w, &mut buf, |w| {
+                *table.entry(word_hash(w)).or_insert(0) |= FUNCTION
+            });
         }
         let mut add = |phrase: &str, keep_function_words: bool| {
             words(phrase, &mut buf, |w| {
@@ -500,7 +505,13 @@ impl Sketcher {
             });
         };
         for f in &lex.frames {
-            for p in f.noun.iter().chain(&f.base).chain(&f.past).chain(&f.progressive) {
+            for p in f
+                .noun
+                .iter()
+                .chain(&f.base)
+                .chain(&f.past)
+                .chain(&f.progressive)
+            {
                 add(p, false);
             }
         }
@@ -746,7 +757,11 @@ mod tests {
         let b = s.sketch(&report(&sentences.join(". ")));
         let similarity = b.similarity(&a.sentences, 0.5, 0.25, 0.0);
         assert!(similarity < 0.5, "{similarity}");
-        assert_eq!(b.similarity(&a.sentences, 0.5, 0.25, 0.5), 0.0, "stops early");
+        assert_eq!(
+            b.similarity(&a.sentences, 0.5, 0.25, 0.5),
+            0.0,
+            "stops early"
+        );
         // Each sentence is still known, wherever it stands.
         let repeated = b.repeated(&a.sentences, 0.5);
         assert!(repeated.len() >= 4, "{repeated:?}");

@@ -20,11 +20,10 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::events::{types, ChangeEvent, EventData};
-use crate::report::{file_label, Rejection, Report};
-use crate::stages::extract::entities::initials;
-use crate::stages::extract::{
-    ClaimDraft, EntityKind, EntityRecognizer, Extraction, Mention, Modality, Status,
+use crate::extraction::{
+    initials, ClaimDraft, EntityKind, Extraction, Gazetteer, Mention, Modality, Status,
 };
+use crate::report::{file_label, Rejection, Report};
 use crate::text::slug;
 use status::{decide, RuleClaim};
 pub use stories::{Applying, Stories, Story, StorySummary};
@@ -157,7 +156,8 @@ pub struct ReportInfo {
     pub file: String,
     pub sentences: usize,
     /// The report this one revises (the same file, changed): only its new sentences count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Always written (`null` for none), as `report.accepted` writes it.
+    #[serde(default)]
     pub revises: Option<String>,
     /// The earlier report this one repeats (a near duplicate): only sentences it lacks count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -638,6 +638,10 @@ impl Situation {
         self.reports.get(id)
     }
 
+    pub fn reports(&self) -> impl Iterator<Item = &ReportInfo> {
+        self.reports.values()
+    }
+
     fn event(
         &mut self,
         kind: &'static str,
@@ -707,7 +711,7 @@ impl Situation {
         &mut self,
         report: &Report,
         ex: &Extraction,
-        rec: &EntityRecognizer,
+        rec: &dyn Gazetteer,
         how: &Applying<'_>,
     ) -> Vec<ChangeEvent> {
         let revises = how.revises;
@@ -719,7 +723,10 @@ impl Situation {
             .map(|s| xxhash_rust::xxh3::xxh3_64(s.text.as_bytes()))
             .collect();
         let revised;
-        let (ex, repeated) = match (revises.and_then(|id| self.sentence_hashes.get(id)), how.near) {
+        let (ex, repeated) = match (
+            revises.and_then(|id| self.sentence_hashes.get(id)),
+            how.near,
+        ) {
             (Some(old), _) => {
                 let old: HashSet<u64> = old.iter().copied().collect();
                 let mut kept = ex.clone();
@@ -791,7 +798,7 @@ impl Situation {
 
         let ids = self.resolve_mentions(report, &ex.mentions, rec, &mut out);
         let touched = self.apply_claims(report, ex, &ids, rec, &mut out);
-        if std::env::var_os("X_NOLINK").is_none() { self.link_story(report, &ids, &touched, how, &mut out); }
+        self.link_story(report, &ids, &touched, how, &mut out);
         out
     }
 
@@ -800,7 +807,7 @@ impl Situation {
         &mut self,
         report: &Report,
         mentions: &[Mention],
-        rec: &EntityRecognizer,
+        rec: &dyn Gazetteer,
         out: &mut Vec<ChangeEvent>,
     ) -> Vec<String> {
         let mut ids: Vec<Option<String>> = vec![None; mentions.len()];
@@ -822,7 +829,7 @@ impl Situation {
         ids.into_iter().map(Option::unwrap_or_default).collect()
     }
 
-    fn resolve_one(&mut self, m: &Mention, rec: &EntityRecognizer) -> String {
+    fn resolve_one(&mut self, m: &Mention, rec: &dyn Gazetteer) -> String {
         if let Some(g) = m.gazetteer {
             return self.gazetteer_entity(g, rec);
         }
@@ -1018,7 +1025,7 @@ impl Situation {
         self.event(kind, id, data, out);
     }
 
-    fn gazetteer_entity(&mut self, g: usize, rec: &EntityRecognizer) -> String {
+    fn gazetteer_entity(&mut self, g: usize, rec: &dyn Gazetteer) -> String {
         let name = rec.gazetteer_name(g);
         if let Some(id) = self.gazetteer_ids.get(name) {
             return id.clone();
@@ -1038,7 +1045,7 @@ impl Situation {
         report: &Report,
         ex: &Extraction,
         ids: &[String],
-        rec: &EntityRecognizer,
+        rec: &dyn Gazetteer,
         out: &mut Vec<ChangeEvent>,
     ) -> Vec<String> {
         let mut last_of_kind: HashMap<String, String> = HashMap::default();

@@ -18,7 +18,7 @@
 
 use time::Date;
 
-use crate::stages::extract::Status;
+use crate::extraction::Status;
 
 /// The parts of a claim the rule looks at.
 #[derive(Debug, Clone, Copy)]

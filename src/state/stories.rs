@@ -258,7 +258,12 @@ impl Stories {
     fn remember(&mut self, r: Recent, cfg: &StoriesConfig) {
         let serial = self.first + self.recent.len() as u64;
         for e in &r.entities {
-            Self::post(&mut self.by_entity, *e, serial, cfg.reports_per_entity.max(1));
+            Self::post(
+                &mut self.by_entity,
+                *e,
+                serial,
+                cfg.reports_per_entity.max(1),
+            );
         }
         self.serial_of.insert(r.report.clone(), serial);
         self.recent.push_back(r);

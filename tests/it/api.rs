@@ -16,7 +16,7 @@ const STORY: [&str; 4] = [
     "reversal/01_sws-evacuation-begins.txt",
 ];
 
-fn start(extra: &str) -> Daemon {
+pub(crate) fn start(extra: &str) -> Daemon {
     start_on("127.0.0.1:0", extra)
 }
 
@@ -33,7 +33,7 @@ fn start_on(listen: &str, extra: &str) -> Daemon {
 }
 
 /// Drops the `i`-th report of the story, the careful way.
-fn drop_story(d: &Daemon, i: usize) -> String {
+pub(crate) fn drop_story(d: &Daemon, i: usize) -> String {
     let name = format!("{:02}.txt", i + 1);
     let tmp = format!(".{name}");
     copy_fixture(STORY[i], &d.watch, &tmp);
@@ -41,7 +41,7 @@ fn drop_story(d: &Daemon, i: usize) -> String {
     name
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -50,12 +50,12 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// `GET url` as JSON.
-fn get_json(rt: &tokio::runtime::Runtime, url: &str) -> Value {
+pub(crate) fn get_json(rt: &tokio::runtime::Runtime, url: &str) -> Value {
     rt.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
 }
 
 /// An open SSE stream: CloudEvents as JSON, with the SSE ids.
-struct Sse {
+pub(crate) struct Sse {
     inner: std::pin::Pin<
         Box<
             dyn futures_util::Stream<
@@ -69,7 +69,7 @@ struct Sse {
 }
 
 impl Sse {
-    async fn open(url: &str, last_event_id: Option<u64>) -> Sse {
+    pub(crate) async fn open(url: &str, last_event_id: Option<u64>) -> Sse {
         let mut req = reqwest::Client::new().get(url);
         if let Some(id) = last_event_id {
             req = req.header("Last-Event-ID", id.to_string());
@@ -82,7 +82,7 @@ impl Sse {
     }
 
     /// The next message (`event` name, parsed data), or `None` at the end of the stream.
-    async fn next(&mut self) -> Option<(String, Value)> {
+    pub(crate) async fn next(&mut self) -> Option<(String, Value)> {
         let item = tokio::time::timeout(TIMEOUT, self.inner.next())
             .await
             .expect("an SSE message within the timeout")?;
@@ -111,7 +111,7 @@ impl Sse {
     }
 
     /// Every message until the stream ends.
-    async fn rest(&mut self) -> Vec<Value> {
+    pub(crate) async fn rest(&mut self) -> Vec<Value> {
         let mut out = Vec::new();
         while let Some((_, v)) = self.next().await {
             out.push(v);
@@ -400,6 +400,12 @@ fn a_slow_subscriber_is_told_it_lagged_and_resumes_without_loss() {
     let rt = runtime();
     // Connected, but not reading: its socket buffers fill, then its channel overflows.
     let mut slow = rt.block_on(Sse::open(&format!("{url}/events"), None));
+    let (mut slow_ws, _) = rt
+        .block_on(tokio_tungstenite::connect_async(format!(
+            "{}/ws",
+            url.replacen("http", "ws", 1)
+        )))
+        .unwrap();
     let reports = crowded_reports(150, 40);
     for (name, text) in &reports {
         drop_file(&d.watch, name, text.as_bytes());
@@ -425,6 +431,41 @@ fn a_slow_subscriber_is_told_it_lagged_and_resumes_without_loss() {
         rt.block_on(slow.next()).is_none(),
         "the lagged stream is closed"
     );
+    // The WebSocket subscriber too: the notice, then a Close with the lag code whose
+    // reason says where to resume.
+    let ws_lagged = rt.block_on(async {
+        use tokio_tungstenite::tungstenite::Message;
+        let notice = loop {
+            match crate::edges::next_ws(&mut slow_ws).await {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                    if v["type"] == "stream.lagged" {
+                        break v;
+                    }
+                }
+                other => panic!("no lag notice before {other:?}"),
+            }
+        };
+        let last = notice["data"]["last_delivered"].as_u64().unwrap();
+        match crate::edges::next_ws(&mut slow_ws).await {
+            Some(Ok(Message::Close(Some(f)))) => {
+                assert_eq!(u16::from(f.code), 4000);
+                assert_eq!(
+                    f.reason.as_str(),
+                    format!("lagged; resume after event {last}")
+                );
+            }
+            other => panic!("expected Close 4000, got {other:?}"),
+        }
+        notice
+    });
+    // Every notice is an event of its own: ids are never reused.
+    for notice in [&lagged, &ws_lagged] {
+        let last = notice["data"]["last_delivered"].as_u64().unwrap();
+        assert_ne!(notice["id"], format!("lagged-{last}"), "{notice}");
+        assert_eq!(notice["source"], d.seen[0]["source"]);
+    }
+    assert_ne!(lagged["id"], ws_lagged["id"]);
     // It resumes from there and, with what it had, has everything.
     let mut again = rt.block_on(Sse::open(&format!("{url}/events"), Some(last)));
     let (status, _) = d.stop();

@@ -11,11 +11,21 @@
 //! * `restart`: restarts and `kill -9` crashes: nothing lost or repeated, the same picture.
 //! * `api`: the HTTP API: streams, resumption, snapshots, filters, fan-out, lag, token.
 //! * `cli`: `check-config` and flag handling.
+//! * `edges`: the API as clients the project did not write meet it: a real headless
+//!   Chromium on another origin (CORS, `EventSource`, WebSocket subprotocol and closes),
+//!   WebSocket closing handshakes, pasted ids, refused filters and positions, event
+//!   identity across data folders, the `Bearer` scheme, JSON errors, the report list.
+//! * `board`: the situation board in a real headless Chromium.
+//! * `browser`: the headless Chromium those tests drive (skipped without one unless
+//!   `SITREP_REQUIRE_BROWSER` is set).
 
 mod api;
 mod badinput;
+mod board;
+mod browser;
 mod cli;
 mod daemon;
+mod edges;
 mod ingest;
 mod restart;
 mod seeds;

@@ -12,8 +12,13 @@ use serde_json::Value;
 /// How long any single wait may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The daemon under test: this build's, or the one `SITREP_BIN` names (the benchmark
+/// scripts run a test against the release build that way).
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_sitrep"))
+    std::env::var_os("SITREP_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_sitrep")),
+        PathBuf::from,
+    )
 }
 
 pub fn fixtures() -> PathBuf {
@@ -251,6 +256,12 @@ impl Daemon {
             assert!(status.success(), "exit status {status:?}");
             seen
         };
+        (self.start_again(), seen)
+    }
+
+    /// Starts a new daemon on the same folders and settings, once this one has stopped
+    /// ([`Daemon::stop`]): for what happens while no daemon runs.
+    pub fn start_again(mut self) -> Daemon {
         let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("tempdir"));
         let (watch, data, config) = (
             self.watch.clone(),
@@ -258,7 +269,7 @@ impl Daemon {
             self.config_text.clone(),
         );
         drop(self);
-        (Daemon::start_with(dir, watch, data, &config), seen)
+        Daemon::start_with(dir, watch, data, &config)
     }
 
     /// The API's base URL (`http://127.0.0.1:PORT`), from the address file.

@@ -14,10 +14,10 @@
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Serialize;
-
 use super::words::{find_from, word_bounded, WordMatcher};
 use crate::config::Lexicons;
+pub use crate::extraction::{initials, EntityKind, KindWeight, Mention, MODEL_WEIGHT};
+use crate::extraction::{initials_by, Gazetteer};
 use crate::ner::tagger::TaggerBuffers;
 use crate::ner::tokenize::Tokenizer;
 use crate::ner::{NerModel, NerType, Tagger};
@@ -29,71 +29,6 @@ use crate::text::{
 
 /// Marks the key of a facility known only by a description (see `described_facilities`).
 const DESCRIBED: &str = ":desc:";
-
-/// The kinds of entity the situation knows.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum EntityKind {
-    Person,
-    Place,
-    Organization,
-    Facility,
-    Other,
-}
-
-impl EntityKind {
-    pub fn parse(s: &str) -> EntityKind {
-        match s {
-            "person" => EntityKind::Person,
-            "place" => EntityKind::Place,
-            "organization" => EntityKind::Organization,
-            "facility" => EntityKind::Facility,
-            _ => EntityKind::Other,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntityKind::Person => "person",
-            EntityKind::Place => "place",
-            EntityKind::Organization => "organization",
-            EntityKind::Facility => "facility",
-            EntityKind::Other => "other",
-        }
-    }
-}
-
-/// How sure a rule is of the kind it gives; the situation keeps the best-supported kind.
-pub type KindWeight = u8;
-
-/// The weight of a kind the tagger gives: above the weak rules (a capitalized word after
-/// "in", an acronym, an untyped name), below titles and head words, which say outright what
-/// a name is, and the gazetteer.
-pub const MODEL_WEIGHT: KindWeight = 4;
-
-/// One entity mention in a report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mention {
-    /// Sentence index in the report.
-    pub sentence: usize,
-    /// Byte range in the folded sentence text.
-    pub start: usize,
-    pub end: usize,
-    /// The name as written (folded), titles excluded.
-    pub surface: String,
-    pub kind: EntityKind,
-    pub weight: KindWeight,
-    /// The comparison key (see [`NameKeyer`]); facilities carry their head group.
-    pub key: String,
-    /// Index of the gazetteer entry, when the gazetteer knows the name.
-    pub gazetteer: Option<usize>,
-    /// True for an adjective that refers to a country ("Russian forces").
-    pub demonym: bool,
-    /// An earlier mention in this report that this one refers to (surname, acronym).
-    pub link: Option<usize>,
-}
 
 /// Compiled entity rules.
 #[derive(Debug)]
@@ -273,20 +208,6 @@ impl EntityRecognizer {
 
     pub fn keyer(&self) -> &NameKeyer {
         &self.keyer
-    }
-
-    /// Canonical name of a gazetteer entry.
-    pub fn gazetteer_name(&self, idx: usize) -> &str {
-        &self.gazetteer_names[idx]
-    }
-
-    pub fn gazetteer_kind(&self, idx: usize) -> EntityKind {
-        self.gazetteer_kinds[idx]
-    }
-
-    /// The country a capital stands for when it acts ("Moscow withdrew" → Russia).
-    pub fn capital_country(&self, idx: usize) -> Option<usize> {
-        self.capitals.get(idx).copied().flatten()
     }
 
     /// All mentions of a report, in text order, with in-report links set.
@@ -1264,26 +1185,31 @@ fn index_titles(
     index
 }
 
+impl Gazetteer for EntityRecognizer {
+    fn keyer(&self) -> &NameKeyer {
+        &self.keyer
+    }
+
+    fn gazetteer_name(&self, idx: usize) -> &str {
+        &self.gazetteer_names[idx]
+    }
+
+    fn gazetteer_kind(&self, idx: usize) -> EntityKind {
+        self.gazetteer_kinds[idx]
+    }
+
+    /// The country a capital stands for when it acts ("Moscow withdrew" → Russia).
+    fn capital_country(&self, idx: usize) -> Option<usize> {
+        self.capitals.get(idx).copied().flatten()
+    }
+}
+
 fn skip_dot(toks: &[Token<'_>], i: usize) -> usize {
     if i < toks.len() && toks[i].text == "." {
         i + 1
     } else {
         i
     }
-}
-
-/// Initials of the capitalized words of a name ("Syrian Democratic Forces" → "SDF").
-pub fn initials(name: &str, connectors: &HashSet<String>) -> String {
-    initials_by(name, |w| with_lower(w, |lower| connectors.contains(lower)))
-}
-
-/// [`initials`], with connectors told apart by `is_connector`.
-fn initials_by(name: &str, is_connector: impl Fn(&str) -> bool) -> String {
-    name.split_whitespace()
-        .filter(|w| !is_connector(w))
-        .filter_map(|w| w.chars().next())
-        .filter(|c| c.is_uppercase())
-        .collect()
 }
 
 /// Counts how often each key occurs, for tests and diagnostics.

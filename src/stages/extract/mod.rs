@@ -6,23 +6,16 @@
 
 pub mod entities;
 pub mod frames;
+pub mod sense;
 pub mod words;
 
 use crate::config::Lexicons;
 use crate::report::Report;
 use crate::text::SentenceTokens;
 
-pub use entities::{EntityKind, EntityRecognizer, Mention};
-pub use frames::{ClaimDraft, FrameMatcher, Modality, Status};
-
-/// What extraction found in one report.
-#[derive(Debug, Clone, Default)]
-pub struct Extraction {
-    /// In text order; `link` fields point into this list.
-    pub mentions: Vec<Mention>,
-    /// In text order; role fields point into `mentions`.
-    pub claims: Vec<ClaimDraft>,
-}
+pub use crate::extraction::{ClaimDraft, EntityKind, Extraction, Mention, Modality, Status};
+pub use entities::EntityRecognizer;
+pub use frames::FrameMatcher;
 
 /// The extract stage, built once from the lexicons.
 #[derive(Debug)]
@@ -35,8 +28,16 @@ impl Extractor {
     pub fn new(lex: &Lexicons) -> Self {
         Self {
             entities: EntityRecognizer::new(lex),
-            frames: FrameMatcher::new(&lex.frames, &lex.cues),
+            frames: FrameMatcher::new(&lex.frames, &lex.cues)
+                .with_sense(Some((lex.sense.clone(), sense::Knowledge::of(lex)))),
         }
+    }
+
+    /// The same extractor with the learned sense filter off: every trigger the lexicon
+    /// finds becomes a claim (for listing and labelling candidates).
+    pub fn without_sense(mut self) -> Self {
+        self.frames = self.frames.with_sense(None);
+        self
     }
 
     pub fn extract(&self, report: &Report) -> Extraction {

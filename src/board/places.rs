@@ -1,0 +1,433 @@
+//! Where places are: the board's offline gazetteer (GeoNames cities of 5,000 people or
+//! more and every country, `geo/places.tsv`). A name is looked up as written (case,
+//! accents and articles aside) among all names and alternate names, then by the same name
+//! key the situation uses to resolve spellings, against each place's own name, so
+//! `Qamishlo` finds `Al Qāmishlī` without a list of variants. A spelling found by the key
+//! must also look like the name (at most one edit in four characters): skeletons are short,
+//! and among seventy thousand places unrelated names share them.
+//!
+//! A facility is placed at the town its name holds (`Qamishli airport`, `port of Keldar`):
+//! the head words of `names.toml` that make a name a facility or a place are taken off and
+//! what remains is looked up. Nothing is guessed from a described facility (`the main
+//! hospital`), whose remaining words are not a name.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::config::{GazetteerEntry, NameRules};
+use crate::stages::extract::EntityKind;
+use crate::state::Entity;
+use crate::text::NameKeyer;
+
+/// The compiled-in gazetteer text.
+pub const PLACES_TSV: &str = include_str!("geo/places.tsv");
+
+/// One gazetteer entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    pub name: String,
+    pub lat: f32,
+    pub lon: f32,
+    pub country: String,
+    pub population: u64,
+    /// A country rather than a city: it wins over a town of the same name.
+    pub is_country: bool,
+}
+
+/// Where an entity was placed, as the board receives it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Located {
+    pub lat: f32,
+    pub lon: f32,
+    /// The gazetteer's name for the point (`Al Qāmishlī`).
+    pub place: String,
+    pub country: String,
+    /// `name` when the entity's own name or an alias is the place, `within` when the point
+    /// is the town a facility's name holds.
+    #[serde(rename = "match")]
+    pub how: &'static str,
+}
+
+/// The gazetteer, indexed by name.
+#[derive(Debug)]
+pub struct Gazetteer {
+    places: Vec<Place>,
+    /// Every name and alternate name as plain words (lower case, no diacritics or articles)
+    /// → the best entry under it (a country first, then the most populous).
+    by_words: HashMap<String, u32>,
+    /// The key of each entry's own name → the best entry under it. Alternate names are not
+    /// keyed: a consonant skeleton is short, and among seventy thousand places an old or
+    /// foreign name of one town meets the spelling of another (`Shal`, Quetta, and `Sahel`).
+    by_key: HashMap<String, u32>,
+    keyer: NameKeyer,
+    /// Head words and phrases, lower-case, longest first: `air base`, `airport`, `city`.
+    heads: Vec<String>,
+    /// The names of the settings' own gazetteer (`gazetteer.toml`), as plain words. It
+    /// lists every spelling it knows of them, and among them are regions (the Sahel), which
+    /// the map's gazetteer lacks: such a name is looked up only as written, never by its
+    /// spelling key, so that no town of a like name stands in for a region.
+    known: std::collections::HashSet<String>,
+}
+
+impl Gazetteer {
+    /// Parses `tsv` (the format of `geo/places.tsv`) and keys every name with the rules'
+    /// articles and rewrites. Malformed lines are skipped: the file is compiled in and
+    /// checked by a test, so a bad line can only come from a hand edit.
+    pub fn new(tsv: &str, rules: &NameRules, known: &[GazetteerEntry]) -> Self {
+        let keyer = NameKeyer::new(&rules.articles, &rules.rewrites);
+        let mut heads: Vec<String> = rules
+            .facility_heads
+            .values()
+            .flatten()
+            .chain(rules.place_heads.words.iter())
+            .map(|h| h.to_lowercase())
+            .collect();
+        heads.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        heads.dedup();
+        let known = known
+            .iter()
+            .flat_map(|e| std::iter::once(&e.name).chain(e.aliases.iter()))
+            .map(|n| keyer.words(n).join(" "))
+            .collect();
+        let mut g = Self {
+            places: Vec::new(),
+            by_words: HashMap::new(),
+            by_key: HashMap::new(),
+            keyer,
+            heads,
+            known,
+        };
+        for line in tsv.lines().filter(|l| !l.starts_with('#')) {
+            let Some((place, alternates)) = parse_line(line) else {
+                continue;
+            };
+            let idx = g.places.len() as u32;
+            let names: Vec<String> = std::iter::once(place.name.clone())
+                .chain(
+                    alternates
+                        .split('|')
+                        .filter(|a| !a.is_empty())
+                        .map(String::from),
+                )
+                .collect();
+            g.places.push(place);
+            for (i, n) in names.iter().enumerate() {
+                let words = g.keyer.words(n).join(" ");
+                g.index(Index::Words, words, idx);
+                if i == 0 {
+                    let key = g.keyer.key(n);
+                    g.index(Index::Key, key, idx);
+                }
+            }
+        }
+        g
+    }
+
+    /// How many entries the gazetteer holds.
+    pub fn len(&self) -> usize {
+        self.places.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.places.is_empty()
+    }
+
+    fn index(&mut self, which: Index, name: String, idx: u32) {
+        if name.is_empty() {
+            return;
+        }
+        let old = match which {
+            Index::Words => self.by_words.get(&name),
+            Index::Key => self.by_key.get(&name),
+        };
+        if old.is_some_and(|&old| !self.better(idx, old)) {
+            return;
+        }
+        match which {
+            Index::Words => self.by_words.insert(name, idx),
+            Index::Key => self.by_key.insert(name, idx),
+        };
+    }
+
+    fn better(&self, a: u32, b: u32) -> bool {
+        let (pa, pb) = (&self.places[a as usize], &self.places[b as usize]);
+        (pa.is_country, pa.population) > (pb.is_country, pb.population)
+    }
+
+    /// The entry a name stands for, if any: a name or alternate name written the same
+    /// (case, accents and articles aside), else a place whose own name is another
+    /// spelling of it by the name key.
+    pub fn lookup(&self, name: &str) -> Option<&Place> {
+        let words = self.keyer.words(name).join(" ");
+        if words.is_empty() {
+            return None;
+        }
+        if let Some(&i) = self.by_words.get(&words) {
+            return Some(&self.places[i as usize]);
+        }
+        if self.known.contains(&words) {
+            return None;
+        }
+        // Another spelling must also look like the name: short skeletons meet too easily
+        // (`Sahel` and `Suhl` are both `shl`).
+        let &i = self.by_key.get(&self.keyer.key(name))?;
+        let place = &self.places[i as usize];
+        let theirs = self.keyer.words(&place.name).join(" ");
+        let (a, b): (Vec<char>, Vec<char>) = (words.chars().collect(), theirs.chars().collect());
+        (edit_distance(&a, &b) <= (a.len().max(b.len()) / 4).max(1)).then_some(place)
+    }
+
+    /// Places a place or facility entity: its name, then its aliases (most seen first),
+    /// then the same with head words taken off. Other kinds are not placed.
+    pub fn locate(&self, e: &Entity) -> Option<Located> {
+        if !matches!(e.kind, EntityKind::Place | EntityKind::Facility) {
+            return None;
+        }
+        let mut names: Vec<(&str, u64)> = e.aliases.iter().map(|(a, n)| (a.as_str(), *n)).collect();
+        names.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let names: Vec<&str> = std::iter::once(e.name.as_str())
+            .chain(names.into_iter().map(|(a, _)| a))
+            .collect();
+        let found = |p: &Place, how| Located {
+            lat: p.lat,
+            lon: p.lon,
+            place: p.name.clone(),
+            country: p.country.clone(),
+            how,
+        };
+        // A facility's own name is not a town ("Hmeimim" may be both; the base is not).
+        if e.kind == EntityKind::Place {
+            if let Some(p) = names.iter().find_map(|n| self.lookup(n)) {
+                return Some(found(p, "name"));
+            }
+        }
+        names
+            .iter()
+            .filter_map(|n| self.without_heads(n))
+            .find_map(|n| self.lookup(&n))
+            .map(|p| {
+                found(
+                    p,
+                    if e.kind == EntityKind::Place {
+                        "name"
+                    } else {
+                        "within"
+                    },
+                )
+            })
+    }
+
+    /// The name with its head words taken off (`Qamishli airport` → `Qamishli`, `port of
+    /// Keldar` → `Keldar`, `Hasakah province` → `Hasakah`), or `None` when nothing was
+    /// taken off or what remains is not a capitalised name.
+    fn without_heads(&self, name: &str) -> Option<String> {
+        let mut words: Vec<&str> = name.split_whitespace().collect();
+        let before = words.len();
+        if words.first().is_some_and(|w| w.eq_ignore_ascii_case("the")) {
+            words.remove(0);
+        }
+        loop {
+            let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+            let mut cut = false;
+            for h in &self.heads {
+                let hw: Vec<&str> = h.split(' ').collect();
+                let n = hw.len();
+                if lower.len() > n
+                    && lower[lower.len() - n..]
+                        .iter()
+                        .zip(&hw)
+                        .all(|(a, b)| a == b)
+                {
+                    words.truncate(words.len() - n);
+                    cut = true;
+                    break;
+                }
+                // "port of Keldar", "city of Lisk"
+                if lower.len() > n + 1
+                    && lower[..n].iter().zip(&hw).all(|(a, b)| a == b)
+                    && lower[n] == "of"
+                {
+                    words.drain(..=n);
+                    cut = true;
+                    break;
+                }
+                // "Port Velmar", "Camp Lemonnier"
+                if lower.len() > n && lower[..n].iter().zip(&hw).all(|(a, b)| a == b) {
+                    words.drain(..n);
+                    cut = true;
+                    break;
+                }
+            }
+            if !cut {
+                break;
+            }
+        }
+        let rest = words.join(" ");
+        let capitalised = rest.chars().next().is_some_and(char::is_uppercase);
+        (words.len() < before && capitalised).then_some(rest)
+    }
+}
+
+/// Levenshtein distance: insertions, deletions and substitutions of one character.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Index {
+    Words,
+    Key,
+}
+
+fn parse_line(line: &str) -> Option<(Place, &str)> {
+    let mut f = line.split('\t');
+    let name = f.next()?.trim();
+    let lat: f32 = f.next()?.parse().ok()?;
+    let lon: f32 = f.next()?.parse().ok()?;
+    let country = f.next()?;
+    let population: u64 = f.next()?.parse().ok()?;
+    let kind = f.next()?;
+    let alternates = f.next().unwrap_or("");
+    if name.is_empty() || !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        return None;
+    }
+    Some((
+        Place {
+            name: name.to_string(),
+            lat,
+            lon,
+            country: country.to_string(),
+            population,
+            is_country: kind == "country",
+        },
+        alternates,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> NameRules {
+        crate::config::Config::embedded()
+            .expect("embedded config")
+            .lexicons
+            .names
+    }
+
+    fn known() -> Vec<GazetteerEntry> {
+        crate::config::Config::embedded()
+            .expect("embedded config")
+            .lexicons
+            .gazetteer
+    }
+
+    const TSV: &str = "# header\n\
+        Syria\t35.03\t38.51\tSY\t16906283\tcountry\t\n\
+        Al Qāmishlī\t37.05\t41.23\tSY\t184231\tcity\tKamishli|Qamishlo\n\
+        Quetta\t30.19\t67.01\tPK\t733675\tcity\tShal\n\
+        Suhl\t50.61\t10.69\tDE\t43509\tcity\t\n\
+        Ţarţūs\t34.89\t35.89\tSY\t458327\tcity\tTortosa\n\
+        Tartus\t10.00\t10.00\tXX\t6000\tcity\t\n\
+        Mali\t34.66\t104.70\tCN\t42260\tcity\t\n\
+        Mali\t17.35\t-3.54\tML\t19077690\tcountry\t\n\
+        Keldar\t1.00\t2.00\tXX\t7000\tcity\t\n\
+        broken line\n";
+
+    fn entity(name: &str, kind: EntityKind, aliases: &[(&str, u64)]) -> Entity {
+        let json = serde_json::json!({
+            "id": "x", "kind": kind, "name": name,
+            "aliases": aliases.iter().map(|(a, n)| (a.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+            "mentions": 1, "reports": [],
+        });
+        serde_json::from_value(json).expect("entity")
+    }
+
+    #[test]
+    fn spellings_meet_through_the_name_key() {
+        let g = Gazetteer::new(TSV, &rules(), &[]);
+        assert_eq!(g.len(), 9, "the broken line is skipped");
+        for n in ["Qamishli", "Qamishlo", "al-Qamishli", "Kamishli"] {
+            assert_eq!(g.lookup(n).map(|p| p.country.as_str()), Some("SY"), "{n}");
+        }
+        // The most populous of two towns, and a country over a town.
+        assert_eq!(g.lookup("Tartous").map(|p| p.population), Some(458_327));
+        assert_eq!(g.lookup("Mali").map(|p| p.country.as_str()), Some("ML"));
+        assert!(g.lookup("Velgrad").is_none());
+        // An alternate name is taken as written, never by its skeleton: Sahel is not Shal.
+        assert_eq!(g.lookup("Shal").map(|p| p.name.as_str()), Some("Quetta"));
+        // Nor is another spelling that looks unlike the name (`Suhl` is `shl` too).
+        assert!(g.lookup("Sahel").is_none());
+        assert_eq!(g.lookup("Suhl").map(|p| p.country.as_str()), Some("DE"));
+    }
+
+    #[test]
+    fn edit_distance_counts_single_character_edits() {
+        let d = |a: &str, b: &str| {
+            edit_distance(
+                &a.chars().collect::<Vec<_>>(),
+                &b.chars().collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(d("qamishlo", "qamishli"), 1);
+        assert_eq!(d("tartous", "tartus"), 1);
+        assert_eq!(d("sahel", "suhl"), 2);
+        assert_eq!(d("", "abc"), 3);
+        assert_eq!(d("same", "same"), 0);
+    }
+
+    #[test]
+    fn facilities_are_placed_at_the_town_their_name_holds() {
+        let g = Gazetteer::new(TSV, &rules(), &[]);
+        let airport = entity(
+            "Qamishli airport",
+            EntityKind::Facility,
+            &[("Qamishlo airport", 2)],
+        );
+        let at = g.locate(&airport).expect("located");
+        assert_eq!((at.place.as_str(), at.how), ("Al Qāmishlī", "within"));
+        let port = entity("port of Keldar", EntityKind::Facility, &[]);
+        assert_eq!(g.locate(&port).map(|l| l.lat), Some(1.0));
+        let port = entity("Port Keldar", EntityKind::Facility, &[]);
+        assert_eq!(g.locate(&port).map(|l| l.lon), Some(2.0));
+        // A place under another spelling, by its alias.
+        let town = entity("Qamishlo", EntityKind::Place, &[("Qamishlo", 3)]);
+        assert_eq!(g.locate(&town).map(|l| l.how), Some("name"));
+        // Described facilities, unknown names and people stay off the map.
+        for (name, kind) in [
+            ("the main hospital", EntityKind::Facility),
+            ("Velgrad air base", EntityKind::Facility),
+            ("Keldar", EntityKind::Person),
+            ("Keldar", EntityKind::Facility),
+        ] {
+            assert!(g.locate(&entity(name, kind, &[])).is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_compiled_in_gazetteer_parses_whole() {
+        let lines = PLACES_TSV.lines().filter(|l| !l.starts_with('#')).count();
+        let g = Gazetteer::new(PLACES_TSV, &rules(), &known());
+        assert_eq!(g.len(), lines, "every line of geo/places.tsv parses");
+        let moscow = g.lookup("Moscow").expect("Moscow");
+        assert_eq!(moscow.country, "RU");
+        assert!(g.lookup("Russia").is_some_and(|p| p.is_country));
+        // A region the settings know is not drawn at a town spelt like it (As Sāḩil).
+        assert!(g.lookup("Sahel").is_none());
+        // Spellings of the seed story's places that GeoNames writes otherwise.
+        for n in ["Qamishli", "Qamishlo", "Tartous", "Tartus"] {
+            assert_eq!(g.lookup(n).map(|p| p.country.as_str()), Some("SY"), "{n}");
+        }
+    }
+}
