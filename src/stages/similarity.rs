@@ -55,6 +55,8 @@ const CONTENT_ROWS: usize = 2;
 pub const SENTENCE_WORDS: usize = 12;
 /// Decisive words kept per sentence.
 const SENTENCE_CUES: usize = 6;
+/// Particulars kept per sentence: names and numbers (see [`SentenceSketches`]).
+const SENTENCE_NAMES: usize = 10;
 /// Sentences sketched per report: wire copy says what is new first, and the bound keeps an
 /// index entry small whatever the report's length.
 pub const MAX_SENTENCES: usize = 48;
@@ -102,7 +104,7 @@ fn word_hash(word: &[u8]) -> u64 {
 
 /// Calls `f` with each lower-case word (a run of letters and digits) of a folded sentence,
 /// as bytes. Most words are ASCII and are lower-cased on the stack.
-fn words(text: &str, buf: &mut String, mut f: impl FnMut(&[u8])) {
+fn words(text: &str, buf: &mut String, mut f: impl FnMut(&[u8], bool)) {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -131,20 +133,21 @@ fn words(text: &str, buf: &mut String, mut f: impl FnMut(&[u8])) {
             seen |= class;
         }
         let word = &text[start..i];
+        let capital = word.chars().next().is_some_and(char::is_uppercase);
         if seen & NON_ASCII != 0 {
             buf.clear();
             buf.extend(word.chars().flat_map(char::to_lowercase));
-            f(buf.as_bytes());
+            f(buf.as_bytes(), capital);
         } else if seen & UPPER != 0 && word.len() <= 32 {
             let mut lower = [0u8; 32];
             let lower = &mut lower[..word.len()];
             lower.copy_from_slice(word.as_bytes());
             lower.make_ascii_lowercase();
-            f(lower);
+            f(lower, capital);
         } else if seen & UPPER != 0 {
-            f(word.to_ascii_lowercase().as_bytes());
+            f(word.to_ascii_lowercase().as_bytes(), capital);
         } else {
-            f(word.as_bytes());
+            f(word.as_bytes(), capital);
         }
     }
 }
@@ -268,10 +271,19 @@ pub struct Sketch {
 }
 
 /// Per-sentence word hashes (16 bits each) of the sentences that take part in matching.
+///
+/// Besides its content and decisive words, a sentence keeps its *particulars*: the words
+/// written with a capital letter after its first word, and the words holding a digit.
+/// Templated copy ("Aid convoy 12 reached Velgrad", "A truce took effect in Kelvar")
+/// shares nearly every content word with the next report of the series; what tells them
+/// apart is the name and the number. Two sentences match only when the particulars of one
+/// are all found in the other (a rewrite drops a first name or a title, but does not trade
+/// one place for another), and a sentence repeats its original only when it brings no
+/// particular the original lacks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SentenceSketches {
     /// Per sentence: its content words' hashes, sorted, then its decisive words' hashes,
-    /// sorted.
+    /// sorted, then its particulars' hashes, sorted.
     data: Box<[u16]>,
     meta: Box<[SentenceMeta]>,
 }
@@ -282,6 +294,44 @@ struct SentenceMeta {
     index: u16,
     words: u8,
     cues: u8,
+    names: u8,
+    /// The report's title: it may repeat a sentence, but takes no part in the report's
+    /// similarity (headlines are short and formulaic, and a republication rewrites them).
+    title: bool,
+}
+
+/// The bit of a persisted sentence's particulars count that marks the title.
+const TITLE_BIT: u16 = 0x8000;
+
+/// One sketched sentence, borrowed from [`SentenceSketches`].
+#[derive(Debug, Clone, Copy)]
+struct SentenceRef<'a> {
+    index: usize,
+    title: bool,
+    words: &'a [u16],
+    cues: &'a [u16],
+    names: &'a [u16],
+}
+
+impl SentenceRef<'_> {
+    /// Whether `hash` is one of this sentence's words, decisive words or particulars
+    /// (the content words may have been cut to the smallest hashes: a word cut off counts
+    /// as missing, which keeps a sentence as news rather than dropping it).
+    fn has(&self, hash: u16) -> bool {
+        self.words.binary_search(&hash).is_ok()
+            || self.cues.binary_search(&hash).is_ok()
+            || self.names.binary_search(&hash).is_ok()
+    }
+
+    /// Every particular of this sentence is found in `other`.
+    fn names_within(&self, other: &SentenceRef<'_>) -> bool {
+        self.names.iter().all(|n| other.has(*n))
+    }
+
+    /// The two sentences can tell one fact: the particulars of one are within the other.
+    fn consistent(&self, other: &SentenceRef<'_>) -> bool {
+        self.names_within(other) || other.names_within(self)
+    }
 }
 
 impl SentenceSketches {
@@ -294,18 +344,26 @@ impl SentenceSketches {
         self.meta.is_empty()
     }
 
-    /// Each sketched sentence: its index in the report, content word hashes, decisive word
-    /// hashes.
-    fn each(&self) -> Vec<(usize, &[u16], &[u16])> {
+    /// Each sketched sentence.
+    fn each(&self) -> Vec<SentenceRef<'_>> {
         let mut at = 0;
         self.meta
             .iter()
             .map(|m| {
-                let (w, c) = (usize::from(m.words), usize::from(m.cues));
-                let words = &self.data[at..at + w];
-                let cues = &self.data[at + w..at + w + c];
-                at += w + c;
-                (usize::from(m.index), words, cues)
+                let (w, c, n) = (
+                    usize::from(m.words),
+                    usize::from(m.cues),
+                    usize::from(m.names),
+                );
+                let s = SentenceRef {
+                    index: usize::from(m.index),
+                    title: m.title,
+                    words: &self.data[at..at + w],
+                    cues: &self.data[at + w..at + w + c],
+                    names: &self.data[at + w + c..at + w + c + n],
+                };
+                at += w + c + n;
+                s
             })
             .collect()
     }
@@ -315,15 +373,17 @@ impl SentenceSketches {
         self.data.len() * 2 + self.meta.len() * std::mem::size_of::<SentenceMeta>()
     }
 
-    /// The persistence form: per sentence `[index, words, cues, hashes...]`.
+    /// The persistence form: per sentence `[index, words, cues, names, hashes...]`.
     pub fn to_words(&self) -> Vec<u16> {
-        let mut out = Vec::with_capacity(self.data.len() + 3 * self.meta.len());
-        for (index, words, cues) in self.each() {
-            out.push(index as u16);
-            out.push(words.len() as u16);
-            out.push(cues.len() as u16);
-            out.extend_from_slice(words);
-            out.extend_from_slice(cues);
+        let mut out = Vec::with_capacity(self.data.len() + 4 * self.meta.len());
+        for s in self.each() {
+            out.push(s.index as u16);
+            out.push(s.words.len() as u16);
+            out.push(s.cues.len() as u16);
+            out.push(s.names.len() as u16 | if s.title { TITLE_BIT } else { 0 });
+            out.extend_from_slice(s.words);
+            out.extend_from_slice(s.cues);
+            out.extend_from_slice(s.names);
         }
         out
     }
@@ -334,18 +394,27 @@ impl SentenceSketches {
         let mut meta = Vec::new();
         let mut at = 0;
         while at < w.len() {
-            let (index, words, cues) = (*w.get(at)?, *w.get(at + 1)?, *w.get(at + 2)?);
-            let (nw, nc) = (usize::from(words), usize::from(cues));
-            if nw > SENTENCE_WORDS || nc > SENTENCE_CUES {
+            let (index, words, cues, names) = (
+                *w.get(at)?,
+                *w.get(at + 1)?,
+                *w.get(at + 2)?,
+                *w.get(at + 3)?,
+            );
+            let title = names & TITLE_BIT != 0;
+            let names = names & !TITLE_BIT;
+            let (nw, nc, nn) = (usize::from(words), usize::from(cues), usize::from(names));
+            if nw > SENTENCE_WORDS || nc > SENTENCE_CUES || nn > SENTENCE_NAMES {
                 return None;
             }
-            data.extend_from_slice(w.get(at + 3..at + 3 + nw + nc)?);
+            data.extend_from_slice(w.get(at + 4..at + 4 + nw + nc + nn)?);
             meta.push(SentenceMeta {
                 index,
                 words: words as u8,
                 cues: cues as u8,
+                names: names as u8,
+                title,
             });
-            at += 3 + nw + nc;
+            at += 4 + nw + nc + nn;
         }
         Some(Self {
             data: data.into(),
@@ -400,23 +469,31 @@ impl Sketch {
         offset: f32,
         at_least: f32,
     ) -> f32 {
-        let (n, m) = (self.sentences.len(), original.len());
+        fn body(s: &SentenceSketches) -> Vec<SentenceRef<'_>> {
+            let mut all = s.each();
+            all.retain(|s| !s.title);
+            all
+        }
+        let a = body(&self.sentences);
+        let b = body(original);
+        let (n, m) = (a.len(), b.len());
         let longer = n.max(m) as f32;
         if n == 0 || m == 0 || (n.min(m) as f32) < at_least * longer {
             return 0.0;
         }
-        let a = self.sentences.each();
-        let b = original.each();
         // Longest common subsequence of matching sentences, one row at a time, over the
         // cells within the offset band only.
         let mut prev = vec![0u16; m + 1];
         let mut row = vec![0u16; m + 1];
-        for (i, (_, wa, _)) in a.iter().enumerate() {
+        for (i, sa) in a.iter().enumerate() {
             let place = (i as f32 + 0.5) / n as f32;
             row[0] = 0;
-            for (j, (_, wb, _)) in b.iter().enumerate() {
+            for (j, sb) in b.iter().enumerate() {
                 let near = (place - (j as f32 + 0.5) / m as f32).abs() <= offset;
-                row[j + 1] = if near && sentence_similarity(wa, wb) >= sentence_threshold {
+                row[j + 1] = if near
+                    && sentence_similarity(sa.words, sb.words) >= sentence_threshold
+                    && sa.consistent(sb)
+                {
                     prev[j] + 1
                 } else {
                     prev[j + 1].max(row[j])
@@ -433,32 +510,21 @@ impl Sketch {
     }
 
     /// This report's sentences (indexes in it) that repeat one of `original`'s: wherever it
-    /// stands, the sentence of the original most like it shares at least
-    /// `sentence_threshold` of its content words and has every decisive word it has.
+    /// stands, a sentence of the original shares at least `sentence_threshold` of its
+    /// content words and has every decisive word and particular it has.
     pub fn repeated(&self, original: &SentenceSketches, sentence_threshold: f32) -> Vec<usize> {
         let b = original.each();
         self.sentences
             .each()
             .into_iter()
-            .filter_map(|(index, words, cues)| {
-                let (s, j) = b
-                    .iter()
-                    .enumerate()
-                    .fold((0.0f32, 0), |best, (j, (_, wb, _))| {
-                        let s = sentence_similarity(words, wb);
-                        if s > best.0 {
-                            (s, j)
-                        } else {
-                            best
-                        }
-                    });
-                let (_, their_words, their_cues) = b.get(j)?;
-                let says_the_same = s >= sentence_threshold
-                    && cues.iter().all(|c| {
-                        their_cues.binary_search(c).is_ok() || their_words.binary_search(c).is_ok()
-                    });
-                says_the_same.then_some(index)
+            .filter(|s| {
+                b.iter().any(|o| {
+                    sentence_similarity(s.words, o.words) >= sentence_threshold
+                        && s.cues.iter().all(|c| o.has(*c))
+                        && s.names_within(o)
+                })
             })
+            .map(|s| s.index)
             .collect()
     }
 }
@@ -492,12 +558,12 @@ impl Sketcher {
         let mut table: HashMap<u64, u8, BuildHasherDefault<WordHasher>> = HashMap::default();
         let mut buf = String::new();
         for w in &lex.similarity.function_words {
-            words(w, &mut buf, |w| {
+            words(w, &mut buf, |w, _| {
                 *table.entry(word_hash(w)).or_insert(0) |= FUNCTION
             });
         }
         let mut add = |phrase: &str, keep_function_words: bool| {
-            words(phrase, &mut buf, |w| {
+            words(phrase, &mut buf, |w, _| {
                 let flags = table.entry(word_hash(w)).or_insert(0);
                 if keep_function_words || *flags & FUNCTION == 0 {
                     *flags |= DECISIVE;
@@ -554,10 +620,13 @@ impl Sketcher {
             Vec::with_capacity(report.sentences.len().min(MAX_SENTENCES));
         let mut sentence_words: Vec<u16> = Vec::with_capacity(64);
         let mut sentence_cues: Vec<u16> = Vec::with_capacity(16);
+        let mut sentence_names: Vec<u16> = Vec::with_capacity(16);
         for (index, s) in report.sentences.iter().enumerate() {
             sentence_words.clear();
             sentence_cues.clear();
-            words(&s.text, &mut buf, |w| {
+            sentence_names.clear();
+            let mut first = true;
+            words(&s.text, &mut buf, |w, capital| {
                 let h = word_hash(w);
                 ring[seen % SHINGLE] = h;
                 seen += 1;
@@ -571,6 +640,12 @@ impl Sketcher {
                 let flags = self.words.get(&h).copied().unwrap_or(0);
                 if flags & DECISIVE != 0 {
                     sentence_cues.push(short(h));
+                }
+                // A sentence's first word is capitalized whatever it is.
+                let particular = (capital && !first) || w.iter().any(u8::is_ascii_digit);
+                first = false;
+                if particular && flags & FUNCTION == 0 {
+                    sentence_names.push(short(h));
                 }
                 if flags & FUNCTION == 0 {
                     // A minimum takes no notice of repeats: no need to deduplicate.
@@ -590,12 +665,18 @@ impl Sketcher {
             sentence_cues.sort_unstable();
             sentence_cues.dedup();
             sentence_cues.truncate(SENTENCE_CUES);
+            sentence_names.sort_unstable();
+            sentence_names.dedup();
+            sentence_names.truncate(SENTENCE_NAMES);
             data.extend_from_slice(&sentence_words);
             data.extend_from_slice(&sentence_cues);
+            data.extend_from_slice(&sentence_names);
             meta.push(SentenceMeta {
                 index: index as u16,
                 words: sentence_words.len() as u8,
                 cues: sentence_cues.len() as u8,
+                names: sentence_names.len() as u8,
+                title: index == 0 && report.has_title_sentence,
             });
         }
         if (1..SHINGLE).contains(&seen) {
@@ -725,6 +806,52 @@ mod tests {
             b.repeated(&a.sentences, 0.5).is_empty(),
             "but 'completed' is news"
         );
+    }
+
+    #[test]
+    fn another_place_or_number_is_another_report() {
+        let s = sketcher();
+        let a = s.sketch(&report(
+            "Truce takes hold in Kelvar province\n\nA truce between the Varn Front and the \
+             Ostrian army took effect in Kelvar province on Friday, the Varn Front said.\n",
+        ));
+        let b = s.sketch(&report(
+            "Truce in Brask\n\nA truce between the Varn Front and the Ostrian army took \
+             effect in Brask province on Sunday, the Varn Front said.\n",
+        ));
+        assert_eq!(
+            b.similarity(&a.sentences, 0.4, 0.2, 0.0),
+            0.0,
+            "Brask is not Kelvar"
+        );
+        assert!(b.repeated(&a.sentences, 0.4).is_empty());
+        let c = s.sketch(&report(
+            "Convoy arrives\n\nAid convoy number 12 reached the northern district of Velgrad \
+             on Monday with 40 trucks.\n",
+        ));
+        let d = s.sketch(&report(
+            "Convoy arrives\n\nAid convoy number 13 reached the northern district of Velgrad \
+             on Monday with 40 trucks.\n",
+        ));
+        assert_eq!(
+            d.similarity(&c.sentences, 0.4, 0.2, 0.0),
+            0.0,
+            "13 is not 12"
+        );
+        // A particular left out is no new fact: the shorter sentence still matches.
+        let e = s.sketch(&report(
+            "Truce holds\n\nA truce between the Varn Front and the army took effect in Kelvar \
+             province on Friday, the front said.\n",
+        ));
+        assert_eq!(e.similarity(&a.sentences, 0.4, 0.2, 0.0), 1.0);
+        assert_eq!(e.repeated(&a.sentences, 0.4).len(), 1);
+        // The headline alone makes no near duplicate, but is itself repeated.
+        let f = s.sketch(&report(
+            "Truce takes hold in Kelvar province\n\nFarmers around Lake Ost brought in the \
+             barley harvest early this year as dry weather held.\n",
+        ));
+        assert_eq!(f.similarity(&a.sentences, 0.4, 0.2, 0.0), 0.0);
+        assert_eq!(f.repeated(&a.sentences, 0.4), vec![0]);
     }
 
     #[test]
