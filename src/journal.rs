@@ -14,8 +14,9 @@
 //! segment is not a crash artefact, and start-up stops with the segment and offset.
 //!
 //! A snapshot (`snapshot.json`: the situation with its indexes and stories, the dedup
-//! indexes with the near-duplicate index, and the ledger, as of one entry) is written every `snapshot_every` entries and at shutdown, via a
-//! temporary file, fsync and rename, so start-up reads one snapshot and the entries after it.
+//! indexes with the near-duplicate index, and the ledger, as of one entry) is written
+//! every `snapshot_every` entries and at shutdown, via a temporary file, fsync and rename,
+//! so start-up reads one snapshot and the entries after it.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};

@@ -1,7 +1,8 @@
 //! Near duplicates against the daemon: a republication by another outlet with a new
 //! headline, an edit and an added paragraph is a `report.near_duplicate` of the original;
 //! only its added paragraph counts; a report of the same shape about another place is
-//! new; and after a restart the index still finds copies, with no event said twice.
+//! new; and after a restart the index still finds copies, with no event said twice. The
+//! copies and their original make one story.
 
 use std::collections::BTreeMap;
 
@@ -91,6 +92,14 @@ fn a_republication_is_a_near_duplicate_whose_added_paragraph_alone_counts() {
     });
     assert_ne!(added["subject"], varnholt.as_str());
     assert_eq!(added["data"]["status"], "completed");
+    // The two are one story, named after the original.
+    let story = format!("story-{original_id}");
+    let formed = d.wait_for("the story of the two", |e| e["type"] == "story.formed");
+    assert_eq!(formed["subject"], story.as_str());
+    assert_eq!(
+        formed["data"]["reports"],
+        serde_json::json!([original_id, near_id])
+    );
 
     drop_file(&d.watch, "3_other_dam.txt", other_dam().as_bytes());
     d.wait_file("report.accepted", "3_other_dam.txt");
@@ -126,6 +135,11 @@ fn a_republication_is_a_near_duplicate_whose_added_paragraph_alone_counts() {
         "{again:#}"
     );
     assert_eq!(again["data"]["claims"], 0, "{again:#}");
+    let joined = d.wait_for("the trimmed copy joining the story", |e| {
+        e["type"] == "story.updated" && e["data"]["report"] == again["subject"]
+    });
+    assert_eq!(joined["subject"], story.as_str());
+    assert_eq!(joined["data"]["reports"], 3);
 
     // And a crash on top: nothing is said twice, every file has one outcome.
     let (mut d, _) = d.restart(true);
@@ -152,4 +166,13 @@ fn a_republication_is_a_near_duplicate_whose_added_paragraph_alone_counts() {
     .into_iter()
     .collect();
     assert_eq!(outcomes, expected);
+    // The other dam's report never joined the story.
+    let other = all
+        .iter()
+        .find(|e| e["data"]["file"] == "3_other_dam.txt")
+        .and_then(|e| e["subject"].as_str())
+        .unwrap();
+    assert!(!all
+        .iter()
+        .any(|e| e["type"] == "story.updated" && e["data"]["report"] == other));
 }
