@@ -1,6 +1,6 @@
 //! The HTTP API: change events over Server-Sent Events and WebSocket, resumable from a
-//! sequence number; the situation as JSON, and its reports a page at a time; health and
-//! Prometheus metrics.
+//! sequence number; the situation (and its stories) as JSON, and its reports a page at a
+//! time; health and Prometheus metrics.
 //!
 //! A client takes `GET /situation` (which carries the `seq` it is consistent with), then
 //! streams `GET /events?since=<seq>`: every later event, no gap, no repeat. After a
@@ -143,6 +143,8 @@ pub fn router(api: Api) -> Router {
         .route("/entities/{id}", get(entity))
         .route("/reports", get(reports))
         .route("/reports/{id}", get(report))
+        .route("/stories", get(stories))
+        .route("/stories/{id}", get(story))
         .route("/board/places", get(crate::board::located))
         .route_layer(middleware::from_fn_with_state(api.clone(), require_token));
     let cors = cors(&api.cors_origins);
@@ -530,11 +532,13 @@ async fn situation(State(api): State<Api>) -> Json<serde_json::Value> {
 }
 
 async fn developments(State(api): State<Api>) -> Json<serde_json::Value> {
-    Json(
-        api.situation.read(
-            |s| json!({"seq": s.seq(), "developments": s.developments().collect::<Vec<_>>()}),
-        ),
-    )
+    Json(api.situation.read(|s| {
+        let list: Vec<_> = s
+            .developments()
+            .map(|d| s.development_in_story(d))
+            .collect();
+        json!({"seq": s.seq(), "developments": list})
+    }))
 }
 
 async fn development(
@@ -544,7 +548,7 @@ async fn development(
     api.situation
         .read(|s| {
             s.development(&id)
-                .map(|d| json!({"seq": s.seq(), "development": d}))
+                .map(|d| json!({"seq": s.seq(), "development": s.development_in_story(d)}))
         })
         .map(Json)
         .ok_or_else(|| ApiError::not_found("development", &id))
@@ -572,9 +576,33 @@ async fn report(
     IdPath(id): IdPath,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     api.situation
-        .read(|s| s.report(&id).map(|r| json!({"seq": s.seq(), "report": r})))
+        .read(|s| {
+            s.report(&id)
+                .map(|r| json!({"seq": s.seq(), "report": s.report_in_story(r)}))
+        })
         .map(Json)
         .ok_or_else(|| ApiError::not_found("report", &id))
+}
+
+async fn stories(State(api): State<Api>) -> Json<serde_json::Value> {
+    Json(api.situation.read(|s| {
+        let list: Vec<_> = s.stories().all().map(|st| st.summary()).collect();
+        json!({"seq": s.seq(), "stories": list})
+    }))
+}
+
+async fn story(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    api.situation
+        .read(|s| {
+            s.stories()
+                .get(&id)
+                .map(|st| json!({"seq": s.seq(), "story": st}))
+        })
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("story", &id))
 }
 
 /// Reports on one page of `GET /reports` unless `limit` says otherwise, and the most.

@@ -26,6 +26,7 @@ pub mod embedded {
     pub const TRIGGERS: &str = include_str!("../config/triggers.toml");
     pub const CUE_WORDS: &str = include_str!("../config/cue-words.toml");
     pub const WORD_CLASSES: &str = include_str!("../config/word-classes.tsv");
+    pub const SIMILARITY: &str = include_str!("../config/similarity.toml");
     /// The trained entity tagger (`sitrep train-ner`).
     pub const NER_MODEL: &[u8] = include_bytes!("../config/ner.model");
     /// The trained sense filter (`sitrep train-sense`).
@@ -368,6 +369,133 @@ impl Default for ApiConfig {
     }
 }
 
+fn default_near_threshold() -> f32 {
+    0.35
+}
+fn default_sentence_threshold() -> f32 {
+    0.4
+}
+fn default_sentence_offset() -> f32 {
+    0.2
+}
+fn default_content_threshold() -> f32 {
+    0.25
+}
+fn default_retain_reports() -> usize {
+    250_000
+}
+fn default_rewrite_reports() -> usize {
+    20_000
+}
+fn default_rewrite_days() -> u32 {
+    3
+}
+
+/// `[dedup]`: near duplicates (see `stages::dedup` and `stages::similarity`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupConfig {
+    /// Two reports are near duplicates when this share of the longer one's sentences match
+    /// sentences of the other, in order.
+    #[serde(default = "default_near_threshold")]
+    pub near_threshold: f32,
+    /// Two sentences match when they share this share of their content words (Jaccard).
+    #[serde(default = "default_sentence_threshold")]
+    pub sentence_threshold: f32,
+    /// ...and stand at most this far apart in their reports (as a share of each report's
+    /// length): a rewrite keeps the order of what it retells.
+    #[serde(default = "default_sentence_offset")]
+    pub sentence_offset: f32,
+    /// A report found through the content index is compared sentence by sentence only when
+    /// the two reports' content words are at least this similar (Jaccard, estimated).
+    #[serde(default = "default_content_threshold")]
+    pub content_threshold: f32,
+    /// Reports the near-duplicate index keeps, the latest first: the bound on its memory.
+    /// A copy of a report older than that is taken as new.
+    #[serde(default = "default_retain_reports")]
+    pub retain_reports: usize,
+    /// Of those, the latest this many can be found by their content words alone (rewrites
+    /// by other outlets), when published at most `rewrite_days` apart.
+    #[serde(default = "default_rewrite_reports")]
+    pub rewrite_reports: usize,
+    #[serde(default = "default_rewrite_days")]
+    pub rewrite_days: u32,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        Self {
+            near_threshold: default_near_threshold(),
+            sentence_threshold: default_sentence_threshold(),
+            sentence_offset: default_sentence_offset(),
+            content_threshold: default_content_threshold(),
+            retain_reports: default_retain_reports(),
+            rewrite_reports: default_rewrite_reports(),
+            rewrite_days: default_rewrite_days(),
+        }
+    }
+}
+
+fn default_story_days() -> u32 {
+    90
+}
+fn default_story_entities() -> f32 {
+    0.15
+}
+fn default_story_shared_development() -> f32 {
+    0.5
+}
+fn default_story_content() -> f32 {
+    0.08
+}
+fn default_story_reports() -> usize {
+    20_000
+}
+fn default_story_postings() -> usize {
+    32
+}
+
+/// `[stories]`: grouping reports about one happening (see `state::stories`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoriesConfig {
+    /// A report joins the story of an earlier report published at most this many days
+    /// before or after it...
+    #[serde(default = "default_story_days")]
+    pub window_days: u32,
+    /// ...whose named entities it shares (cosine similarity, each entity weighted by how
+    /// rare it is among all reports) at least this much...
+    #[serde(default = "default_story_entities")]
+    pub entity_similarity: f32,
+    /// ...and whose content words it shares at least this much (Jaccard, estimated).
+    #[serde(default = "default_story_content")]
+    pub content_similarity: f32,
+    /// Both thresholds are multiplied by this when the two reports' claims went to one
+    /// development: evidence of its own that they are about one happening.
+    #[serde(default = "default_story_shared_development")]
+    pub shared_development: f32,
+    /// Recent reports kept for linking: the bound on the memory and time linking takes.
+    #[serde(default = "default_story_reports")]
+    pub recent_reports: usize,
+    /// Per entity, the latest reports naming it that are looked at: an entity in every
+    /// report (a country in the news all week) adds no more than this to the search.
+    #[serde(default = "default_story_postings")]
+    pub reports_per_entity: usize,
+}
+
+impl Default for StoriesConfig {
+    fn default() -> Self {
+        Self {
+            window_days: default_story_days(),
+            entity_similarity: default_story_entities(),
+            content_similarity: default_story_content(),
+            shared_development: default_story_shared_development(),
+            recent_reports: default_story_reports(),
+            reports_per_entity: default_story_postings(),
+        }
+    }
+}
+
 /// Why `origin` cannot be an entry of `api.cors_origins` (of `count` entries): browsers
 /// send `Origin: scheme://host[:port]` exactly, so anything else would never match.
 fn origin_problem(origin: &str, count: usize) -> Result<(), String> {
@@ -409,6 +537,8 @@ pub struct LexiconPaths {
     pub sense: Option<PathBuf>,
     /// Word classes for the learned passes (generated, `word<TAB>class` lines).
     pub word_classes: Option<PathBuf>,
+    /// Words left out when comparing reports' content (near duplicates, stories).
+    pub similarity: Option<PathBuf>,
     /// The entity tagger's model file (`sitrep train-ner`).
     pub ner: Option<PathBuf>,
 }
@@ -426,6 +556,10 @@ struct RawSettings {
     journal: JournalConfig,
     #[serde(default)]
     api: ApiConfig,
+    #[serde(default)]
+    dedup: DedupConfig,
+    #[serde(default)]
+    stories: StoriesConfig,
     lexicons: Option<LexiconPaths>,
 }
 
@@ -786,6 +920,13 @@ pub struct DenialConfig {
     pub clause: Vec<String>,
 }
 
+/// `similarity.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarityWords {
+    pub function_words: Vec<String>,
+}
+
 /// All the lexicons, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct Lexicons {
@@ -793,6 +934,7 @@ pub struct Lexicons {
     pub names: NameRules,
     pub frames: Vec<FrameConfig>,
     pub cues: CueConfig,
+    pub similarity: SimilarityWords,
     /// The trained entity tagger, shared (it is a few megabytes).
     pub ner: Arc<NerModel>,
     /// The trained sense filter; empty keeps every candidate trigger.
@@ -851,6 +993,8 @@ pub struct Config {
     pub events: EventsConfig,
     pub journal: JournalConfig,
     pub api: ApiConfig,
+    pub dedup: DedupConfig,
+    pub stories: StoriesConfig,
     pub lexicons: Lexicons,
     /// Where the settings came from (`<embedded>` for the compiled-in defaults).
     pub origin: String,
@@ -930,6 +1074,7 @@ impl Config {
                     "word-classes.tsv".into(),
                     embedded::WORD_CLASSES.to_string(),
                 ),
+                ("similarity.toml".into(), embedded::SIMILARITY.to_string()),
             ],
             if models == Models::None {
                 Ok(Arc::new(NerModel::empty()))
@@ -998,6 +1143,7 @@ impl Config {
             cue_words: None,
             sense: None,
             word_classes: None,
+            similarity: None,
             ner: None,
         });
         let mut errors = Vec::new();
@@ -1026,6 +1172,7 @@ impl Config {
                 "word-classes.tsv",
                 embedded::WORD_CLASSES,
             ),
+            load_one(&paths.similarity, "similarity.toml", embedded::SIMILARITY),
         ];
         let ner = match &paths.ner {
             _ if models == Models::None => Ok(Arc::new(NerModel::empty())),
@@ -1064,13 +1211,15 @@ impl Config {
         origin: &str,
         settings_path: &Path,
         settings: &str,
-        lexicon_texts: [(String, String); 7],
+        lexicon_texts: [(String, String); 8],
         ner: Result<Arc<NerModel>, ConfigError>,
         sense: Result<Arc<LinearModel>, ConfigError>,
     ) -> Result<Config, ConfigError> {
         let raw: RawSettings = parse(settings_path, settings)?;
         let mut errors_early = Vec::new();
-        let [(gf, g), (nf, n), (ff, f), (cf, c), (tf, t), (wf, w), (xf, x)] = lexicon_texts;
+        let [(gf, g), (nf, n), (ff, f), (cf, c), (tf, t), (wf, w), (xf, x), (sf, sw)] =
+            lexicon_texts;
+        let sf = PathBuf::from(sf);
         let word_classes = WordClasses::parse(&x)
             .map(Arc::new)
             .map_err(|message| {
@@ -1107,6 +1256,9 @@ impl Config {
         if let (Some(c), Some(w)) = (cues.as_mut(), cue_words) {
             merge_cue_words(c, w.cue, &wf, &mut errors);
         }
+        let similarity = parse::<SimilarityWords>(&sf, &sw)
+            .map_err(|e| errors.push(e))
+            .ok();
         let ner = ner.map_err(|e| errors.push(e)).ok();
 
         let invalid = |file: &Path, key: String, message: String| ConfigError::Invalid {
@@ -1184,6 +1336,48 @@ impl Config {
                 settings_path,
                 "events.source".into(),
                 "must not be empty".into(),
+            ));
+        }
+        let d = &raw.dedup;
+        for (key, value) in [
+            ("dedup.near_threshold", d.near_threshold),
+            ("dedup.sentence_threshold", d.sentence_threshold),
+            ("dedup.sentence_offset", d.sentence_offset),
+            ("dedup.content_threshold", d.content_threshold),
+            ("stories.entity_similarity", raw.stories.entity_similarity),
+            ("stories.content_similarity", raw.stories.content_similarity),
+            ("stories.shared_development", raw.stories.shared_development),
+        ] {
+            if !(value > 0.0 && value <= 1.0) {
+                errors.push(invalid(
+                    settings_path,
+                    key.into(),
+                    format!("{value} is not a share above 0 and at most 1"),
+                ));
+            }
+        }
+        if d.rewrite_reports > d.retain_reports {
+            errors.push(invalid(
+                settings_path,
+                "dedup.rewrite_reports".into(),
+                format!(
+                    "{} is more than dedup.retain_reports ({}): rewrites are sought among the reports kept",
+                    d.rewrite_reports, d.retain_reports
+                ),
+            ));
+        }
+        if d.retain_reports > u32::MAX as usize / 2 {
+            errors.push(invalid(
+                settings_path,
+                "dedup.retain_reports".into(),
+                "must be below 2^31".into(),
+            ));
+        }
+        if raw.stories.reports_per_entity == 0 {
+            errors.push(invalid(
+                settings_path,
+                "stories.reports_per_entity".into(),
+                "must be at least 1".into(),
             ));
         }
         if let Some(g) = &gazetteer {
@@ -1266,28 +1460,45 @@ impl Config {
             }
         }
         let sense = sense.map_err(|e| errors.push(e)).ok();
-        match (gazetteer, names, frames, cues, ner, sense, word_classes) {
-            (Some(g), Some(n), Some(f), Some(c), Some(ner), Some(sense), Some(word_classes))
-                if errors.is_empty() =>
-            {
-                Ok(Config {
-                    source: raw.source,
-                    pipeline: raw.pipeline,
-                    events: raw.events,
-                    journal: raw.journal,
-                    api: raw.api,
-                    lexicons: Lexicons {
-                        gazetteer: g.entity,
-                        names: n,
-                        frames: f.frame,
-                        cues: c,
-                        ner,
-                        sense,
-                        word_classes,
-                    },
-                    origin: origin.to_string(),
-                })
-            }
+        match (
+            gazetteer,
+            names,
+            frames,
+            cues,
+            ner,
+            sense,
+            word_classes,
+            similarity,
+        ) {
+            (
+                Some(g),
+                Some(n),
+                Some(f),
+                Some(c),
+                Some(ner),
+                Some(sense),
+                Some(word_classes),
+                Some(similarity),
+            ) if errors.is_empty() => Ok(Config {
+                source: raw.source,
+                pipeline: raw.pipeline,
+                events: raw.events,
+                journal: raw.journal,
+                api: raw.api,
+                dedup: raw.dedup,
+                stories: raw.stories,
+                lexicons: Lexicons {
+                    gazetteer: g.entity,
+                    names: n,
+                    frames: f.frame,
+                    cues: c,
+                    similarity,
+                    ner,
+                    sense,
+                    word_classes,
+                },
+                origin: origin.to_string(),
+            }),
             _ => Err(collapse(errors)),
         }
     }

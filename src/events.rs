@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 pub mod types {
     pub const REPORT_ACCEPTED: &str = "report.accepted";
     pub const REPORT_DUPLICATE: &str = "report.duplicate";
+    pub const REPORT_NEAR_DUPLICATE: &str = "report.near_duplicate";
     pub const REPORT_REJECTED: &str = "report.rejected";
     pub const ENTITY_DISCOVERED: &str = "entity.discovered";
     pub const ENTITY_ALIAS_ADDED: &str = "entity.alias_added";
@@ -21,11 +22,14 @@ pub mod types {
     pub const DEVELOPMENT_STATUS_CHANGED: &str = "development.status_changed";
     pub const DEVELOPMENT_CORROBORATED: &str = "development.corroborated";
     pub const DEVELOPMENT_DISPUTED: &str = "development.disputed";
+    pub const STORY_FORMED: &str = "story.formed";
+    pub const STORY_UPDATED: &str = "story.updated";
 
     /// Every type, for validating filters.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 12] = [
         REPORT_ACCEPTED,
         REPORT_DUPLICATE,
+        REPORT_NEAR_DUPLICATE,
         REPORT_REJECTED,
         ENTITY_DISCOVERED,
         ENTITY_ALIAS_ADDED,
@@ -33,6 +37,8 @@ pub mod types {
         DEVELOPMENT_STATUS_CHANGED,
         DEVELOPMENT_CORROBORATED,
         DEVELOPMENT_DISPUTED,
+        STORY_FORMED,
+        STORY_UPDATED,
     ];
 }
 

@@ -13,9 +13,10 @@
 //! what a crash mid-append leaves: it is cut off on recovery. The same damage in an older
 //! segment is not a crash artefact, and start-up stops with the segment and offset.
 //!
-//! A snapshot (`snapshot.json`: the situation with its indexes, the dedup indexes and the
-//! ledger, as of one entry) is written every `snapshot_every` entries and at shutdown, via a
-//! temporary file, fsync and rename, so start-up reads one snapshot and the entries after it.
+//! A snapshot (`snapshot.json`: the situation with its indexes and stories, the dedup
+//! indexes with the near-duplicate index, and the ledger, as of one entry) is written
+//! every `snapshot_every` entries and at shutdown, via a temporary file, fsync and rename,
+//! so start-up reads one snapshot and the entries after it.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -29,7 +30,7 @@ use time::OffsetDateTime;
 use tracing::{info, warn};
 
 use crate::config::JournalConfig;
-use crate::stages::dedup::DedupImage;
+use crate::stages::dedup::{DedupImage, Near};
 use crate::state::Situation;
 
 const MAGIC: &[u8; 8] = b"SITREPJ\0";
@@ -134,6 +135,8 @@ pub struct FileRef {
 pub enum Outcome {
     /// A new report. `text` is the decoded original, which normalize turns into the same
     /// report again on replay (with `modified` and `received_at` for the date fallbacks).
+    /// `near` is the earlier report it repeats, as dedup found it then: replay takes it as
+    /// it was, whatever the index would find with today's settings.
     Accepted {
         id: String,
         fingerprint: String,
@@ -142,6 +145,8 @@ pub enum Outcome {
         modified: Option<SystemTime>,
         #[serde(with = "time::serde::rfc3339")]
         received_at: OffsetDateTime,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        near: Option<Near>,
     },
     Duplicate {
         id: String,

@@ -4,12 +4,12 @@
 //! # Layout
 //! * `source`: finds report files in the watch folder and reads each once it is complete.
 //! * `stages`: the synchronous cores of the pipeline: `normalize` (decoding, metadata,
-//!   sentences with offsets), `dedup` (exact re-sends) and `extract` (entity mentions and
-//!   development claims).
+//!   sentences with offsets), `dedup` (exact re-sends and near duplicates, from the word
+//!   sketches of `similarity`) and `extract` (entity mentions and development claims).
 //! * `extraction`: what the extract stage hands the situation (entity kinds, mentions,
 //!   claims, statuses), so the situation depends on no stage.
-//! * `state`: the situation (entities, developments, reports) and the status rule; one
-//!   writer applies reports and returns numbered change events.
+//! * `state`: the situation (entities, developments, reports, stories) and the status
+//!   rule; one writer applies reports and returns numbered change events.
 //! * `events`: change events as CloudEvents.
 //! * `journal`: the durable record of every outcome, snapshots and recovery.
 //! * `pipeline`: the wiring between them: threads, bounded channels, the event sink.
@@ -321,7 +321,10 @@ pub fn replay(
     // The daemon's stages, so that the entries read as they did when it took them.
     let stages = pipeline::Stages::watching(cfg);
     let stages = match dedup {
-        Some(image) => stages.with_dedup(stages::dedup::Dedup::from_image(image)),
+        Some(image) => {
+            let dedup = stages.dedup_from_image(image);
+            stages.with_dedup(dedup)
+        }
         None => stages,
     };
     let total: u64 = layout

@@ -31,16 +31,18 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tracing::{debug, info, info_span, warn};
 
 use crate::config::Config;
+use crate::config::{DedupConfig, StoriesConfig};
 use crate::events::{self, ChangeEvent};
 use crate::hub::{Emitted, Hub};
 use crate::journal::{Entry, FileRef, Journal, JournalError, Ledger, Outcome, Recovery};
 use crate::quarantine::RejectedDir;
 use crate::report::{FileStamp, RawReport, Rejected, Report};
 use crate::source::Intake;
-use crate::stages::dedup::{Dedup, Verdict};
+use crate::stages::dedup::{Dedup, Near, Verdict};
 use crate::stages::extract::{Extraction, Extractor};
 use crate::stages::normalize::Normalizer;
-use crate::state::SituationHandle;
+use crate::stages::similarity::{Sketch, Sketcher};
+use crate::state::{Applying, SituationHandle};
 
 /// Errors that stop the pipeline (never a single bad report).
 #[derive(Debug, thiserror::Error)]
@@ -63,8 +65,15 @@ pub enum PipelineError {
     },
 }
 
+/// What dedup found about a report new by its fingerprint.
+struct Fresh {
+    revises: Option<String>,
+    near: Option<Near>,
+    sketch: Option<Arc<Sketch>>,
+}
+
 enum Normalized {
-    Report(Report, Option<String>),
+    Report(Report, Fresh),
     Duplicate(Report, String, String),
     Unchanged(Report),
     Rejected(Rejected),
@@ -82,7 +91,7 @@ impl Normalized {
 }
 
 enum Extracted {
-    Report(Box<Report>, Extraction, Option<String>),
+    Report(Box<Report>, Extraction, Fresh),
     Duplicate(Box<Report>, String, String),
     Unchanged(Box<Report>),
     Rejected(Rejected),
@@ -281,6 +290,9 @@ struct Applied {
     outcome: Outcome,
     /// The sentence held back as cut off, for the log.
     unfinished: Option<usize>,
+    /// An accepted report's sketch and publication time (Unix seconds), for the committed
+    /// near-duplicate index.
+    sketch: Option<(Arc<Sketch>, i64)>,
 }
 /// A running pipeline: send [`Intake`] in, then [`Pipeline::finish`].
 #[derive(Debug)]
@@ -364,7 +376,10 @@ fn spawn<F: FnOnce() + Send + 'static>(
 pub struct Stages {
     normalizer: Arc<Normalizer>,
     dedup: Dedup,
+    sketcher: Arc<Sketcher>,
     extractor: Arc<Extractor>,
+    dedup_settings: Arc<DedupConfig>,
+    stories: Arc<StoriesConfig>,
 }
 
 impl Stages {
@@ -375,8 +390,11 @@ impl Stages {
     fn with_normalizer(cfg: &Config, normalizer: Normalizer) -> Self {
         Self {
             normalizer: Arc::new(normalizer),
-            dedup: Dedup::new(),
+            dedup: Dedup::new(&cfg.dedup),
+            sketcher: Arc::new(Sketcher::new(&cfg.lexicons)),
             extractor: Arc::new(Extractor::new(&cfg.lexicons)),
+            dedup_settings: Arc::new(cfg.dedup.clone()),
+            stories: Arc::new(cfg.stories.clone()),
         }
     }
 
@@ -394,6 +412,21 @@ impl Stages {
     /// The same stages on other dedup indexes (restored from a snapshot).
     pub fn with_dedup(self, dedup: Dedup) -> Self {
         Self { dedup, ..self }
+    }
+
+    /// Dedup indexes from a snapshot's image, with these stages' settings.
+    pub fn dedup_from_image(&self, image: crate::stages::dedup::DedupImage) -> Dedup {
+        Dedup::from_image(image, &self.dedup_settings)
+    }
+
+    /// Empty dedup indexes with these stages' settings.
+    fn fresh_dedup(&self) -> Dedup {
+        Dedup::new(&self.dedup_settings)
+    }
+
+    /// The dedup indexes these stages use.
+    pub fn dedup(&self) -> &Dedup {
+        &self.dedup
     }
 
     /// Decode and normalize, then sort out re-sends, touches and revisions.
@@ -419,10 +452,23 @@ impl Stages {
                         reason,
                     }),
                     Ok(report) if !keep(&report) => return None,
-                    Ok(report) => match self.dedup.check(&report) {
-                        Verdict::New { revises } => Normalized::Report(report, revises),
-                        Verdict::Unchanged => Normalized::Unchanged(report),
-                        Verdict::Duplicate { of_id, of_file } => {
+                    Ok(report) => match self.dedup.check(&report, || self.sketcher.sketch(&report))
+                    {
+                        (Verdict::New { revises, near }, sketch) => {
+                            if let Some(n) = &near {
+                                debug!(original = %n.of, similarity = n.similarity, "Near duplicate.");
+                            }
+                            Normalized::Report(
+                                report,
+                                Fresh {
+                                    revises,
+                                    near,
+                                    sketch,
+                                },
+                            )
+                        }
+                        (Verdict::Unchanged, _) => Normalized::Unchanged(report),
+                        (Verdict::Duplicate { of_id, of_file }, _) => {
                             Normalized::Duplicate(report, of_id, of_file)
                         }
                     },
@@ -436,7 +482,7 @@ impl Stages {
             Normalized::Rejected(r) => Extracted::Rejected(r),
             Normalized::Duplicate(r, id, f) => Extracted::Duplicate(Box::new(r), id, f),
             Normalized::Unchanged(r) => Extracted::Unchanged(Box::new(r)),
-            Normalized::Report(r, revises) => {
+            Normalized::Report(r, fresh) => {
                 let _span = info_span!("report", id = %r.id, file = %r.file_name()).entered();
                 let extraction = self.extractor.extract(&r);
                 debug!(
@@ -444,7 +490,7 @@ impl Stages {
                     claims = extraction.claims.len(),
                     "Extracted."
                 );
-                Extracted::Report(Box::new(r), extraction, revises)
+                Extracted::Report(Box::new(r), extraction, fresh)
             }
         }
     }
@@ -466,6 +512,7 @@ impl Stages {
                     },
                     path: r.path,
                     unfinished: None,
+                    sketch: None,
                 }
             }
             Extracted::Duplicate(r, id, f) => {
@@ -481,6 +528,7 @@ impl Stages {
                     },
                     path: r.path,
                     unfinished: None,
+                    sketch: None,
                 }
             }
             Extracted::Unchanged(r) => {
@@ -494,14 +542,26 @@ impl Stages {
                     },
                     path: r.path,
                     unfinished: None,
+                    sketch: None,
                 }
             }
-            Extracted::Report(r, ex, revises) => {
+            Extracted::Report(r, ex, fresh) => {
                 let _span = info_span!("report", id = %r.id, file = %r.file_name()).entered();
-                let events = state.write(|s| {
-                    s.apply_report(&r, &ex, &self.extractor.entities, revises.as_deref())
-                });
+                let Fresh {
+                    revises,
+                    near,
+                    sketch,
+                } = fresh;
+                let how = Applying {
+                    revises: revises.as_deref(),
+                    near: near.as_ref(),
+                    sketch: sketch.as_deref(),
+                    stories: &self.stories,
+                };
+                let events =
+                    state.write(|s| s.apply_report(&r, &ex, &self.extractor.entities, &how));
                 let r = *r;
+                let sketch = sketch.map(|s| (s, r.published_at.unix_timestamp()));
                 Applied {
                     events,
                     unfinished: r.unfinished,
@@ -513,8 +573,10 @@ impl Stages {
                         text: r.original,
                         modified: r.modified,
                         received_at: r.received_at,
+                        near,
                     },
                     path: r.path,
+                    sketch,
                 }
             }
         }
@@ -545,9 +607,20 @@ impl Stages {
     /// Returns false when the report no longer normalizes to the id it had (the
     /// normalizer or lexicons changed since); it is applied all the same.
     pub fn replay(&self, entry: &Entry, state: &SituationHandle) -> bool {
+        self.replay_sketched(entry, state).0
+    }
+
+    /// [`Stages::replay`], and the sketch of an accepted report with its publication time
+    /// (for a second dedup index, which then need not sketch it again).
+    fn replay_sketched(
+        &self,
+        entry: &Entry,
+        state: &SituationHandle,
+    ) -> (bool, Option<(Arc<Sketch>, i64)>) {
         let path: PathBuf = entry.file.path.clone().into();
         let fingerprint = |hex: &str| u128::from_str_radix(hex, 16).unwrap_or(0);
         let mut same = true;
+        let mut sketched = None;
         match &entry.outcome {
             Outcome::Accepted {
                 id,
@@ -556,6 +629,7 @@ impl Stages {
                 text,
                 modified,
                 received_at,
+                near,
             } => {
                 let raw = RawReport {
                     path: path.clone(),
@@ -574,19 +648,32 @@ impl Stages {
                 });
                 match read {
                     Ok(report) => {
-                        self.dedup.restore(&path, fingerprint(fp), id, true);
+                        let sketch = Arc::new(self.sketcher.sketch(&report));
+                        let published = report.published_at.unix_timestamp();
+                        self.dedup.restore(
+                            &path,
+                            fingerprint(fp),
+                            id,
+                            true,
+                            Some((&sketch, published)),
+                        );
                         let ex = self.extractor.extract(&report);
+                        let how = Applying {
+                            revises: revises.as_deref(),
+                            near: near.as_ref(),
+                            sketch: Some(&sketch),
+                            stories: &self.stories,
+                        };
                         let events = state.write(|s| {
-                            s.apply_report(
-                                &report,
-                                &ex,
-                                &self.extractor.entities,
-                                revises.as_deref(),
-                            )
+                            s.apply_report(&report, &ex, &self.extractor.entities, &how)
                         });
                         same = report.id == *id && events.len() == entry.events.len();
+                        sketched = Some((sketch, published));
                     }
-                    Err(_) => same = false,
+                    Err(_) => {
+                        self.dedup.restore(&path, fingerprint(fp), id, true, None);
+                        same = false;
+                    }
                 }
             }
             Outcome::Duplicate {
@@ -598,14 +685,14 @@ impl Stages {
                 id,
                 fingerprint: fp,
             } => {
-                self.dedup.restore(&path, fingerprint(fp), id, false);
+                self.dedup.restore(&path, fingerprint(fp), id, false, None);
             }
             Outcome::Rejected { .. } => {}
         }
         if let Some(seq) = entry.last_seq() {
             state.write(|s| s.set_seq(seq));
         }
-        same
+        (same, sketched)
     }
 
     /// The recognizer, for callers that compare names the way the situation does.
@@ -655,37 +742,37 @@ pub fn recover(
     recovery: Recovery,
 ) -> Result<Recovered, PipelineError> {
     let Recovery { snapshot, entries } = recovery;
+    let stages = Stages::watching(cfg);
     let (stages, situation, mut ledger, committed) = match snapshot {
         Some(mut snap) => {
             let ledger = snap.ledger();
             let image = std::mem::take(&mut snap.dedup);
             // Two copies: the live one the normalize stage runs ahead with, and the
             // committed one snapshots take.
-            let live = Dedup::from_image(image.clone());
-            let committed = Dedup::from_image(image);
+            let live = stages.dedup_from_image(image.clone());
+            let committed = stages.dedup_from_image(image);
             (
-                Stages::watching(cfg).with_dedup(live),
+                stages.with_dedup(live),
                 SituationHandle::from_situation(snap.situation),
                 ledger,
                 committed,
             )
         }
-        None => (
-            Stages::watching(cfg),
-            SituationHandle::new(),
-            Ledger::new(),
-            Dedup::new(),
-        ),
+        None => {
+            let committed = stages.fresh_dedup();
+            (stages, SituationHandle::new(), Ledger::new(), committed)
+        }
     };
     let published = events_file_tail(&cfg.events_path())?;
     let mut unpublished = Vec::new();
     let mut drifted = 0usize;
     let replayed = entries.len();
     for entry in &entries {
-        if !stages.replay(entry, &situation) {
+        let (same, sketch) = stages.replay_sketched(entry, &situation);
+        if !same {
             drifted += 1;
         }
-        committed_restore(&committed, entry);
+        committed_restore(&committed, entry, sketch.as_ref());
         if let (Some(size), path) = (entry.file.size, &entry.file.path) {
             ledger.insert(path.clone().into(), (size, entry.file.mtime));
         }
@@ -716,7 +803,7 @@ pub fn recover(
     })
 }
 
-fn committed_restore(committed: &Dedup, entry: &Entry) {
+fn committed_restore(committed: &Dedup, entry: &Entry, sketch: Option<&(Arc<Sketch>, i64)>) {
     let path: PathBuf = entry.file.path.clone().into();
     let (id, fp, accepted) = match &entry.outcome {
         Outcome::Accepted {
@@ -729,7 +816,8 @@ fn committed_restore(committed: &Dedup, entry: &Entry) {
         Outcome::Rejected { .. } => return,
     };
     if let Ok(fp) = u128::from_str_radix(fp, 16) {
-        committed.restore(&path, fp, id, accepted);
+        let sketch = sketch.map(|(s, published)| (s.as_ref(), *published));
+        committed.restore(&path, fp, id, accepted, sketch);
     }
 }
 
@@ -871,7 +959,7 @@ impl Writer {
                 outcome: applied.outcome,
                 events: events.iter().map(|p| p.json.clone()).collect(),
             };
-            committed_restore(&d.committed, &entry);
+            committed_restore(&d.committed, &entry, applied.sketch.as_ref());
             d.journal.append(&mut entry)?;
         }
         if let Some(line) = line {
@@ -1237,6 +1325,7 @@ mod tests {
                 text: text.to_string(),
                 modified: None,
                 received_at: OffsetDateTime::UNIX_EPOCH,
+                near: None,
             },
             events: Vec::new(),
         };

@@ -5,3 +5,4 @@
 pub mod dedup;
 pub mod extract;
 pub mod normalize;
+pub mod similarity;

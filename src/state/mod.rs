@@ -6,6 +6,7 @@
 //! state and its event log cannot drift apart.
 
 pub mod status;
+pub mod stories;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -25,6 +26,7 @@ use crate::extraction::{
 use crate::report::{file_label, Rejection, Report};
 use crate::text::slug;
 use status::{decide, RuleClaim};
+pub use stories::{Applying, Stories, Story, StorySummary};
 
 /// A person, place, organization or facility, with every spelling seen.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -157,6 +159,9 @@ pub struct ReportInfo {
     /// Always written (`null` for none), as `report.accepted` writes it.
     #[serde(default)]
     pub revises: Option<String>,
+    /// The earlier report this one repeats (a near duplicate): only sentences it lacks count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub near_duplicate_of: Option<String>,
 }
 
 /// The whole picture. [`Situation::snapshot`] is the public view documented in
@@ -195,6 +200,9 @@ pub struct Situation {
     /// recognised as old news.
     #[serde(default)]
     sentence_hashes: HashMap<String, Vec<u64>>,
+    /// Reports about one happening (see `stories`).
+    #[serde(default)]
+    stories: Stories,
     /// Gazetteer name → the id of its entity, which exists (entities are never removed).
     /// Most reports name the same few countries, and making an id costs more than
     /// looking one up.
@@ -483,8 +491,17 @@ pub struct Snapshot<'a> {
     /// The last event the snapshot includes.
     pub seq: u64,
     pub entities: Vec<&'a Entity>,
-    pub developments: Vec<&'a Development>,
-    pub reports: Vec<&'a ReportInfo>,
+    pub developments: Vec<InStory<'a, Development>>,
+    pub reports: Vec<InStory<'a, ReportInfo>>,
+    pub stories: Vec<StorySummary<'a>>,
+}
+
+/// A report or development with the story it belongs to (`null` for none).
+#[derive(Debug, Serialize)]
+pub struct InStory<'a, T> {
+    #[serde(flatten)]
+    pub item: &'a T,
+    pub story: Option<&'a str>,
 }
 
 /// Shared, read-mostly handle. Only the situation stage writes.
@@ -572,9 +589,33 @@ impl Situation {
                 .developments
                 .values()
                 .filter(|d| d.status.is_some())
+                .map(|d| self.development_in_story(d))
                 .collect(),
-            reports: self.reports.values().collect(),
+            reports: self
+                .reports
+                .values()
+                .map(|r| self.report_in_story(r))
+                .collect(),
+            stories: self.stories.all().map(Story::summary).collect(),
         }
+    }
+
+    pub fn report_in_story<'a>(&'a self, r: &'a ReportInfo) -> InStory<'a, ReportInfo> {
+        InStory {
+            item: r,
+            story: self.stories.of_report(&r.id),
+        }
+    }
+
+    pub fn development_in_story<'a>(&'a self, d: &'a Development) -> InStory<'a, Development> {
+        InStory {
+            item: d,
+            story: self.stories.of_development(&d.id),
+        }
+    }
+
+    pub fn stories(&self) -> &Stories {
+        &self.stories
     }
 
     pub fn entity(&self, id: &str) -> Option<&Entity> {
@@ -661,16 +702,19 @@ impl Situation {
 
     /// Applies an accepted report and its extraction; returns the events, in order.
     ///
-    /// A revision (`revises`: the report the same file held before) adds only the claims
-    /// of sentences the earlier version did not have: a corrected paragraph is news, the
-    /// rest of the story is not said twice.
+    /// A revision (`how.revises`: the report the same file held before) adds only the
+    /// claims of sentences the earlier version did not have: a corrected paragraph is news,
+    /// the rest of the story is not said twice. A near duplicate (`how.near`) likewise adds
+    /// only the claims of sentences that do not repeat the report it repeats, and is
+    /// announced as `report.near_duplicate`.
     pub fn apply_report(
         &mut self,
         report: &Report,
         ex: &Extraction,
         rec: &dyn Gazetteer,
-        revises: Option<&str>,
+        how: &Applying<'_>,
     ) -> Vec<ChangeEvent> {
+        let revises = how.revises;
         self.applying += 1;
         let mut out = Vec::new();
         let hashes: Vec<u64> = report
@@ -679,8 +723,11 @@ impl Situation {
             .map(|s| xxhash_rust::xxh3::xxh3_64(s.text.as_bytes()))
             .collect();
         let revised;
-        let (ex, repeated) = match revises.and_then(|id| self.sentence_hashes.get(id)) {
-            Some(old) => {
+        let (ex, repeated) = match (
+            revises.and_then(|id| self.sentence_hashes.get(id)),
+            how.near,
+        ) {
+            (Some(old), _) => {
                 let old: HashSet<u64> = old.iter().copied().collect();
                 let mut kept = ex.clone();
                 kept.claims
@@ -689,7 +736,13 @@ impl Situation {
                 revised = kept;
                 (&revised, repeated)
             }
-            None => (ex, 0),
+            (None, Some(near)) => {
+                let mut kept = ex.clone();
+                kept.claims.retain(|c| !near.repeated.contains(&c.sentence));
+                revised = kept;
+                (&revised, near.repeated.len())
+            }
+            (None, None) => (ex, 0),
         };
         // A sentence held back as cut off is not known yet: the complete file, a revision
         // of this report, brings it whole.
@@ -708,36 +761,44 @@ impl Situation {
             file: report.file_name(),
             sentences: report.sentences.len(),
             revises: revises.map(str::to_string),
+            near_duplicate_of: how.near.map(|n| n.of.clone()),
         };
         let published_at = report
             .published_at
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        self.event(
-            types::REPORT_ACCEPTED,
-            &report.id,
-            EventData::render(&AcceptedData {
-                claims: ex.claims.len(),
-                date_origin: &info.date_origin,
-                dateline: info.dateline.as_deref(),
-                encoding: report.meta.encoding,
-                file: &info.file,
-                mentions: ex.mentions.len(),
-                path: &report.path.to_string_lossy(),
-                published_at: &published_at,
-                repeated_sentences: repeated,
-                revises: info.revises.as_deref(),
-                sentences: info.sentences,
-                source: info.source.as_deref(),
-                title: info.title.as_deref(),
-                unfinished_sentence: report.unfinished,
-            }),
-            &mut out,
-        );
+        let path = report.path.to_string_lossy();
+        let accepted = AcceptedData {
+            claims: ex.claims.len(),
+            date_origin: &info.date_origin,
+            dateline: info.dateline.as_deref(),
+            encoding: report.meta.encoding,
+            file: &info.file,
+            mentions: ex.mentions.len(),
+            path: &path,
+            published_at: &published_at,
+            repeated_sentences: repeated,
+            revises: info.revises.as_deref(),
+            sentences: info.sentences,
+            source: info.source.as_deref(),
+            title: info.title.as_deref(),
+            unfinished_sentence: report.unfinished,
+        };
+        match how.near {
+            Some(near) => {
+                let data = stories::near_duplicate_data(&accepted, near);
+                self.event(types::REPORT_NEAR_DUPLICATE, &report.id, data, &mut out);
+            }
+            None => {
+                let data = EventData::render(&accepted);
+                self.event(types::REPORT_ACCEPTED, &report.id, data, &mut out);
+            }
+        }
         self.reports.insert(report.id.clone(), info);
 
         let ids = self.resolve_mentions(report, &ex.mentions, rec, &mut out);
-        self.apply_claims(report, ex, &ids, rec, &mut out);
+        let touched = self.apply_claims(report, ex, &ids, rec, &mut out);
+        self.link_story(report, &ids, &touched, how, &mut out);
         out
     }
 
@@ -978,6 +1039,7 @@ impl Situation {
         id
     }
 
+    /// Applies the claims; returns the developments they went to.
     fn apply_claims(
         &mut self,
         report: &Report,
@@ -985,7 +1047,7 @@ impl Situation {
         ids: &[String],
         rec: &dyn Gazetteer,
         out: &mut Vec<ChangeEvent>,
-    ) {
+    ) -> Vec<String> {
         let mut last_of_kind: HashMap<String, String> = HashMap::default();
         let mut touched = Touched::default();
         // Developments this report opened: no event has named them yet.
@@ -1206,9 +1268,10 @@ impl Situation {
             second_pass = true;
         }
         self.adopt_orphans(&mut touched);
-        for id in touched.order {
-            self.settle(&id, &report.id, out);
+        for id in &touched.order {
+            self.settle(id, &report.id, out);
         }
+        touched.order
     }
 
     /// True when a development this report opened (`a`) and a known one (`b`) give no role
@@ -1501,7 +1564,7 @@ impl Touched {
 
 /// The data of `report.accepted`, its fields in the order a JSON object prints its keys.
 #[derive(Serialize)]
-struct AcceptedData<'a> {
+pub(crate) struct AcceptedData<'a> {
     claims: usize,
     date_origin: &'a str,
     dateline: Option<&'a str>,

@@ -8,6 +8,8 @@
 //!   cap, files still being written, vanished and unreadable files, link loops, FIFOs,
 //!   malformed headers, odd names, a burst of thousands, the folder of rejected files.
 //! * `seeds`: the seed story from `../shared/seeds` (skipped when that folder is absent).
+//! * `neardup`: near duplicates against the daemon: a republication with an added
+//!   paragraph, a report of the same shape about another place, the index after restarts.
 //! * `restart`: restarts and `kill -9` crashes: nothing lost or repeated, the same picture.
 //! * `api`: the HTTP API: streams, resumption, snapshots, filters, fan-out, lag, token.
 //! * `cli`: `check-config` and flag handling.
@@ -27,6 +29,7 @@ mod cli;
 mod daemon;
 mod edges;
 mod ingest;
+mod neardup;
 mod restart;
 mod seeds;
 mod support;

@@ -11,7 +11,12 @@ use crate::support::{
     bin, copy_fixture, development, drop_file, event_ids, fixtures, ingest, Daemon,
 };
 
-const REPORT_TYPES: [&str; 3] = ["report.accepted", "report.duplicate", "report.rejected"];
+const REPORT_TYPES: [&str; 4] = [
+    "report.accepted",
+    "report.duplicate",
+    "report.near_duplicate",
+    "report.rejected",
+];
 
 /// Asserts that the events are numbered 1, 2, 3, ... with no gap and no repeat.
 fn assert_gapless(events: &[Value]) {
