@@ -136,7 +136,7 @@ pub enum Command {
     /// `--sample N`, print N random developments with the sentence that opened each, to
     /// judge (`docs/LABELLING.md`).
     EvalFeed {
-        /// Folders of reports or `.jsonl` corpora.
+        /// Folders of reports, `.jsonl` corpora or CoNLL-format files.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// How many developments to sample.
@@ -153,7 +153,7 @@ pub enum Command {
     TrainSense {
         /// The labels file (`labels/triggers.jsonl`).
         labels: PathBuf,
-        /// The corpora the labels point into (folders of reports, `.jsonl` files).
+        /// The corpora the labels point into (folders of reports, `.jsonl` files, CoNLL-format files).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// Where to write the model.
@@ -168,7 +168,7 @@ pub enum Command {
     /// is (document id, sentence, byte span), its frame, form and rule status. For writing
     /// labels (`docs/LABELLING.md`).
     Candidates {
-        /// Folders of reports or `.jsonl` corpora.
+        /// Folders of reports, `.jsonl` corpora or CoNLL-format files.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// Also print the sentence, its neighbours and the title (corpus text: keep that
