@@ -112,6 +112,38 @@ impl LinearModel {
     }
 
     /// For a two-label task: label 1's score minus label 0's.
+    /// A model from its feature rows (one weight per label each), in key order so that
+    /// the same training gives the same file; rows whose weights are all below `eps` are
+    /// left out.
+    fn from_rows(
+        task: &str,
+        feature_version: u32,
+        labels: &[String],
+        rows: impl Iterator<Item = (u64, Vec<f32>)>,
+        eps: f32,
+    ) -> LinearModel {
+        let mut ordered: Vec<(u64, Vec<f32>)> = rows.collect();
+        ordered.sort_unstable_by_key(|r| r.0);
+        let mut index = HashMap::with_capacity(ordered.len());
+        let mut weights = Vec::with_capacity(ordered.len() * labels.len());
+        for (k, row) in ordered {
+            if row.iter().all(|w| w.abs() < eps) {
+                continue;
+            }
+            index.insert(k, (weights.len() / labels.len().max(1)) as u32);
+            weights.extend(row);
+        }
+        LinearModel {
+            task: task.to_string(),
+            feature_version,
+            labels: labels.to_vec(),
+            threshold: 0.0,
+            info: String::new(),
+            rows: index,
+            weights,
+        }
+    }
+
     pub fn margin(&self, keys: &[u64]) -> f32 {
         let mut s = [0.0f32; 2];
         self.scores(keys, &mut s);
@@ -364,11 +396,7 @@ impl Averaged {
     /// The averaged weights as a model.
     fn finish(&self, task: &str, feature_version: u32, labels: &[String]) -> LinearModel {
         let step = self.step.max(1);
-        let mut rows = HashMap::with_capacity(self.rows.len());
-        let mut weights = Vec::with_capacity(self.rows.len() * self.n);
-        let mut ordered: Vec<(u64, u32)> = self.rows.iter().map(|(k, r)| (*k, *r)).collect();
-        ordered.sort_unstable();
-        for (k, r) in ordered {
+        let rows = self.rows.iter().map(|(&k, &r)| {
             let base = r as usize * self.n;
             let avg: Vec<f32> = (0..self.n)
                 .map(|l| {
@@ -378,21 +406,9 @@ impl Averaged {
                     (t / step as f64) as f32
                 })
                 .collect();
-            if avg.iter().all(|w| w.abs() < 1e-6) {
-                continue;
-            }
-            rows.insert(k, (weights.len() / self.n) as u32);
-            weights.extend(avg);
-        }
-        LinearModel {
-            task: task.to_string(),
-            feature_version,
-            labels: labels.to_vec(),
-            threshold: 0.0,
-            info: String::new(),
-            rows,
-            weights,
-        }
+            (k, avg)
+        });
+        LinearModel::from_rows(task, feature_version, labels, rows, 1e-6)
     }
 }
 
@@ -471,30 +487,14 @@ impl Logistic {
     }
 
     fn finish(&self, task: &str, feature_version: u32, labels: &[String]) -> LinearModel {
-        let mut rows = HashMap::with_capacity(self.rows.len());
-        let mut weights = Vec::with_capacity(self.rows.len() * self.n);
-        let mut ordered: Vec<(u64, u32)> = self.rows.iter().map(|(k, r)| (*k, *r)).collect();
-        ordered.sort_unstable();
-        for (k, r) in ordered {
-            let row: Vec<f32> = self.w[r as usize * self.n..(r as usize + 1) * self.n]
+        let rows = self.rows.iter().map(|(&k, &r)| {
+            let row = self.w[r as usize * self.n..(r as usize + 1) * self.n]
                 .iter()
                 .map(|&x| x as f32)
                 .collect();
-            if row.iter().all(|w| w.abs() < 1e-4) {
-                continue;
-            }
-            rows.insert(k, (weights.len() / self.n) as u32);
-            weights.extend(row);
-        }
-        LinearModel {
-            task: task.to_string(),
-            feature_version,
-            labels: labels.to_vec(),
-            threshold: 0.0,
-            info: String::new(),
-            rows,
-            weights,
-        }
+            (k, row)
+        });
+        LinearModel::from_rows(task, feature_version, labels, rows, 1e-4)
     }
 }
 
