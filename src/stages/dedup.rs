@@ -669,13 +669,7 @@ mod tests {
         d.check(r, || s.sketch(r)).0
     }
 
-    const STORY: &str = "Harbour talks resume in Orvale\n\nORVALE (Tallis Wire) - Negotiators \
-        from Kestria and Varnholt met again in the port city of Orvale on Tuesday, a week \
-        after the talks broke down over fishing rights. Envoy Mara Lindqvist said both \
-        delegations had agreed to a fresh timetable. \"We are closer than we have been \
-        since March,\" she told reporters outside the customs house. The next round is due \
-        to open on Friday with a session on quotas for the northern banks. Fishermen in \
-        Orvale have kept their boats in harbour for eleven days.\n";
+    use crate::stages::similarity::tests::STORY;
 
     const OTHER: &str = "Flood waters recede in Tamzar\n\nTAMZAR - Water levels on the Orvin \
         river fell overnight and the first families returned to the lower town, the mayor \

@@ -717,7 +717,7 @@ fn short(h: u64) -> u16 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::Config;
     use crate::report::RawReport;
@@ -740,7 +740,9 @@ mod tests {
         Sketcher::new(&Config::embedded().expect("embedded settings").lexicons)
     }
 
-    const STORY: &str = "Harbour talks resume in Orvale\n\nORVALE (Tallis Wire) - Negotiators \
+    /// An invented wire report, for the near-duplicate tests here and in dedup.
+    pub(crate) const STORY: &str =
+        "Harbour talks resume in Orvale\n\nORVALE (Tallis Wire) - Negotiators \
         from Kestria and Varnholt met again in the port city of Orvale on Tuesday, a week \
         after the talks broke down over fishing rights. Envoy Mara Lindqvist said both \
         delegations had agreed to a fresh timetable. \"We are closer than we have been \
