@@ -40,7 +40,7 @@ pub struct Document {
 }
 
 /// Reads every document under `paths`: `.txt` files of a folder (recursively, in name
-/// order; the id is the path below the folder, with the folder's own name in front) or
+/// order; the id is the folder's name, the subfolders and a hash of the file name) or
 /// the lines of a `.jsonl` file (the id is the line's `id`, else `FILE:LINE`).
 ///
 /// # Errors
@@ -61,9 +61,8 @@ pub fn documents(paths: &[PathBuf]) -> Result<Vec<Document>, CorpusError> {
                     path: f.clone(),
                     source,
                 })?;
-                let rel = f.strip_prefix(path).unwrap_or(&f).to_string_lossy();
                 out.push(Document {
-                    id: format!("{root}/{rel}"),
+                    id: folder_doc_id(&root, f.strip_prefix(path).unwrap_or(&f)),
                     category: None,
                     raw: raw(f.clone(), bytes),
                 });
@@ -128,6 +127,20 @@ pub fn documents(paths: &[PathBuf]) -> Result<Vec<Document>, CorpusError> {
         }
     }
     Ok(out)
+}
+
+/// The id of a file in a folder: the folder's name, the subfolders, and a hash of the file
+/// name. Not the file name itself: report files are often named after their headline, and
+/// labels that point into a corpus must not carry its text.
+fn folder_doc_id(root: &str, rel: &Path) -> String {
+    let name = rel
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let hash = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
+    match rel.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dirs) => format!("{root}/{}/{hash:016x}", dirs.to_string_lossy()),
+        None => format!("{root}/{hash:016x}"),
+    }
 }
 
 /// The documents of a CoNLL-format file as text: a sentence per line, its tokens joined
@@ -232,7 +245,14 @@ mod tests {
         .unwrap();
         let docs = documents(&[root, jl.clone()]).unwrap();
         let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
-        assert_eq!(ids[..2], ["wire/1.txt", "wire/b/2.txt"]);
+        let h = |name: &str| format!("{:016x}", xxhash_rust::xxh3::xxh3_64(name.as_bytes()));
+        assert_eq!(
+            ids[..2],
+            [
+                format!("wire/{}", h("1.txt")),
+                format!("wire/b/{}", h("2.txt"))
+            ]
+        );
         assert_eq!(ids[2], "x-1");
         assert_eq!(ids[3], format!("{}:3", jl.display()));
         assert_eq!(docs[2].raw.bytes, b"T\n\nB.");
