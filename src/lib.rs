@@ -401,6 +401,7 @@ pub fn explain(cfg: &Config, path: &std::path::Path) -> Result<serde_json::Value
     // What decided each claim's sense: its strongest features and their weights.
     let toks = text::SentenceTokens::new(report.sentences.iter().map(|s| s.text.as_str()));
     let doc = stages::extract::sense::DocContext::new(&report, &toks);
+    let know = stages::extract::sense::Knowledge::of(&cfg.lexicons);
     let sense_features = |c: &extraction::ClaimDraft| -> Vec<serde_json::Value> {
         if cfg.lexicons.sense.is_empty() {
             return Vec::new();
@@ -411,11 +412,11 @@ pub fn explain(cfg: &Config, path: &std::path::Path) -> Result<serde_json::Value
             &ex.mentions,
             c,
             &doc,
-            &stages::extract::sense::Knowledge::of(&cfg.lexicons),
+            &know,
             &cfg.lexicons.sense,
         )
         .into_iter()
-        .take(60)
+        .take(12)
         .map(|(f, w)| json!([f, (w * 10.0).round() / 10.0]))
         .collect()
     };
@@ -431,7 +432,7 @@ pub fn explain(cfg: &Config, path: &std::path::Path) -> Result<serde_json::Value
             &all.mentions,
             c,
             &doc,
-            &stages::extract::sense::Knowledge::of(&cfg.lexicons),
+            &know,
             &mut keys,
         );
         Some((cfg.lexicons.sense.margin(&keys) * 100.0).round() / 100.0)

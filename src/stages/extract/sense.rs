@@ -129,6 +129,8 @@ const DETERMINERS: [&str; 9] = [
 
 /// Function words, left out of the bags of words: with a few thousand labels a weight on
 /// "on" or "the" learns a corpus's habits ("released on Friday" of films), not a sense.
+/// In code, not in `config/`: they are part of the feature definition a trained model
+/// depends on, so a change goes with a new [`FEATURE_VERSION`] and a retrained model.
 const FUNCTION_WORDS: [&str; 64] = [
     "a", "about", "after", "all", "also", "an", "and", "are", "as", "at", "be", "been", "before",
     "but", "by", "can", "could", "did", "do", "for", "from", "had", "has", "have", "he", "her",
