@@ -958,6 +958,8 @@ impl WordClasses {
     /// A line without a tab, or more than 255 classes.
     pub fn parse(text: &str) -> Result<WordClasses, String> {
         let mut wc = WordClasses::default();
+        // One word a line: sized once, not grown through a dozen rehashes at start-up.
+        wc.words.reserve(text.len() / 16);
         for (i, line) in text.lines().enumerate() {
             if line.is_empty() || line.starts_with('#') {
                 continue;
