@@ -154,6 +154,7 @@ pub fn candidates_command(
     };
     let mut n = 0;
     let model = (!cfg.lexicons.sense.is_empty()).then_some(&cfg.lexicons.sense);
+    let know = crate::stages::extract::sense::Knowledge::of(&cfg.lexicons);
     let mut keys = Vec::new();
     for p in process(cfg, paths)? {
         let sentences = &p.report.sentences;
@@ -168,7 +169,7 @@ pub fn candidates_command(
                     &p.extraction.mentions,
                     claim,
                     &doc,
-                    &crate::stages::extract::sense::Knowledge::of(&cfg.lexicons),
+                    &know,
                     &mut keys,
                 );
                 m.margin(&keys) - m.threshold
@@ -257,6 +258,7 @@ pub fn train_sense(
     let labels = read_labels(labels_path)?;
     let processed = process(cfg, paths)?;
     let (found, lost) = join(&labels, &processed);
+    let know = sense::Knowledge::of(&cfg.lexicons);
     let mut examples = Vec::with_capacity(found.len());
     // Features per document: tokens and the topic words once.
     let mut by_doc: HashMap<*const Processed, Vec<(&Label, usize)>> = HashMap::new();
@@ -287,7 +289,7 @@ pub fn train_sense(
                 &p.extraction.mentions,
                 claim,
                 &doc,
-                &crate::stages::extract::sense::Knowledge::of(&cfg.lexicons),
+                &know,
                 &mut keys,
             );
             examples.push(Example {

@@ -600,16 +600,19 @@ pub fn binary_scores(examples: &[Example], scores: &[Vec<f32>], threshold: f32) 
             _ => {}
         }
     }
-    let p = if tp + fp == 0 {
-        1.0
-    } else {
-        f64::from(tp) / f64::from(tp + fp)
+    prf(tp, fp, fn_, 1.0)
+}
+
+/// Precision, recall and F1 from counts; `empty` stands for a ratio with nothing to count.
+fn prf(tp: u32, fp: u32, fn_: u32, empty: f64) -> (f64, f64, f64) {
+    let ratio = |a: u32, b: u32| {
+        if b == 0 {
+            empty
+        } else {
+            f64::from(a) / f64::from(b)
+        }
     };
-    let r = if tp + fn_ == 0 {
-        1.0
-    } else {
-        f64::from(tp) / f64::from(tp + fn_)
-    };
+    let (p, r) = (ratio(tp, tp + fp), ratio(tp, tp + fn_));
     let f = if p + r == 0.0 {
         0.0
     } else {
@@ -633,21 +636,7 @@ pub fn report(examples: &[Example], scores: &[Vec<f32>], labels: &[String]) -> S
                 _ => {}
             }
         }
-        let p = if tp + fp == 0 {
-            0.0
-        } else {
-            f64::from(tp) / f64::from(tp + fp)
-        };
-        let r = if tp + fn_ == 0 {
-            0.0
-        } else {
-            f64::from(tp) / f64::from(tp + fn_)
-        };
-        let f = if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        };
+        let (p, r, f) = prf(tp, fp, fn_, 0.0);
         let _ = writeln!(
             out,
             "  {:<10} n {:>5}  P {:.3}  R {:.3}  F1 {:.3}",
