@@ -45,6 +45,9 @@ REPO = os.path.dirname(HERE)
 PARTICLES = {"out", "over", "back", "off", "up", "down", "in", "on", "away", "into", "for",
              "with", "free", "effect", "talks", "troops", "police", "the", "plug", "hold",
              "ice"}
+# Words that, after a verb, make a phrasal verb rather than an idiom ("meet up with").
+PREPOSITIONS = {"to", "of", "at", "from", "about", "against", "through", "across", "by",
+                "under", "around", "along", "upon", "onto", "out"}
 
 
 # ---------------------------------------------------------------- resources
@@ -108,6 +111,25 @@ class WordNet:
             senses = self.senses(lemma, pos)
         sid = senses[int(n) - 1]["synset"]
         return sid, self.members.get(sid, [])
+
+    def idioms(self, lemma, triggers):
+        """Fixed phrases WordNet lists as verbs that begin with `lemma` and go on with at
+        least two words that are not all particles ("pull out all the stops", "strike a
+        chord"): the trigger's words in another meaning. Trigger lemmas are not idioms."""
+        if not hasattr(self, "_by_first"):
+            self._by_first = {}
+            for name, by_pos in self.entries.items():
+                if " " in name and "v" in (by_pos or {}):
+                    self._by_first.setdefault(name.split()[0], []).append(name)
+        words = lemma.split()
+        out = []
+        for name in self._by_first.get(words[0], []):
+            rest = name.split()[len(words):]
+            if (name.split()[:len(words)] == words and len(rest) >= 2
+                    and not all(w in PARTICLES or w in PREPOSITIONS for w in rest)
+                    and name not in triggers):
+                out.append(name)
+        return sorted(out)
 
     def event_nouns(self, verb):
         """Nouns WordNet derives from the verb's senses that name an act or event."""
@@ -345,7 +367,7 @@ def toml_list(xs):
     return "[" + ", ".join(toml_str(x) for x in xs) + "]"
 
 
-def render_entry(wn, lemma, pos, sources, irregular, header):
+def render_entry(wn, lemma, pos, sources, irregular, header, triggers=()):
     lines = [header]
     lines.append(f"lemma = {toml_str(lemma)}")
     if pos == "verb":
@@ -360,6 +382,9 @@ def render_entry(wn, lemma, pos, sources, irregular, header):
         lines.append(f"ing = {toml_list(ings)}")
         if len(words) > 1:
             lines.append(f"particle = {toml_str(' '.join(words[1:]))}")
+        idioms = wn.idioms(lemma, triggers) if triggers else []
+        if idioms:
+            lines.append(f"idioms = {toml_list(idioms)}")
     else:
         lines.append('pos = "noun"')
         forms = [lemma] if lemma.endswith("s") and not lemma.endswith("ss") else [lemma, plural(lemma)]
@@ -376,8 +401,9 @@ HEADER = """# {what}
 #
 # Each entry: `lemma`, `pos` (verb or noun); a verb's `base` (with -s), `past` (past and
 # participle) and `ing` forms, and for a phrasal or light verb the `particle` that follows
-# ("out", "over", "effect"), possibly after a few words ("pull its forces out"); a noun's
-# `forms` (singular, plural); `sources`: where it came from (`propbank:ROLESET`,
+# ("out", "over", "effect"), possibly after a few words ("pull its forces out"), and the
+# `idioms` WordNet lists that begin with the verb ("pull out all the stops": no trigger
+# there); a noun's `forms` (singular, plural); `sources`: where it came from (`propbank:ROLESET`,
 # `verbnet:CLASS`, `cameo:BLOCK`, `wordnet:SYNSET`, `wordnet-derived:VERB`, `hand: why`).
 """
 
@@ -388,11 +414,14 @@ def generate(args):
     wn = WordNet(args.lexicon)
     blocks = cameo_blocks(args.lexicon)
     trig = [HEADER.format(what="Trigger words of the development frames (frames.toml).")]
+    collected = {frame: collect(fs, wn, args.lexicon, blocks)
+                 for frame, fs in spec["frame"].items()}
+    triggers = {lemma for entries in collected.values() for lemma, *_ in entries}
     for frame, fs in spec["frame"].items():
         kind = fs.get("kind", frame)
-        for lemma, pos, sources, irregular in collect(fs, wn, args.lexicon, blocks):
+        for lemma, pos, sources, irregular in collected[frame]:
             head = f'\n[[trigger]]\nframe = {toml_str(frame)}\nkind = {toml_str(kind)}'
-            trig.append(render_entry(wn, lemma, pos, sources, irregular, head))
+            trig.append(render_entry(wn, lemma, pos, sources, irregular, head, triggers))
     cues = [HEADER.format(what="Status-cue verbs by class (cues.toml says what each class does).")]
     for cls, cs in spec["cues"].items():
         for lemma, pos, sources, irregular in collect(cs, wn, args.lexicon, blocks):

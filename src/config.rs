@@ -646,6 +646,10 @@ pub struct FrameConfig {
     /// "pull out"), from `triggers.toml`.
     #[serde(skip)]
     pub lemmas: BTreeMap<String, String>,
+    /// Per trigger lemma, the words that, following it, make an idiom and no trigger
+    /// ("all the stops" after "pull out"), lower case, from `triggers.toml`.
+    #[serde(skip)]
+    pub idioms: BTreeMap<String, Vec<Vec<String>>>,
 }
 
 /// A verb whose trigger needs the words after it, which may stand apart from it.
@@ -677,6 +681,10 @@ struct TriggerEntry {
     particle: Option<String>,
     #[serde(default)]
     forms: Vec<String>,
+    /// Fixed phrases that begin with the verb and mean something else ("pull out all the
+    /// stops").
+    #[serde(default)]
+    idioms: Vec<String>,
     #[serde(default)]
     #[allow(dead_code)] // provenance for people; the daemon does not need it
     sources: Vec<String>,
@@ -753,6 +761,17 @@ fn merge_triggers(
             continue;
         }
         let lemma = t.lemma.to_lowercase();
+        let lemma_words = lemma.split_whitespace().count();
+        for idiom in &t.idioms {
+            let rest: Vec<String> = idiom
+                .split_whitespace()
+                .skip(lemma_words)
+                .map(str::to_lowercase)
+                .collect();
+            if !rest.is_empty() {
+                f.idioms.entry(lemma.clone()).or_default().push(rest);
+            }
+        }
         let mut note = |forms: &[String], suffix: &str| {
             for w in forms {
                 f.lemmas

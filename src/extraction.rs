@@ -184,6 +184,10 @@ pub struct ClaimDraft {
     /// True when a location preposition or a facility head placed it; a weak location
     /// (any place in the clause) does not open a development of its own.
     pub location_strong: bool,
+    /// True when the frame's preposition follows the trigger but names no place the
+    /// picture knows ("pull out of the grain deal"): the claim is about somewhere, just not
+    /// anywhere a development is placed.
+    pub place_unknown: bool,
     pub target: Option<usize>,
     pub participants: Vec<usize>,
     /// Identity roles in the frame's order of preference.

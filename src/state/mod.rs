@@ -1162,12 +1162,25 @@ impl Situation {
                     }
                     let id = self.facets.get(f)?;
                     let d = self.developments.get(id)?;
+                    if role == "actor" && !placed_among(d, ids) {
+                        return None;
+                    }
                     facets[..k]
                         .iter()
                         .filter_map(|e| e.split('|').nth(1))
                         .all(|r| d.roles.is_empty_for(r))
                         .then(|| id.clone())
                 });
+                // The actor alone names a development placed elsewhere: the claim is as
+                // unidentified as one with no roles ("Russia said it would pull out of
+                // the grain deal" is not the withdrawal from an airport it made earlier).
+                let actor_taken = found.is_none()
+                    && facets.len() == 1
+                    && facets[0].split('|').nth(1) == Some("actor")
+                    && self.facets.contains_key(&facets[0]);
+                if actor_taken {
+                    facets.clear();
+                }
                 let mut dev_id = match found {
                     Some(id) => id,
                     None if facets.is_empty() => match last_of_kind.get(&c.frame) {
@@ -1178,13 +1191,19 @@ impl Situation {
                         }
                         // "The pause in shelling expired": the one development of that kind
                         // that this report's names are involved in, else no claim.
-                        None => match self.salient(&c.frame, ids, report.published_at) {
-                            Some(id) => id,
-                            None => {
-                                self.keep_orphan(&c.frame, ids, claim);
-                                continue;
+                        // A claim about a place nobody knows ("pull out of the grain deal")
+                        // only joins a development its report places, and waits for none.
+                        None => {
+                            match self.salient(&c.frame, ids, report.published_at, c.place_unknown)
+                            {
+                                Some(id) => id,
+                                None if c.place_unknown => continue,
+                                None => {
+                                    self.keep_orphan(&c.frame, ids, claim);
+                                    continue;
+                                }
                             }
-                        },
+                        }
                     },
                     None => {
                         // Named after the first identity role present, with the actor in front
@@ -1228,12 +1247,14 @@ impl Situation {
                 // A development this report opened that another role of the claim shows to
                 // be a known one ("the leaders signed" + "the river accord") becomes that
                 // one, before any event has named it.
+                // The actor alone never shows that: one army withdraws from many places.
                 if created_here.contains(&dev_id) {
                     let known = facets
                         .iter()
+                        .filter(|f| f.split('|').nth(1) != Some("actor"))
                         .filter_map(|f| self.facets.get(f))
                         .find(|q| **q != dev_id && !created_here.contains(*q))
-                        .filter(|q| self.compatible(&dev_id, q))
+                        .filter(|q| self.compatible(&dev_id, &claim.roles, q))
                         .cloned();
                     if let Some(known) = known {
                         self.merge_into(&dev_id, &known);
@@ -1274,13 +1295,21 @@ impl Situation {
         touched.order
     }
 
-    /// True when a development this report opened (`a`) and a known one (`b`) give no role
-    /// two different values. `b`'s roles are those it settled on; `a` has not settled yet.
-    fn compatible(&self, a: &str, b: &str) -> bool {
+    /// True when a development this report opened (`a`), with the claim about to join it
+    /// (`adding`), and a known one (`b`) give no role two different values. `b`'s roles are
+    /// those it settled on; `a` has not settled yet.
+    fn compatible(&self, a: &str, adding: &Roles, b: &str) -> bool {
         let (Some(a), Some(b)) = (self.developments.get(a), self.developments.get(b)) else {
             return false;
         };
-        let (ra, rb) = (roles_of(&a.claims), &b.roles);
+        let rb = &b.roles;
+        let mut ra = roles_of(&a.claims);
+        ra.actor = ra.actor.or_else(|| adding.actor.clone());
+        ra.location = ra.location.or_else(|| adding.location.clone());
+        ra.target = ra.target.or_else(|| adding.target.clone());
+        if ra.participants.is_empty() {
+            ra.participants.clone_from(&adding.participants);
+        }
         let differ = |x: &Option<String>, y: &Option<String>| x.is_some() && y.is_some() && x != y;
         a.frame == b.frame
             && !differ(&ra.location, &rb.location)
@@ -1334,7 +1363,7 @@ impl Situation {
                 let found = self
                     .orphans
                     .get(frame, serial)
-                    .and_then(|o| self.salient(frame, &o.ids, o.claim.published_at));
+                    .and_then(|o| self.salient(frame, &o.ids, o.claim.published_at, false));
                 let Some(id) = found else {
                     continue;
                 };
@@ -1350,14 +1379,29 @@ impl Situation {
 
     /// The one development of `frame` that the entities `ids` (one report's) take part in
     /// and that was reported by `published`'s day. `None` when there is none or more than
-    /// one: a guess would merge two happenings.
-    fn salient(&self, frame: &str, ids: &[String], published: OffsetDateTime) -> Option<String> {
+    /// one: a guess would merge two happenings. With `placed_here`, only a development with
+    /// no place or a place among `ids` counts.
+    fn salient(
+        &self,
+        frame: &str,
+        ids: &[String],
+        published: OffsetDateTime,
+        placed_here: bool,
+    ) -> Option<String> {
         let involved = self.involved.get(frame)?;
         // Only a development already reported by the claim's day can be what it speaks of.
         let day = published.date();
         let mut found: Option<&String> = None;
         for d in ids.iter().filter_map(|e| involved.get(e)).flatten() {
             if found == Some(d) || self.earliest.get(d).is_none_or(|e| e.date() > day) {
+                continue;
+            }
+            if placed_here
+                && !self
+                    .developments
+                    .get(d)
+                    .is_some_and(|dev| placed_among(dev, ids))
+            {
                 continue;
             }
             if found.is_some() {
@@ -1594,6 +1638,12 @@ struct MentionData<'a> {
     sentence: usize,
 }
 
+/// True when `dev` has no place, or its place is among `ids` (one report's entities): a
+/// claim that names no place of its own may only join a development its report places.
+fn placed_among(dev: &Development, ids: &[String]) -> bool {
+    dev.roles.location.as_ref().is_none_or(|l| ids.contains(l))
+}
+
 /// A development's roles from all its claims: the most-named actor, location and target
 /// (ties broken by id), and every participant. A function of the claim set, so arrival
 /// order does not change it.
@@ -1741,7 +1791,12 @@ mod tests {
             .get("lisk")
             .is_some_and(|e| e.kind_votes.len() == 1));
         assert_eq!(
-            back.salient("truce", &ids(&["kelvar"]), OffsetDateTime::UNIX_EPOCH),
+            back.salient(
+                "truce",
+                &ids(&["kelvar"]),
+                OffsetDateTime::UNIX_EPOCH,
+                false
+            ),
             None,
             "no development was reported by then"
         );

@@ -382,3 +382,67 @@ fn a_claim_that_names_nothing_finds_its_development_in_any_order() {
         assert_eq!(brask["status"], "underway", "order {order:?}: {brask:#}");
     }
 }
+
+/// Writes invented one-paragraph reports, dated a day apart, named so that they sort in
+/// the order given.
+fn one_liners(bodies: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, body) in bodies.iter().enumerate() {
+        let text = format!(
+            "source: Tallis Wire\ndate: 2031-05-{:02}\n\nReport {i}\n\n{body}\n",
+            i + 1
+        );
+        std::fs::write(dir.path().join(format!("{i:02}.txt")), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn one_army_leaving_two_places_is_two_withdrawals() {
+    let dir = one_liners(&[
+        "Russian troops withdrew from Brennmoor air base on Monday, officials said.",
+        "Russian troops withdrew from Kindu airport on Tuesday, officials said.",
+        "Russian troops completed their withdrawal from Harven airport, officials said.",
+    ]);
+    let (events, snap) = ingest(&[dir.path()]);
+    let detected: Vec<&str> = of_type(&events, "development.detected")
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        detected,
+        [
+            "withdrawal/russia/brennmoor-air-base",
+            "withdrawal/russia/kindu-airport",
+            "withdrawal/russia/harven-airport"
+        ]
+    );
+    assert!(of_type(&events, "development.corroborated").is_empty());
+    for d in snap["developments"].as_array().unwrap() {
+        let places: std::collections::BTreeSet<&str> = d["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["roles"]["location"].as_str())
+            .collect();
+        assert!(places.len() <= 1, "{} mixes places {places:?}", d["id"]);
+    }
+}
+
+#[test]
+fn a_claim_that_names_no_place_never_moves_a_development_placed_elsewhere() {
+    let dir = one_liners(&[
+        "Russian troops completed their withdrawal from Varnholt air base, officials said.",
+        "Russia said it would pull out of the grain deal, officials said.",
+        "Russian officials said they were pulling out all the stops to win the vote.",
+    ]);
+    let (events, snap) = ingest(&[dir.path()]);
+    let id = "withdrawal/russia/varnholt-air-base";
+    assert_eq!(development(&snap, id)["status"], "completed");
+    let touching: Vec<&str> = events
+        .iter()
+        .filter(|e| e["subject"] == id)
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(touching, ["development.detected"]);
+}

@@ -363,6 +363,10 @@ impl EntityRecognizer {
         while i < j && self.lower_classes(toks[i].text) & STOPWORD != 0 {
             i += 1;
         }
+        // A word that is never a name by itself ("GMT") is none to the tagger either.
+        if i == j && self.lower_classes(toks[i].text) & STOPWORD != 0 {
+            return;
+        }
         let start = toks[i].start;
         let overlapping = {
             let mut it = merged

@@ -42,6 +42,9 @@ impl Form {
     }
 }
 
+/// The words "one's" stands for in an idiom.
+const POSSESSIVES: [&str; 7] = ["my", "your", "his", "her", "its", "our", "their"];
+
 /// What a trigger pattern is: a trigger on its own, and/or the verb of phrasal triggers
 /// whose particle must follow within a few words.
 #[derive(Debug, Clone, Default)]
@@ -452,7 +455,7 @@ impl FrameMatcher {
                 });
             }
         }
-        triggers.retain(|f| !taken.contains(&f.t0));
+        triggers.retain(|f| !taken.contains(&f.t0) && !self.idiom_follows(toks, &tok_at, f));
         // The sense filter: a trigger in another sense ("pulled out of the race") is no
         // claim, and takes no cue from the triggers that are.
         let mut margins = Vec::with_capacity(triggers.len());
@@ -661,11 +664,36 @@ impl FrameMatcher {
                 actor: roles.actor,
                 location: roles.location,
                 location_strong: roles.location_strong,
+                place_unknown: roles.place_unknown,
                 target: roles.target,
                 participants: roles.participants,
                 identity: frame.identity.clone(),
             });
         }
+    }
+
+    /// True when the words after trigger `f` complete one of its lemma's idioms ("pulling
+    /// out all the stops"): the trigger's words in another meaning. "one's" in an idiom
+    /// stands for any possessive.
+    fn idiom_follows(
+        &self,
+        toks: &[Token<'_>],
+        tok_at: &dyn Fn(usize) -> usize,
+        f: &Found<'_>,
+    ) -> bool {
+        let Some(idioms) = self.frames[f.fi].idioms.get(f.lemma) else {
+            return false;
+        };
+        let next = tok_at(f.end.saturating_sub(1)) + 1;
+        let after = toks.get(next..).unwrap_or_default();
+        idioms.iter().any(|rest| {
+            rest.len() <= after.len()
+                && rest.iter().zip(after).all(|(w, t)| {
+                    t.text.eq_ignore_ascii_case(w)
+                        || (w == "one's"
+                            && POSSESSIVES.iter().any(|p| t.text.eq_ignore_ascii_case(p)))
+                })
+        })
     }
 
     /// The token range of `particle` after the verb ending at `t1`: right after it, or after
@@ -1023,6 +1051,24 @@ impl FrameMatcher {
         }
         roles.location_strong = strong;
         roles.location = loc;
+        if !strong {
+            // "pull out of the grain deal": the frame's preposition right after the trigger
+            // (or completing its particle: "out" + "of") with no known place after it.
+            let after = &toks[(t1 + 1).min(toks.len())..];
+            let starts = |words: &[String]| {
+                words.len() <= after.len()
+                    && words
+                        .iter()
+                        .zip(after)
+                        .all(|(w, t)| t.text.eq_ignore_ascii_case(w))
+            };
+            roles.place_unknown = location_preps.iter().any(|words| {
+                starts(words)
+                    || (words.len() > 1
+                        && words[0].eq_ignore_ascii_case(toks[t1].text)
+                        && starts(&words[1..]))
+            });
+        }
         // Actor: the nearest organization, place or person before the trigger; a demonym
         // right before it ("Russian withdrawal") is the actor too.
         roles.actor = clause.iter().copied().rfind(|i| {
@@ -1109,6 +1155,7 @@ struct Roles {
     actor: Option<usize>,
     location: Option<usize>,
     location_strong: bool,
+    place_unknown: bool,
     target: Option<usize>,
     participants: Vec<usize>,
 }
