@@ -928,6 +928,10 @@ pub struct GrammarConfig {
     pub be_forms: Vec<String>,
     pub auxiliaries: Vec<String>,
     pub speech_verbs: Vec<String>,
+    /// Irregular past forms and perfect auxiliaries: a clause with one (or with a word in
+    /// -ed) is told in the past.
+    #[serde(default)]
+    pub past_forms: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -139,6 +139,8 @@ struct Grammar {
     speech_verbs: LowerMap<()>,
     /// Modal auxiliaries: a status verb after one is not yet a fact ("would end").
     modals: LowerMap<()>,
+    /// Irregular pasts and perfect auxiliaries (regular ones end in -ed).
+    past_forms: LowerMap<()>,
 }
 
 impl Grammar {
@@ -149,6 +151,7 @@ impl Grammar {
             be_forms: set(&g.be_forms),
             auxiliaries: set(&g.auxiliaries),
             speech_verbs: set(&g.speech_verbs),
+            past_forms: set(&g.past_forms),
             modals: g
                 .auxiliaries
                 .iter()
@@ -672,6 +675,34 @@ impl FrameMatcher {
         }
     }
 
+    /// True when the "-ing" form at `t0` opens a clause after a comma or dash (one adverb
+    /// in -ly may stand between) and the sentence before it is told in the past, with no
+    /// modal or present "be": "Moscow reinforced the base, deploying radar" tells of a
+    /// deployment done, not underway.
+    fn hangs_on_past_clause(&self, toks: &[Token<'_>], t0: usize) -> bool {
+        let mut p = t0;
+        if p > 0 && toks[p - 1].text.len() > 4 && toks[p - 1].text.ends_with("ly") {
+            p -= 1;
+        }
+        if p == 0 || !matches!(toks[p - 1].text, "," | "—" | "–" | "-" | "--") {
+            return false;
+        }
+        let before = &toks[..p - 1];
+        let present_or_ahead = |t: &Token<'_>| {
+            self.grammar.modals.contains_lower(t.text)
+                || (self.grammar.be_forms.contains_lower(t.text)
+                    && !self.grammar.past_forms.contains_lower(t.text))
+        };
+        let past = |t: &Token<'_>| {
+            self.grammar.past_forms.contains_lower(t.text)
+                || (t.kind == TokenKind::Word
+                    && !t.is_capitalized()
+                    && t.text.len() >= 5
+                    && t.text.ends_with("ed"))
+        };
+        !before.iter().any(present_or_ahead) && before.iter().any(past)
+    }
+
     /// True when the words after trigger `f` complete one of its lemma's idioms ("pulling
     /// out all the stops"): the trigger's words in another meaning. "one's" in an idiom
     /// stands for any possessive.
@@ -837,6 +868,12 @@ impl FrameMatcher {
                 Form::Past => (
                     Some(Status::Completed),
                     Some("form:past".to_string()),
+                    false,
+                    t0,
+                ),
+                Form::Progressive if self.hangs_on_past_clause(toks, t0) => (
+                    Some(Status::Completed),
+                    Some("form:past-clause".to_string()),
                     false,
                     t0,
                 ),
@@ -1343,5 +1380,60 @@ mod tests {
         assert!(cs.iter().all(|c| c.0 != "signed"), "{cs:?}");
         let agreement = cs.iter().find(|c| c.0 == "agreement").expect("agreement");
         assert_ne!(agreement.1, Some(Status::Completed), "{cs:?}");
+    }
+}
+
+#[cfg(test)]
+mod clause_tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::stages::extract::Extractor;
+    use crate::stages::normalize::test_report;
+
+    fn extraction(text: &str) -> crate::extraction::Extraction {
+        let cfg = Config::embedded().unwrap();
+        let r = test_report(&cfg, text);
+        Extractor::new(&cfg.lexicons).without_sense().extract(&r)
+    }
+
+    fn status_of(text: &str, trigger: &str) -> Option<Status> {
+        let ex = extraction(text);
+        ex.claims
+            .iter()
+            .find(|c| c.trigger.eq_ignore_ascii_case(trigger))
+            .unwrap_or_else(|| panic!("no claim on {trigger:?} in {:?}", ex.claims))
+            .status
+    }
+
+    #[test]
+    fn an_ing_clause_takes_the_time_of_the_clause_it_hangs_on() {
+        let done = "Kestria reinforced the garrison last spring, deploying radar units to Lisk.";
+        assert_eq!(status_of(done, "deploying"), Some(Status::Completed));
+        let dash = "Kestria has changed its posture — notably withdrawing from Lisk.";
+        assert_eq!(status_of(dash, "withdrawing"), Some(Status::Completed));
+        let now = "Kestria is reshaping its forces, withdrawing troops from Lisk.";
+        assert_eq!(status_of(now, "withdrawing"), Some(Status::Underway));
+        let ahead = "Kestria will reshape its forces, withdrawing troops from Lisk.";
+        assert_ne!(status_of(ahead, "withdrawing"), Some(Status::Completed));
+        let bare = "Kestrian troops withdrawing from Lisk were seen on the road.";
+        assert_eq!(status_of(bare, "withdrawing"), Some(Status::Underway));
+    }
+
+    #[test]
+    fn an_idiom_that_begins_with_a_trigger_is_no_claim() {
+        let ex = extraction("Officials said they were pulling out all the stops to win.");
+        assert!(ex.claims.is_empty(), "{:?}", ex.claims);
+        let ex = extraction("Kestria said it was pulling out of Lisk.");
+        assert_eq!(ex.claims.len(), 1, "{:?}", ex.claims);
+    }
+
+    #[test]
+    fn a_place_phrase_that_names_nothing_known_is_an_unknown_place() {
+        let ex = extraction("Kestria said it would pull out of the grain deal.");
+        let c = ex.claims.first().expect("a claim");
+        assert!(c.place_unknown && c.location.is_none(), "{c:?}");
+        let ex = extraction("Kestria said it would pull out of Lisk.");
+        let c = ex.claims.first().expect("a claim");
+        assert!(!c.place_unknown && c.location.is_some(), "{c:?}");
     }
 }
