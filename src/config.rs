@@ -638,6 +638,12 @@ pub struct FrameConfig {
     /// happening ("released a statement", "a video released on Monday").
     #[serde(default)]
     pub other_objects: Vec<String>,
+    /// When set, the WordNet classes (`word-classes.tsv`) a common noun acted on may have:
+    /// the head of the verb's object or of the noun phrase after its attributive participle
+    /// ("the recently released defence strategy": cognition, not a person) of another class
+    /// makes it another happening.
+    #[serde(default)]
+    pub object_classes: Vec<String>,
     /// Phrasal and light verbs whose particle may stand a few words after the verb ("pull
     /// its forces out", "held three rounds of talks"), from `triggers.toml`.
     #[serde(skip)]

@@ -70,6 +70,10 @@ pub struct Claim {
     pub resumption: bool,
     /// The roles this claim names (entity ids).
     pub roles: Roles,
+    /// The report said nowhere when it was written: `published_at` is its file's time
+    /// (which copying resets), too weak to say that one report contradicts another.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub file_dated: bool,
 }
 
 /// A status change, with the claim behind it.
@@ -1149,6 +1153,7 @@ impl Situation {
                         target: target.clone(),
                         participants: participants.clone(),
                     },
+                    file_dated: matches!(report.meta.date_origin, "mtime" | "received"),
                 };
                 // The claim's most specific role identifies it: a withdrawal from another
                 // base by the same army is another withdrawal. A less specific role (never
@@ -1499,9 +1504,12 @@ impl Situation {
                 cue: claim(s.claim).cue.clone(),
             })
             .collect();
+        // Which of two reports is the later is only known when both say when they were
+        // written: file times (reset by a copy) never make a dispute.
         let disputes: Vec<Dispute> = outcome
             .disputes
             .iter()
+            .filter(|&&(c, a)| !claim(c).file_dated && !claim(a).file_dated)
             .map(|&(c, a)| Dispute {
                 claim: eligible[c],
                 claimed: claim(c).status.unwrap_or(Status::Planned),
@@ -1521,8 +1529,7 @@ impl Situation {
         let setter = outcome.setter.map(|s| eligible[s]);
         // A claim of this report that neither set the status nor disputes it corroborates
         // (the current status, or history when it is a lagging report).
-        let disputing: BTreeSet<usize> =
-            outcome.disputes.iter().map(|&(c, _)| eligible[c]).collect();
+        let disputing: BTreeSet<usize> = disputes.iter().map(|d| d.claim).collect();
         let corroborating: Option<(usize, bool)> = eligible
             .iter()
             .copied()
@@ -1687,6 +1694,7 @@ mod tests {
             modality: Modality::Asserted,
             resumption: false,
             roles: Roles::default(),
+            file_dated: false,
         }
     }
 

@@ -446,3 +446,30 @@ fn a_claim_that_names_no_place_never_moves_a_development_placed_elsewhere() {
         .collect();
     assert_eq!(touching, ["development.detected"]);
 }
+
+#[test]
+fn a_report_dated_only_by_its_file_never_disputes_a_dated_one() {
+    let done = "source: Tallis Wire\ndate: 2020-05-01\n\nPullout over\n\nKestria completed its withdrawal from Varnholt air base on Friday, officials said.\n";
+    let plan = |header: &str| {
+        format!("{header}Pullout ahead\n\nKestria will withdraw its troops from Varnholt air base, officials said.\n")
+    };
+    let run = |header: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("1.txt"), done).unwrap();
+        std::fs::write(dir.path().join("2.txt"), plan(header)).unwrap();
+        let (events, _) = ingest(&[dir.path()]);
+        let accepted = of_type(&events, "report.accepted");
+        let origins: Vec<&str> = accepted
+            .iter()
+            .map(|e| e["data"]["date_origin"].as_str().unwrap())
+            .collect();
+        (of_type(&events, "development.disputed").len(), origins)
+    };
+    // Dated in the text, the later report disputes; dated by its file (a copy made now), it
+    // only lags, and the event says where its date came from.
+    assert_eq!(
+        run("source: Moor Gazette\ndate: 2020-05-03\n\n"),
+        (1, vec!["header", "header"])
+    );
+    assert_eq!(run(""), (0, vec!["header", "mtime"]));
+}

@@ -87,6 +87,17 @@
     return h('time', { datetime: iso, class: 'date' }, dateFmt.format(t));
   }
 
+  // A report that says nowhere when it was written is dated by its file: say so, since a
+  // copy resets that time.
+  function dated(iso, r) {
+    const t = when(iso);
+    if (!r || (r.date_origin !== 'mtime' && r.date_origin !== 'received')) return t;
+    return [t, ' ', h('span', {
+      class: 'date-origin',
+      title: 'The report gives no date: this is when its file was written or received',
+    }, '(file time)')];
+  }
+
   function plural(n, word) {
     return n + ' ' + word + (n === 1 ? '' : 's');
   }
@@ -674,7 +685,7 @@
     const r = S.reports.get(c.report) || {};
     return h('span', { class: 'src' },
       h('span', { class: 'outlet' }, c.source || r.source || 'unknown outlet'), ' · ',
-      when(c.published_at || r.published_at),
+      dated(c.published_at || r.published_at, r),
       r.title ? [' · ', h('span', { class: 'report-title' }, r.title)] : null);
   }
 
@@ -1091,7 +1102,7 @@
           : h('p', { class: 'none' }, 'None.')),
       h('section', { 'aria-labelledby': 'rp-h' }, h('h3', { id: 'rp-h' }, 'Reports (' + reports.length + ')'),
         h('ul', { class: 'plain' }, reports.map((r) => h('li', null,
-          h('span', { class: 'outlet' }, r.source || 'unknown outlet'), ' · ', when(r.published_at),
+          h('span', { class: 'outlet' }, r.source || 'unknown outlet'), ' · ', dated(r.published_at, r),
           ' · ', r.title || r.file || r.id))))));
   }
 

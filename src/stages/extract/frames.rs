@@ -111,6 +111,8 @@ pub struct FrameMatcher {
     grammar: Grammar,
     /// The learned sense filter.
     sense: Option<(Arc<LinearModel>, sense::Knowledge)>,
+    /// Nouns' WordNet classes, for `object_classes`.
+    word_classes: Option<Arc<crate::config::WordClasses>>,
     /// Each frame's location prepositions, as words.
     location_preps: Vec<Vec<Vec<String>>>,
 }
@@ -325,11 +327,60 @@ impl FrameMatcher {
                 .collect(),
             past_words: cues.clauses.past.iter().map(|w| w.to_lowercase()).collect(),
             sense: None,
+            word_classes: None,
         }
     }
 
     /// Keeps only the candidate triggers `model` takes for the situation sense (an empty
     /// model, or `None`, keeps every one).
+    /// Gives the matcher the nouns' WordNet classes, which `object_classes` reads.
+    pub fn with_word_classes(mut self, words: Arc<crate::config::WordClasses>) -> Self {
+        self.word_classes = Some(words);
+        self
+    }
+
+    /// The head of the noun phrase starting at token `i`, lower case: the last of its words
+    /// (numbers skipped) before a function word, punctuation, or a lower-case word that is
+    /// no noun after one that is ("the hostages returned home": "hostages").
+    fn phrase_head(
+        words: &crate::config::WordClasses,
+        toks: &[Token<'_>],
+        i: usize,
+    ) -> Option<String> {
+        let mut head: Option<String> = None;
+        for t in toks.get(i..).unwrap_or_default() {
+            if t.kind == TokenKind::Number {
+                continue;
+            }
+            let w = t.text.to_lowercase();
+            if t.kind != TokenKind::Word || sense::function_word(&w) {
+                break;
+            }
+            let noun = words.of(&w).is_some();
+            if !noun
+                && !t.is_capitalized()
+                && head.as_deref().is_some_and(|h| words.of(h).is_some())
+            {
+                break;
+            }
+            head = Some(w);
+        }
+        head
+    }
+
+    /// True when the frame restricts what it acts on and the noun phrase at `i` has a head
+    /// of another WordNet class ("released a strategy").
+    fn acts_on_other(&self, fi: usize, toks: &[Token<'_>], i: usize) -> bool {
+        let allowed = &self.frames[fi].object_classes;
+        let (false, Some(words)) = (allowed.is_empty(), &self.word_classes) else {
+            return false;
+        };
+        // "was released Friday": a time is when, not what.
+        Self::phrase_head(words, toks, i)
+            .and_then(|h| words.of(&h).map(str::to_string))
+            .is_some_and(|class| class != "time" && !allowed.iter().any(|a| *a == class))
+    }
+
     pub fn with_sense(mut self, model: Option<(Arc<LinearModel>, sense::Knowledge)>) -> Self {
         self.sense = model.filter(|(m, _)| !m.is_empty());
         self
@@ -584,6 +635,25 @@ impl FrameMatcher {
             if form != Form::Noun
                 && (word_is_other(t0.checked_sub(1).and_then(|p| toks.get(p)))
                     || word_is_other(object))
+            {
+                continue;
+            }
+            // What it acts on: the object after the verb, or for a participle between an
+            // article (and an adverb in -ly) and a noun phrase, that noun phrase.
+            let before = t0
+                .checked_sub(1)
+                .filter(|&p| toks[p].text.len() > 4 && toks[p].text.ends_with("ly"))
+                .unwrap_or(t0);
+            let attributive = form == Form::Past && before > 0 && is_article(toks[before - 1].text);
+            let acted_on = toks[t1 + 1..]
+                .iter()
+                .position(|t| !self.grammar.determiners.contains_lower(t.text))
+                .map(|k| t1 + 1 + k);
+            let passive =
+                t0 > 0 && self.grammar.be_forms.contains_lower(toks[t0 - 1].text) && !attributive;
+            if (attributive
+                || (!passive && matches!(form, Form::Base | Form::Past | Form::Progressive)))
+                && acted_on.is_some_and(|i| self.acts_on_other(fi, toks, i))
             {
                 continue;
             }
@@ -1425,6 +1495,30 @@ mod clause_tests {
         assert!(ex.claims.is_empty(), "{:?}", ex.claims);
         let ex = extraction("Kestria said it was pulling out of Lisk.");
         assert_eq!(ex.claims.len(), 1, "{:?}", ex.claims);
+    }
+
+    #[test]
+    fn a_release_acts_on_people_not_on_documents() {
+        let triggers = |text: &str| -> Vec<String> {
+            extraction(text)
+                .claims
+                .into_iter()
+                .map(|c| c.trigger.to_lowercase())
+                .collect()
+        };
+        assert!(
+            triggers("The recently released national defence strategy signals a shift.").is_empty()
+        );
+        assert!(triggers("The Velgrad Front released a new strategy on Monday.").is_empty());
+        assert_eq!(
+            triggers("The recently released hostages returned home."),
+            ["released"]
+        );
+        assert_eq!(
+            triggers("The Velgrad Front released 20 prisoners."),
+            ["released"]
+        );
+        assert_eq!(triggers("The hostages were released Friday."), ["released"]);
     }
 
     #[test]

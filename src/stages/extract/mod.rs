@@ -29,6 +29,7 @@ impl Extractor {
         Self {
             entities: EntityRecognizer::new(lex),
             frames: FrameMatcher::new(&lex.frames, &lex.cues)
+                .with_word_classes(lex.word_classes.clone())
                 .with_sense(Some((lex.sense.clone(), sense::Knowledge::of(lex)))),
         }
     }

@@ -139,6 +139,11 @@ const FUNCTION_WORDS: [&str; 64] = [
     "there", "they", "this", "to", "up", "was", "we", "were", "when", "which", "who", "will",
 ];
 
+/// True for the closed-class words that end a noun phrase or carry no content.
+pub fn function_word(w: &str) -> bool {
+    FUNCTION_WORDS.contains(&w)
+}
+
 fn content_word(w: &str) -> bool {
     !FUNCTION_WORDS.contains(&w)
 }
