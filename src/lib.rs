@@ -39,6 +39,7 @@ pub mod ner_eval;
 pub mod pipeline;
 pub mod quarantine;
 pub mod report;
+pub mod retraction;
 pub mod shutdown;
 pub mod source;
 pub mod stages;
@@ -377,6 +378,7 @@ pub fn explain(cfg: &Config, path: &std::path::Path) -> Result<serde_json::Value
                 reason: r.reason,
             })
         }
+        source::Intake::Retract(_) => unreachable!("read_report reads a file"),
     };
     let report = stages::normalize::Normalizer::new(&cfg.lexicons.names)
         .normalize(&raw)
