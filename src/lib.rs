@@ -132,6 +132,7 @@ pub async fn run(
             cors_origins: cfg.api.cors_origins.clone(),
             sockets: sockets.clone(),
             board,
+            retract: Some(pipeline.intake.downgrade()),
         });
         Some(tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -205,6 +206,63 @@ pub fn ingest(
         }
     }
     pipeline.finish()
+}
+
+/// Errors of [`retract_offline`].
+#[derive(Debug, thiserror::Error)]
+pub enum RetractOfflineError {
+    #[error("{0} holds no journal: no daemon has run there")]
+    NoDataDir(PathBuf),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Refused(#[from] retraction::RetractError),
+}
+
+/// Retracts a report in the data directory of a daemon that is not running, as the
+/// daemon would: the picture is recovered from the snapshot and journal, the retraction
+/// journaled and its events appended to the events file, and a snapshot written. The
+/// watch folder is not read; the daemon takes what arrived there when it starts.
+///
+/// # Errors
+/// No data directory, a daemon holding it (its lock), journal failures, or the report
+/// unknown or already retracted.
+pub fn retract_offline(
+    cfg: &Config,
+    report: &str,
+    reason: Option<String>,
+    by: Option<String>,
+) -> Result<retraction::Retracted, RetractOfflineError> {
+    let dir = &cfg.events.data_dir;
+    if !journal::Layout::new(dir).journal_dir().is_dir() {
+        return Err(RetractOfflineError::NoDataDir(dir.clone()));
+    }
+    let (journal, recovery) = Journal::open(dir, &cfg.journal).map_err(PipelineError::from)?;
+    let mut cfg = cfg.clone();
+    if cfg.events.source.is_none() {
+        cfg.events.source = Some(journal.event_source().map_err(PipelineError::from)?);
+    }
+    let recovered = recover(&cfg, journal, recovery)?;
+    let sink = EventSink::new(&cfg, Some(&cfg.events_path()), false)?;
+    let pipeline = Pipeline::start_recovered(&cfg, sink, recovered)?;
+    let (req, answer) = retraction::RetractRequest::new(report.to_string(), reason, by);
+    let sent = pipeline
+        .intake
+        .blocking_send(source::Intake::Retract(req))
+        .is_ok();
+    let done = if sent {
+        answer.blocking_recv().ok()
+    } else {
+        None
+    };
+    pipeline.finish()?;
+    match done {
+        Some(result) => Ok(result?),
+        None => Err(retraction::RetractError::Unavailable(
+            "the pipeline stopped before the retraction was done".into(),
+        )
+        .into()),
+    }
 }
 
 /// How far `replay` goes: up to an event sequence number, or up to a moment.
