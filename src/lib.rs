@@ -69,6 +69,18 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<SituationHandle, PipelineError> {
     let started = std::time::Instant::now();
+    // Polled once now: a signal future sets up its handlers when first polled, and the
+    // watcher first polls it only after saying "Ready.", so a SIGTERM just then took the
+    // default action and killed the daemon instead of stopping it.
+    let mut shutdown = Box::pin(shutdown);
+    let early =
+        std::future::poll_fn(|cx| std::task::Poll::Ready(shutdown.as_mut().poll(cx).is_ready()))
+            .await;
+    let shutdown = async move {
+        if !early {
+            shutdown.await;
+        }
+    };
     let (journal, recovery) = Journal::open(&cfg.events.data_dir, &cfg.journal)?;
     let mut cfg = cfg;
     let source = match cfg.events.source.take() {
