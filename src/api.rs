@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Path, Request, State};
@@ -25,7 +26,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::{json, Value};
@@ -35,6 +36,8 @@ use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::hub::{Emitted, Gone, Hub, Subscription};
+use crate::retraction::{RetractError, RetractRequest, MAX_NOTE_BYTES};
+use crate::source::Intake;
 use crate::state::{ReportInfo, SituationHandle};
 
 /// The WebSocket subprotocol of the CloudEvents WebSocket binding: one structured-mode
@@ -71,6 +74,9 @@ pub struct Api {
     pub sockets: TaskTracker,
     /// The situation board served at `/` (see [`crate::board`]).
     pub board: Arc<crate::board::Board>,
+    /// The pipeline's intake, where retractions go to the situation writer. Weak, so that
+    /// the API never keeps the pipeline from draining at shutdown; `None`: no retractions.
+    pub retract: Option<tokio::sync::mpsc::WeakSender<Intake>>,
 }
 
 impl Api {
@@ -143,6 +149,7 @@ pub fn router(api: Api) -> Router {
         .route("/entities/{id}", get(entity))
         .route("/reports", get(reports))
         .route("/reports/{id}", get(report))
+        .route("/reports/{id}/retract", post(retract))
         .route("/stories", get(stories))
         .route("/stories/{id}", get(story))
         .route("/board/places", get(crate::board::located))
@@ -575,13 +582,103 @@ async fn report(
     State(api): State<Api>,
     IdPath(id): IdPath,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    api.situation
-        .read(|s| {
-            s.report(&id)
-                .map(|r| json!({"seq": s.seq(), "report": s.report_in_story(r)}))
+    api.situation.read(|s| {
+        if let Some(r) = s.report(&id) {
+            return Ok(Json(
+                json!({"seq": s.seq(), "report": s.report_in_story(r)}),
+            ));
+        }
+        Err(match s.retraction(&id) {
+            Some(r) => ApiError::new(StatusCode::GONE, format!("report `{id}` was retracted"))
+                .with("retraction", json!(r)),
+            None => ApiError::not_found("report", &id),
         })
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("report", &id))
+    })
+}
+
+/// The body of `POST /reports/{id}/retract`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetractBody {
+    reason: Option<String>,
+    by: Option<String>,
+}
+
+/// `POST /reports/{id}/retract`: hands the retraction to the situation writer and answers
+/// once its events are durable and published, with those events.
+///
+/// A JSON body is required (`{}` will do): a page of another origin cannot send one
+/// without a CORS preflight, which this daemon never grants for `POST`, so no web page
+/// the user opens can retract reports on a daemon without a token.
+async fn retract(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    IdPath(id): IdPath,
+    body: Result<Json<RetractBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        if !origin_may_open(origin, headers.get(header::HOST), &api.cors_origins) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "pages of origin {} may not write to this daemon",
+                    origin.to_str().unwrap_or("(not text)")
+                ),
+            ));
+        }
+    }
+    let Json(body) = body.map_err(|r| {
+        ApiError::new(
+            r.status(),
+            format!(
+                "the body must be a JSON object with optional `reason` and `by` strings: {}",
+                r.body_text()
+            ),
+        )
+    })?;
+    for (key, v) in [("reason", &body.reason), ("by", &body.by)] {
+        if v.as_ref().is_some_and(|v| v.len() > MAX_NOTE_BYTES) {
+            return Err(ApiError::bad_request(format!(
+                "{key} is longer than {MAX_NOTE_BYTES} bytes"
+            )));
+        }
+    }
+    let unavailable = |why: &str| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, why.to_string());
+    let intake = api
+        .retract
+        .as_ref()
+        .and_then(tokio::sync::mpsc::WeakSender::upgrade)
+        .ok_or_else(|| unavailable("the daemon is stopping and takes no retractions"))?;
+    let (req, answer) = RetractRequest::new(id.clone(), body.reason, body.by);
+    if intake.send(Intake::Retract(req)).await.is_err() {
+        return Err(unavailable(
+            "the daemon is stopping and takes no retractions",
+        ));
+    }
+    drop(intake);
+    let done = answer
+        .await
+        .map_err(|_| unavailable("the daemon stopped before the retraction was done"))?;
+    match done {
+        Ok(r) => {
+            let seq = r
+                .events
+                .last()
+                .and_then(|e| crate::journal::event_seq(e))
+                .unwrap_or_else(|| api.head());
+            Ok(
+                Json(json!({"seq": seq, "retraction": r.retraction, "events": r.events}))
+                    .into_response(),
+            )
+        }
+        Err(RetractError::Unknown(_)) => Err(ApiError::not_found("report", &id)),
+        Err(RetractError::AlreadyRetracted(r)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("report `{}` was already retracted", r.report),
+        )
+        .with("retraction", json!(r))),
+        Err(e @ RetractError::Unavailable(_)) => Err(unavailable(&e.to_string())),
+    }
 }
 
 async fn stories(State(api): State<Api>) -> Json<serde_json::Value> {

@@ -95,6 +95,33 @@ pub enum Command {
         #[arg(long, env = "SITREP_API_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
+    /// Retract a report: its claims leave every development, which are decided again from
+    /// the claims left, and the changes are emitted and journaled. Asks the running daemon;
+    /// with `--offline`, works in the data directory of a daemon that is not running.
+    /// Prints the change events as NDJSON.
+    Retract {
+        /// The report's id (the `subject` of its `report.accepted`).
+        report: String,
+        /// Why, kept with the retraction and in its event.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Who retracts it (default: the login name in `USER`).
+        #[arg(long)]
+        by: Option<String>,
+        /// The daemon's API. Default: `<data_dir>/listen.addr`, else `api.listen`.
+        #[arg(long, conflicts_with = "offline")]
+        url: Option<String>,
+        /// Bearer token, if the daemon requires one.
+        #[arg(long, env = "SITREP_API_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// No daemon runs: retract in the data directory itself (refused while a daemon
+        /// holds it).
+        #[arg(long)]
+        offline: bool,
+        /// The data directory (overrides `events.data_dir`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Check the settings and lexicon files and say what is wrong, with file and key.
     CheckConfig,
     /// Replay storylines (folders of reports with an expected.json) and check the picture
@@ -250,6 +277,36 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn retract_takes_an_id_and_a_reason() {
+        let cli = Cli::try_parse_from([
+            "sitrep",
+            "retract",
+            "a18c413706927d8e",
+            "--reason",
+            "wrong town",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Retract {
+                report,
+                reason,
+                offline,
+                ..
+            } => {
+                assert_eq!(report, "a18c413706927d8e");
+                assert_eq!(reason.as_deref(), Some("wrong town"));
+                assert!(!offline);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["sitrep", "retract"]).is_err());
+        assert!(
+            Cli::try_parse_from(["sitrep", "retract", "x", "--offline", "--url", "http://h"])
+                .is_err()
+        );
     }
 
     #[test]

@@ -156,6 +156,49 @@ pub async fn situation(base: &str, token: Option<&str>) -> Result<serde_json::Va
         .map_err(|source| ClientError::Http { url, source })
 }
 
+/// Characters a path segment keeps as they are: RFC 3986's unreserved ones.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `POST /reports/{id}/retract`: the daemon's answer, with the change events it made.
+///
+/// # Errors
+/// The daemon cannot be reached, or refuses (`404` for an unknown report, `409` for one
+/// already retracted).
+pub async fn retract(
+    base: &str,
+    token: Option<&str>,
+    report: &str,
+    reason: Option<&str>,
+    by: Option<&str>,
+) -> Result<serde_json::Value, ClientError> {
+    let url = format!(
+        "{}/reports/{}/retract",
+        base.trim_end_matches('/'),
+        percent_encoding::utf8_percent_encode(report, PATH_SEGMENT)
+    );
+    let client = reqwest::Client::new();
+    let mut req = client
+        .post(&url)
+        .json(&serde_json::json!({"reason": reason, "by": by}));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.map_err(|source| ClientError::Http {
+        url: url.clone(),
+        source,
+    })?;
+    if !resp.status().is_success() {
+        return Err(refusal(&url, resp).await);
+    }
+    resp.json()
+        .await
+        .map_err(|source| ClientError::Http { url, source })
+}
+
 /// The API address: `--url`, else `<data_dir>/listen.addr` of a running daemon, else the
 /// configured `api.listen`.
 pub fn base_url(explicit: Option<String>, data_dir: &std::path::Path, listen: &str) -> String {

@@ -16,27 +16,33 @@ pub mod types {
     pub const REPORT_DUPLICATE: &str = "report.duplicate";
     pub const REPORT_NEAR_DUPLICATE: &str = "report.near_duplicate";
     pub const REPORT_REJECTED: &str = "report.rejected";
+    pub const REPORT_RETRACTED: &str = "report.retracted";
     pub const ENTITY_DISCOVERED: &str = "entity.discovered";
     pub const ENTITY_ALIAS_ADDED: &str = "entity.alias_added";
+    pub const ENTITY_RETIRED: &str = "entity.retired";
     pub const DEVELOPMENT_DETECTED: &str = "development.detected";
     pub const DEVELOPMENT_STATUS_CHANGED: &str = "development.status_changed";
     pub const DEVELOPMENT_CORROBORATED: &str = "development.corroborated";
     pub const DEVELOPMENT_DISPUTED: &str = "development.disputed";
+    pub const DEVELOPMENT_RETIRED: &str = "development.retired";
     pub const STORY_FORMED: &str = "story.formed";
     pub const STORY_UPDATED: &str = "story.updated";
 
     /// Every type, for validating filters.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 15] = [
         REPORT_ACCEPTED,
         REPORT_DUPLICATE,
         REPORT_NEAR_DUPLICATE,
         REPORT_REJECTED,
+        REPORT_RETRACTED,
         ENTITY_DISCOVERED,
         ENTITY_ALIAS_ADDED,
+        ENTITY_RETIRED,
         DEVELOPMENT_DETECTED,
         DEVELOPMENT_STATUS_CHANGED,
         DEVELOPMENT_CORROBORATED,
         DEVELOPMENT_DISPUTED,
+        DEVELOPMENT_RETIRED,
         STORY_FORMED,
         STORY_UPDATED,
     ];

@@ -161,6 +161,8 @@ pub enum Outcome {
         code: String,
         reason: String,
     },
+    /// A report retracted (`sitrep retract`): no file was read; `file` names the report's.
+    Retracted(crate::retraction::Retraction),
 }
 
 /// One journal record.

@@ -39,6 +39,7 @@ pub mod ner_eval;
 pub mod pipeline;
 pub mod quarantine;
 pub mod report;
+pub mod retraction;
 pub mod shutdown;
 pub mod source;
 pub mod stages;
@@ -68,6 +69,18 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<SituationHandle, PipelineError> {
     let started = std::time::Instant::now();
+    // Polled once now: a signal future sets up its handlers when first polled, and the
+    // watcher first polls it only after saying "Ready.", so a SIGTERM just then took the
+    // default action and killed the daemon instead of stopping it.
+    let mut shutdown = Box::pin(shutdown);
+    let early =
+        std::future::poll_fn(|cx| std::task::Poll::Ready(shutdown.as_mut().poll(cx).is_ready()))
+            .await;
+    let shutdown = async move {
+        if !early {
+            shutdown.await;
+        }
+    };
     let (journal, recovery) = Journal::open(&cfg.events.data_dir, &cfg.journal)?;
     let mut cfg = cfg;
     let source = match cfg.events.source.take() {
@@ -131,6 +144,7 @@ pub async fn run(
             cors_origins: cfg.api.cors_origins.clone(),
             sockets: sockets.clone(),
             board,
+            retract: Some(pipeline.intake.downgrade()),
         });
         Some(tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -204,6 +218,63 @@ pub fn ingest(
         }
     }
     pipeline.finish()
+}
+
+/// Errors of [`retract_offline`].
+#[derive(Debug, thiserror::Error)]
+pub enum RetractOfflineError {
+    #[error("{0} holds no journal: no daemon has run there")]
+    NoDataDir(PathBuf),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Refused(#[from] retraction::RetractError),
+}
+
+/// Retracts a report in the data directory of a daemon that is not running, as the
+/// daemon would: the picture is recovered from the snapshot and journal, the retraction
+/// journaled and its events appended to the events file, and a snapshot written. The
+/// watch folder is not read; the daemon takes what arrived there when it starts.
+///
+/// # Errors
+/// No data directory, a daemon holding it (its lock), journal failures, or the report
+/// unknown or already retracted.
+pub fn retract_offline(
+    cfg: &Config,
+    report: &str,
+    reason: Option<String>,
+    by: Option<String>,
+) -> Result<retraction::Retracted, RetractOfflineError> {
+    let dir = &cfg.events.data_dir;
+    if !journal::Layout::new(dir).journal_dir().is_dir() {
+        return Err(RetractOfflineError::NoDataDir(dir.clone()));
+    }
+    let (journal, recovery) = Journal::open(dir, &cfg.journal).map_err(PipelineError::from)?;
+    let mut cfg = cfg.clone();
+    if cfg.events.source.is_none() {
+        cfg.events.source = Some(journal.event_source().map_err(PipelineError::from)?);
+    }
+    let recovered = recover(&cfg, journal, recovery)?;
+    let sink = EventSink::new(&cfg, Some(&cfg.events_path()), false)?;
+    let pipeline = Pipeline::start_recovered(&cfg, sink, recovered)?;
+    let (req, answer) = retraction::RetractRequest::new(report.to_string(), reason, by);
+    let sent = pipeline
+        .intake
+        .blocking_send(source::Intake::Retract(req))
+        .is_ok();
+    let done = if sent {
+        answer.blocking_recv().ok()
+    } else {
+        None
+    };
+    pipeline.finish()?;
+    match done {
+        Some(result) => Ok(result?),
+        None => Err(retraction::RetractError::Unavailable(
+            "the pipeline stopped before the retraction was done".into(),
+        )
+        .into()),
+    }
 }
 
 /// How far `replay` goes: up to an event sequence number, or up to a moment.
@@ -377,6 +448,7 @@ pub fn explain(cfg: &Config, path: &std::path::Path) -> Result<serde_json::Value
                 reason: r.reason,
             })
         }
+        source::Intake::Retract(_) => unreachable!("read_report reads a file"),
     };
     let report = stages::normalize::Normalizer::new(&cfg.lexicons.names)
         .normalize(&raw)

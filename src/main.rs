@@ -227,6 +227,68 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Retract {
+            report,
+            reason,
+            by,
+            url,
+            token,
+            offline,
+            data_dir,
+        } => {
+            // Offline, the stages replay the journal: their settings' warnings are said.
+            let mut cfg = if offline {
+                load_config_for_stages(cli.config.as_deref())?
+            } else {
+                load_config(cli.config.as_deref())?
+            };
+            if let Some(d) = data_dir {
+                cfg.events.data_dir = d;
+            }
+            let by = by.or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()));
+            let events: Vec<String> = if offline {
+                sitrep::retract_offline(&cfg, &report, reason, by)?
+                    .events
+                    .iter()
+                    .map(|e| e.get().to_string())
+                    .collect()
+            } else {
+                let base = sitrep::client::base_url(url, &cfg.events.data_dir, &cfg.api.listen);
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                let answer = rt
+                    .block_on(sitrep::client::retract(
+                        &base,
+                        token.as_deref(),
+                        &report,
+                        reason.as_deref(),
+                        by.as_deref(),
+                    ))
+                    .map_err(|e| match e {
+                        sitrep::client::ClientError::Http { .. } => anyhow::Error::from(e).context(
+                            "no daemon answered; `--offline` retracts in the data \
+                                 directory of one that is not running",
+                        ),
+                        e => e.into(),
+                    })?;
+                answer["events"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| e.to_string())
+                    .collect()
+            };
+            for e in &events {
+                print_out(e)?;
+            }
+            eprintln!(
+                "Report {report} retracted: {} change event{}.",
+                events.len(),
+                if events.len() == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::TrainSense {
             labels,
             paths,

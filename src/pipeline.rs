@@ -37,6 +37,7 @@ use crate::hub::{Emitted, Hub};
 use crate::journal::{Entry, FileRef, Journal, JournalError, Ledger, Outcome, Recovery};
 use crate::quarantine::RejectedDir;
 use crate::report::{FileStamp, RawReport, Rejected, Report};
+use crate::retraction::{RetractError, RetractRequest, Retracted, Retraction};
 use crate::source::Intake;
 use crate::stages::dedup::{Dedup, Near, Verdict};
 use crate::stages::extract::{Extraction, Extractor};
@@ -77,6 +78,7 @@ enum Normalized {
     Duplicate(Report, String, String),
     Unchanged(Report),
     Rejected(Rejected),
+    Retract(RetractRequest),
 }
 
 impl Normalized {
@@ -95,6 +97,7 @@ enum Extracted {
     Duplicate(Box<Report>, String, String),
     Unchanged(Box<Report>),
     Rejected(Rejected),
+    Retract(RetractRequest),
 }
 
 /// One change event, rendered once for the journal and every output.
@@ -287,12 +290,16 @@ struct Applied {
     events: Vec<ChangeEvent>,
     path: PathBuf,
     stamp: Option<(u64, Option<SystemTime>)>,
-    outcome: Outcome,
+    /// What the journal records; `None` for a request refused, which changed nothing.
+    outcome: Option<Outcome>,
     /// The sentence held back as cut off, for the log.
     unfinished: Option<usize>,
     /// An accepted report's sketch and publication time (Unix seconds), for the committed
     /// near-duplicate index.
     sketch: Option<(Arc<Sketch>, i64)>,
+    /// A retraction request and what became of it, to be answered once its events are
+    /// published (a refused one changed nothing: its `outcome` is `None`).
+    retract: Option<(RetractRequest, Result<Retraction, RetractError>)>,
 }
 /// A running pipeline: send [`Intake`] in, then [`Pipeline::finish`].
 #[derive(Debug)]
@@ -440,6 +447,7 @@ impl Stages {
     fn normalize_if(&self, item: Intake, keep: impl FnOnce(&Report) -> bool) -> Option<Normalized> {
         Some(match item {
             Intake::Rejected(r) => Normalized::Rejected(r),
+            Intake::Retract(r) => Normalized::Retract(r),
             Intake::Report(raw) => {
                 let _span = info_span!("report", file = %raw.path.display()).entered();
                 match self.normalizer.normalize(&raw) {
@@ -482,6 +490,7 @@ impl Stages {
             Normalized::Rejected(r) => Extracted::Rejected(r),
             Normalized::Duplicate(r, id, f) => Extracted::Duplicate(Box::new(r), id, f),
             Normalized::Unchanged(r) => Extracted::Unchanged(Box::new(r)),
+            Normalized::Retract(r) => Extracted::Retract(r),
             Normalized::Report(r, fresh) => {
                 let _span = info_span!("report", id = %r.id, file = %r.file_name()).entered();
                 let extraction = self.extractor.extract(&r);
@@ -506,13 +515,14 @@ impl Stages {
                 Applied {
                     events,
                     stamp,
-                    outcome: Outcome::Rejected {
+                    outcome: Some(Outcome::Rejected {
                         code: r.reason.code().to_string(),
                         reason: r.reason.to_string(),
-                    },
+                    }),
                     path: r.path,
                     unfinished: None,
                     sketch: None,
+                    retract: None,
                 }
             }
             Extracted::Duplicate(r, id, f) => {
@@ -521,14 +531,15 @@ impl Stages {
                 Applied {
                     events: state.write(|s| s.apply_duplicate(&r, &id, &f)),
                     stamp: stamp(&r),
-                    outcome: Outcome::Duplicate {
+                    outcome: Some(Outcome::Duplicate {
                         id: r.id.clone(),
                         fingerprint: fp(&r),
                         of: id,
-                    },
+                    }),
                     path: r.path,
                     unfinished: None,
                     sketch: None,
+                    retract: None,
                 }
             }
             Extracted::Unchanged(r) => {
@@ -536,13 +547,14 @@ impl Stages {
                 Applied {
                     events: Vec::new(),
                     stamp: stamp(&r),
-                    outcome: Outcome::Unchanged {
+                    outcome: Some(Outcome::Unchanged {
                         id: r.id.clone(),
                         fingerprint: fp(&r),
-                    },
+                    }),
                     path: r.path,
                     unfinished: None,
                     sketch: None,
+                    retract: None,
                 }
             }
             Extracted::Report(r, ex, fresh) => {
@@ -566,7 +578,7 @@ impl Stages {
                     events,
                     unfinished: r.unfinished,
                     stamp: stamp(&r),
-                    outcome: Outcome::Accepted {
+                    outcome: Some(Outcome::Accepted {
                         fingerprint: fp(&r),
                         id: r.id,
                         revises,
@@ -574,9 +586,47 @@ impl Stages {
                         modified: r.modified,
                         received_at: r.received_at,
                         near,
-                    },
+                    }),
                     path: r.path,
                     sketch,
+                    retract: None,
+                }
+            }
+            Extracted::Retract(req) => {
+                let _span = info_span!("retract", id = %req.report).entered();
+                let at = OffsetDateTime::now_utc();
+                let (reason, by) = (req.reason.clone(), req.by.clone());
+                match state.write(|s| s.retract_report(&req.report, reason, by, at)) {
+                    Ok((retraction, events)) => {
+                        info!(
+                            file = %retraction.file,
+                            reason = retraction.reason.as_deref().unwrap_or(""),
+                            by = retraction.by.as_deref().unwrap_or(""),
+                            events = events.len(),
+                            "Report retracted."
+                        );
+                        Applied {
+                            events,
+                            path: PathBuf::from(&retraction.file),
+                            stamp: None,
+                            outcome: Some(Outcome::Retracted(retraction.clone())),
+                            unfinished: None,
+                            sketch: None,
+                            retract: Some((req, Ok(retraction))),
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "Retraction refused.");
+                        Applied {
+                            events: Vec::new(),
+                            path: PathBuf::new(),
+                            stamp: None,
+                            outcome: None,
+                            unfinished: None,
+                            sketch: None,
+                            retract: Some((req, Err(e))),
+                        }
+                    }
                 }
             }
         }
@@ -688,6 +738,11 @@ impl Stages {
                 self.dedup.restore(&path, fingerprint(fp), id, false, None);
             }
             Outcome::Rejected { .. } => {}
+            Outcome::Retracted(r) => {
+                let done = state
+                    .write(|s| s.retract_report(&r.report, r.reason.clone(), r.by.clone(), r.at));
+                same = done.is_ok_and(|(_, events)| events.len() == entry.events.len());
+            }
         }
         if let Some(seq) = entry.last_seq() {
             state.write(|s| s.set_seq(seq));
@@ -813,7 +868,7 @@ fn committed_restore(committed: &Dedup, entry: &Entry, sketch: Option<&(Arc<Sket
             id, fingerprint, ..
         }
         | Outcome::Unchanged { id, fingerprint } => (id, fingerprint, false),
-        Outcome::Rejected { .. } => return,
+        Outcome::Rejected { .. } | Outcome::Retracted(_) => return,
     };
     if let Ok(fp) = u128::from_str_radix(fp, 16) {
         let sketch = sketch.map(|(s, published)| (s.as_ref(), *published));
@@ -890,6 +945,8 @@ struct Writer {
     pending: Vec<Published>,
     /// Rejected files of the pending batch, set aside once their events are published.
     rejected: Vec<Rejected>,
+    /// Retractions of the pending batch, answered once their events are published.
+    replies: Vec<(RetractRequest, Retraction, Vec<Box<RawValue>>)>,
     /// Log every report taken or dropped at `info` (the daemon, where a file dropped into
     /// the folder should show up in the log) rather than `debug` (`ingest`, which prints
     /// the events themselves and would only repeat them on standard error).
@@ -906,7 +963,7 @@ impl Writer {
         }
         let count = |kind: &str| applied.events.iter().filter(|e| e.kind == kind).count();
         let path = applied.path.display().to_string();
-        match &applied.outcome {
+        match applied.outcome.as_ref()? {
             Outcome::Accepted { id, revises, .. } => Some(OutcomeLine::Accepted {
                 path,
                 id: id.clone(),
@@ -921,8 +978,9 @@ impl Writer {
                 path,
                 of: of.clone(),
             }),
-            // Rejections are logged where they are applied, at `warn`, in every mode.
-            Outcome::Rejected { .. } | Outcome::Unchanged { .. } => None,
+            // Rejections are logged where they are applied, at `warn`, in every mode, and
+            // retractions at `info`.
+            Outcome::Rejected { .. } | Outcome::Unchanged { .. } | Outcome::Retracted(_) => None,
         }
     }
 
@@ -937,13 +995,25 @@ impl Writer {
             }
             Extracted::Duplicate(..) => metrics.report_duplicate(),
             Extracted::Report(..) => metrics.report_accepted(),
-            Extracted::Unchanged(_) => {}
+            Extracted::Unchanged(_) | Extracted::Retract(_) => {}
         }
         let t = Instant::now();
-        let applied = self.stages.apply(item, &self.state);
+        let mut applied = self.stages.apply(item, &self.state);
         crate::metrics::stages().observe(2, t.elapsed());
         let line = self.outcome_line(&applied);
-        let events = self.sink.render(applied.events);
+        let events = self.sink.render(std::mem::take(&mut applied.events));
+        match applied.retract.take() {
+            Some((req, Ok(retraction))) => {
+                let published = events.iter().map(|p| p.json.clone()).collect();
+                self.replies.push((req, retraction, published));
+            }
+            // Nothing changed: the answer need not wait for a commit.
+            Some((mut req, Err(e))) => req.answer(Err(e)),
+            None => {}
+        }
+        let Some(outcome) = applied.outcome else {
+            return Ok(());
+        };
         if let Some(d) = &mut self.durable {
             if let Some(st) = applied.stamp {
                 d.ledger.insert(applied.path.clone(), st);
@@ -956,7 +1026,7 @@ impl Writer {
                     size: applied.stamp.map(|s| s.0),
                     mtime: applied.stamp.and_then(|s| s.1),
                 },
-                outcome: applied.outcome,
+                outcome,
                 events: events.iter().map(|p| p.json.clone()).collect(),
             };
             committed_restore(&d.committed, &entry, applied.sketch.as_ref());
@@ -985,6 +1055,9 @@ impl Writer {
         self.sink.publish(std::mem::take(&mut self.pending));
         self.sink
             .after_rejection(std::mem::take(&mut self.rejected));
+        for (mut req, retraction, events) in self.replies.drain(..) {
+            req.answer(Ok(Retracted { retraction, events }));
+        }
         if self
             .durable
             .as_ref()
@@ -1236,6 +1309,7 @@ impl Pipeline {
             sink,
             pending: Vec::new(),
             rejected: Vec::new(),
+            replies: Vec::new(),
             // The daemon is the one pipeline with a journal.
             announce: durable.is_some(),
             durable,

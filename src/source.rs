@@ -30,6 +30,8 @@ use crate::report::{FileStamp, RawReport, Rejected, Rejection};
 pub enum Intake {
     Report(RawReport),
     Rejected(Rejected),
+    /// Not a file: a report to retract, which goes to the writer in its turn.
+    Retract(crate::retraction::RetractRequest),
 }
 
 /// Extensions that make a directory look like a report (and so be rejected, not entered).
@@ -646,7 +648,7 @@ mod tests {
         std::fs::create_dir(&dir).unwrap();
         let reason = |i: Intake| match i {
             Intake::Rejected(r) => r.reason,
-            Intake::Report(_) => panic!("accepted"),
+            other => panic!("not rejected: {other:?}"),
         };
         assert_eq!(reason(read_report(&dir, 10)), Rejection::Directory);
         assert_eq!(
@@ -692,7 +694,7 @@ mod tests {
                 Intake::Rejected(r) => {
                     assert!(matches!(r.reason, Rejection::TooLarge { limit: 16, .. }));
                 }
-                Intake::Report(_) => panic!("read past the cap"),
+                other => panic!("read past the cap: {other:?}"),
             }
         }
     }
@@ -700,7 +702,7 @@ mod tests {
     fn reason(i: Intake) -> Rejection {
         match i {
             Intake::Rejected(r) => r.reason,
-            Intake::Report(_) => panic!("accepted"),
+            other => panic!("not rejected: {other:?}"),
         }
     }
 
@@ -755,7 +757,7 @@ mod tests {
                     "an unreadable file can still be set aside"
                 );
             }
-            Intake::Report(_) => panic!("read a file without permission"),
+            other => panic!("read a file without permission: {other:?}"),
         }
     }
 
@@ -775,7 +777,7 @@ mod tests {
                     "caf\u{FFFD}-\u{FFFD}.txt"
                 );
             }
-            Intake::Rejected(r) => panic!("{:?}", r.reason),
+            other => panic!("{other:?}"),
         }
     }
 

@@ -5,6 +5,7 @@
 //! read lock. Every write returns the change events it caused, already numbered, so the
 //! state and its event log cannot drift apart.
 
+pub mod retract;
 pub mod status;
 pub mod stories;
 
@@ -24,6 +25,7 @@ use crate::extraction::{
     initials, ClaimDraft, EntityKind, Extraction, Gazetteer, Mention, Modality, Status,
 };
 use crate::report::{file_label, Rejection, Report};
+use crate::retraction::Retraction;
 use crate::text::slug;
 use status::{decide, RuleClaim};
 pub use stories::{Applying, Stories, Story, StorySummary};
@@ -207,6 +209,9 @@ pub struct Situation {
     /// Reports about one happening (see `stories`).
     #[serde(default)]
     stories: Stories,
+    /// Report id → its retraction (see `retract`).
+    #[serde(default)]
+    retracted: BTreeMap<String, Retraction>,
     /// Gazetteer name → the id of its entity, which exists (entities are never removed).
     /// Most reports name the same few countries, and making an id costs more than
     /// looking one up.
@@ -498,6 +503,8 @@ pub struct Snapshot<'a> {
     pub developments: Vec<InStory<'a, Development>>,
     pub reports: Vec<InStory<'a, ReportInfo>>,
     pub stories: Vec<StorySummary<'a>>,
+    /// The reports retracted, by id.
+    pub retracted: Vec<&'a Retraction>,
 }
 
 /// A report or development with the story it belongs to (`null` for none).
@@ -601,6 +608,7 @@ impl Situation {
                 .map(|r| self.report_in_story(r))
                 .collect(),
             stories: self.stories.all().map(Story::summary).collect(),
+            retracted: self.retracted.values().collect(),
         }
     }
 
@@ -718,6 +726,7 @@ impl Situation {
         rec: &dyn Gazetteer,
         how: &Applying<'_>,
     ) -> Vec<ChangeEvent> {
+        let how = &self.unretracted(how);
         let revises = how.revises;
         self.applying += 1;
         let mut out = Vec::new();

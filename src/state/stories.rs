@@ -288,6 +288,72 @@ impl Stories {
     }
 }
 
+impl Stories {
+    /// Takes a retracted report out of its story and out of linking: the story loses the
+    /// report, its outlet, its span and the entities it named (`named`), and is removed
+    /// when no report is left; the report is no longer a recent report anything can read
+    /// like. `reports` are the reports still standing. Returns the story it was in.
+    pub(super) fn forget_report(
+        &mut self,
+        report: &str,
+        named: &[String],
+        reports: &BTreeMap<String, super::ReportInfo>,
+    ) -> Option<String> {
+        if let Some(r) = self
+            .serial_of
+            .get(report)
+            .and_then(|s| usize::try_from(s.checked_sub(self.first)?).ok())
+            .and_then(|k| self.recent.get_mut(k))
+        {
+            // Its postings stay until they age out; with no content and no weight it
+            // matches nothing through them.
+            r.content = None;
+            r.norm = 0.0;
+            r.developments.clear();
+        }
+        let id = self.of_report.remove(report)?;
+        let Some(story) = self.stories.get_mut(&id) else {
+            return Some(id);
+        };
+        story.reports.retain(|r| r != report);
+        for e in named {
+            if let Some(n) = story.entities.get_mut(e) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    story.entities.remove(e);
+                }
+            }
+        }
+        let left: Vec<&super::ReportInfo> = story
+            .reports
+            .iter()
+            .filter_map(|r| reports.get(r))
+            .collect();
+        if left.is_empty() {
+            if let Some(gone) = self.stories.remove(&id) {
+                for d in &gone.developments {
+                    self.of_development.remove(d);
+                }
+            }
+            return Some(id);
+        }
+        story.title = left.iter().find_map(|r| r.title.clone());
+        story.sources = left.iter().filter_map(|r| r.source.clone()).collect();
+        story.first_published = left.iter().map(|r| r.published_at).min()?;
+        story.last_published = left.iter().map(|r| r.published_at).max()?;
+        Some(id)
+    }
+
+    /// Forgets a development that no claim is left for.
+    pub(super) fn forget_development(&mut self, development: &str) {
+        if let Some(id) = self.of_development.remove(development) {
+            if let Some(s) = self.stories.get_mut(&id) {
+                s.developments.remove(development);
+            }
+        }
+    }
+}
+
 impl Situation {
     /// How rare an entity is among the reports: `ln((N + 1) / df)`.
     fn rarity(&self, entity: &str) -> f32 {

@@ -11,6 +11,8 @@
 //! * `neardup`: near duplicates against the daemon: a republication with an added
 //!   paragraph, a report of the same shape about another place, the index after restarts.
 //! * `restart`: restarts and `kill -9` crashes: nothing lost or repeated, the same picture.
+//! * `retract`: retracting a report on the daemon and offline: the status goes back once,
+//!   and restarts keep it.
 //! * `api`: the HTTP API: streams, resumption, snapshots, filters, fan-out, lag, token.
 //! * `cli`: `check-config` and flag handling.
 //! * `edges`: the API as clients the project did not write meet it: a real headless
@@ -31,5 +33,6 @@ mod edges;
 mod ingest;
 mod neardup;
 mod restart;
+mod retract;
 mod seeds;
 mod support;

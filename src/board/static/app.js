@@ -364,6 +364,21 @@
         S.dirtyDevs.add(id);
         break;
       }
+      case 'report.retracted':
+        S.reports.delete(id);
+        for (const d of Array.isArray(data.developments) ? data.developments : []) {
+          if (typeof d === 'string') S.dirtyDevs.add(d);
+        }
+        break;
+      case 'development.retired':
+        S.devs.delete(id);
+        S.dirtyDevs.delete(id);
+        S.touched.delete(id);
+        break;
+      case 'entity.retired':
+        S.ents.delete(id);
+        S.dirtyEnts.delete(id);
+        break;
       default:
         // story.* and anything newer: the records it names are fetched again.
         for (const d of Array.isArray(data.developments) ? data.developments : []) {
