@@ -592,3 +592,53 @@ fn subscribe_command_resumes_across_a_daemon_restart() {
     assert_eq!(event_ids(&got), event_ids(&all));
     assert_eq!(got, all);
 }
+
+/// A short report of our own, different for every `n`.
+fn numbered_report(n: usize) -> String {
+    format!(
+        "Convoy {n} reaches Velgrad\n\nVELGRAD (Tallis Wire) - Aid convoy number {n} reached \
+         the northern district of Velgrad on Monday. Officials said {n} trucks were unloaded.\n"
+    )
+}
+
+/// `sitrep_queue_depth` samples by queue, from `/metrics`.
+fn queue_depths(rt: &tokio::runtime::Runtime, url: &str) -> BTreeMap<String, u64> {
+    let text = rt.block_on(async {
+        reqwest::get(format!("{url}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    text.lines()
+        .filter_map(|l| l.strip_prefix("sitrep_queue_depth{queue=\""))
+        .filter_map(|l| l.split_once("\"} "))
+        .map(|(q, v)| (q.to_string(), v.parse().unwrap()))
+        .collect()
+}
+
+#[test]
+fn queue_depths_fall_back_to_zero_once_a_burst_is_processed() {
+    const BURST: usize = 400;
+    let dir = tempfile::tempdir().unwrap();
+    let watch = dir.path().join("watch");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&watch).unwrap();
+    // All there at start-up: the initial scan hands them on as fast as the queues take
+    // them, so every queue fills.
+    for n in 0..BURST {
+        std::fs::write(
+            watch.join(format!("r{n:04}.txt")),
+            numbered_report(n).as_bytes(),
+        )
+        .unwrap();
+    }
+    let config = "[source]\nsettle_ms = 100\nrescan_secs = 60\n[pipeline]\nchannel_capacity = 8\n";
+    let mut d = Daemon::start_with(dir, watch, data, config);
+    d.wait_count("reports taken", BURST, |e| e["type"] == "report.accepted");
+    let rt = runtime();
+    let depths = queue_depths(&rt, &d.url());
+    assert_eq!(depths.len(), 3, "{depths:?}");
+    assert!(depths.values().all(|&n| n == 0), "idle, yet {depths:?}");
+}
