@@ -105,7 +105,9 @@ pub async fn subscribe(opts: SubscribeOptions) -> Result<(), ClientError> {
         match req.send().await {
             Ok(resp) if resp.status().is_success() => {
                 backoff = Duration::from_millis(250);
-                info!(url = %url, since = ?last, "Subscribed.");
+                // An `Option` field is written only when it holds a value: `since=12`,
+                // never `since=Some(12)`.
+                info!(url = %url, since = last, "Subscribed.");
                 let mut events = resp.bytes_stream().eventsource();
                 while let Some(item) = events.next().await {
                     let Ok(ev) = item else { break };

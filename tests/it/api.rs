@@ -642,3 +642,44 @@ fn queue_depths_fall_back_to_zero_once_a_burst_is_processed() {
     assert_eq!(depths.len(), 3, "{depths:?}");
     assert!(depths.values().all(|&n| n == 0), "idle, yet {depths:?}");
 }
+
+#[test]
+fn the_subscribe_log_writes_positions_as_numbers() {
+    use std::io::{BufRead, BufReader};
+    let d = start("");
+    let url = d.url();
+    let subscribed = |since: Option<&str>| -> String {
+        let mut cmd = std::process::Command::new(crate::support::bin());
+        cmd.arg("subscribe").args(["--url", &url]);
+        if let Some(s) = since {
+            cmd.args(["--since", s]);
+        }
+        let mut sub = cmd
+            .env("SITREP_LOG", "sitrep=info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = sub.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = loop {
+            let line = lines.recv_timeout(TIMEOUT).expect("a Subscribed. line");
+            if line.contains("Subscribed.") {
+                break line;
+            }
+        };
+        let _ = sub.kill();
+        let _ = sub.wait();
+        line
+    };
+    let line = subscribed(Some("0"));
+    assert!(line.contains("since=0"), "{line}");
+    assert!(!line.contains("Some("), "{line}");
+    let line = subscribed(None);
+    assert!(!line.contains("since"), "{line}");
+}
