@@ -540,38 +540,6 @@ impl SituationHandle {
     }
 }
 
-/// A readable summary of a snapshot (as `/situation` and `--state` give it): counts, then
-/// every development with its status, number of claims and sources.
-pub fn summarize(snapshot: &serde_json::Value) -> String {
-    use std::fmt::Write;
-    let len = |k: &str| snapshot[k].as_array().map_or(0, Vec::len);
-    let mut out = format!(
-        "as of event {}: {} reports, {} entities, {} developments\n",
-        snapshot["seq"],
-        len("reports"),
-        len("entities"),
-        len("developments")
-    );
-    for d in snapshot["developments"].as_array().into_iter().flatten() {
-        let sources: Vec<&str> = d["sources"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s.as_str())
-            .collect();
-        let _ = writeln!(
-            out,
-            "  {:<10} {}  ({} claims{}{})",
-            d["status"].as_str().unwrap_or("-"),
-            d["id"].as_str().unwrap_or("?"),
-            d["claims"].as_array().map_or(0, Vec::len),
-            if sources.is_empty() { "" } else { "; " },
-            sources.join(", ")
-        );
-    }
-    out.trim_end().to_string()
-}
-
 fn compatible(a: EntityKind, b: EntityKind) -> bool {
     a == b || a == EntityKind::Other || b == EntityKind::Other
 }

@@ -683,3 +683,66 @@ fn the_subscribe_log_writes_positions_as_numbers() {
     let line = subscribed(None);
     assert!(!line.contains("since"), "{line}");
 }
+
+#[test]
+fn state_lists_developments_filtered_with_counts_in_words() {
+    let mut d = start("");
+    for i in 0..4 {
+        let name = drop_story(&d, i);
+        d.wait_file("report.accepted", &name);
+    }
+    let url = d.url();
+    let state = |args: &[&str]| -> String {
+        let out = std::process::Command::new(crate::support::bin())
+            .args(["state", "--url", &url])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let all = state(&[]);
+    let rows = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip(1)
+            .filter(|l| !l.trim_start().starts_with('('))
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(all.starts_with("as of event "), "{all}");
+    assert!(!all.contains("(1 claims"), "{all}");
+    assert!(
+        !all.contains(" 1 reports") && !all.contains(" 1 developments"),
+        "{all}"
+    );
+    let every = rows(&all);
+    assert!(every.len() >= 2, "{all}");
+    let withdrawals = state(&["--kind", "withdrawal"]);
+    let kept = rows(&withdrawals);
+    assert!(!kept.is_empty(), "{withdrawals}");
+    assert!(
+        kept.iter().all(|l| l.contains("withdrawal/")),
+        "{withdrawals}"
+    );
+    assert!(kept.len() < every.len(), "{all}\n{withdrawals}");
+    assert!(
+        withdrawals.contains(&format!("({} of {} shown)", kept.len(), every.len())),
+        "{withdrawals}"
+    );
+    let status = kept[0].split_whitespace().next().unwrap().to_string();
+    let by_status = rows(&state(&["--status", &status]));
+    assert!(by_status
+        .iter()
+        .all(|l| l.trim_start().starts_with(&status)));
+    assert_eq!(rows(&state(&["--limit", "1"])), every[..1]);
+    let out = std::process::Command::new(crate::support::bin())
+        .args(["state", "--url", &url, "--status", "finished"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown status `finished`"));
+}
