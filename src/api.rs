@@ -577,8 +577,11 @@ async fn report(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     api.situation
         .read(|s| {
-            s.report(&id)
-                .map(|r| json!({"seq": s.seq(), "report": s.report_in_story(r)}))
+            s.report(&id).and_then(|r| {
+                let mut report = serde_json::to_value(s.report_in_story(r)).ok()?;
+                report["sentence_texts"] = json!(s.report_sentences(&id));
+                Some(json!({"seq": s.seq(), "report": report}))
+            })
         })
         .map(Json)
         .ok_or_else(|| ApiError::not_found("report", &id))

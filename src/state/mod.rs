@@ -164,6 +164,14 @@ pub struct ReportInfo {
     pub near_duplicate_of: Option<String>,
 }
 
+/// One sentence of a report as written, with its byte range in the decoded text.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SentenceText {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
 /// The whole picture. [`Situation::snapshot`] is the public view documented in
 /// `docs/EVENTS.md`; the serde form is the persistence image the journal's snapshots hold
 /// (every index included, so a restart needs no re-indexing).
@@ -200,6 +208,10 @@ pub struct Situation {
     /// recognised as old news.
     #[serde(default)]
     sentence_hashes: HashMap<String, Vec<u64>>,
+    /// Report → its sentences as written, for `GET /reports/{id}`. The public snapshot
+    /// leaves them out: they would make it as large as the reports.
+    #[serde(default)]
+    report_sentences: HashMap<String, Vec<SentenceText>>,
     /// Reports about one happening (see `stories`).
     #[serde(default)]
     stories: Stories,
@@ -610,6 +622,12 @@ impl Situation {
         self.reports.values()
     }
 
+    /// A report's sentences as written; `None` for an unknown report, or one restored from
+    /// a snapshot that did not keep them.
+    pub fn report_sentences(&self, id: &str) -> Option<&[SentenceText]> {
+        self.report_sentences.get(id).map(Vec::as_slice)
+    }
+
     fn event(
         &mut self,
         kind: &'static str,
@@ -719,6 +737,17 @@ impl Situation {
             known.truncate(last);
         }
         self.sentence_hashes.insert(report.id.clone(), known);
+        let written = report
+            .sentences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SentenceText {
+                start: s.start,
+                end: s.end,
+                text: report.sentence_original(i).to_string(),
+            })
+            .collect();
+        self.report_sentences.insert(report.id.clone(), written);
         let info = ReportInfo {
             id: report.id.clone(),
             source: report.meta.source.clone(),

@@ -685,6 +685,53 @@ fn the_subscribe_log_writes_positions_as_numbers() {
 }
 
 #[test]
+fn a_report_object_holds_its_sentences_across_restarts() {
+    let mut d = start("");
+    let text = "source: Tallis Wire\ndate: 2031-04-05\n\nConvoy reaches Velgrad\n\n\
+                VELGRAD (TW) - The convoy reached the “northern” district on Monday. \
+                Officials said 12 trucks were unloaded.\n";
+    drop_file(&d.watch, "a.txt", text.as_bytes());
+    let id = d.wait_file("report.accepted", "a.txt")["subject"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rt = runtime();
+    let sentences = |d: &Daemon| -> Vec<Value> {
+        let r = get_json(&rt, &format!("{}/reports/{id}", d.url()));
+        let list = r["report"]["sentence_texts"].as_array().unwrap().clone();
+        assert_eq!(r["report"]["sentences"], list.len());
+        list
+    };
+    let list = sentences(&d);
+    let texts: Vec<&str> = list.iter().map(|s| s["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        texts,
+        [
+            "Convoy reaches Velgrad",
+            "The convoy reached the “northern” district on Monday.",
+            "Officials said 12 trucks were unloaded."
+        ]
+    );
+    // Offsets index the decoded text, here the file's own bytes.
+    for s in &list {
+        let (start, end) = (
+            s["start"].as_u64().unwrap() as usize,
+            s["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(&text[start..end], s["text"].as_str().unwrap());
+    }
+    // The journal, replayed after a crash, and the snapshot written at a clean stop
+    // keep them.
+    let (d2, _) = d.restart(true);
+    assert_eq!(sentences(&d2), list);
+    let (d3, _) = d2.restart(false);
+    assert_eq!(sentences(&d3), list);
+    // The situation's report list stays light.
+    let situation = get_json(&rt, &format!("{}/situation", d3.url()));
+    assert!(situation["reports"][0].get("sentence_texts").is_none());
+}
+
+#[test]
 fn state_lists_developments_filtered_with_counts_in_words() {
     let mut d = start("");
     for i in 0..4 {
