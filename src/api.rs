@@ -584,9 +584,9 @@ async fn report(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     api.situation.read(|s| {
         if let Some(r) = s.report(&id) {
-            return Ok(Json(
-                json!({"seq": s.seq(), "report": s.report_in_story(r)}),
-            ));
+            let mut report = serde_json::to_value(s.report_in_story(r)).unwrap_or_default();
+            report["sentence_texts"] = json!(s.report_sentences(&id));
+            return Ok(Json(json!({"seq": s.seq(), "report": report})));
         }
         Err(match s.retraction(&id) {
             Some(r) => ApiError::new(StatusCode::GONE, format!("report `{id}` was retracted"))

@@ -63,6 +63,8 @@ pub enum Command {
         /// Print the snapshot as JSON instead of a summary.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        filter: SummaryArgs,
     },
     /// Follow a running daemon's change events (NDJSON on stdout), resuming by itself
     /// after any disconnect with no gap and no repeat.
@@ -91,6 +93,8 @@ pub enum Command {
         /// Print the snapshot JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        filter: SummaryArgs,
         /// Bearer token, if the daemon requires one.
         #[arg(long, env = "SITREP_API_TOKEN", hide_env_values = true)]
         token: Option<String>,
@@ -205,6 +209,47 @@ pub enum Command {
     },
 }
 
+/// Which developments the summary of `sitrep state` and `sitrep replay` lists (the
+/// newest movement first). Not applied to `--json`, which is the whole snapshot.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SummaryArgs {
+    /// Only developments with one of these statuses (comma-separated, e.g.
+    /// `underway,completed`).
+    #[arg(long, value_delimiter = ',', value_parser = parse_status)]
+    pub status: Vec<String>,
+    /// Only developments of one of these kinds (comma-separated, e.g. `withdrawal,meeting`;
+    /// the kinds are those of `config/frames.toml`).
+    #[arg(long, value_delimiter = ',')]
+    pub kind: Vec<String>,
+    /// At most this many developments.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+impl From<SummaryArgs> for crate::client::SummaryFilter {
+    fn from(a: SummaryArgs) -> Self {
+        Self {
+            statuses: a.status,
+            kinds: a
+                .kind
+                .into_iter()
+                .map(|k| k.trim().to_lowercase())
+                .collect(),
+            limit: a.limit,
+        }
+    }
+}
+
+/// A status name as the snapshot writes it, or the list of them.
+fn parse_status(s: &str) -> Result<String, String> {
+    let s = s.trim().to_lowercase();
+    crate::extraction::Status::parse(&s)
+        .map(|st| st.as_str().to_string())
+        .ok_or_else(|| {
+            format!("unknown status `{s}`; one of: planned, underway, completed, halted, cancelled, denied")
+        })
+}
+
 /// `sitrep eval-ner`.
 #[derive(Debug, Args)]
 pub struct EvalNerArgs {
@@ -307,6 +352,35 @@ mod tests {
             Cli::try_parse_from(["sitrep", "retract", "x", "--offline", "--url", "http://h"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn state_filters_parse() {
+        let cli = Cli::try_parse_from([
+            "sitrep",
+            "state",
+            "--status",
+            "Underway,completed",
+            "--kind",
+            "withdrawal",
+            "--limit",
+            "3",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::State { filter, .. } => {
+                assert_eq!(filter.status, ["underway", "completed"]);
+                assert_eq!(filter.kind, ["withdrawal"]);
+                assert_eq!(filter.limit, Some(3));
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = Cli::try_parse_from(["sitrep", "state", "--status", "finished"]).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown status `finished`"),
+            "{err}"
+        );
+        assert!(Cli::try_parse_from(["sitrep", "state", "--limit", "-1"]).is_err());
     }
 
     #[test]

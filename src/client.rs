@@ -105,7 +105,9 @@ pub async fn subscribe(opts: SubscribeOptions) -> Result<(), ClientError> {
         match req.send().await {
             Ok(resp) if resp.status().is_success() => {
                 backoff = Duration::from_millis(250);
-                info!(url = %url, since = ?last, "Subscribed.");
+                // An `Option` field is written only when it holds a value: `since=12`,
+                // never `since=Some(12)`.
+                info!(url = %url, since = last, "Subscribed.");
                 let mut events = resp.bytes_stream().eventsource();
                 while let Some(item) = events.next().await {
                     let Ok(ev) = item else { break };
@@ -213,9 +215,186 @@ pub fn base_url(explicit: Option<String>, data_dir: &std::path::Path, listen: &s
     format!("http://{addr}")
 }
 
+/// Which developments a summary lists: all by default.
+#[derive(Debug, Clone, Default)]
+pub struct SummaryFilter {
+    /// Statuses to keep (none: every status).
+    pub statuses: Vec<String>,
+    /// Kinds to keep, lower case (none: every kind).
+    pub kinds: Vec<String>,
+    /// The most developments listed.
+    pub limit: Option<usize>,
+}
+
+impl SummaryFilter {
+    fn keeps(&self, d: &serde_json::Value) -> bool {
+        let has = |list: &[String], v: &serde_json::Value| {
+            list.is_empty() || v.as_str().is_some_and(|v| list.iter().any(|x| x == v))
+        };
+        has(&self.statuses, &d["status"]) && has(&self.kinds, &d["kind"])
+    }
+}
+
+/// `n` and the noun, singular for one: `1 claim`, `2 claims`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// When the claim that set a development's current status was published (RFC 3339), for
+/// listing the newest movement first.
+fn last_moved(d: &serde_json::Value) -> Option<time::OffsetDateTime> {
+    let claim = d["history"].as_array()?.last()?["claim"].as_u64()?;
+    let at = d["claims"].get(usize::try_from(claim).ok()?)?["published_at"].as_str()?;
+    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// A snapshot (as `GET /situation` gives it) for people: the counts, then one line per
+/// development, the newest movement first, with its status, id, claims and the outlets
+/// behind its status; `filter` narrows the list.
+pub fn summarize(snapshot: &serde_json::Value, filter: &SummaryFilter) -> String {
+    use std::fmt::Write;
+    let len = |k: &str| snapshot[k].as_array().map_or(0, Vec::len);
+    let total = len("developments");
+    let mut out = format!(
+        "as of event {}: {}, {}, {}\n",
+        snapshot["seq"],
+        count(len("reports"), "report", "reports"),
+        count(len("entities"), "entity", "entities"),
+        count(total, "development", "developments"),
+    );
+    let mut shown: Vec<&serde_json::Value> = snapshot["developments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| filter.keeps(d))
+        .collect();
+    // Newest movement first; undated ones last; ties by id.
+    shown.sort_by(|a, b| {
+        last_moved(b)
+            .cmp(&last_moved(a))
+            .then_with(|| a["id"].as_str().cmp(&b["id"].as_str()))
+    });
+    let matching = shown.len();
+    shown.truncate(filter.limit.unwrap_or(usize::MAX));
+    for d in &shown {
+        let sources: Vec<&str> = d["sources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str())
+            .collect();
+        let claims = d["claims"].as_array().map_or(0, Vec::len);
+        let _ = writeln!(
+            out,
+            "  {:<10} {}  ({}{}{})",
+            d["status"].as_str().unwrap_or("-"),
+            d["id"].as_str().unwrap_or("?"),
+            count(claims, "claim", "claims"),
+            if sources.is_empty() { "" } else { "; " },
+            sources.join(", ")
+        );
+    }
+    if shown.len() < total {
+        let _ = writeln!(
+            out,
+            "  ({} of {} shown{})",
+            shown.len(),
+            total,
+            if matching > shown.len() {
+                format!("; {matching} match")
+            } else {
+                String::new()
+            }
+        );
+    }
+    out.trim_end().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn development(id: &str, status: &str, claims: &[&str]) -> serde_json::Value {
+        let claims: Vec<_> = claims
+            .iter()
+            .map(|at| json!({"published_at": at}))
+            .collect();
+        let last = claims.len().saturating_sub(1);
+        json!({
+            "id": id,
+            "kind": id.split('/').next(),
+            "status": status,
+            "claims": claims,
+            "history": [{"claim": last}],
+            "sources": ["Tallis Wire"],
+        })
+    }
+
+    fn snapshot() -> serde_json::Value {
+        json!({
+            "seq": 9,
+            "reports": [{}],
+            "entities": [{}],
+            "developments": [
+                development("meeting/a+b", "planned", &["2031-04-01T00:00:00Z"]),
+                development("withdrawal/kestria/varnholt", "completed",
+                    &["2031-04-02T00:00:00Z", "2031-04-05T00:00:00Z"]),
+                development("withdrawal/orla/velgrad", "underway", &["2031-04-03T00:00:00Z"]),
+            ],
+        })
+    }
+
+    #[test]
+    fn the_summary_counts_in_words_and_lists_the_newest_movement_first() {
+        let text = summarize(&snapshot(), &SummaryFilter::default());
+        assert_eq!(
+            text,
+            "as of event 9: 1 report, 1 entity, 3 developments\n\
+             \x20 completed  withdrawal/kestria/varnholt  (2 claims; Tallis Wire)\n\
+             \x20 underway   withdrawal/orla/velgrad  (1 claim; Tallis Wire)\n\
+             \x20 planned    meeting/a+b  (1 claim; Tallis Wire)"
+        );
+    }
+
+    #[test]
+    fn the_summary_filters_by_status_and_kind_and_stops_at_the_limit() {
+        let s = snapshot();
+        let lines = |f: SummaryFilter| -> Vec<String> {
+            summarize(&s, &f)
+                .lines()
+                .skip(1)
+                .map(str::to_string)
+                .collect()
+        };
+        let kind = lines(SummaryFilter {
+            kinds: vec!["withdrawal".into()],
+            ..SummaryFilter::default()
+        });
+        assert_eq!(kind.len(), 3, "{kind:?}");
+        assert!(kind[0].contains("withdrawal/kestria/varnholt"));
+        assert!(kind[1].contains("withdrawal/orla/velgrad"));
+        assert_eq!(kind[2], "  (2 of 3 shown)");
+        let status = lines(SummaryFilter {
+            statuses: vec!["planned".into(), "underway".into()],
+            kinds: vec!["withdrawal".into()],
+            ..SummaryFilter::default()
+        });
+        assert_eq!(status.len(), 2, "{status:?}");
+        assert!(status[0].contains("withdrawal/orla/velgrad"));
+        let limited = lines(SummaryFilter {
+            limit: Some(1),
+            ..SummaryFilter::default()
+        });
+        assert_eq!(limited.len(), 2, "{limited:?}");
+        assert!(limited[0].contains("withdrawal/kestria/varnholt"));
+        assert_eq!(limited[1], "  (1 of 3 shown; 3 match)");
+        let none = lines(SummaryFilter {
+            kinds: vec!["ceasefire".into()],
+            ..SummaryFilter::default()
+        });
+        assert_eq!(none, ["  (0 of 3 shown)"]);
+    }
 
     #[test]
     fn ids_and_file_names_arrive_as_sent() {

@@ -615,7 +615,7 @@ pub fn render(r: &StorylineResult) -> String {
     let pct = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{:.0}%", v * 100.0));
     let _ = writeln!(
         out,
-        "  steps {}  changes P {} R {}  finals {}  regressions {}  aliases P {} R {}  split {:?}  merged {:?}",
+        "  steps {}  changes P {} R {}  finals {}  regressions {}  aliases P {} R {}  split {}  merged {}",
         pct(r.step_accuracy),
         pct(r.status_change_precision),
         pct(r.status_change_recall),
@@ -623,10 +623,19 @@ pub fn render(r: &StorylineResult) -> String {
         r.regressions.len(),
         pct(Some(r.entities.alias_pairs_precision)),
         pct(Some(r.entities.alias_pairs_recall)),
-        r.entities.split,
-        r.entities.merged,
+        listed(r.entities.split.iter().map(String::as_str)),
+        listed(r.entities.merged.iter().map(|(a, b)| format!("{a} = {b}"))),
     );
     out
+}
+
+/// Names for people: `a, b`, or `none`.
+fn listed<S: AsRef<str>>(items: impl Iterator<Item = S>) -> String {
+    let all: Vec<S> = items.collect();
+    if all.is_empty() {
+        return "none".into();
+    }
+    all.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -636,5 +645,21 @@ fn truncate(s: &str, n: usize) -> String {
         let mut t: String = s.chars().take(n - 1).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_read_as_words_not_debug_values() {
+        assert_eq!(listed(std::iter::empty::<&str>()), "none");
+        assert_eq!(listed(["Kestria", "Orla"].into_iter()), "Kestria, Orla");
+        let merged = [("Ostravel".to_string(), "Orla".to_string())];
+        assert_eq!(
+            listed(merged.iter().map(|(a, b)| format!("{a} = {b}"))),
+            "Ostravel = Orla"
+        );
     }
 }

@@ -176,14 +176,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sitrep::ner::train::command(cli.config.as_deref(), &args)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { path, until, json } => {
+        Command::Replay {
+            path,
+            until,
+            json,
+            filter,
+        } => {
             let cfg = load_config_for_stages(cli.config.as_deref())?;
             let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let situation = sitrep::replay(&cfg, &path, until, progress)?;
             if json {
                 print_out(&serde_json::to_string_pretty(&situation.snapshot_json())?)?;
             } else {
-                print_out(&sitrep::state::summarize(&situation.snapshot_json()))?;
+                print_out(&sitrep::client::summarize(
+                    &situation.snapshot_json(),
+                    &filter.into(),
+                ))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -213,7 +221,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::State { url, json, token } => {
+        Command::State {
+            url,
+            json,
+            filter,
+            token,
+        } => {
             let cfg = load_config(cli.config.as_deref())?;
             let base = sitrep::client::base_url(url, &cfg.events.data_dir, &cfg.api.listen);
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -223,7 +236,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 print_out(&serde_json::to_string_pretty(&snapshot)?)?;
             } else {
-                print_out(&sitrep::state::summarize(&snapshot))?;
+                print_out(&sitrep::client::summarize(&snapshot, &filter.into()))?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -205,10 +205,28 @@ impl StageMetrics {
         }
     }
 
-    /// Items waiting in front of `queue` (one of [`QUEUES`]).
+    /// Items waiting in front of `queue` (one of [`QUEUES`]), as the one thread that
+    /// takes from it sees them each time it takes one: the last take of a burst leaves 0.
     pub fn set_depth(&self, queue: usize, n: usize) {
         if let Some(g) = self.depth.get(queue) {
             g.store(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// One item put into `queue`: for a queue that several threads take from, whose
+    /// readings of its length could land out of order and leave a stale depth behind.
+    pub fn enqueued(&self, queue: usize) {
+        if let Some(g) = self.depth.get(queue) {
+            g.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One item taken from `queue` (after [`StageMetrics::enqueued`]).
+    pub fn dequeued(&self, queue: usize) {
+        if let Some(g) = self.depth.get(queue) {
+            let _ = g.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                Some(d.saturating_sub(1))
+            });
         }
     }
 
@@ -316,6 +334,28 @@ sitrep_reports_rejected_total{reason=\"binary\"} 2
         assert!(text.contains("sitrep_stage_seconds_count{stage=\"extract\"} 0\n"));
         assert!(text.contains("sitrep_queue_depth{queue=\"apply\"} 7\n"));
         assert_eq!(text.matches("# TYPE").count(), 2);
+    }
+
+    #[test]
+    fn a_queue_counted_in_and_out_is_empty_once_every_item_is_taken() {
+        let m = StageMetrics {
+            latency: [const { Histogram::new() }; STAGES.len()],
+            depth: [const { AtomicU64::new(0) }; QUEUES.len()],
+        };
+        for _ in 0..5 {
+            m.enqueued(1);
+        }
+        m.dequeued(1);
+        assert!(m
+            .render_prometheus()
+            .contains("sitrep_queue_depth{queue=\"extract\"} 4\n"));
+        for _ in 0..4 {
+            m.dequeued(1);
+        }
+        m.dequeued(1);
+        assert!(m
+            .render_prometheus()
+            .contains("sitrep_queue_depth{queue=\"extract\"} 0\n"));
     }
 
     #[test]

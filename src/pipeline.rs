@@ -1088,7 +1088,10 @@ impl Writer {
                     break;
                 }
                 match rx.try_recv() {
-                    Ok(item) => self.handle(item)?,
+                    Ok(item) => {
+                        crate::metrics::stages().set_depth(2, rx.len());
+                        self.handle(item)?;
+                    }
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
@@ -1261,6 +1264,7 @@ impl Pipeline {
                             Err(crossbeam_channel::TryRecvError::Disconnected) => Err(()),
                         };
                         let Ok((n, item)) = next else { break };
+                        m.dequeued(1);
                         // The results before a long report would wait for as long as it
                         // takes: past a few stories' worth of bytes, they go first.
                         let len = item.len();
@@ -1294,8 +1298,9 @@ impl Pipeline {
                         let t = Instant::now();
                         let out = st.normalize(item);
                         m.observe(0, t.elapsed());
-                        m.set_depth(1, work_tx.len());
+                        m.enqueued(1);
                         if work_tx.send((n, out)).is_err() {
+                            m.dequeued(1);
                             break 'intake;
                         }
                         n += 1;

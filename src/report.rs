@@ -37,6 +37,10 @@ pub enum Rejection {
     InvalidUtf16(usize),
     #[error("report header is malformed: {0}")]
     MalformedHeader(String),
+    #[error(
+        "file is {0}, not plain text; only plain-text reports are read: save the report as text"
+    )]
+    NotPlainText(String),
     #[error("file is larger than the {limit}-byte cap ({size} bytes)")]
     TooLarge { size: u64, limit: u64 },
     #[error("path is a directory, not a report")]
@@ -52,13 +56,14 @@ pub enum Rejection {
 impl Rejection {
     /// Every [`Rejection::code`], in declaration order, so that counters and documentation
     /// can list the reasons that have not happened yet.
-    pub const CODES: [&'static str; 11] = [
+    pub const CODES: [&'static str; 12] = [
         "empty",
         "blank",
         "binary",
         "invalid_utf8",
         "invalid_utf16",
         "malformed_header",
+        "not_plain_text",
         "too_large",
         "directory",
         "not_regular",
@@ -75,6 +80,7 @@ impl Rejection {
             Rejection::InvalidUtf8(_) => "invalid_utf8",
             Rejection::InvalidUtf16(_) => "invalid_utf16",
             Rejection::MalformedHeader(_) => "malformed_header",
+            Rejection::NotPlainText(_) => "not_plain_text",
             Rejection::TooLarge { .. } => "too_large",
             Rejection::Directory => "directory",
             Rejection::NotRegular(_) => "not_regular",
@@ -234,6 +240,7 @@ mod tests {
             Rejection::InvalidUtf8(0),
             Rejection::InvalidUtf16(0),
             Rejection::MalformedHeader(String::new()),
+            Rejection::NotPlainText(String::new()),
             Rejection::TooLarge { size: 0, limit: 0 },
             Rejection::Directory,
             Rejection::NotRegular(String::new()),

@@ -361,8 +361,17 @@ impl WatchSource {
         // rescan would take a file it already read for a new one.
         let root =
             std::path::absolute(&self.cfg.watch_dir).unwrap_or_else(|_| self.cfg.watch_dir.clone());
-        if let Err(e) = std::fs::create_dir_all(&root) {
-            warn!(path = %root.display(), error = %e, "Cannot create the watch folder; waiting for it.");
+        // A mistyped `--watch-dir` would otherwise give an empty folder and a daemon that
+        // says it is ready and waits for reports that go elsewhere: say where it is.
+        let existed = root.is_dir();
+        match std::fs::create_dir_all(&root) {
+            Err(e) => {
+                warn!(path = %root.display(), error = %e, "Cannot create the watch folder; waiting for it.");
+            }
+            Ok(()) if !existed => {
+                warn!(path = %root.display(), "Watch folder did not exist; created it. Reports must be dropped into this folder.");
+            }
+            Ok(()) => {}
         }
         self.skip = self.skip.take().map(|skip| respell_under(&root, &skip));
         let (ntx, mut nrx) = mpsc::unbounded_channel::<notify::Result<notify::Event>>();

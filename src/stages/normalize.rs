@@ -6,10 +6,13 @@
 //! garbled reaches extraction. The decoded text is kept as it is (minus a BOM) because
 //! evidence quotes it and sentence offsets index into it; matching works on a folded copy
 //! of each sentence. A header that states a date that cannot be read is refused too (see
-//! `header_date`).
+//! `header_date`), and so is a body in a markup or structured format (HTML, XML, JSON; see
+//! [`not_plain_text`]): read as prose, its tags and keys would become names and its fields
+//! would be ignored.
 
 use foldhash::HashSet;
 use std::borrow::Cow;
+use std::path::Path;
 
 use regex::Regex;
 use time::format_description::well_known::{Rfc2822, Rfc3339};
@@ -155,6 +158,8 @@ impl Normalizer {
                 }
             }
         }
+
+        not_plain_text(&original[body_start..], &raw.path)?;
 
         // 2. Lines of the body, with their offsets; a `date YYYY-MM-DD` prefix is metadata.
         let mut lines: Vec<(usize, usize)> = Vec::new();
@@ -452,6 +457,121 @@ fn looks_like_headline(line: &str) -> bool {
             .chars()
             .next()
             .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
+}
+
+/// File name extensions of markup formats: a hint that lets a body that opens with a tag
+/// count as markup even without a closing tag.
+const MARKUP_EXTENSIONS: [&str; 8] = ["html", "htm", "xhtml", "shtml", "xml", "rss", "atom", "svg"];
+
+/// File name extensions of JSON formats: a hint that lets a body that opens like JSON
+/// count as JSON even when it does not parse (cut off, or with a stray comma).
+const JSON_EXTENSIONS: [&str; 4] = ["json", "jsonl", "ndjson", "geojson"];
+
+/// HTML elements: an opening tag of one of these makes a fragment HTML rather than XML in
+/// the rejection's wording.
+const HTML_ELEMENTS: [&str; 22] = [
+    "html", "head", "body", "meta", "title", "link", "script", "style", "div", "span", "p", "a",
+    "b", "i", "article", "section", "header", "nav", "table", "ul", "h1", "h2",
+];
+
+/// Refuses a body (the text after any header block) in a markup or structured format, until
+/// such formats are read for what they are: an HTML page read as prose gives entities such
+/// as "Cookie Policy" or a font name, and a JSON report's `date` would be ignored.
+///
+/// Decided by content: a body that opens with `<!DOCTYPE`, `<?xml`, `<html` or a comment,
+/// or with an element that is closed further on (`<div ...> ... </div>`), is markup; a body
+/// that opens with `{` or `[` and parses as JSON (one value, or JSON Lines) is JSON. The
+/// file name's extension is only a hint: with `.html`, `.xml` and the like an opening tag
+/// suffices, with `.json` and the like an opening brace. Prose that merely holds a `<`, or
+/// opens with `[Update]`, is plain text.
+///
+/// # Errors
+/// `NotPlainText`, naming the format.
+pub fn not_plain_text(body: &str, path: &Path) -> Result<(), Rejection> {
+    let head = body.trim_start();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let named = |list: &[&str]| ext.as_deref().is_some_and(|e| list.contains(&e));
+    let found = markup(head, named(&MARKUP_EXTENSIONS))
+        .or_else(|| json(head, named(&JSON_EXTENSIONS), ext.as_deref()));
+    match found {
+        Some(what) => Err(Rejection::NotPlainText(what)),
+        None => Ok(()),
+    }
+}
+
+/// What markup `head` (a body without leading whitespace) is, if it opens as markup.
+fn markup(head: &str, hinted: bool) -> Option<String> {
+    let rest = head.strip_prefix('<')?;
+    let starts = |prefix: &str| {
+        rest.get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    let html_tag =
+        starts("html") && !rest[4..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-');
+    if starts("!doctype html") || html_tag {
+        return Some("an HTML page".into());
+    }
+    if starts("?xml") {
+        return Some("an XML document".into());
+    }
+    if starts("!doctype") {
+        return Some("a marked-up document (it opens with `<!DOCTYPE`)".into());
+    }
+    if starts("!--") {
+        return (hinted || rest.contains("-->"))
+            .then(|| "markup (HTML or XML: it opens with a comment)".into());
+    }
+    let name_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_' | '.')))
+        .unwrap_or(rest.len());
+    let name = &rest[..name_len];
+    let tag_like = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && rest[name_len..].starts_with(|c: char| c == '>' || c == '/' || c.is_whitespace());
+    if !tag_like {
+        return None;
+    }
+    let closed = || {
+        let close = format!("</{}", name.to_ascii_lowercase());
+        head.to_ascii_lowercase().contains(&close)
+    };
+    if !(hinted || closed()) {
+        return None;
+    }
+    let html = HTML_ELEMENTS.iter().any(|e| e.eq_ignore_ascii_case(name));
+    Some(format!(
+        "{} (it opens with a `<{name}>` element)",
+        if html { "HTML" } else { "markup (XML or HTML)" }
+    ))
+}
+
+/// What JSON `head` (a body without leading whitespace) is, if it is JSON.
+fn json(head: &str, hinted: bool, ext: Option<&str>) -> Option<String> {
+    let what = match head.as_bytes().first()? {
+        b'{' => "a JSON object",
+        b'[' => "a JSON array",
+        _ => return None,
+    };
+    let mut values = 0usize;
+    let mut parsed = true;
+    for v in serde_json::Deserializer::from_str(head).into_iter::<serde::de::IgnoredAny>() {
+        if v.is_err() {
+            parsed = false;
+            break;
+        }
+        values += 1;
+    }
+    match (parsed, values) {
+        (true, 1) => Some(what.into()),
+        (true, n) => Some(format!("JSON Lines ({n} JSON values)")),
+        (false, _) if hinted => Some(format!(
+            "JSON by its `.{}` name, and not even valid JSON",
+            ext.unwrap_or("json")
+        )),
+        (false, _) => None,
+    }
 }
 
 /// Text decoded from a file's bytes, and the encoding it was read as.
@@ -1003,6 +1123,77 @@ mod tests {
             n.normalize(&raw(b"\xef\xbb\xbfok \x90")).unwrap_err(),
             Rejection::InvalidUtf8(6)
         );
+    }
+
+    fn named(name: &str, text: &str) -> RawReport {
+        RawReport {
+            path: PathBuf::from(name),
+            ..raw(text.as_bytes())
+        }
+    }
+
+    #[test]
+    fn markup_and_structured_files_are_not_read_as_prose() {
+        let n = normalizer();
+        let refused = |name: &str, text: &str| match n.normalize(&named(name, text)) {
+            Err(Rejection::NotPlainText(what)) => what,
+            other => panic!("{name}: {other:?}"),
+        };
+        let page = "<!DOCTYPE html>\n<html><head><title>Troops leave</title></head>\n<body><p>Kestrian troops left Varnholt.</p><footer>Cookie Policy</footer></body></html>\n";
+        assert_eq!(refused("page.txt", page), "an HTML page");
+        assert_eq!(
+            refused(
+                "page.txt",
+                "\u{FEFF}  <html lang=\"en\"><body>Text.</body></html>"
+            ),
+            "an HTML page"
+        );
+        let feed = "<?xml version=\"1.0\"?>\n<rss><channel><title>Wire</title></channel></rss>\n";
+        assert_eq!(refused("feed.txt", feed), "an XML document");
+        let fragment = "<div class=\"story\">\n  Troops left Varnholt on Monday.\n</div>\n";
+        assert!(refused("x.txt", fragment).contains("`<div>`"));
+        let xml = "<report>\n<title>Troops leave</title>\n</report>";
+        assert!(refused("x.txt", xml).starts_with("markup"));
+        let record =
+            r#"{"title": "Troops leave", "date": "2031-04-05", "body": "Kestrian troops left."}"#;
+        assert_eq!(refused("x.txt", record), "a JSON object");
+        assert_eq!(refused("x.txt", &format!("[{record}]")), "a JSON array");
+        assert_eq!(
+            refused("x.txt", &format!("{record}\n{record}\n")),
+            "JSON Lines (2 JSON values)"
+        );
+        // After a header block too.
+        assert_eq!(
+            refused("x.txt", &format!("source: Tallis Wire\n\n{page}")),
+            "an HTML page"
+        );
+        // The name is a hint: an opening tag or brace suffices with it.
+        assert!(refused("x.html", "<p>Troops left Varnholt on Monday.").contains("HTML"));
+        assert!(refused("x.json", "{\"title\": \"Troops leave\",").contains("`.json`"));
+    }
+
+    #[test]
+    fn prose_with_angle_brackets_or_braces_is_plain_text() {
+        let n = normalizer();
+        for (name, text) in [
+            (
+                "a.txt",
+                "Casualties were < 10 and > 2, officials said. The convoy left.",
+            ),
+            ("a.txt", "<URGENT> Kestrian troops left Varnholt on Monday."),
+            ("a.txt", "[Update] Kestrian troops left Varnholt on Monday."),
+            ("a.txt", "[1] Kestrian troops left Varnholt on Monday."),
+            (
+                "a.txt",
+                "{Corrected} Kestrian troops left Varnholt on Monday.",
+            ),
+            ("a.txt", "<3 from Velgrad: the convoy left."),
+            ("a.txt", "<p>Kestrian troops left Varnholt on Monday."),
+            ("a.json", "Kestrian troops left Varnholt on Monday."),
+            ("a.html", "Kestrian troops left <Varnholt> on Monday."),
+        ] {
+            assert!(n.normalize(&named(name, text)).is_ok(), "{name}: {text}");
+        }
     }
 
     #[test]

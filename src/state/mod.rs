@@ -170,6 +170,14 @@ pub struct ReportInfo {
     pub near_duplicate_of: Option<String>,
 }
 
+/// One sentence of a report as written, with its byte range in the decoded text.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SentenceText {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
 /// The whole picture. [`Situation::snapshot`] is the public view documented in
 /// `docs/EVENTS.md`; the serde form is the persistence image the journal's snapshots hold
 /// (every index included, so a restart needs no re-indexing).
@@ -206,6 +214,10 @@ pub struct Situation {
     /// recognised as old news.
     #[serde(default)]
     sentence_hashes: HashMap<String, Vec<u64>>,
+    /// Report → its sentences as written, for `GET /reports/{id}`. The public snapshot
+    /// leaves them out: they would make it as large as the reports.
+    #[serde(default)]
+    report_sentences: HashMap<String, Vec<SentenceText>>,
     /// Reports about one happening (see `stories`).
     #[serde(default)]
     stories: Stories,
@@ -551,38 +563,6 @@ impl SituationHandle {
     }
 }
 
-/// A readable summary of a snapshot (as `/situation` and `--state` give it): counts, then
-/// every development with its status, number of claims and sources.
-pub fn summarize(snapshot: &serde_json::Value) -> String {
-    use std::fmt::Write;
-    let len = |k: &str| snapshot[k].as_array().map_or(0, Vec::len);
-    let mut out = format!(
-        "as of event {}: {} reports, {} entities, {} developments\n",
-        snapshot["seq"],
-        len("reports"),
-        len("entities"),
-        len("developments")
-    );
-    for d in snapshot["developments"].as_array().into_iter().flatten() {
-        let sources: Vec<&str> = d["sources"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s.as_str())
-            .collect();
-        let _ = writeln!(
-            out,
-            "  {:<10} {}  ({} claims{}{})",
-            d["status"].as_str().unwrap_or("-"),
-            d["id"].as_str().unwrap_or("?"),
-            d["claims"].as_array().map_or(0, Vec::len),
-            if sources.is_empty() { "" } else { "; " },
-            sources.join(", ")
-        );
-    }
-    out.trim_end().to_string()
-}
-
 fn compatible(a: EntityKind, b: EntityKind) -> bool {
     a == b || a == EntityKind::Other || b == EntityKind::Other
 }
@@ -652,6 +632,12 @@ impl Situation {
 
     pub fn reports(&self) -> impl Iterator<Item = &ReportInfo> {
         self.reports.values()
+    }
+
+    /// A report's sentences as written; `None` for an unknown report, or one restored from
+    /// a snapshot that did not keep them.
+    pub fn report_sentences(&self, id: &str) -> Option<&[SentenceText]> {
+        self.report_sentences.get(id).map(Vec::as_slice)
     }
 
     fn event(
@@ -764,6 +750,17 @@ impl Situation {
             known.truncate(last);
         }
         self.sentence_hashes.insert(report.id.clone(), known);
+        let written = report
+            .sentences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SentenceText {
+                start: s.start,
+                end: s.end,
+                text: report.sentence_original(i).to_string(),
+            })
+            .collect();
+        self.report_sentences.insert(report.id.clone(), written);
         let info = ReportInfo {
             id: report.id.clone(),
             source: report.meta.source.clone(),

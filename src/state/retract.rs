@@ -62,6 +62,7 @@ impl Situation {
         let Some(info) = self.reports.remove(report) else {
             return Err(RetractError::Unknown(report.to_string()));
         };
+        self.report_sentences.remove(report);
         let retraction = Retraction {
             report: report.to_string(),
             file: info.file.clone(),

@@ -592,3 +592,204 @@ fn subscribe_command_resumes_across_a_daemon_restart() {
     assert_eq!(event_ids(&got), event_ids(&all));
     assert_eq!(got, all);
 }
+
+/// A short report of our own, different for every `n`.
+fn numbered_report(n: usize) -> String {
+    format!(
+        "Convoy {n} reaches Velgrad\n\nVELGRAD (Tallis Wire) - Aid convoy number {n} reached \
+         the northern district of Velgrad on Monday. Officials said {n} trucks were unloaded.\n"
+    )
+}
+
+/// `sitrep_queue_depth` samples by queue, from `/metrics`.
+fn queue_depths(rt: &tokio::runtime::Runtime, url: &str) -> BTreeMap<String, u64> {
+    let text = rt.block_on(async {
+        reqwest::get(format!("{url}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    text.lines()
+        .filter_map(|l| l.strip_prefix("sitrep_queue_depth{queue=\""))
+        .filter_map(|l| l.split_once("\"} "))
+        .map(|(q, v)| (q.to_string(), v.parse().unwrap()))
+        .collect()
+}
+
+#[test]
+fn queue_depths_fall_back_to_zero_once_a_burst_is_processed() {
+    const BURST: usize = 400;
+    let dir = tempfile::tempdir().unwrap();
+    let watch = dir.path().join("watch");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&watch).unwrap();
+    // All there at start-up: the initial scan hands them on as fast as the queues take
+    // them, so every queue fills.
+    for n in 0..BURST {
+        std::fs::write(
+            watch.join(format!("r{n:04}.txt")),
+            numbered_report(n).as_bytes(),
+        )
+        .unwrap();
+    }
+    let config = "[source]\nsettle_ms = 100\nrescan_secs = 60\n[pipeline]\nchannel_capacity = 8\n";
+    let mut d = Daemon::start_with(dir, watch, data, config);
+    d.wait_count("reports taken", BURST, |e| e["type"] == "report.accepted");
+    let rt = runtime();
+    let depths = queue_depths(&rt, &d.url());
+    assert_eq!(depths.len(), 3, "{depths:?}");
+    assert!(depths.values().all(|&n| n == 0), "idle, yet {depths:?}");
+}
+
+#[test]
+fn the_subscribe_log_writes_positions_as_numbers() {
+    use std::io::{BufRead, BufReader};
+    let d = start("");
+    let url = d.url();
+    let subscribed = |since: Option<&str>| -> String {
+        let mut cmd = std::process::Command::new(crate::support::bin());
+        cmd.arg("subscribe").args(["--url", &url]);
+        if let Some(s) = since {
+            cmd.args(["--since", s]);
+        }
+        let mut sub = cmd
+            .env("SITREP_LOG", "sitrep=info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = sub.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = loop {
+            let line = lines.recv_timeout(TIMEOUT).expect("a Subscribed. line");
+            if line.contains("Subscribed.") {
+                break line;
+            }
+        };
+        let _ = sub.kill();
+        let _ = sub.wait();
+        line
+    };
+    let line = subscribed(Some("0"));
+    assert!(line.contains("since=0"), "{line}");
+    assert!(!line.contains("Some("), "{line}");
+    let line = subscribed(None);
+    assert!(!line.contains("since"), "{line}");
+}
+
+#[test]
+fn a_report_object_holds_its_sentences_across_restarts() {
+    let mut d = start("");
+    let text = "source: Tallis Wire\ndate: 2031-04-05\n\nConvoy reaches Velgrad\n\n\
+                VELGRAD (TW) - The convoy reached the “northern” district on Monday. \
+                Officials said 12 trucks were unloaded.\n";
+    drop_file(&d.watch, "a.txt", text.as_bytes());
+    let id = d.wait_file("report.accepted", "a.txt")["subject"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rt = runtime();
+    let sentences = |d: &Daemon| -> Vec<Value> {
+        let r = get_json(&rt, &format!("{}/reports/{id}", d.url()));
+        let list = r["report"]["sentence_texts"].as_array().unwrap().clone();
+        assert_eq!(r["report"]["sentences"], list.len());
+        list
+    };
+    let list = sentences(&d);
+    let texts: Vec<&str> = list.iter().map(|s| s["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        texts,
+        [
+            "Convoy reaches Velgrad",
+            "The convoy reached the “northern” district on Monday.",
+            "Officials said 12 trucks were unloaded."
+        ]
+    );
+    // Offsets index the decoded text, here the file's own bytes.
+    for s in &list {
+        let (start, end) = (
+            s["start"].as_u64().unwrap() as usize,
+            s["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(&text[start..end], s["text"].as_str().unwrap());
+    }
+    // The journal, replayed after a crash, and the snapshot written at a clean stop
+    // keep them.
+    let (d2, _) = d.restart(true);
+    assert_eq!(sentences(&d2), list);
+    let (d3, _) = d2.restart(false);
+    assert_eq!(sentences(&d3), list);
+    // The situation's report list stays light.
+    let situation = get_json(&rt, &format!("{}/situation", d3.url()));
+    assert!(situation["reports"][0].get("sentence_texts").is_none());
+}
+
+#[test]
+fn state_lists_developments_filtered_with_counts_in_words() {
+    let mut d = start("");
+    for i in 0..4 {
+        let name = drop_story(&d, i);
+        d.wait_file("report.accepted", &name);
+    }
+    let url = d.url();
+    let state = |args: &[&str]| -> String {
+        let out = std::process::Command::new(crate::support::bin())
+            .args(["state", "--url", &url])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let all = state(&[]);
+    let rows = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip(1)
+            .filter(|l| !l.trim_start().starts_with('('))
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(all.starts_with("as of event "), "{all}");
+    assert!(!all.contains("(1 claims"), "{all}");
+    assert!(
+        !all.contains(" 1 reports") && !all.contains(" 1 developments"),
+        "{all}"
+    );
+    let every = rows(&all);
+    assert!(every.len() >= 2, "{all}");
+    let withdrawals = state(&["--kind", "withdrawal"]);
+    let kept = rows(&withdrawals);
+    assert!(!kept.is_empty(), "{withdrawals}");
+    assert!(
+        kept.iter().all(|l| l.contains("withdrawal/")),
+        "{withdrawals}"
+    );
+    assert!(kept.len() < every.len(), "{all}\n{withdrawals}");
+    assert!(
+        withdrawals.contains(&format!("({} of {} shown)", kept.len(), every.len())),
+        "{withdrawals}"
+    );
+    let status = kept[0].split_whitespace().next().unwrap().to_string();
+    let by_status = rows(&state(&["--status", &status]));
+    assert!(by_status
+        .iter()
+        .all(|l| l.trim_start().starts_with(&status)));
+    assert_eq!(rows(&state(&["--limit", "1"])), every[..1]);
+    let out = std::process::Command::new(crate::support::bin())
+        .args(["state", "--url", &url, "--status", "finished"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown status `finished`"));
+}

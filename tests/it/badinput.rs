@@ -411,3 +411,45 @@ fn rejected_files_are_moved_to_the_rejected_folder_and_not_read_again() {
         ]
     );
 }
+
+#[test]
+fn html_xml_and_json_files_are_rejected_as_not_plain_text() {
+    let mut d = Daemon::start(200);
+    let w = d.watch.clone();
+    drop_file(
+        &w,
+        "saved-page.html",
+        b"<!DOCTYPE html>\n<html><head><title>Convoy reaches Velgrad</title>\n\
+          <style>body { font-family: Arial; }</style></head>\n<body><p>VELGRAD - The convoy \
+          reached the district.</p><footer>Cookie Policy | Privacy Policy</footer></body></html>\n",
+    );
+    let e = rejected(&mut d, "saved-page.html", "not_plain_text");
+    let reason = e["data"]["reason"].as_str().unwrap();
+    assert!(reason.contains("an HTML page"), "{reason}");
+    // Decided by content: the name says text.
+    drop_file(
+        &w,
+        "story.txt",
+        br#"{"title": "Convoy reaches Velgrad", "date": "2031-04-05", "body": "The convoy reached the district."}"#,
+    );
+    let e = rejected(&mut d, "story.txt", "not_plain_text");
+    assert!(e["data"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("JSON object"));
+    drop_file(
+        &w,
+        "feed.txt",
+        b"<?xml version=\"1.0\"?>\n<rss><channel><item><title>Convoy</title></item></channel></rss>\n",
+    );
+    rejected(&mut d, "feed.txt", "not_plain_text");
+    // Prose that holds a `<` or opens with brackets is text.
+    drop_file(
+        &w,
+        "prose.txt",
+        b"[Update] Convoy reaches Velgrad\n\nVELGRAD - Fewer than <10 trucks reached the \
+          district, officials said.\n",
+    );
+    d.wait_file("report.accepted", "prose.txt");
+    stop_ok(&mut d);
+}

@@ -257,3 +257,31 @@ fn watch_folder_deleted_and_recreated_is_watched_again() {
     let (status, _) = d.stop();
     assert!(status.success());
 }
+
+#[test]
+fn a_watch_folder_that_did_not_exist_is_created_with_a_warning_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A mistyped folder: nothing there yet.
+    let watch = dir.path().join("wacth");
+    let data = dir.path().join("data");
+    let mut d = Daemon::start_in(dir, watch.clone(), data, 200);
+    let created = |d: &Daemon| {
+        d.startup_log
+            .iter()
+            .find(|l| l.contains("Watch folder did not exist; created it."))
+            .cloned()
+    };
+    let line = created(&d).unwrap_or_else(|| panic!("no warning in {:#?}", d.startup_log));
+    assert!(line.contains("WARN"), "{line}");
+    assert!(line.contains(watch.to_str().unwrap()), "{line}");
+    assert!(watch.is_dir());
+    // The folder works, and the next start, on a folder that exists, says nothing of it.
+    drop_file(
+        &watch,
+        "a.txt",
+        b"Convoy reaches Velgrad\n\nVELGRAD - The convoy reached the district.\n",
+    );
+    d.wait_file("report.accepted", "a.txt");
+    let (d, _) = d.restart(false);
+    assert_eq!(created(&d), None, "{:#?}", d.startup_log);
+}

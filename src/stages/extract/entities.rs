@@ -904,12 +904,13 @@ impl EntityRecognizer {
         if key.is_empty() {
             return;
         }
+        let surface = self.dateline_name(dateline, &key, gaz, out);
         // Datelines sit before the sentence text: position 0, zero width.
         out.push(Mention {
             sentence: si,
             start: 0,
             end: 0,
-            surface: dateline.to_string(),
+            surface,
             kind: gaz.map_or(EntityKind::Place, |g| self.gazetteer_kinds[g]),
             weight: 6,
             key,
@@ -917,6 +918,33 @@ impl EntityRecognizer {
             demonym: false,
             link: None,
         });
+    }
+
+    /// The name a dateline gives its place. Datelines are set in capitals (`OSTRAVEL -`),
+    /// which no reader takes for the place's name: an all-capitals dateline takes the
+    /// spelling the report's text gives the same place, else the gazetteer's, else its
+    /// words in title case (`NEW YORK` → `New York`). A dateline that has lower-case
+    /// letters (`Moscow:`) is kept as written.
+    fn dateline_name(
+        &self,
+        dateline: &str,
+        key: &str,
+        gaz: Option<usize>,
+        found: &[Mention],
+    ) -> String {
+        if dateline.chars().any(char::is_lowercase) {
+            return dateline.to_string();
+        }
+        if let Some(m) = found
+            .iter()
+            .find(|m| m.key == key && m.surface.chars().any(char::is_lowercase))
+        {
+            return m.surface.clone();
+        }
+        match gaz {
+            Some(g) => self.gazetteer_names[g].clone(),
+            None => title_case(dateline),
+        }
     }
 
     /// A single capitalized word that opens a sentence is only a name when the report also
@@ -1225,11 +1253,65 @@ pub fn key_counts(mentions: &[Mention]) -> HashMap<&str, usize> {
     m
 }
 
+/// Each word's first letter upper case and the rest lower case, a word starting after a
+/// space, a hyphen, an apostrophe or a period (`AL-QAMISHLI` → `Al-Qamishli`,
+/// `ST. ANDREWS` → `St. Andrews`).
+fn title_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut word_start = true;
+    for c in s.chars() {
+        if word_start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+        word_start = !c.is_alphanumeric();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
     use crate::stages::normalize::test_report;
+
+    #[test]
+    fn capitalised_datelines_are_named_as_a_reader_writes_them() {
+        let dateline = |text: &str| {
+            mentions(text)
+                .into_iter()
+                .find(|m| m.start == 0 && m.end == 0)
+                .map(|m| m.surface)
+        };
+        // As the text writes the same place.
+        assert_eq!(
+            dateline("OSTRAVEL (TW) - Officials in Ostravel said the convoy left.").as_deref(),
+            Some("Ostravel")
+        );
+        // Else in title case.
+        assert_eq!(
+            dateline("VELGRAD (TW) - The convoy left on Monday.").as_deref(),
+            Some("Velgrad")
+        );
+        assert_eq!(
+            dateline("NORTH VELGRAD - The convoy left on Monday.").as_deref(),
+            Some("North Velgrad")
+        );
+        // Else as the gazetteer names it.
+        assert_eq!(
+            dateline("MOSCOW (TW) - The talks ended on Monday.").as_deref(),
+            Some("Moscow")
+        );
+        // Written normally, it stays as written.
+        assert_eq!(
+            dateline("Velgrad: The convoy left on Monday.").as_deref(),
+            Some("Velgrad")
+        );
+        assert_eq!(title_case("AL-QAMISHLI"), "Al-Qamishli");
+        assert_eq!(title_case("ST. ANDREWS"), "St. Andrews");
+        assert_eq!(title_case("O'HARE"), "O'Hare");
+    }
 
     fn mentions(text: &str) -> Vec<Mention> {
         let cfg = Config::embedded().unwrap();
@@ -1349,7 +1431,7 @@ mod tests {
         assert_eq!(t, ["Varn-Lisk"]);
         assert!(ms
             .iter()
-            .any(|m| m.surface == "VELGRAD" && m.kind == EntityKind::Place));
+            .any(|m| m.surface == "Velgrad" && m.kind == EntityKind::Place));
         assert_eq!(key_counts(&ms).get("vrn lsk").copied(), Some(1));
     }
 
