@@ -804,8 +804,8 @@ pub fn recover(
             let image = std::mem::take(&mut snap.dedup);
             // Two copies: the live one the normalize stage runs ahead with, and the
             // committed one snapshots take.
-            let live = stages.dedup_from_image(image.clone());
             let committed = stages.dedup_from_image(image);
+            let live = committed.fork();
             (
                 stages.with_dedup(live),
                 SituationHandle::from_situation(snap.situation),

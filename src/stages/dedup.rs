@@ -242,6 +242,17 @@ impl Dedup {
         d
     }
 
+    /// An independent copy of the indexes, whose near-duplicate entries share their
+    /// sentence sketches with these (a restart builds the daemon's live and committed
+    /// indexes from one snapshot).
+    pub fn fork(&self) -> Self {
+        Self {
+            seen: Arc::new((*self.seen).clone()),
+            by_path: Arc::new((*self.by_path).clone()),
+            near: Arc::new(Mutex::new(self.index().clone())),
+        }
+    }
+
     /// Number of distinct reports seen.
     pub fn len(&self) -> usize {
         self.seen.len()
@@ -260,7 +271,7 @@ impl Dedup {
 }
 
 /// A report the near-duplicate index keeps.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct IndexEntry {
     /// The first 64 bits of the report's fingerprint (its id, as a number).
     id: u64,
@@ -273,7 +284,7 @@ struct IndexEntry {
     content: Option<Box<ContentPart>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ContentPart {
     bands: Bands<CONTENT_BANDS>,
     values: [u8; CONTENT_HASHES],
@@ -282,7 +293,7 @@ struct ContentPart {
 /// An entry's band keys, and for each the distance back to the previous entry with the
 /// same key (0 for none): the index's buckets are lists threaded through the entries, so
 /// a bucket costs one table slot whatever its length.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Bands<const N: usize> {
     keys: [u32; N],
     back: [u32; N],
@@ -290,15 +301,18 @@ struct Bands<const N: usize> {
 
 /// The near-duplicate index: the latest reports' sketches, oldest first, and two tables from
 /// band key to the newest entry with that key.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NearIndex {
     entries: VecDeque<IndexEntry>,
     /// The serial number of `entries[0]`; entries are numbered in insertion order.
     first: u64,
     /// Entries from this serial on still have their content part.
     content_first: u64,
-    text: HashMap<u32, u64>,
-    content: HashMap<u32, u64>,
+    /// Band key → the low 32 bits of the newest entry's serial with that key (see
+    /// [`NearIndex::serial`]): half the bytes of a whole serial, for tables that hold a dozen
+    /// keys and more per report.
+    text: HashMap<u32, u32>,
+    content: HashMap<u32, u32>,
     near_threshold: f32,
     sentence_threshold: f32,
     sentence_offset: f32,
@@ -331,7 +345,7 @@ impl NearIndex {
             sentence_threshold: s.sentence_threshold,
             sentence_offset: s.sentence_offset,
             content_threshold: s.content_threshold,
-            retain: s.retain_reports.max(1),
+            retain: s.retain_reports.clamp(1, u32::MAX as usize - 1),
             rewrite: s.rewrite_reports.min(s.retain_reports),
             rewrite_secs: i64::from(s.rewrite_days) * 86_400,
         }
@@ -339,6 +353,13 @@ impl NearIndex {
 
     fn next_serial(&self) -> u64 {
         self.first + self.entries.len() as u64
+    }
+
+    /// The whole serial of a table value: the entry that many serials back from the next
+    /// one. Exact while the index keeps fewer than 2^32 entries, which `retain` ensures.
+    fn serial(&self, low: u32) -> u64 {
+        let next = self.next_serial();
+        next - u64::from((next as u32).wrapping_sub(low))
     }
 
     fn get(&self, serial: u64) -> Option<&IndexEntry> {
@@ -349,13 +370,13 @@ impl NearIndex {
     /// The entries of one bucket, newest first, down to `floor`.
     fn bucket<const N: usize>(
         &self,
-        head: Option<&u64>,
+        head: Option<u64>,
         band: usize,
         floor: u64,
         part: impl Fn(&IndexEntry) -> Option<&Bands<N>>,
         out: &mut Vec<u64>,
     ) {
-        let mut at = head.copied();
+        let mut at = head;
         // Content buckets hold reports on one subject as well as rewrites: the newest few
         // are enough, as a rewrite follows its original closely.
         let walk = if N == TEXT_BANDS {
@@ -380,7 +401,7 @@ impl NearIndex {
         if let Some(keys) = &sketch.text_bands {
             for (b, k) in keys.iter().enumerate() {
                 self.bucket(
-                    self.text.get(k),
+                    self.text.get(k).map(|s| self.serial(*s)),
                     b,
                     self.first,
                     |e| e.text.as_ref(),
@@ -393,7 +414,7 @@ impl NearIndex {
             let floor = self.content_first.max(self.first);
             for (b, k) in keys.iter().enumerate() {
                 self.bucket(
-                    self.content.get(k),
+                    self.content.get(k).map(|s| self.serial(*s)),
                     b,
                     floor,
                     |e| e.content.as_ref().map(|c| &c.bands),
@@ -448,10 +469,11 @@ impl NearIndex {
     /// content part past `rewrite`.
     fn insert(&mut self, id: &str, file: &str, published: i64, sketch: &Sketch) {
         let serial = self.next_serial();
-        let link = |table: &mut HashMap<u32, u64>, k: u32| -> u32 {
+        // The previous head of a bucket is a kept entry: fewer than 2^32 serials back.
+        let link = |table: &mut HashMap<u32, u32>, k: u32| -> u32 {
             table
-                .insert(k, serial)
-                .map_or(0, |prev| u32::try_from(serial - prev).unwrap_or(0))
+                .insert(k, serial as u32)
+                .map_or(0, |prev| (serial as u32).wrapping_sub(prev))
         };
         let text = sketch.text_bands.map(|keys| {
             let mut back = [0u32; TEXT_BANDS];
@@ -492,9 +514,9 @@ impl NearIndex {
 
     /// Forgets the bucket heads that still point at `serial` (buckets are threaded from
     /// newest to oldest, so an entry leaving is the tail of the others).
-    fn unlink<const N: usize>(table: &mut HashMap<u32, u64>, bands: &Bands<N>, serial: u64) {
+    fn unlink<const N: usize>(table: &mut HashMap<u32, u32>, bands: &Bands<N>, serial: u64) {
         for k in &bands.keys {
-            if table.get(k) == Some(&serial) {
+            if table.get(k) == Some(&(serial as u32)) {
                 table.remove(k);
             }
         }
@@ -527,7 +549,16 @@ impl NearIndex {
 
     /// Bytes the index holds on the heap: entries, their sketches and the two tables.
     fn heap_bytes(&self) -> usize {
-        let table = |t: &HashMap<u32, u64>| t.capacity() * (std::mem::size_of::<(u32, u64)>() + 1);
+        // A table's slots, from its capacity (seven eighths of the slots, a power of two,
+        // from eight on), each a key, a value and a control byte.
+        let table = |t: &HashMap<u32, u32>| {
+            let slots = match t.capacity() {
+                0 => 0,
+                c if c < 8 => (c + 1).next_power_of_two(),
+                c => (c * 8 / 7).next_power_of_two(),
+            };
+            slots * (std::mem::size_of::<(u32, u32)>() + 1)
+        };
         self.entries.capacity() * std::mem::size_of::<IndexEntry>()
             + self
                 .entries
@@ -793,11 +824,11 @@ mod tests {
         assert_eq!(check(&d, &copy), new());
         // Every table entry points at a kept entry.
         let index = d.index();
-        assert!(index.text.values().all(|s| *s >= index.first));
+        assert!(index.text.values().all(|s| index.serial(*s) >= index.first));
         assert!(index
             .content
             .values()
-            .all(|s| *s >= index.content_first.max(index.first)));
+            .all(|s| index.serial(*s) >= index.content_first.max(index.first)));
         assert_eq!(
             index.entries.iter().filter(|e| e.content.is_some()).count(),
             1

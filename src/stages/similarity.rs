@@ -30,6 +30,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -284,8 +285,11 @@ pub struct Sketch {
 pub struct SentenceSketches {
     /// Per sentence: its content words' hashes, sorted, then its decisive words' hashes,
     /// sorted, then its particulars' hashes, sorted.
-    data: Box<[u16]>,
-    meta: Box<[SentenceMeta]>,
+    ///
+    /// Shared, not copied, by the indexes that keep the same report (the daemon's live and
+    /// committed ones).
+    data: Arc<[u16]>,
+    meta: Arc<[SentenceMeta]>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -368,9 +372,11 @@ impl SentenceSketches {
             .collect()
     }
 
-    /// Bytes held on the heap.
+    /// Bytes held on the heap (the two reference counts of each allocation included).
     pub fn heap_bytes(&self) -> usize {
-        self.data.len() * 2 + self.meta.len() * std::mem::size_of::<SentenceMeta>()
+        2 * std::mem::size_of::<[usize; 2]>()
+            + self.data.len() * 2
+            + self.meta.len() * std::mem::size_of::<SentenceMeta>()
     }
 
     /// The persistence form: per sentence `[index, words, cues, names, hashes...]`.
