@@ -378,7 +378,7 @@ impl FrameMatcher {
         // "was released Friday": a time is when, not what.
         Self::phrase_head(words, toks, i)
             .and_then(|h| words.of(&h).map(str::to_string))
-            .is_some_and(|class| class != "time" && !allowed.iter().any(|a| *a == class))
+            .is_some_and(|class| class != "time" && !allowed.contains(&class))
     }
 
     pub fn with_sense(mut self, model: Option<(Arc<LinearModel>, sense::Knowledge)>) -> Self {
