@@ -713,7 +713,7 @@ fn the_board_asks_for_the_token_filters_and_is_driven_by_keyboard() {
         b.client.goto(&format!("{url}/")).await.expect("board");
         b.must(
             "the token form",
-            "!document.getElementById('token-form').hidden && document.documentElement.dataset.conn === 'auth'",
+            "!document.getElementById('token-form').hidden && document.documentElement.dataset.conn === 'auth' && document.activeElement === document.getElementById('token-input')",
             TIMEOUT,
         )
         .await;

@@ -636,7 +636,9 @@
     }
     forceView = false;
     shown = { key, version: S.version };
-    if (changed && S.firstView) {
+    // While the page asks for the token, a render never takes the focus from its field.
+    const asking = !document.getElementById('token-form').hidden;
+    if (changed && S.firstView && !asking) {
       const heading = main.querySelector('h2');
       if (r.view === 'developments' && S.lastOpened) {
         const row = S.rows.get(S.lastOpened);
