@@ -142,14 +142,19 @@ pub async fn subscribe(opts: SubscribeOptions) -> Result<(), ClientError> {
 /// The daemon cannot be reached or refuses.
 pub async fn situation(base: &str, token: Option<&str>) -> Result<serde_json::Value, ClientError> {
     let url = format!("{}/situation", base.trim_end_matches('/'));
-    let client = reqwest::Client::new();
-    let resp = request(&client, &url, token)
-        .send()
-        .await
-        .map_err(|source| ClientError::Http {
-            url: url.clone(),
-            source,
-        })?;
+    let req = request(&reqwest::Client::new(), &url, token);
+    json_answer(url, req).await
+}
+
+/// Sends `req` and reads its JSON answer; a refusal becomes the daemon's message.
+async fn json_answer(
+    url: String,
+    req: reqwest::RequestBuilder,
+) -> Result<serde_json::Value, ClientError> {
+    let resp = req.send().await.map_err(|source| ClientError::Http {
+        url: url.clone(),
+        source,
+    })?;
     if !resp.status().is_success() {
         return Err(refusal(&url, resp).await);
     }
@@ -189,16 +194,7 @@ pub async fn retract(
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    let resp = req.send().await.map_err(|source| ClientError::Http {
-        url: url.clone(),
-        source,
-    })?;
-    if !resp.status().is_success() {
-        return Err(refusal(&url, resp).await);
-    }
-    resp.json()
-        .await
-        .map_err(|source| ClientError::Http { url, source })
+    json_answer(url, req).await
 }
 
 /// The API address: `--url`, else `<data_dir>/listen.addr` of a running daemon, else the
