@@ -8,6 +8,7 @@
 pub mod retract;
 pub mod status;
 pub mod stories;
+mod supersede;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -721,11 +722,17 @@ impl Situation {
             .iter()
             .map(|s| xxhash_rust::xxh3::xxh3_64(s.text.as_bytes()))
             .collect();
+        let earlier = revises
+            .filter(|old| self.grew_from(old, &hashes))
+            .and_then(|old| self.withdraw_version(old));
         let revised;
         let (ex, repeated) = match (
-            revises.and_then(|id| self.sentence_hashes.get(id)),
+            revises
+                .filter(|_| earlier.is_none())
+                .and_then(|id| self.sentence_hashes.get(id)),
             how.near,
         ) {
+            _ if earlier.is_some() => (ex, earlier.as_ref().map_or(0, |e| e.sentences)),
             (Some(old), _) => {
                 let old: HashSet<u64> = old.iter().copied().collect();
                 let mut kept = ex.clone();
@@ -807,7 +814,10 @@ impl Situation {
         self.reports.insert(report.id.clone(), info);
 
         let ids = self.resolve_mentions(report, &ex.mentions, rec, &mut out);
-        let touched = self.apply_claims(report, ex, &ids, rec, &mut out);
+        let touched = self.apply_claims(report, ex, &ids, rec, earlier.as_ref(), &mut out);
+        if let Some(earlier) = &earlier {
+            self.settle_left(earlier, &touched, &report.id, &mut out);
+        }
         self.link_story(report, &ids, &touched, how, &mut out);
         out
     }
@@ -1056,6 +1066,7 @@ impl Situation {
         ex: &Extraction,
         ids: &[String],
         rec: &dyn Gazetteer,
+        earlier: Option<&supersede::Earlier>,
         out: &mut Vec<ChangeEvent>,
     ) -> Vec<String> {
         let mut last_of_kind: HashMap<String, String> = HashMap::default();
@@ -1141,10 +1152,12 @@ impl Situation {
                     .sentences
                     .get(c.sentence)
                     .map_or((0, 0), |s| (s.start, s.end));
+                // What a file said before it grew was published when it said it.
+                let said_before = earlier.filter(|e| c.sentence < e.sentences);
                 let claim = Claim {
                     report: report.id.clone(),
                     source: report.meta.source.clone(),
-                    published_at: report.published_at,
+                    published_at: said_before.map_or(report.published_at, |e| e.published_at),
                     sentence: c.sentence,
                     span,
                     evidence: report.sentence_original(c.sentence).to_string(),
@@ -1159,7 +1172,10 @@ impl Situation {
                         target: target.clone(),
                         participants: participants.clone(),
                     },
-                    file_dated: matches!(report.meta.date_origin, "mtime" | "received"),
+                    file_dated: said_before.map_or(
+                        matches!(report.meta.date_origin, "mtime" | "received"),
+                        |e| e.file_dated,
+                    ),
                 };
                 // The claim's most specific role identifies it: a withdrawal from another
                 // base by the same army is another withdrawal. A less specific role (never
@@ -1301,7 +1317,9 @@ impl Situation {
         }
         self.adopt_orphans(&mut touched);
         for id in &touched.order {
-            self.settle(id, &report.id, out);
+            // The claims a grown file had already made there come back: no corroboration.
+            let again = earlier.is_some_and(|e| e.developments.contains(id));
+            self.settle(id, &report.id, again, out);
         }
         touched.order
     }
@@ -1467,7 +1485,9 @@ impl Situation {
     }
 
     /// Re-decides a development's status from all its claims and emits what changed.
-    fn settle(&mut self, id: &str, report_id: &str, out: &mut Vec<ChangeEvent>) {
+    /// `again`: the report's claims there were already made by the version of its file it
+    /// replaces (see `supersede`), so they corroborate nothing.
+    fn settle(&mut self, id: &str, report_id: &str, again: bool, out: &mut Vec<ChangeEvent>) {
         let Some(dev) = self.developments.get(id) else {
             return;
         };
@@ -1573,7 +1593,7 @@ impl Situation {
                 ));
             }
         }
-        if let (Some((i, lagging)), true) = (corroborating, before.is_some()) {
+        if let (Some((i, lagging)), true) = (corroborating, before.is_some() && !again) {
             pending.push((
                 types::DEVELOPMENT_CORROBORATED,
                 json!({"kind": kind, "status": outcome.status, "claimed": dev.claims[i].status,

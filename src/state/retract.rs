@@ -118,12 +118,12 @@ impl Situation {
 
     /// Decides a development's status again from the claims it kept, and retires it when
     /// they give none.
-    fn resettle(&mut self, id: &str, report: &str, out: &mut Vec<ChangeEvent>) {
+    pub(super) fn resettle(&mut self, id: &str, report: &str, out: &mut Vec<ChangeEvent>) {
         let Some(before) = self.developments.get(id).map(|d| d.status) else {
             return;
         };
         // No claim of `report` is left, so nothing corroborates: only what changed is said.
-        self.settle(id, report, out);
+        self.settle(id, report, false, out);
         let Some(dev) = self.developments.get(id) else {
             return;
         };
@@ -216,7 +216,7 @@ impl Situation {
 /// Takes `report`'s claims out of a development, keeping the indices its disputes and
 /// history hold pointing at the same claims (those about a removed claim go), so that
 /// settling again announces only disputes that are new. Returns how many went.
-fn remove_claims(dev: &mut Development, report: &str) -> usize {
+pub(super) fn remove_claims(dev: &mut Development, report: &str) -> usize {
     if !dev.claims.iter().any(|c| c.report == report) {
         return 0;
     }
@@ -254,7 +254,7 @@ fn remove_claims(dev: &mut Development, report: &str) -> usize {
 
 impl Orphans {
     /// Drops every kept claim of `report`; returns how many.
-    fn drop_report(&mut self, report: &str) -> usize {
+    pub(super) fn drop_report(&mut self, report: &str) -> usize {
         let found: Vec<(String, u64)> = self
             .lists
             .iter()

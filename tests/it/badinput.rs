@@ -173,6 +173,54 @@ fn a_file_still_being_written_is_read_once_complete() {
 }
 
 #[test]
+fn a_file_written_in_two_goes_gives_the_picture_of_the_file_written_at_once() {
+    // The first part names only the commander; the second names the airfield her troops
+    // leave. Each part is closed after writing, so each is read.
+    let first = "source: Harbor Ledger\ndate: 2031-06-02\n\nGarrison leaves Meltz airfield\n\n\
+        Commander Anja Pellmark will withdraw her troops within a week, the ministry said.\n";
+    let second = "Corvanian troops began withdrawing from Meltz airfield on Sunday.\n";
+    let mut d = Daemon::start(10_000);
+    let path = d.watch.join("grown.txt");
+    std::fs::write(&path, first).unwrap();
+    d.wait_file("report.accepted", "grown.txt");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(second.as_bytes()).unwrap();
+    drop(f);
+    d.wait_for("the grown file", |e| {
+        e["type"] == "report.accepted" && e["data"]["revises"].is_string()
+    });
+    let rt = crate::api::runtime();
+    let picture = |devs: &Value| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = devs
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| (d["id"].to_string(), d["status"].to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    let daemon = crate::api::get_json(&rt, &format!("{}/developments", d.url()));
+    let seen = stop_ok(&mut d);
+    let whole = d.dir().join("whole.txt");
+    std::fs::write(&whole, format!("{first}{second}")).unwrap();
+    let (_, snap) = crate::support::ingest(&[&whole]);
+    assert_eq!(
+        picture(&daemon["developments"]),
+        picture(&snap["developments"])
+    );
+    assert_eq!(picture(&snap["developments"]).len(), 1, "{snap:#}");
+    let retired: Vec<_> = seen
+        .iter()
+        .filter(|e| e["type"] == "development.retired")
+        .collect();
+    assert_eq!(retired.len(), 1, "the partial text's guess goes: {seen:#?}");
+}
+
+#[test]
 fn a_file_that_vanishes_is_reported_and_nothing_is_moved() {
     let mut d = Daemon::start_with_source(60_000, "rejected_dir = \"rejected\"");
     let path = d.watch.join("gone.txt");
