@@ -13,6 +13,7 @@
 use foldhash::HashSet;
 use std::borrow::Cow;
 use std::path::Path;
+use std::time::SystemTime;
 
 use regex::Regex;
 use time::format_description::well_known::{Rfc2822, Rfc3339};
@@ -71,9 +72,10 @@ impl Normalizer {
             abbreviations,
             longest_abbreviation,
             date_prefix: Regex::new(r"^\s*(?i:date)\s*:?\s+(\d{4}-\d{2}-\d{2})\s+").expect("static regex"),
-            // "ERBIL (Kurdistan24) - ", "DRAVENNA, Oct 2 (SWS) - ", "MOSCOW -- "
+            // "ERBIL (Kurdistan24) - ", "DRAVENNA, Oct 2 (SWS) - ", "PARIS, 2 October 2031 - ",
+            // "MOSCOW -- "
             caps_dateline: Regex::new(
-                r"^([A-Z][A-Z'.]+(?:[ -][A-Z][A-Z'.]+){0,3})(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s*\d{4})?)?\s*(?:\(([^)]{1,60})\))?\s*(?:-{1,2}|\u{2013}|\u{2014})\s+",
+                r"^([A-Z][A-Z'.]+(?:[ -][A-Z][A-Z'.]+){0,3})(?:,\s*([A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s*\d{4})?|\d{1,2}\s+[A-Z][a-z]{2,8}\.?(?:\s+\d{4})?))?\s*(?:\(([^)]{1,60})\))?\s*(?:-{1,2}|\u{2013}|\u{2014})\s+",
             )
             .expect("static regex"),
             // "Moscow: ", "New York: "
@@ -205,7 +207,11 @@ impl Normalizer {
         let blank_after = lines
             .get(first + 1)
             .is_none_or(|&(s, e)| original[s..e].trim().is_empty());
-        if looks_like_headline(first_text) && blank_after && lines.len() > first + 1 {
+        if looks_like_headline(first_text)
+            && blank_after
+            && lines.len() > first + 1
+            && byline_date(first_text).is_none()
+        {
             let lead = original[ts..te].len() - original[ts..te].trim_start().len();
             let start = ts + lead;
             let end = start + first_text.len();
@@ -225,6 +231,7 @@ impl Normalizer {
         // dateline, so the first few body lines are tried, not just the first.
         let body_lines = if has_title_sentence { first + 1 } else { first };
         let mut dateline_tries = DATELINE_LINES;
+        let (mut dated_lines, mut dateline_day): (Option<Date>, Option<Date>) = (None, None);
         for &(ls, le) in &lines[body_lines..] {
             let line = &original[ls..le];
             if line.trim().is_empty() {
@@ -236,12 +243,23 @@ impl Normalizer {
                 let first_try = dateline_tries == DATELINE_LINES;
                 dateline_tries -= 1;
                 let text = &original[start..le];
+                if let Some(day) = byline_date(text) {
+                    // "Published 2 October 2031", "Updated: Oct 3, 2031 09:15 GMT": the
+                    // date is metadata, and of several, the first publication is the oldest.
+                    dated_lines = Some(dated_lines.map_or(day, |d: Date| d.min(day)));
+                    // Not a line of the byline's count: "Moscow: ..." may still open the body.
+                    dateline_tries += 1;
+                    continue;
+                }
                 if let Some(c) = self.caps_dateline.captures(text) {
                     dateline_tries = 0;
                     meta.dateline = c.get(1).map(|g| g.as_str().trim().to_string());
                     if meta.source.is_none() {
-                        meta.source = c.get(2).map(|g| g.as_str().trim().to_string());
+                        meta.source = c.get(3).map(|g| g.as_str().trim().to_string());
                     }
+                    dateline_day = c
+                        .get(2)
+                        .and_then(|g| dateline_date(g.as_str(), raw.modified, raw.received_at));
                     start += c.get(0).map_or(0, |g| g.end());
                 } else if let Some(c) = self.colon_dateline.captures(text).filter(|_| first_try) {
                     // "Velgrad: ..." only opens the body; further down, "Photo: Wire"
@@ -290,6 +308,17 @@ impl Normalizer {
             body.push_str("\0unfinished");
         }
         let fingerprint = xxh3_128(body.as_bytes());
+        // The report's own words before its file's time: a date line of the byline, else
+        // the dateline's day.
+        if published.is_none() {
+            if let Some((day, origin)) = dated_lines
+                .map(|d| (d, "date_line"))
+                .or(dateline_day.map(|d| (d, "dateline")))
+            {
+                published = Some(day.midnight().assume_utc());
+                meta.date_origin = origin;
+            }
+        }
         let published_at = match published {
             Some(p) => p,
             None => match raw.modified {
@@ -878,6 +907,106 @@ fn written_out_date(s: &str) -> Option<Date> {
     Date::from_calendar_date(year?, month?, day?).ok()
 }
 
+/// A line of the byline that only dates the report: a date written out or in ISO form,
+/// maybe after a label ("Published", "Updated:", "Posted on") and a weekday, maybe with a
+/// time of day and its zone after it.
+fn byline_date(line: &str) -> Option<Date> {
+    const LABELS: [&str; 6] = [
+        "published",
+        "updated",
+        "posted",
+        "last updated",
+        "first published",
+        "dated",
+    ];
+    let mut rest = line.trim();
+    let lower = rest.to_ascii_lowercase();
+    if let Some(label) = LABELS
+        .iter()
+        .filter(|l| lower.starts_with(*l))
+        .max_by_key(|l| l.len())
+    {
+        rest = rest[label.len()..].trim_start_matches([':', ' ', '\t']);
+        if rest.to_ascii_lowercase().starts_with("on ") {
+            rest = &rest[3..];
+        }
+    }
+    if rest.len() > BYLINE_MAX || rest.is_empty() {
+        return None;
+    }
+    if let Some(day) = rest.get(..10) {
+        if rest.len() == 10 || !rest.as_bytes()[10].is_ascii_digit() {
+            if let Ok(d) = Date::parse(day, format_description!("[year]-[month]-[day]")) {
+                let tail = rest[10..].trim_start_matches(['T', ' ']);
+                if tail.is_empty() || is_time_of_day(tail) {
+                    return Some(d);
+                }
+            }
+        }
+    }
+    // The date, then a time of day ("09:15 GMT", "9.15am ET") that says nothing more.
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    (1..=words.len()).rev().find_map(|n| {
+        let tail = words[n..].join(" ");
+        (tail.is_empty() || is_time_of_day(&tail))
+            .then(|| written_out_date(&words[..n].join(" ")))
+            .flatten()
+    })
+}
+
+/// "09:15", "9.15am", "14:30 GMT", "10:02 a.m. EDT", "(UTC)".
+fn is_time_of_day(s: &str) -> bool {
+    let mut words = s.split_whitespace();
+    let Some(clock) = words.next() else {
+        return false;
+    };
+    let digits = clock.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '.');
+    let clock_ok = digits.split_once([':', '.']).is_some_and(|(h, m)| {
+        (1..=2).contains(&h.len())
+            && m.len() == 2
+            && h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
+    });
+    clock_ok
+        && words.all(|w| {
+            let w = w.trim_matches(['(', ')', ',']);
+            matches!(
+                w.to_ascii_lowercase().as_str(),
+                "a.m." | "p.m." | "am" | "pm"
+            ) || (w.len() <= 5
+                && !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b == b'+' || b.is_ascii_digit()))
+        })
+}
+
+/// The day of a dateline ("Oct 2", "2 October 2031", "Oct. 2, 2031"). Without a year, the
+/// year that puts the day nearest the file's time: a wire dateline leaves the year out,
+/// and a file is dropped days after it is written, not months.
+fn dateline_date(s: &str, modified: Option<SystemTime>, received: OffsetDateTime) -> Option<Date> {
+    if let Some(d) = written_out_date(s) {
+        return Some(d);
+    }
+    let words: Vec<&str> = s
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let [a, b] = words[..] else {
+        return None;
+    };
+    let (month, day) = match (
+        month_named(a.trim_end_matches('.')),
+        month_named(b.trim_end_matches('.')),
+    ) {
+        (Some(m), None) => (m, b.parse::<u8>().ok()?),
+        (None, Some(m)) => (m, a.parse::<u8>().ok()?),
+        _ => return None,
+    };
+    let around = modified.map_or(received, OffsetDateTime::from).date();
+    (around.year() - 1..=around.year() + 1)
+        .filter_map(|y| Date::from_calendar_date(y, month, day).ok())
+        .min_by_key(|d| (*d - around).whole_days().abs())
+}
+
 fn month_named(word: &str) -> Option<Month> {
     const MONTHS: [&str; 12] = [
         "january",
@@ -1315,6 +1444,111 @@ mod tests {
         assert_eq!(r.meta.encoding, MIXED_UTF8_WINDOWS_1252);
         assert_eq!(r.original, "Café owners said it’s over. They left.");
         assert_offsets(&r);
+    }
+
+    fn raw_at(text: &str, modified: &str) -> RawReport {
+        let day = Date::parse(modified, format_description!("[year]-[month]-[day]")).unwrap();
+        RawReport {
+            modified: Some(day.midnight().assume_utc().into()),
+            ..raw(text.as_bytes())
+        }
+    }
+
+    fn day_of(r: &Report) -> String {
+        r.published_at.date().to_string()
+    }
+
+    #[test]
+    fn a_dateline_dates_the_report_in_the_year_nearest_its_file() {
+        let n = normalizer();
+        let text = "Convoy leaves Velgrad\n\nVELGRAD, Mar 4 (EW) - The convoy left on Monday.\n";
+        let r = n.normalize(&raw_at(text, "2031-03-06")).unwrap();
+        assert_eq!(
+            (day_of(&r).as_str(), r.meta.date_origin),
+            ("2031-03-04", "dateline")
+        );
+        assert_eq!(r.meta.source.as_deref(), Some("EW"));
+        assert_eq!(r.meta.dateline.as_deref(), Some("VELGRAD"));
+        let text = "VELGRAD, Dec. 30 - The convoy left on Monday.\n";
+        let r = n.normalize(&raw_at(text, "2032-01-02")).unwrap();
+        assert_eq!(day_of(&r), "2031-12-30");
+        let text = "PARIS, 2 October 2031 (EW) - The talks ended.\n";
+        let r = n.normalize(&raw_at(text, "2034-05-05")).unwrap();
+        assert_eq!(day_of(&r), "2031-10-02");
+        assert_eq!(r.sentences[0].text, "The talks ended.");
+        // No day in the dateline, or one no calendar has: the file's time.
+        for text in [
+            "VELGRAD (EW) - The convoy left.\n",
+            "VELGRAD, Feb 30 - The convoy left.\n",
+        ] {
+            let r = n.normalize(&raw_at(text, "2031-03-06")).unwrap();
+            assert_eq!(
+                (day_of(&r).as_str(), r.meta.date_origin),
+                ("2031-03-06", "mtime")
+            );
+        }
+        // A header says it first.
+        let text = "date: 2031-03-05\n\nVELGRAD, Mar 4 - The convoy left.\n";
+        let r = n.normalize(&raw_at(text, "2031-03-09")).unwrap();
+        assert_eq!(
+            (day_of(&r).as_str(), r.meta.date_origin),
+            ("2031-03-05", "header")
+        );
+    }
+
+    #[test]
+    fn a_byline_date_line_dates_the_report_and_is_no_sentence() {
+        let n = normalizer();
+        let text = "Convoy leaves Velgrad\n\nBy Ana Ruiz\nUpdated: Oct 4, 2031 09:15 GMT\n\
+            Published on Friday 3 October 2031\nVELGRAD (EW) - The convoy left on Monday.\n";
+        let r = n.normalize(&raw_at(text, "2031-12-01")).unwrap();
+        // The oldest of the dates the file carries: its first publication.
+        assert_eq!(
+            (day_of(&r).as_str(), r.meta.date_origin),
+            ("2031-10-03", "date_line")
+        );
+        let texts: Vec<&str> = r.sentences.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Convoy leaves Velgrad",
+                "By Ana Ruiz",
+                "The convoy left on Monday."
+            ]
+        );
+        assert_eq!(r.meta.dateline.as_deref(), Some("VELGRAD"));
+        // A date line before it leaves "Velgrad: " the line that opens the body.
+        let r = n
+            .normalize(&raw_at(
+                "Published 3 Oct 2031\nVelgrad: The convoy left.\n",
+                "2031-12-01",
+            ))
+            .unwrap();
+        assert_eq!(r.meta.dateline.as_deref(), Some("Velgrad"));
+        assert_eq!(day_of(&r), "2031-10-03");
+        for (line, day) in [
+            ("2031-10-05", "2031-10-05"),
+            ("2031-10-05 14:30 UTC", "2031-10-05"),
+            ("October 5, 2031", "2031-10-05"),
+            ("Posted 5 Oct 2031, 9.15am ET", "2031-10-05"),
+        ] {
+            let r = n
+                .normalize(&raw_at(
+                    &format!("{line}\n\nThe convoy left on Monday.\n"),
+                    "2031-12-01",
+                ))
+                .unwrap();
+            assert_eq!(day_of(&r), day, "{line}");
+            assert_eq!(r.meta.title, None, "{line}");
+            assert_eq!(r.sentences.len(), 1, "{line}");
+        }
+        // A sentence that mentions a day is text: it dates what it tells, not the report.
+        let text = "The talks ended on 3 October 2031.\nThe convoy left.\n";
+        let r = n.normalize(&raw_at(text, "2031-12-01")).unwrap();
+        assert_eq!(
+            (day_of(&r).as_str(), r.meta.date_origin),
+            ("2031-12-01", "mtime")
+        );
     }
 
     #[test]
