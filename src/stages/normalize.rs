@@ -1007,7 +1007,7 @@ fn dateline_date(s: &str, modified: Option<SystemTime>, received: OffsetDateTime
         .min_by_key(|d| (*d - around).whole_days().abs())
 }
 
-fn month_named(word: &str) -> Option<Month> {
+pub(crate) fn month_named(word: &str) -> Option<Month> {
     const MONTHS: [&str; 12] = [
         "january",
         "february",

@@ -76,6 +76,9 @@ struct SentenceContext<'a> {
     si: usize,
     heading: bool,
     doc: &'a DocContext,
+    /// The year the report was published in: a clause set in an earlier year tells of
+    /// another occasion.
+    year: i32,
 }
 
 /// How many words may stand between a verb and its particle ("pull its forces out").
@@ -434,6 +437,7 @@ impl FrameMatcher {
                 si,
                 heading: report.headings.contains(&si),
                 doc: &doc,
+                year: report.published_at.year(),
             };
             self.sentence_claims(
                 &ctx,
@@ -558,6 +562,7 @@ impl FrameMatcher {
                 ));
             }
         }
+        cue_hits.extend(earlier_years(toks, ctx.year));
         // Distances count a multi-word name as one word, so "the withdrawal of troops from
         // Varnholt air base was completed" keeps its cue within the window.
         let mut units = Vec::with_capacity(toks.len());
@@ -1301,6 +1306,36 @@ fn clause_of(boundaries: &[usize], t: usize, n: usize) -> (usize, usize) {
     (start, end)
 }
 
+/// Years before `year` that set the time of their clause: "in 2015", "in late 2024",
+/// "during 2019", "the October 2025 talks" are another occasion than the one reported
+/// (background, as "last year" is). "Since 2019" is not: what began then goes on.
+fn earlier_years<'t>(toks: &[Token<'t>], year: i32) -> Vec<(usize, usize, CueKind, &'t str)> {
+    const SETTING: [&str; 3] = ["in", "during", "throughout"];
+    const PART: [&str; 4] = ["early", "late", "mid", "mid-"];
+    toks.iter()
+        .enumerate()
+        .filter_map(move |(i, t)| {
+            let y: i32 = t.text.parse().ok().filter(|_| t.text.len() == 4)?;
+            if !(1900..year).contains(&y) {
+                return None;
+            }
+            let word = |k: usize| i.checked_sub(k).map(|j| toks[j].text.to_ascii_lowercase());
+            let set = |w: Option<String>| w.is_some_and(|w| SETTING.contains(&w.as_str()));
+            let before = word(1);
+            let month = before
+                .as_deref()
+                .is_some_and(|w| crate::stages::normalize::month_named(w).is_some());
+            let part = before.as_deref().is_some_and(|w| PART.contains(&w));
+            (set(before.clone()) || month || (part && set(word(2)))).then_some((
+                i,
+                i,
+                CueKind::Background,
+                t.text,
+            ))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1309,6 +1344,40 @@ mod tests {
     use crate::stages::normalize::test_report;
 
     /// (trigger, status, cue) of every claim in `text`.
+    #[test]
+    fn a_clause_set_in_an_earlier_year_is_background() {
+        let cfg = Config::embedded().unwrap();
+        let modality = |text: &str| -> Vec<(String, Modality)> {
+            let r = test_report(&cfg, &format!("date: 2031-05-02\n\n{text}\n"));
+            Extractor::new(&cfg.lexicons)
+                .without_sense()
+                .extract(&r)
+                .claims
+                .into_iter()
+                .map(|c| (c.trigger.to_lowercase(), c.modality))
+                .collect()
+        };
+        // The first claim's: the one in the clause the year sets.
+        let background = |text: &str| modality(text)[0].1 == Modality::Background;
+        for text in [
+            "Corvania withdrew its troops from Meltz airfield in 2027.",
+            "Corvanian jets bombed Meltz in late 2029, before the talks.",
+            "During the October 2030 talks, Corvania agreed to withdraw from Meltz.",
+        ] {
+            assert!(!modality(text).is_empty(), "{text}");
+            assert!(background(text), "{text}: {:?}", modality(text));
+        }
+        for text in [
+            "Corvania withdrew its troops from Meltz airfield in May 2031.",
+            "Corvania has deployed troops at Meltz airfield since 2027.",
+            "Corvania will withdraw its troops from Meltz airfield in 2032.",
+            "Corvania withdrew its 2027 contingent from Meltz airfield.",
+        ] {
+            assert!(!modality(text).is_empty(), "{text}");
+            assert!(!background(text), "{text}: {:?}", modality(text));
+        }
+    }
+
     fn claims(text: &str) -> Vec<(String, Option<Status>, Option<String>)> {
         let cfg = Config::embedded().unwrap();
         let r = test_report(&cfg, text);
