@@ -938,6 +938,14 @@ pub struct GrammarConfig {
     /// -ed) is told in the past.
     #[serde(default)]
     pub past_forms: Vec<String>,
+    /// Relative pronouns: what a relative clause says of another noun than the trigger
+    /// ("Assad, who was granted asylum in Russia") gives the trigger no role.
+    #[serde(default)]
+    pub relatives: Vec<String>,
+    /// Prepositions of topic: a place after "talks on the bases at X" is where the bases
+    /// are, not where the talks are.
+    #[serde(default)]
+    pub topics: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1032,7 +1032,7 @@ pub(crate) fn month_named(word: &str) -> Option<Month> {
     Month::try_from(u8::try_from(i + 1).ok()?).ok()
 }
 
-fn is_weekday(word: &str) -> bool {
+pub(crate) fn is_weekday(word: &str) -> bool {
     const DAYS: [&str; 7] = [
         "monday",
         "tuesday",

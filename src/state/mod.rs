@@ -1208,6 +1208,13 @@ impl Situation {
                 if actor_taken {
                     facets.clear();
                 }
+                // A claim about another occasion ("during a previous visit", "in 2015") is
+                // evidence for a development its roles name, never the report's own
+                // development of that kind: it opens none and waits for none.
+                let background = c.modality == Modality::Background;
+                if background && found.is_none() {
+                    continue;
+                }
                 let mut dev_id = match found {
                     Some(id) => id,
                     None if facets.is_empty() => match last_of_kind.get(&c.frame) {
@@ -1293,7 +1300,7 @@ impl Situation {
                         dev_id = known;
                     }
                 }
-                for f in facets {
+                for f in facets.into_iter().filter(|_| !background) {
                     if let std::collections::hash_map::Entry::Vacant(v) = self.facets.entry(f) {
                         self.facets_of
                             .entry(dev_id.clone())
@@ -1302,7 +1309,9 @@ impl Situation {
                         v.insert(dev_id.clone());
                     }
                 }
-                last_of_kind.insert(c.frame.clone(), dev_id.clone());
+                if !background {
+                    last_of_kind.insert(c.frame.clone(), dev_id.clone());
+                }
                 let context = named_in.get(&c.sentence).map_or(&[][..], Vec::as_slice);
                 if !self.attach(&dev_id, claim, context) {
                     continue;

@@ -451,7 +451,8 @@ fn a_claim_that_names_no_place_never_moves_a_development_placed_elsewhere() {
 fn a_report_dated_only_by_its_file_never_disputes_a_dated_one() {
     let done = "source: Tallis Wire\ndate: 2020-05-01\n\nPullout over\n\nKestria completed its withdrawal from Varnholt air base on Friday, officials said.\n";
     let plan = |header: &str| {
-        format!("{header}Pullout ahead\n\nKestria will withdraw its troops from Varnholt air base, officials said.\n")
+        let (header, dateline) = header.split_once('|').unwrap_or((header, ""));
+        format!("{header}Pullout ahead\n\n{dateline}Kestria will withdraw its troops from Varnholt air base, officials said.\n")
     };
     let run = |header: &str| {
         let dir = tempfile::tempdir().unwrap();
@@ -475,5 +476,30 @@ fn a_report_dated_only_by_its_file_never_disputes_a_dated_one() {
     assert_eq!(
         run(""),
         (0, vec!["header".to_string(), "mtime".to_string()])
+    );
+    // A dated dateline dates the report by its text again.
+    assert_eq!(
+        run("|VARNHOLT, May 3, 2020 (MG) - "),
+        (1, vec!["header".to_string(), "dateline".to_string()])
+    );
+}
+
+#[test]
+fn a_claim_about_an_earlier_occasion_opens_no_development() {
+    // The past visit comes first: were it the report's meeting, "the new visit" would join
+    // it and give the 2029 meeting a planned status.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("1.txt"),
+        "source: Tallis Wire\ndate: 2031-05-02\n\nVarn heads abroad\n\n\
+         During a previous visit to Velgrad in 2029, Otto Varn met Ilsa Brandt.\n\
+         The new visit is expected to last two days, officials said.\n",
+    )
+    .unwrap();
+    let (events, snap) = ingest(&[dir.path()]);
+    assert!(
+        of_type(&events, "development.detected").is_empty(),
+        "{:#?}",
+        snap["developments"]
     );
 }

@@ -146,6 +146,10 @@ struct Grammar {
     modals: LowerMap<()>,
     /// Irregular pasts and perfect auxiliaries (regular ones end in -ed).
     past_forms: LowerMap<()>,
+    /// Relative pronouns ("who", "which").
+    relatives: LowerMap<()>,
+    /// Prepositions of topic ("talks on ...").
+    topics: LowerMap<()>,
 }
 
 impl Grammar {
@@ -157,6 +161,8 @@ impl Grammar {
             auxiliaries: set(&g.auxiliaries),
             speech_verbs: set(&g.speech_verbs),
             past_forms: set(&g.past_forms),
+            relatives: set(&g.relatives),
+            topics: set(&g.topics),
             modals: g
                 .auxiliaries
                 .iter()
@@ -1053,6 +1059,18 @@ impl FrameMatcher {
         let frame = &self.frames[fi];
         let location_preps = &self.location_preps[fi];
         let mut roles = Roles::default();
+        // Names in a relative clause about another noun are none of the trigger's roles.
+        let elsewhere = self.relative_clauses(toks, t0, t1);
+        let own = |ids: &[usize]| -> Vec<usize> {
+            ids.iter()
+                .copied()
+                .filter(|&i| {
+                    let mt = tok_at(mentions[i].start);
+                    !elsewhere.iter().any(|&(a, b)| a <= mt && mt < b)
+                })
+                .collect()
+        };
+        let (clause, sentence) = (&own(clause)[..], &own(sentence)[..]);
         let locatable = |m: &Mention| {
             !m.demonym
                 && matches!(
@@ -1104,10 +1122,23 @@ impl FrameMatcher {
                 t0.saturating_sub(mt) + 1
             }
         };
+        // "talks on the future of the bases at X": X is where the topic is. A preposition
+        // of the frame's own is no topic ("the attack on X").
+        let in_topic = |i: &usize| {
+            let mt = tok_at(mentions[*i].start);
+            (t1 + 1..mt).any(|k| {
+                let w = toks[k].text;
+                self.grammar.topics.contains_lower(w)
+                    && !location_preps
+                        .iter()
+                        .any(|p| p.len() == 1 && p[0].eq_ignore_ascii_case(w))
+                    && toks.get(k + 1).is_some_and(|n| !is_time_word(n.text))
+            })
+        };
         let candidates: Vec<usize> = clause
             .iter()
             .copied()
-            .filter(|i| locatable(&mentions[*i]) && !possessive(i))
+            .filter(|i| locatable(&mentions[*i]) && !possessive(i) && !in_topic(i))
             .collect();
         // A name right before a noun trigger is its place: "the Lisk evacuation", "in
         // Harven the withdrawal". One or two lower-case modifiers may stand between ("the
@@ -1285,9 +1316,47 @@ fn clause_words(cues: &CueConfig) -> ClauseWords {
         .collect()
 }
 
+/// A weekday, a month or a number: after "on" these make a time, not a topic.
+fn is_time_word(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_digit())
+        || crate::stages::normalize::month_named(word).is_some()
+        || crate::stages::normalize::is_weekday(word)
+}
+
 /// "the", "a" or "an", in any case.
 fn is_article(word: &str) -> bool {
     with_lower(word, |w| matches!(w, "the" | "a" | "an"))
+}
+
+impl FrameMatcher {
+    /// The token ranges of the sentence's relative clauses that say something of another
+    /// noun than the trigger at `t0..=t1`: from the pronoun to the next comma, bracket or
+    /// dash, or the sentence's end. A relative clause right after the trigger ("the
+    /// withdrawal, which began ...") is about it, and one holding it is its own.
+    fn relative_clauses(&self, toks: &[Token<'_>], t0: usize, t1: usize) -> Vec<(usize, usize)> {
+        let ends = |t: &Token<'_>| {
+            matches!(
+                t.text,
+                "," | ";" | ":" | "(" | ")" | "\u{2014}" | "\u{2013}"
+            )
+        };
+        let mut out = Vec::new();
+        for (k, t) in toks.iter().enumerate() {
+            if !self.grammar.relatives.contains_lower(t.text) {
+                continue;
+            }
+            let follows = k == t1 + 1 || (k == t1 + 2 && toks[t1 + 1].text == ",");
+            let end = toks[k + 1..]
+                .iter()
+                .position(ends)
+                .map_or(toks.len(), |p| k + 1 + p);
+            let holds_trigger = k <= t0 && t0 < end;
+            if !(follows || holds_trigger) {
+                out.push((k, end));
+            }
+        }
+        out
+    }
 }
 
 fn clause_of(boundaries: &[usize], t: usize, n: usize) -> (usize, usize) {
@@ -1410,6 +1479,67 @@ mod tests {
             .find(|c| c.trigger.eq_ignore_ascii_case(trigger))
             .unwrap_or_else(|| panic!("no claim on {trigger:?} in {:?}", ex.claims));
         c.location.map(|i| ex.mentions[i].surface.clone())
+    }
+
+    /// The claim on `trigger` in `text`: its actor, location and participants by name.
+    fn roles_named(text: &str, trigger: &str) -> (Option<String>, Option<String>, Vec<String>) {
+        let cfg = Config::embedded().unwrap();
+        let r = test_report(&cfg, text);
+        let ex = Extractor::new(&cfg.lexicons).without_sense().extract(&r);
+        let c = ex
+            .claims
+            .iter()
+            .find(|c| c.trigger.eq_ignore_ascii_case(trigger))
+            .unwrap_or_else(|| panic!("no claim on {trigger:?} in {:?}", ex.claims));
+        let name = |i: usize| ex.mentions[i].surface.clone();
+        (
+            c.actor.map(name),
+            c.location.map(name),
+            c.participants.iter().map(|&i| name(i)).collect(),
+        )
+    }
+
+    #[test]
+    fn a_relative_clause_about_another_noun_gives_the_trigger_no_roles() {
+        let (actor, location, people) = roles_named(
+            "The meeting marks a turning point for Ilsa Brandt, who was granted asylum in \
+             Velgrad after the war.",
+            "meeting",
+        );
+        assert_eq!(location, None);
+        assert!(people.is_empty(), "{people:?}");
+        assert_ne!(actor.as_deref(), Some("Velgrad"));
+        let (actor, _, people) = roles_named(
+            "Otto Varn, who took power after the revolt that toppled Ilsa Brandt, is making \
+             his first visit to Kessa.",
+            "visit",
+        );
+        assert_ne!(actor.as_deref(), Some("Ilsa Brandt"));
+        assert!(!people.iter().any(|p| p == "Ilsa Brandt"), "{people:?}");
+    }
+
+    #[test]
+    fn a_place_after_a_topic_is_the_topics_place() {
+        assert_eq!(
+            location_of(
+                "Officials held talks on the future of the bases at Meltz airfield.",
+                "held talks"
+            ),
+            None
+        );
+        // "on" before a day is time: the place after it is where the talks are.
+        assert_eq!(
+            location_of("Officials held talks on Monday in Velgrad.", "held talks").as_deref(),
+            Some("Velgrad")
+        );
+        assert_eq!(
+            location_of(
+                "Officials held talks in Velgrad on the bases.",
+                "held talks"
+            )
+            .as_deref(),
+            Some("Velgrad")
+        );
     }
 
     #[test]
