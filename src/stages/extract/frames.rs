@@ -629,6 +629,11 @@ impl FrameMatcher {
             if form == Form::Past && adjectival(t0, t1) {
                 continue;
             }
+            // "a sign of plans": a verb the lexicon has no noun for, used as a noun, names
+            // something else than the happening ("sign" the verb, "a sign" the omen).
+            if form == Form::Base && t0 == t1 && t0 > 0 && is_article(toks[t0 - 1].text) {
+                continue;
+            }
             let frame = &self.frames[fi];
             // "a statement released by the Kremlin", "released a video": the thing acted on
             // says it is another happening than the frame's.
@@ -1728,5 +1733,18 @@ mod clause_tests {
         let ex = extraction("Kestria said it would pull out of Lisk.");
         let c = ex.claims.first().expect("a claim");
         assert!(!c.place_unknown && c.location.is_some(), "{c:?}");
+    }
+
+    #[test]
+    fn a_verb_used_as_a_noun_is_no_trigger() {
+        let triggers = |text: &str| -> Vec<String> {
+            extraction(text)
+                .claims
+                .into_iter()
+                .map(|c| c.trigger.to_lowercase())
+                .collect()
+        };
+        assert!(triggers("The move was a sign of plans to stay in Velgrad.").is_empty());
+        assert!(triggers("Velgrad and Kessa will sign the water accord.").contains(&"sign".into()));
     }
 }
