@@ -946,6 +946,10 @@ pub struct GrammarConfig {
     /// are, not where the talks are.
     #[serde(default)]
     pub topics: Vec<String>,
+    /// Phrases that open an attribution ("according to sources at X,"): its names say who
+    /// tells, not where or by whom it happens.
+    #[serde(default)]
+    pub attributions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -150,6 +150,8 @@ struct Grammar {
     relatives: LowerMap<()>,
     /// Prepositions of topic ("talks on ...").
     topics: LowerMap<()>,
+    /// Phrases opening an attribution, as lower-case words ("according to").
+    attributions: Vec<Vec<String>>,
 }
 
 impl Grammar {
@@ -163,6 +165,11 @@ impl Grammar {
             past_forms: set(&g.past_forms),
             relatives: set(&g.relatives),
             topics: set(&g.topics),
+            attributions: g
+                .attributions
+                .iter()
+                .map(|p| p.split_whitespace().map(str::to_lowercase).collect())
+                .collect(),
             modals: g
                 .auxiliaries
                 .iter()
@@ -1064,7 +1071,8 @@ impl FrameMatcher {
         let frame = &self.frames[fi];
         let location_preps = &self.location_preps[fi];
         let mut roles = Roles::default();
-        // Names in a relative clause about another noun are none of the trigger's roles.
+        // Names in a relative clause about another noun, or in an attribution, are none of
+        // the trigger's roles.
         let elsewhere = self.relative_clauses(toks, t0, t1);
         let own = |ids: &[usize]| -> Vec<usize> {
             ids.iter()
@@ -1335,9 +1343,10 @@ fn is_article(word: &str) -> bool {
 
 impl FrameMatcher {
     /// The token ranges of the sentence's relative clauses that say something of another
-    /// noun than the trigger at `t0..=t1`: from the pronoun to the next comma, bracket or
-    /// dash, or the sentence's end. A relative clause right after the trigger ("the
-    /// withdrawal, which began ...") is about it, and one holding it is its own.
+    /// noun than the trigger at `t0..=t1`, and of its attributions ("according to ..."):
+    /// from the pronoun or phrase to the next comma, bracket or dash, or the sentence's
+    /// end. A relative clause right after the trigger ("the withdrawal, which began ...")
+    /// is about it, and one holding it is its own.
     fn relative_clauses(&self, toks: &[Token<'_>], t0: usize, t1: usize) -> Vec<(usize, usize)> {
         let ends = |t: &Token<'_>| {
             matches!(
@@ -1347,10 +1356,18 @@ impl FrameMatcher {
         };
         let mut out = Vec::new();
         for (k, t) in toks.iter().enumerate() {
-            if !self.grammar.relatives.contains_lower(t.text) {
+            let attribution = self.grammar.attributions.iter().any(|words| {
+                words.len() <= toks.len() - k
+                    && words
+                        .iter()
+                        .zip(&toks[k..])
+                        .all(|(w, t)| t.text.eq_ignore_ascii_case(w))
+            });
+            if !attribution && !self.grammar.relatives.contains_lower(t.text) {
                 continue;
             }
-            let follows = k == t1 + 1 || (k == t1 + 2 && toks[t1 + 1].text == ",");
+            let follows =
+                !attribution && (k == t1 + 1 || (k == t1 + 2 && toks[t1 + 1].text == ","));
             let end = toks[k + 1..]
                 .iter()
                 .position(ends)
@@ -1521,6 +1538,13 @@ mod tests {
         );
         assert_ne!(actor.as_deref(), Some("Ilsa Brandt"));
         assert!(!people.iter().any(|p| p == "Ilsa Brandt"), "{people:?}");
+        // An attribution tells who speaks, not where it happens.
+        let (actor, location, _) = roles_named(
+            "According to sources at the airbase in Meltz, some of the withdrawing troops \
+             went home.",
+            "withdrawing",
+        );
+        assert_eq!((actor, location), (None, None));
     }
 
     #[test]
