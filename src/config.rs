@@ -893,6 +893,10 @@ pub struct CueConfig {
     /// Words that, a few words before a durative frame's noun, say it is in force.
     #[serde(default)]
     pub in_force: Vec<String>,
+    /// Verbs of a durative state's end: one still ahead ("set to expire") says it is in
+    /// force.
+    #[serde(default)]
+    pub ending: Vec<String>,
     pub negation: NegationConfig,
     pub hedges: WordList,
     pub background: WordList,

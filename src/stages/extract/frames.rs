@@ -111,6 +111,8 @@ pub struct FrameMatcher {
     future_words: Vec<String>,
     past_words: Vec<String>,
     in_force: Vec<String>,
+    /// Verbs of a durative state's end, lower-cased ("expire").
+    ending: Vec<String>,
     grammar: Grammar,
     /// The learned sense filter.
     sense: Option<(Arc<LinearModel>, sense::Knowledge)>,
@@ -331,6 +333,7 @@ impl FrameMatcher {
                 .map(|w| w.to_lowercase())
                 .collect(),
             in_force: cues.in_force.iter().map(|w| w.to_lowercase()).collect(),
+            ending: cues.ending.iter().map(|w| w.to_lowercase()).collect(),
             grammar: Grammar::new(&cues.grammar),
             location_preps: frames
                 .iter()
@@ -708,6 +711,13 @@ impl FrameMatcher {
                     cue = Some(word);
                 }
             }
+            // "a truce set to expire next month": its end is ahead, so it is in force.
+            if frame.durative && status == Some(Status::Planned) {
+                if let Some(end) = self.end_ahead(toks, clause, t1) {
+                    status = Some(Status::Underway);
+                    cue = Some(end);
+                }
+            }
             // "after signing the accord": done, unless the sentence looks ahead first.
             let after_word = t0.checked_sub(1).and_then(|p| toks.get(p)).filter(|t| {
                 self.past_words
@@ -849,6 +859,22 @@ impl FrameMatcher {
             }
         }
         None
+    }
+
+    /// An `ending` verb after "to" or a modal in the clause, past the trigger ending at
+    /// `t1`: "set to expire", "will end". Returns the two words.
+    fn end_ahead(&self, toks: &[Token<'_>], clause: (usize, usize), t1: usize) -> Option<String> {
+        (t1 + 2..clause.1.min(toks.len())).find_map(|k| {
+            let before = toks[k - 1].text;
+            let governed =
+                before.eq_ignore_ascii_case("to") || self.grammar.modals.contains_lower(before);
+            (governed
+                && self
+                    .ending
+                    .iter()
+                    .any(|w| toks[k].text.eq_ignore_ascii_case(w)))
+            .then(|| format!("{} {}", before, toks[k].text).to_lowercase())
+        })
     }
 
     /// An `in_force` word at most six tokens before the noun at `t0` (a hyphen counts), with only
@@ -1637,6 +1663,17 @@ mod tests {
         assert_eq!(
             status_of("Aid trucks moved under cover of a truce in Lisk.", "truce"),
             None
+        );
+        // An end ahead says it holds now; a start ahead does not.
+        for text in [
+            "A two-week truce in Lisk is set to expire next month.",
+            "The truce in Lisk will end on Friday.",
+        ] {
+            assert_eq!(status_of(text, "truce"), Some(Status::Underway), "{text}");
+        }
+        assert_eq!(
+            status_of("A truce in Lisk is set to begin on Friday.", "truce"),
+            Some(Status::Planned)
         );
     }
 
