@@ -81,6 +81,9 @@ struct SentenceContext<'a> {
     year: i32,
 }
 
+/// How far before a trigger a facility of its clause may stand to be its place, in tokens.
+const FACILITY_BEFORE: usize = 6;
+
 /// How many words may stand between a verb and its particle ("pull its forces out").
 const PARTICLE_GAP: usize = 4;
 
@@ -1215,10 +1218,13 @@ impl FrameMatcher {
         });
         let mut strong = loc.is_some();
         if loc.is_none() {
+            // A facility far before the trigger is where something else is ("the monitors
+            // at the airport leave a region defined by a ceasefire").
             loc = candidates
                 .iter()
                 .copied()
                 .filter(|i| mentions[*i].kind == EntityKind::Facility)
+                .filter(|i| tok_at(mentions[*i].start) > t1 || distance(i) <= FACILITY_BEFORE)
                 .min_by_key(distance);
             strong = loc.is_some();
         }
@@ -1571,6 +1577,22 @@ mod tests {
             "withdrawing",
         );
         assert_eq!((actor, location), (None, None));
+    }
+
+    #[test]
+    fn a_facility_far_before_the_trigger_is_not_its_place() {
+        assert_eq!(
+            location_of(
+                "The departure of the monitors from Meltz airfield leaves a region defined by \
+                 a shaky truce.",
+                "truce"
+            ),
+            None
+        );
+        assert_eq!(
+            location_of("At Meltz airfield a truce holds.", "truce").as_deref(),
+            Some("Meltz airfield")
+        );
     }
 
     #[test]
