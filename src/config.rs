@@ -921,6 +921,10 @@ pub struct ClauseConfig {
     /// accord"), unless the sentence speaks of the future before them.
     #[serde(default)]
     pub past: Vec<String>,
+    /// Words that open a clause set at the time of the one before ("..., when he met"): a
+    /// time shift there carries over.
+    #[serde(default)]
+    pub same_time: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -954,6 +958,16 @@ pub struct GrammarConfig {
     /// tells, not where or by whom it happens.
     #[serde(default)]
     pub attributions: Vec<String>,
+    /// Words that say a noun's happening is absent ("ended without a deal").
+    #[serde(default)]
+    pub absence: Vec<String>,
+    /// Prepositions that make "end of ..." a time ("by the end of the year").
+    #[serde(default)]
+    pub deadlines: Vec<String>,
+    /// Before a plural noun, the first of several: what happens to them is under way
+    /// ("the first hostages were freed").
+    #[serde(default)]
+    pub firsts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

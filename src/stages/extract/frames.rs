@@ -112,6 +112,7 @@ pub struct FrameMatcher {
     negation_map: HashMap<Status, Status>,
     clause_words: ClauseWords,
     future_words: Vec<String>,
+    same_time_words: Vec<String>,
     past_words: Vec<String>,
     in_force: Vec<String>,
     /// Verbs of a durative state's end, lower-cased ("expire").
@@ -157,6 +158,12 @@ struct Grammar {
     topics: LowerMap<()>,
     /// Phrases opening an attribution, as lower-case words ("according to").
     attributions: Vec<Vec<String>>,
+    /// Words before a noun that say its happening is absent ("without").
+    absence: LowerMap<()>,
+    /// Prepositions that make "end of ..." a time ("by").
+    deadlines: LowerMap<()>,
+    /// "first", "initial": before a plural noun, the first of several.
+    firsts: LowerMap<()>,
 }
 
 impl Grammar {
@@ -170,6 +177,9 @@ impl Grammar {
             past_forms: set(&g.past_forms),
             relatives: set(&g.relatives),
             topics: set(&g.topics),
+            absence: set(&g.absence),
+            deadlines: set(&g.deadlines),
+            firsts: set(&g.firsts),
             attributions: g
                 .attributions
                 .iter()
@@ -332,6 +342,12 @@ impl FrameMatcher {
             future_words: cues
                 .clauses
                 .future
+                .iter()
+                .map(|w| w.to_lowercase())
+                .collect(),
+            same_time_words: cues
+                .clauses
+                .same_time
                 .iter()
                 .map(|w| w.to_lowercase())
                 .collect(),
@@ -582,6 +598,44 @@ impl FrameMatcher {
             }
         }
         cue_hits.extend(earlier_years(toks, ctx.year));
+        // "the first (200) hostages": the first of several, so under way.
+        for (i, t) in toks.iter().enumerate() {
+            if !self.grammar.firsts.contains_lower(t.text) {
+                continue;
+            }
+            let mut n = i + 1;
+            if toks.get(n).is_some_and(|t| t.kind == TokenKind::Number) {
+                n += 1;
+            }
+            let plural = toks.get(n).is_some_and(|t| {
+                t.kind == TokenKind::Word
+                    && !t.is_capitalized()
+                    && t.text.len() > 3
+                    && t.text.ends_with('s')
+                    && !t.text.ends_with("ss")
+            });
+            if plural {
+                cue_hits.push((
+                    i,
+                    n,
+                    CueKind::Status(Status::Underway),
+                    &text[t.start..toks[n].end],
+                ));
+            }
+        }
+        // "out by the end of 2023": a time, not the end of anything said here.
+        cue_hits.retain(|&(s, e, k, _)| {
+            let mut p = s;
+            while p > 0 && is_article(toks[p - 1].text) {
+                p -= 1;
+            }
+            !(matches!(k, CueKind::Status(_))
+                && p > 0
+                && self.grammar.deadlines.contains_lower(toks[p - 1].text)
+                && toks
+                    .get(e + 1)
+                    .is_some_and(|t| t.text.eq_ignore_ascii_case("of")))
+        });
         // Distances count a multi-word name as one word, so "the withdrawal of troops from
         // Varnholt air base was completed" keeps its cue within the window.
         let mut units = Vec::with_capacity(toks.len());
@@ -640,6 +694,17 @@ impl FrameMatcher {
         ) in triggers.iter().enumerate()
         {
             if form == Form::Past && adjectival(t0, t1) {
+                continue;
+            }
+            // "ended without a deal": no deal.
+            let mut p = t0;
+            while p > 0 && is_article(toks[p - 1].text) {
+                p -= 1;
+            }
+            if matches!(form, Form::Noun | Form::NounOrProgressive)
+                && p > 0
+                && self.grammar.absence.contains_lower(toks[p - 1].text)
+            {
                 continue;
             }
             // "a sign of plans": a verb the lexicon has no noun for, used as a noun, names
@@ -984,9 +1049,17 @@ impl FrameMatcher {
         // Aux "be" right before an -ing form makes it progressive ("is meeting").
         let be_before = t0 > 0 && self.grammar.be_forms.contains_lower(toks[t0 - 1].text);
         let to_before = t0 > 0 && toks[t0 - 1].text.eq_ignore_ascii_case("to");
+        // "the pact is to be signed", "a force to be deployed": a participle after "to be"
+        // is still ahead.
+        let to_be_before = t0 > 1
+            && toks[t0 - 1].text.eq_ignore_ascii_case("be")
+            && toks[t0 - 2].text.eq_ignore_ascii_case("to");
         let (mut status, mut cue, resumption, anchor) = match best {
             Some((_, _, st, res, txt, s)) => (Some(st), Some(txt.to_lowercase()), res, s),
             None => match form {
+                Form::Past if to_be_before => {
+                    (Some(Status::Planned), Some("to be".to_string()), false, t0)
+                }
                 Form::Past => (
                     Some(Status::Completed),
                     Some("form:past".to_string()),
@@ -1056,9 +1129,14 @@ impl FrameMatcher {
             || cues.iter().any(|&(s, e, k, _)| {
                 k == CueKind::Hedge && in_clause(s, e) && dist(s, e) <= self.window
             });
-        let background = cues
-            .iter()
-            .any(|&(s, e, k, _)| k == CueKind::Background && in_clause(s, e));
+        let same_time = toks.get(clause.0).is_some_and(|t| {
+            self.same_time_words
+                .iter()
+                .any(|w| t.text.eq_ignore_ascii_case(w))
+        });
+        let background = cues.iter().any(|&(s, e, k, _)| {
+            k == CueKind::Background && (in_clause(s, e) || (same_time && e < clause.0))
+        });
         // A clause opened by "before"/"until" tells of something still ahead.
         let future = toks.get(clause.0).is_some_and(|t| {
             self.future_words
@@ -1829,5 +1907,77 @@ mod clause_tests {
         };
         assert!(triggers("The move was a sign of plans to stay in Velgrad.").is_empty());
         assert!(triggers("Velgrad and Kessa will sign the water accord.").contains(&"sign".into()));
+    }
+
+    #[test]
+    fn a_participle_after_to_be_is_ahead() {
+        assert_eq!(
+            status_of("The pact is to be signed on Friday in Velgrad.", "signed"),
+            Some(Status::Planned)
+        );
+        assert_eq!(
+            status_of("The pact was signed on Friday in Velgrad.", "signed"),
+            Some(Status::Completed)
+        );
+    }
+
+    #[test]
+    fn a_happening_said_to_be_absent_is_no_claim() {
+        let ex = extraction("The first round of talks in Velgrad ended without a deal.");
+        assert!(
+            !ex.claims.iter().any(|c| c.trigger == "deal"),
+            "{:?}",
+            ex.claims
+        );
+    }
+
+    #[test]
+    fn the_end_of_a_period_is_a_time_not_a_status() {
+        assert_eq!(
+            status_of(
+                "Kestria to withdraw its troops from Lisk by the end of 2031.",
+                "withdraw"
+            ),
+            Some(Status::Planned)
+        );
+        assert_eq!(
+            status_of(
+                "The Kestrian withdrawal from Lisk came to an end on Friday.",
+                "withdrawal"
+            ),
+            Some(Status::Completed)
+        );
+    }
+
+    #[test]
+    fn a_clause_opened_by_when_keeps_the_time_of_the_clause_before() {
+        let ex = extraction("Varn last visited Kessa in 2019, when he met Ilsa Brandt in Velgrad.");
+        let met = ex
+            .claims
+            .iter()
+            .find(|c| c.trigger == "met")
+            .expect("a claim on met");
+        assert_eq!(met.modality, Modality::Background);
+        let ex = extraction("Varn arrived in Kessa on Friday, when he met Ilsa Brandt in Velgrad.");
+        let met = ex
+            .claims
+            .iter()
+            .find(|c| c.trigger == "met")
+            .expect("a claim on met");
+        assert_eq!(met.modality, Modality::Asserted);
+    }
+
+    #[test]
+    fn the_first_of_several_is_under_way() {
+        for (text, trigger) in [
+            ("The first hostages were freed in Lisk on Friday.", "freed"),
+            ("The first 200 troops withdrew from Lisk.", "withdrew"),
+        ] {
+            assert_eq!(status_of(text, trigger), Some(Status::Underway), "{text}");
+        }
+        assert_eq!(
+            status_of("The last troops withdrew from Lisk.", "withdrew"),
+            Some(Status::Completed)
+        );
     }
 }
