@@ -657,9 +657,14 @@ impl FrameMatcher {
         let adjectival = |s: usize, e: usize| {
             s > 0
                 && is_article(toks[s - 1].text)
-                && triggers
-                    .iter()
-                    .any(|o| o.t0 == e + 1 && o.form == Form::Noun)
+                && triggers.iter().any(|o| {
+                    o.form == Form::Noun
+                        && o.t0 > e
+                        && o.t0 - e <= 3
+                        && toks[e + 1..o.t0]
+                            .iter()
+                            .all(|t| t.kind == TokenKind::Word && !t.is_capitalized())
+                })
         };
         cue_hits.retain(|&(s, e, k, _)| !matches!(k, CueKind::Status(_)) || !adjectival(s, e));
         // A status cue belongs to the nearest trigger of its clause (the one before it on a
@@ -1928,6 +1933,20 @@ mod clause_tests {
             !ex.claims.iter().any(|c| c.trigger == "deal"),
             "{:?}",
             ex.claims
+        );
+        let ex = extraction("An official said there would be no truce in Lisk on Friday.");
+        assert!(ex.claims.is_empty(), "{:?}", ex.claims);
+    }
+
+    #[test]
+    fn a_status_word_before_a_noun_trigger_describes_it() {
+        // "a complete withdrawal" is a whole one, not one that is over.
+        assert_eq!(
+            status_of(
+                "Kestria decided on a complete military withdrawal from Lisk.",
+                "withdrawal"
+            ),
+            None
         );
     }
 
