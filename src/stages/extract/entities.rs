@@ -441,6 +441,7 @@ impl EntityRecognizer {
 
     fn sentence_mentions(&self, si: usize, text: &str, toks: &[Token<'_>], out: &mut Vec<Mention>) {
         let mut covered = vec![false; toks.len()];
+        let gazetteer_from = out.len();
         for m in self.gazetteer.find_iter(text) {
             let (start, end) = (m.start(), m.end());
             // Tokens are in text order and do not overlap: those inside the match are a run.
@@ -454,6 +455,7 @@ impl EntityRecognizer {
             }
             out.push(self.gazetteer_mention(si, text, start, end, m.pattern().as_usize()));
         }
+        self.cover_known_compounds(toks, &mut covered, &out[gazetteer_from..]);
         // The first word token of the sentence (after opening quotes).
         let opener = toks.iter().position(|t| t.kind == TokenKind::Word);
         let mut i = 0;
@@ -569,6 +571,27 @@ impl EntityRecognizer {
                     m.weight = 5;
                 }
             }
+        }
+    }
+
+    /// Marks as covered the hyphenated words made only of gazetteer names ("Turkey-Russia
+    /// talks"): each part is a mention of its own already, and the
+    /// compound names a relation between them, not a third entity.
+    fn cover_known_compounds(&self, toks: &[Token<'_>], covered: &mut [bool], known: &[Mention]) {
+        if known.is_empty() {
+            return;
+        }
+        for (t, c) in toks.iter().zip(covered.iter_mut()) {
+            if *c || t.kind != TokenKind::Word || !t.text.contains('-') {
+                continue;
+            }
+            let mut at = t.start;
+            let all_known = t.text.split('-').all(|part| {
+                let (a, b) = (at, at + part.len());
+                at = b + 1;
+                part.is_empty() || known.iter().any(|m| m.start <= a && b <= m.end)
+            });
+            *c = all_known;
         }
     }
 
@@ -1478,5 +1501,16 @@ mod tests {
         merged.finish(&mut out);
         let left: Vec<&str> = out.iter().map(|m| m.surface.as_str()).collect();
         assert_eq!(left, ["A", "C", "E"]);
+    }
+
+    #[test]
+    fn a_compound_of_known_names_is_no_name_of_its_own() {
+        let ms = mentions("Officials said the Turkey-Russia talks on the corridor resumed.");
+        assert!(ms.iter().all(|m| m.surface != "Turkey-Russia"), "{ms:#?}");
+        assert!(find(&ms, "Turkey").gazetteer.is_some());
+        assert!(find(&ms, "Russia").gazetteer.is_some());
+        // A part the gazetteer does not know keeps the compound a name.
+        let ms = mentions("Officials said the Turkey-Velmar talks on the corridor resumed.");
+        assert!(ms.iter().any(|m| m.surface == "Turkey-Velmar"), "{ms:#?}");
     }
 }
