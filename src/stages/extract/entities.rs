@@ -386,7 +386,13 @@ impl EntityRecognizer {
                     return;
                 }
                 let within = start >= m.start && end <= m.end;
-                if !within || (start == m.start && end == m.end) {
+                // "The National" to the rules, "National" to the tagger: the same name.
+                let same = end == m.end
+                    && (start == m.start
+                        || text.get(m.start..start).is_some_and(|lead| {
+                            self.articles.iter().any(|a| eq_lower(lead.trim_end(), a))
+                        }));
+                if !within || same {
                     // The same words, or others than the rules took: the rules' words (their
                     // stopwords and connectors know where names end) with the tagger's type;
                     // a facility the rules found by its head stays one.
@@ -481,11 +487,23 @@ impl EntityRecognizer {
                 }
                 continue;
             }
-            if self.lower_classes(toks[i].text) & STOPWORD != 0 {
+            // "told The National", "in The Hague": mid-sentence, a capitalised article
+            // belongs to the name after it (an outlet, a city); the key drops it.
+            let article = i > 0
+                && Some(i) != opener
+                && toks[i - 1].kind == TokenKind::Word
+                && toks[i].text == "The"
+                && toks.get(i + 1).is_some_and(|t| {
+                    !covered[i + 1]
+                        && self.is_name_word(t)
+                        && self.lower_classes(t.text) & STOPWORD == 0
+                        && !self.is_title_start(toks, i + 1)
+                });
+            if self.lower_classes(toks[i].text) & STOPWORD != 0 && !article {
                 i += 1;
                 continue;
             }
-            let end = self.span_end(toks, &covered, i);
+            let end = self.span_end(toks, &covered, i + usize::from(article));
             // A lower-case title right before the name ("correspondent Dilan Barzan").
             let titled = i > 0 && self.title_ending_at(toks, i);
             let hint = if titled {
@@ -1512,5 +1530,20 @@ mod tests {
         // A part the gazetteer does not know keeps the compound a name.
         let ms = mentions("Officials said the Turkey-Velmar talks on the corridor resumed.");
         assert!(ms.iter().any(|m| m.surface == "Turkey-Velmar"), "{ms:#?}");
+    }
+
+    #[test]
+    fn a_capitalised_article_mid_sentence_belongs_to_the_name() {
+        let ms = mentions("Two officials told The Courier that the convoy had left.");
+        let m = find(&ms, "The Courier");
+        assert_eq!(m.kind, EntityKind::Organization, "{ms:#?}");
+        assert_eq!(
+            m.key,
+            find(&mentions("The Courier said so."), "Courier").key
+        );
+        assert!(ms.iter().all(|m| m.surface != "Courier"), "{ms:#?}");
+        // Opening the sentence, it is only an article.
+        let ms = mentions("The Courier reported that the convoy had left.");
+        assert!(ms.iter().any(|m| m.surface == "Courier"), "{ms:#?}");
     }
 }
