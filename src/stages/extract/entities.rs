@@ -238,7 +238,11 @@ impl EntityRecognizer {
             .map(|d| self.keyer.key(d))
             .filter(|k| !k.is_empty())
             .unwrap_or_else(|| format!("report-{}", report.id));
-        for m in mentions.iter_mut().filter(|m| m.key.contains(DESCRIBED)) {
+        // (One the text places already, "the main hospital in Lisk", is keyed by that place.)
+        for m in mentions
+            .iter_mut()
+            .filter(|m| m.key.contains(DESCRIBED) && !m.key.contains('@'))
+        {
             m.key = format!("{}@{scope}", m.key);
         }
         if let Some(d) = &report.meta.dateline {
@@ -671,14 +675,28 @@ impl EntityRecognizer {
             if !taken(start, stop, out) {
                 let keep = if n > 1 { n } else { 2 };
                 let words: Vec<&str> = toks[end - keep..end].iter().map(|t| t.text).collect();
+                let mut key = format!("{group}{DESCRIBED}{}", words.join("-"));
+                let (mut stop, mut weight) = (stop, 3);
+                // "the naval facility in Velmar" is Velmar's naval facility: the place
+                // names it. With no modifier it is the facility "Velmar naval facility";
+                // with one ("the main hospital in Lisk") it is that hospital of Lisk.
+                if let Some(place) = self.place_after_in(si, toks, end, out) {
+                    if end - n == first {
+                        key = format!("{group}:{}", place.key);
+                        weight = 6;
+                    } else {
+                        key = format!("{key}@{}", place.key);
+                    }
+                    stop = place.end;
+                }
                 out.push(Mention {
                     sentence: si,
                     start,
                     end: stop,
                     surface: text[start..stop].to_string(),
                     kind: EntityKind::Facility,
-                    weight: 3,
-                    key: format!("{group}{DESCRIBED}{}", words.join("-")),
+                    weight,
+                    key,
                     gazetteer: None,
                     demonym: false,
                     link: None,
@@ -686,6 +704,28 @@ impl EntityRecognizer {
             }
             ti = end;
         }
+    }
+
+    /// The place named by "in" right at token `at` ("... in Velmar"), among the sentence's
+    /// mentions found so far.
+    fn place_after_in<'m>(
+        &self,
+        si: usize,
+        toks: &[Token<'_>],
+        at: usize,
+        found: &'m [Mention],
+    ) -> Option<&'m Mention> {
+        if !toks.get(at).is_some_and(|t| t.text == "in") {
+            return None;
+        }
+        let name = toks.get(at + 1)?;
+        found.iter().rev().find(|m| {
+            m.sentence == si
+                && m.start == name.start
+                && m.kind == EntityKind::Place
+                && !m.demonym
+                && !m.key.is_empty()
+        })
     }
 
     /// Adds the span `toks[i..end]` (plus any head word after it) as a mention.
@@ -1545,5 +1585,43 @@ mod tests {
         // Opening the sentence, it is only an article.
         let ms = mentions("The Courier reported that the convoy had left.");
         assert!(ms.iter().any(|m| m.surface == "Courier"), "{ms:#?}");
+    }
+
+    #[test]
+    fn a_described_facility_in_a_named_place_is_that_place_s() {
+        let key = |text: &str, surface: &str| find(&mentions(text), surface).key.clone();
+        let bare = key(
+            "LISK - Crews left the naval facility in Velmar on Monday.",
+            "naval facility in Velmar",
+        );
+        assert_eq!(
+            bare,
+            key(
+                "LISK - Crews left the Velmar naval facility on Monday.",
+                "Velmar naval facility"
+            )
+        );
+        // A modifier keeps it apart from the place's other hospitals, in any dateline.
+        let main = key(
+            "LISK - Shells hit the main hospital in Velmar on Monday.",
+            "main hospital in Velmar",
+        );
+        assert_eq!(
+            main,
+            key(
+                "ORAVEN - Shells hit the main hospital in Velmar on Monday.",
+                "main hospital in Velmar"
+            )
+        );
+        assert_ne!(
+            main,
+            key(
+                "LISK - Shells hit the military hospital in Velmar on Monday.",
+                "military hospital in Velmar"
+            )
+        );
+        // Without a place it stays a description of the dateline's facility.
+        let ms = mentions("LISK - Crews left the naval facility on Monday.");
+        assert_eq!(find(&ms, "naval facility").kind, EntityKind::Facility);
     }
 }
