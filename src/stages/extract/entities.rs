@@ -59,6 +59,8 @@ pub struct EntityRecognizer {
     /// Facility heads by their first and by their last word, in `facility_heads` order.
     facilities_by_first: LowerMap<Vec<usize>>,
     facilities_by_last: LowerMap<Vec<usize>>,
+    /// WordNet's nouns (`word-classes.tsv`): a capitalised word before one is a modifier.
+    nouns: Arc<crate::config::WordClasses>,
     /// The trained tagger; `None` for the rules alone (`eval-ner --recognizer rules`).
     ner: Option<Arc<NerModel>>,
     ner_tokenizer: Tokenizer,
@@ -189,6 +191,7 @@ impl EntityRecognizer {
             facility_heads,
             facilities_by_first,
             facilities_by_last,
+            nouns: Arc::clone(&lex.word_classes),
             ner: None,
             ner_tokenizer: Tokenizer::new(&n.sentences.abbreviations),
             ner_buffers: Mutex::new(Vec::new()),
@@ -316,6 +319,7 @@ impl EntityRecognizer {
             .unwrap_or_else(PoisonError::into_inner)
             .push(tagger.into_buffers());
         let mut merged = Merged::new(out, report.sentences.len());
+        let mut modifiers: HashSet<String> = HashSet::new();
         for ((&si, offsets), found) in body.iter().zip(&spans).zip(&entities) {
             if found.is_empty() {
                 continue;
@@ -332,10 +336,64 @@ impl EntityRecognizer {
                     continue;
                 };
                 let toks = toks.sentence(si);
+                if e.ty == NerType::Misc {
+                    if let Some(k) = self.misc_modifier(si, toks, start, end, out, &merged) {
+                        merged.remove(k);
+                        modifiers.insert(out[k].key.clone());
+                    }
+                    continue;
+                }
                 self.merge_model_name(si, text, toks, start, end, e.ty, out, &mut merged);
             }
         }
         merged.finish(out);
+        // An adjective in one sentence is one in the others ("Kurdish and Arab units").
+        if !modifiers.is_empty() {
+            out.retain(|m| !(untyped(m) && modifiers.contains(&m.key)));
+        }
+    }
+
+    /// The rules' mention the tagger reads as a MISC adjective: one capitalised word the
+    /// rules left untyped, in front of a noun ("Kurdish authorities", "Western powers",
+    /// "European and regional partners"). Such a word names a people, a creed or a region
+    /// only to describe something else, and is no entity; a demonym the gazetteer knows
+    /// ("Russian troops") stays the country's mention. A word ending in -s may be a plural
+    /// noun, a group that acts ("Kurds said"), and is left alone.
+    fn misc_modifier(
+        &self,
+        si: usize,
+        toks: &[Token<'_>],
+        start: usize,
+        end: usize,
+        out: &[Mention],
+        merged: &Merged,
+    ) -> Option<usize> {
+        let i = toks.iter().position(|t| t.start == start && t.end == end)?;
+        if toks[i].text.ends_with('s') {
+            return None;
+        }
+        let k = merged
+            .of_sentence(si, out.len())
+            .find(|&k| out[k].start == start && out[k].end == end)?;
+        if !untyped(&out[k]) {
+            return None;
+        }
+        // Lower-case words after it, through a coordination, up to a noun.
+        const LOOK: usize = 3;
+        for t in toks.iter().skip(i + 1).take(LOOK) {
+            let lower = t.kind == TokenKind::Word && !t.is_capitalized();
+            let coordination = t.text == "," || t.text == "and" || t.text == "or";
+            if coordination {
+                continue;
+            }
+            if !lower || self.lower_classes(t.text) & STOPWORD != 0 {
+                return None;
+            }
+            if self.nouns.of(t.text).is_some() {
+                return Some(k);
+            }
+        }
+        None
     }
 
     /// Merges one name the tagger found at `text[start..end]` (see `model_mentions`).
@@ -355,6 +413,7 @@ impl EntityRecognizer {
             NerType::Per => EntityKind::Person,
             NerType::Loc => EntityKind::Place,
             NerType::Org => EntityKind::Organization,
+            // Events, nationalities, products: no entity kind (see `misc_modifier`).
             NerType::Misc => return,
         };
         // The rule tokens the name covers ("U.S." is "U.S" and "." to the rules), without
@@ -1283,6 +1342,16 @@ impl Merged {
     }
 }
 
+/// A mention only the rules found, and could not type: no gazetteer name, demonym, title,
+/// head word or tagger's type stands behind it.
+fn untyped(m: &Mention) -> bool {
+    m.kind == EntityKind::Other
+        && m.gazetteer.is_none()
+        && !m.demonym
+        && m.weight < MODEL_WEIGHT
+        && !m.key.contains(DESCRIBED)
+}
+
 /// Titles (as lower-case words) indexed by one of their words.
 fn index_titles(
     titles: &[String],
@@ -1623,5 +1692,24 @@ mod tests {
         // Without a place it stays a description of the dateline's facility.
         let ms = mentions("LISK - Crews left the naval facility on Monday.");
         assert_eq!(find(&ms, "naval facility").kind, EntityKind::Facility);
+    }
+
+    #[test]
+    fn a_capitalised_adjective_before_a_noun_is_no_entity() {
+        let ms = mentions(
+            "In Velmar, Kurdish authorities met envoys, urging European and regional \
+             partners to help. Neither Islamist fighters nor Western powers were invited.",
+        );
+        for adjective in ["Kurdish", "European", "Islamist", "Western"] {
+            assert!(
+                ms.iter().all(|m| m.surface != adjective),
+                "{adjective}: {ms:#?}"
+            );
+        }
+        assert!(ms.iter().any(|m| m.surface == "Velmar"), "{ms:#?}");
+        // A demonym the gazetteer knows still stands for its country.
+        let ms = mentions("Officials said Russian troops left the town on Monday.");
+        let r = find(&ms, "Russian");
+        assert!(r.demonym && r.gazetteer.is_some(), "{ms:#?}");
     }
 }
