@@ -231,6 +231,7 @@ impl EntityRecognizer {
         if let Some(model) = &self.ner {
             self.model_mentions(model, report, toks, &mut mentions);
         }
+        drop_common_words(&mut mentions, report.sentences.len(), toks);
         // "The main hospital" of one city is not that of another: a described facility
         // belongs to the place the report is datelined from, or, with no dateline, to the
         // report alone.
@@ -1352,6 +1353,44 @@ fn untyped(m: &Mention) -> bool {
         && !m.key.contains(DESCRIBED)
 }
 
+/// Drops the one-word mentions nothing types that the report also writes in lower case:
+/// "such as Security and military cooperation" beside "security guarantees" capitalises a
+/// common word, which names nothing. A word that ends a longer name of the report (a
+/// surname: "Long" after "Mr Dara Long") or that is typed elsewhere in it is kept.
+fn drop_common_words(mentions: &mut Vec<Mention>, sentences: usize, toks: &SentenceTokens<'_>) {
+    let single = |m: &Mention| untyped(m) && !m.surface.contains([' ', '-', '\'', '.']);
+    if !mentions.iter().any(single) {
+        return;
+    }
+    let mut lower: HashSet<&str> = HashSet::new();
+    for si in 0..sentences {
+        lower.extend(
+            toks.sentence(si)
+                .iter()
+                .filter(|t| t.kind == TokenKind::Word && t.text.starts_with(char::is_lowercase))
+                .map(|t| t.text),
+        );
+    }
+    let mut kept: HashSet<&str> = HashSet::new();
+    for m in mentions
+        .iter()
+        .filter(|m| !untyped(m) || m.key.contains(' '))
+    {
+        kept.insert(m.key.as_str());
+        kept.extend(m.key.rsplit(' ').next());
+    }
+    let drop: Vec<bool> = mentions
+        .iter()
+        .map(|m| {
+            single(m)
+                && !kept.contains(m.key.as_str())
+                && lower.contains(m.surface.to_lowercase().as_str())
+        })
+        .collect();
+    let mut drop = drop.into_iter();
+    mentions.retain(|_| !drop.next().unwrap_or(false));
+}
+
 /// Titles (as lower-case words) indexed by one of their words.
 fn index_titles(
     titles: &[String],
@@ -1711,5 +1750,19 @@ mod tests {
         let ms = mentions("Officials said Russian troops left the town on Monday.");
         let r = find(&ms, "Russian");
         assert!(r.demonym && r.gazetteer.is_some(), "{ms:#?}");
+    }
+
+    #[test]
+    fn a_capitalised_common_word_the_report_writes_in_lower_case_is_no_name() {
+        let text = "Envoys in Velmar discussed Reconstruction and trade. \
+                    The reconstruction of the port will take years, Mr Dara Long said. \
+                    It was a long day, Long added.";
+        let ms = mentions(text);
+        assert!(ms.iter().all(|m| m.surface != "Reconstruction"), "{ms:#?}");
+        // A surname that is also a common word stays a name.
+        assert!(ms.iter().any(|m| m.surface == "Long"), "{ms:#?}");
+        // Written only capitalised, the word may be a name.
+        let ms = mentions("Envoys in Velmar discussed Reconstruction and trade.");
+        assert!(ms.iter().any(|m| m.surface == "Reconstruction"), "{ms:#?}");
     }
 }
