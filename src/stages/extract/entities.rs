@@ -1765,4 +1765,23 @@ mod tests {
         let ms = mentions("Envoys in Velmar discussed Reconstruction and trade.");
         assert!(ms.iter().any(|m| m.surface == "Reconstruction"), "{ms:#?}");
     }
+
+    #[test]
+    fn a_section_heading_names_only_what_the_body_names() {
+        let text = "Envoys Meet in Velgrad\n\nVELGRAD - Envoys met on Monday.\n\n\
+                    Military Realignment in the Hills of Velgrad\n\n\
+                    Troops left the hills near Velgrad, officials said.";
+        let ms = mentions(text);
+        let heading = ms
+            .iter()
+            .find(|m| m.surface == "Military Realignment")
+            .map_or(usize::MAX, |m| m.sentence);
+        assert_eq!(heading, usize::MAX, "{ms:#?}");
+        let in_heading: Vec<&str> = ms
+            .iter()
+            .filter(|m| m.sentence == 2)
+            .map(|m| m.surface.as_str())
+            .collect();
+        assert_eq!(in_heading, ["Velgrad"], "{ms:#?}");
+    }
 }
