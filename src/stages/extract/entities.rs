@@ -775,9 +775,7 @@ impl EntityRecognizer {
         at: usize,
         found: &'m [Mention],
     ) -> Option<&'m Mention> {
-        if !toks.get(at).is_some_and(|t| t.text == "in") {
-            return None;
-        }
+        toks.get(at).filter(|t| t.text == "in")?;
         let name = toks.get(at + 1)?;
         found.iter().rev().find(|m| {
             m.sentence == si
