@@ -457,12 +457,14 @@ fn push_sentence(text: &str, start: usize, end: usize, out: &mut Vec<Sentence>) 
 }
 
 /// A section heading inside the body: a short line without final punctuation whose words
-/// are mostly capitalized ("Military Realignment in the Northeast").
+/// are mostly capitalized ("Military Realignment in the Northeast"). Title case leaves
+/// short articles, prepositions and conjunctions ("in", "the", "and") in lower case, so
+/// lower-case words of up to three letters do not count.
 fn is_heading(s: &str) -> bool {
     if s.ends_with(['.', '!', '?', '"', ':']) {
         return false;
     }
-    let (mut words, mut caps) = (0usize, 0usize);
+    let (mut words, mut caps, mut minor) = (0usize, 0usize, 0usize);
     for word in s.split_whitespace() {
         words += 1;
         if words > 12 {
@@ -470,9 +472,11 @@ fn is_heading(s: &str) -> bool {
         }
         if word.chars().next().is_some_and(char::is_uppercase) {
             caps += 1;
+        } else if word.chars().count() <= 3 && word.chars().all(char::is_lowercase) {
+            minor += 1;
         }
     }
-    words > 0 && caps * 3 >= words * 2
+    caps > 0 && caps * 3 >= (words - minor) * 2
 }
 
 /// A headline: short, no sentence-final period, starts with a capital or digit.

@@ -59,6 +59,8 @@ pub struct EntityRecognizer {
     /// Facility heads by their first and by their last word, in `facility_heads` order.
     facilities_by_first: LowerMap<Vec<usize>>,
     facilities_by_last: LowerMap<Vec<usize>>,
+    /// WordNet's nouns (`word-classes.tsv`): a capitalised word before one is a modifier.
+    nouns: Arc<crate::config::WordClasses>,
     /// The trained tagger; `None` for the rules alone (`eval-ner --recognizer rules`).
     ner: Option<Arc<NerModel>>,
     ner_tokenizer: Tokenizer,
@@ -189,6 +191,7 @@ impl EntityRecognizer {
             facility_heads,
             facilities_by_first,
             facilities_by_last,
+            nouns: Arc::clone(&lex.word_classes),
             ner: None,
             ner_tokenizer: Tokenizer::new(&n.sentences.abbreviations),
             ner_buffers: Mutex::new(Vec::new()),
@@ -228,6 +231,7 @@ impl EntityRecognizer {
         if let Some(model) = &self.ner {
             self.model_mentions(model, report, toks, &mut mentions);
         }
+        drop_common_words(&mut mentions, report.sentences.len(), toks);
         // "The main hospital" of one city is not that of another: a described facility
         // belongs to the place the report is datelined from, or, with no dateline, to the
         // report alone.
@@ -238,7 +242,11 @@ impl EntityRecognizer {
             .map(|d| self.keyer.key(d))
             .filter(|k| !k.is_empty())
             .unwrap_or_else(|| format!("report-{}", report.id));
-        for m in mentions.iter_mut().filter(|m| m.key.contains(DESCRIBED)) {
+        // (One the text places already, "the main hospital in Lisk", is keyed by that place.)
+        for m in mentions
+            .iter_mut()
+            .filter(|m| m.key.contains(DESCRIBED) && !m.key.contains('@'))
+        {
             m.key = format!("{}@{scope}", m.key);
         }
         if let Some(d) = &report.meta.dateline {
@@ -312,6 +320,7 @@ impl EntityRecognizer {
             .unwrap_or_else(PoisonError::into_inner)
             .push(tagger.into_buffers());
         let mut merged = Merged::new(out, report.sentences.len());
+        let mut modifiers: HashSet<String> = HashSet::new();
         for ((&si, offsets), found) in body.iter().zip(&spans).zip(&entities) {
             if found.is_empty() {
                 continue;
@@ -328,10 +337,64 @@ impl EntityRecognizer {
                     continue;
                 };
                 let toks = toks.sentence(si);
+                if e.ty == NerType::Misc {
+                    if let Some(k) = self.misc_modifier(si, toks, start, end, out, &merged) {
+                        merged.remove(k);
+                        modifiers.insert(out[k].key.clone());
+                    }
+                    continue;
+                }
                 self.merge_model_name(si, text, toks, start, end, e.ty, out, &mut merged);
             }
         }
         merged.finish(out);
+        // An adjective in one sentence is one in the others ("Kurdish and Arab units").
+        if !modifiers.is_empty() {
+            out.retain(|m| !(untyped(m) && modifiers.contains(&m.key)));
+        }
+    }
+
+    /// The rules' mention the tagger reads as a MISC adjective: one capitalised word the
+    /// rules left untyped, in front of a noun ("Kurdish authorities", "Western powers",
+    /// "European and regional partners"). Such a word names a people, a creed or a region
+    /// only to describe something else, and is no entity; a demonym the gazetteer knows
+    /// ("Russian troops") stays the country's mention. A word ending in -s may be a plural
+    /// noun, a group that acts ("Kurds said"), and is left alone.
+    fn misc_modifier(
+        &self,
+        si: usize,
+        toks: &[Token<'_>],
+        start: usize,
+        end: usize,
+        out: &[Mention],
+        merged: &Merged,
+    ) -> Option<usize> {
+        let i = toks.iter().position(|t| t.start == start && t.end == end)?;
+        if toks[i].text.ends_with('s') {
+            return None;
+        }
+        let k = merged
+            .of_sentence(si, out.len())
+            .find(|&k| out[k].start == start && out[k].end == end)?;
+        if !untyped(&out[k]) {
+            return None;
+        }
+        // Lower-case words after it, through a coordination, up to a noun.
+        const LOOK: usize = 3;
+        for t in toks.iter().skip(i + 1).take(LOOK) {
+            let lower = t.kind == TokenKind::Word && !t.is_capitalized();
+            let coordination = t.text == "," || t.text == "and" || t.text == "or";
+            if coordination {
+                continue;
+            }
+            if !lower || self.lower_classes(t.text) & STOPWORD != 0 {
+                return None;
+            }
+            if self.nouns.of(t.text).is_some() {
+                return Some(k);
+            }
+        }
+        None
     }
 
     /// Merges one name the tagger found at `text[start..end]` (see `model_mentions`).
@@ -351,6 +414,7 @@ impl EntityRecognizer {
             NerType::Per => EntityKind::Person,
             NerType::Loc => EntityKind::Place,
             NerType::Org => EntityKind::Organization,
+            // Events, nationalities, products: no entity kind (see `misc_modifier`).
             NerType::Misc => return,
         };
         // The rule tokens the name covers ("U.S." is "U.S" and "." to the rules), without
@@ -386,7 +450,13 @@ impl EntityRecognizer {
                     return;
                 }
                 let within = start >= m.start && end <= m.end;
-                if !within || (start == m.start && end == m.end) {
+                // "The National" to the rules, "National" to the tagger: the same name.
+                let same = end == m.end
+                    && (start == m.start
+                        || text.get(m.start..start).is_some_and(|lead| {
+                            self.articles.iter().any(|a| eq_lower(lead.trim_end(), a))
+                        }));
+                if !within || same {
                     // The same words, or others than the rules took: the rules' words (their
                     // stopwords and connectors know where names end) with the tagger's type;
                     // a facility the rules found by its head stays one.
@@ -441,6 +511,7 @@ impl EntityRecognizer {
 
     fn sentence_mentions(&self, si: usize, text: &str, toks: &[Token<'_>], out: &mut Vec<Mention>) {
         let mut covered = vec![false; toks.len()];
+        let gazetteer_from = out.len();
         for m in self.gazetteer.find_iter(text) {
             let (start, end) = (m.start(), m.end());
             // Tokens are in text order and do not overlap: those inside the match are a run.
@@ -454,6 +525,7 @@ impl EntityRecognizer {
             }
             out.push(self.gazetteer_mention(si, text, start, end, m.pattern().as_usize()));
         }
+        self.cover_known_compounds(toks, &mut covered, &out[gazetteer_from..]);
         // The first word token of the sentence (after opening quotes).
         let opener = toks.iter().position(|t| t.kind == TokenKind::Word);
         let mut i = 0;
@@ -479,11 +551,23 @@ impl EntityRecognizer {
                 }
                 continue;
             }
-            if self.lower_classes(toks[i].text) & STOPWORD != 0 {
+            // "told The National", "in The Hague": mid-sentence, a capitalised article
+            // belongs to the name after it (an outlet, a city); the key drops it.
+            let article = i > 0
+                && Some(i) != opener
+                && toks[i - 1].kind == TokenKind::Word
+                && toks[i].text == "The"
+                && toks.get(i + 1).is_some_and(|t| {
+                    !covered[i + 1]
+                        && self.is_name_word(t)
+                        && self.lower_classes(t.text) & STOPWORD == 0
+                        && !self.is_title_start(toks, i + 1)
+                });
+            if self.lower_classes(toks[i].text) & STOPWORD != 0 && !article {
                 i += 1;
                 continue;
             }
-            let end = self.span_end(toks, &covered, i);
+            let end = self.span_end(toks, &covered, i + usize::from(article));
             // A lower-case title right before the name ("correspondent Dilan Barzan").
             let titled = i > 0 && self.title_ending_at(toks, i);
             let hint = if titled {
@@ -572,6 +656,27 @@ impl EntityRecognizer {
         }
     }
 
+    /// Marks as covered the hyphenated words made only of gazetteer names ("Turkey-Russia
+    /// talks"): each part is a mention of its own already, and the
+    /// compound names a relation between them, not a third entity.
+    fn cover_known_compounds(&self, toks: &[Token<'_>], covered: &mut [bool], known: &[Mention]) {
+        if known.is_empty() {
+            return;
+        }
+        for (t, c) in toks.iter().zip(covered.iter_mut()) {
+            if *c || t.kind != TokenKind::Word || !t.text.contains('-') {
+                continue;
+            }
+            let mut at = t.start;
+            let all_known = t.text.split('-').all(|part| {
+                let (a, b) = (at, at + part.len());
+                at = b + 1;
+                part.is_empty() || known.iter().any(|m| m.start <= a && b <= m.end)
+            });
+            *c = all_known;
+        }
+    }
+
     /// Facilities known only by a description: "the central railway square", "the main
     /// hospital". Wire copy names the scene of an attack or a handover this way more often
     /// than by a proper name, and later reports shorten it ("the railway square"), so the
@@ -630,14 +735,28 @@ impl EntityRecognizer {
             if !taken(start, stop, out) {
                 let keep = if n > 1 { n } else { 2 };
                 let words: Vec<&str> = toks[end - keep..end].iter().map(|t| t.text).collect();
+                let mut key = format!("{group}{DESCRIBED}{}", words.join("-"));
+                let (mut stop, mut weight) = (stop, 3);
+                // "the naval facility in Velmar" is Velmar's naval facility: the place
+                // names it. With no modifier it is the facility "Velmar naval facility";
+                // with one ("the main hospital in Lisk") it is that hospital of Lisk.
+                if let Some(place) = self.place_after_in(si, toks, end, out) {
+                    if end - n == first {
+                        key = format!("{group}:{}", place.key);
+                        weight = 6;
+                    } else {
+                        key = format!("{key}@{}", place.key);
+                    }
+                    stop = place.end;
+                }
                 out.push(Mention {
                     sentence: si,
                     start,
                     end: stop,
                     surface: text[start..stop].to_string(),
                     kind: EntityKind::Facility,
-                    weight: 3,
-                    key: format!("{group}{DESCRIBED}{}", words.join("-")),
+                    weight,
+                    key,
                     gazetteer: None,
                     demonym: false,
                     link: None,
@@ -645,6 +764,26 @@ impl EntityRecognizer {
             }
             ti = end;
         }
+    }
+
+    /// The place named by "in" right at token `at` ("... in Velmar"), among the sentence's
+    /// mentions found so far.
+    fn place_after_in<'m>(
+        &self,
+        si: usize,
+        toks: &[Token<'_>],
+        at: usize,
+        found: &'m [Mention],
+    ) -> Option<&'m Mention> {
+        toks.get(at).filter(|t| t.text == "in")?;
+        let name = toks.get(at + 1)?;
+        found.iter().rev().find(|m| {
+            m.sentence == si
+                && m.start == name.start
+                && m.kind == EntityKind::Place
+                && !m.demonym
+                && !m.key.is_empty()
+        })
     }
 
     /// Adds the span `toks[i..end]` (plus any head word after it) as a mention.
@@ -1202,6 +1341,54 @@ impl Merged {
     }
 }
 
+/// A mention only the rules found, and could not type: no gazetteer name, demonym, title,
+/// head word or tagger's type stands behind it.
+fn untyped(m: &Mention) -> bool {
+    m.kind == EntityKind::Other
+        && m.gazetteer.is_none()
+        && !m.demonym
+        && m.weight < MODEL_WEIGHT
+        && !m.key.contains(DESCRIBED)
+}
+
+/// Drops the one-word mentions nothing types that the report also writes in lower case:
+/// "such as Security and military cooperation" beside "security guarantees" capitalises a
+/// common word, which names nothing. A word that ends a longer name of the report (a
+/// surname: "Long" after "Mr Dara Long") or that is typed elsewhere in it is kept.
+fn drop_common_words(mentions: &mut Vec<Mention>, sentences: usize, toks: &SentenceTokens<'_>) {
+    let single = |m: &Mention| untyped(m) && !m.surface.contains([' ', '-', '\'', '.']);
+    if !mentions.iter().any(single) {
+        return;
+    }
+    let mut lower: HashSet<&str> = HashSet::new();
+    for si in 0..sentences {
+        lower.extend(
+            toks.sentence(si)
+                .iter()
+                .filter(|t| t.kind == TokenKind::Word && t.text.starts_with(char::is_lowercase))
+                .map(|t| t.text),
+        );
+    }
+    let mut kept: HashSet<&str> = HashSet::new();
+    for m in mentions
+        .iter()
+        .filter(|m| !untyped(m) || m.key.contains(' '))
+    {
+        kept.insert(m.key.as_str());
+        kept.extend(m.key.rsplit(' ').next());
+    }
+    let drop: Vec<bool> = mentions
+        .iter()
+        .map(|m| {
+            single(m)
+                && !kept.contains(m.key.as_str())
+                && lower.contains(m.surface.to_lowercase().as_str())
+        })
+        .collect();
+    let mut drop = drop.into_iter();
+    mentions.retain(|_| !drop.next().unwrap_or(false));
+}
+
 /// Titles (as lower-case words) indexed by one of their words.
 fn index_titles(
     titles: &[String],
@@ -1478,5 +1665,121 @@ mod tests {
         merged.finish(&mut out);
         let left: Vec<&str> = out.iter().map(|m| m.surface.as_str()).collect();
         assert_eq!(left, ["A", "C", "E"]);
+    }
+
+    #[test]
+    fn a_compound_of_known_names_is_no_name_of_its_own() {
+        let ms = mentions("Officials said the Turkey-Russia talks on the corridor resumed.");
+        assert!(ms.iter().all(|m| m.surface != "Turkey-Russia"), "{ms:#?}");
+        assert!(find(&ms, "Turkey").gazetteer.is_some());
+        assert!(find(&ms, "Russia").gazetteer.is_some());
+        // A part the gazetteer does not know keeps the compound a name.
+        let ms = mentions("Officials said the Turkey-Velmar talks on the corridor resumed.");
+        assert!(ms.iter().any(|m| m.surface == "Turkey-Velmar"), "{ms:#?}");
+    }
+
+    #[test]
+    fn a_capitalised_article_mid_sentence_belongs_to_the_name() {
+        let ms = mentions("Two officials told The Courier that the convoy had left.");
+        let m = find(&ms, "The Courier");
+        assert_eq!(m.kind, EntityKind::Organization, "{ms:#?}");
+        assert_eq!(
+            m.key,
+            find(&mentions("The Courier said so."), "Courier").key
+        );
+        assert!(ms.iter().all(|m| m.surface != "Courier"), "{ms:#?}");
+        // Opening the sentence, it is only an article.
+        let ms = mentions("The Courier reported that the convoy had left.");
+        assert!(ms.iter().any(|m| m.surface == "Courier"), "{ms:#?}");
+    }
+
+    #[test]
+    fn a_described_facility_in_a_named_place_is_that_place_s() {
+        let key = |text: &str, surface: &str| find(&mentions(text), surface).key.clone();
+        let bare = key(
+            "LISK - Crews left the naval facility in Velmar on Monday.",
+            "naval facility in Velmar",
+        );
+        assert_eq!(
+            bare,
+            key(
+                "LISK - Crews left the Velmar naval facility on Monday.",
+                "Velmar naval facility"
+            )
+        );
+        // A modifier keeps it apart from the place's other hospitals, in any dateline.
+        let main = key(
+            "LISK - Shells hit the main hospital in Velmar on Monday.",
+            "main hospital in Velmar",
+        );
+        assert_eq!(
+            main,
+            key(
+                "ORAVEN - Shells hit the main hospital in Velmar on Monday.",
+                "main hospital in Velmar"
+            )
+        );
+        assert_ne!(
+            main,
+            key(
+                "LISK - Shells hit the military hospital in Velmar on Monday.",
+                "military hospital in Velmar"
+            )
+        );
+        // Without a place it stays a description of the dateline's facility.
+        let ms = mentions("LISK - Crews left the naval facility on Monday.");
+        assert_eq!(find(&ms, "naval facility").kind, EntityKind::Facility);
+    }
+
+    #[test]
+    fn a_capitalised_adjective_before_a_noun_is_no_entity() {
+        let ms = mentions(
+            "In Velmar, Kurdish authorities met envoys, urging European and regional \
+             partners to help. Neither Islamist fighters nor Western powers were invited.",
+        );
+        for adjective in ["Kurdish", "European", "Islamist", "Western"] {
+            assert!(
+                ms.iter().all(|m| m.surface != adjective),
+                "{adjective}: {ms:#?}"
+            );
+        }
+        assert!(ms.iter().any(|m| m.surface == "Velmar"), "{ms:#?}");
+        // A demonym the gazetteer knows still stands for its country.
+        let ms = mentions("Officials said Russian troops left the town on Monday.");
+        let r = find(&ms, "Russian");
+        assert!(r.demonym && r.gazetteer.is_some(), "{ms:#?}");
+    }
+
+    #[test]
+    fn a_capitalised_common_word_the_report_writes_in_lower_case_is_no_name() {
+        let text = "Envoys in Velmar discussed Reconstruction and trade. \
+                    The reconstruction of the port will take years, Mr Dara Long said. \
+                    It was a long day, Long added.";
+        let ms = mentions(text);
+        assert!(ms.iter().all(|m| m.surface != "Reconstruction"), "{ms:#?}");
+        // A surname that is also a common word stays a name.
+        assert!(ms.iter().any(|m| m.surface == "Long"), "{ms:#?}");
+        // Written only capitalised, the word may be a name.
+        let ms = mentions("Envoys in Velmar discussed Reconstruction and trade.");
+        assert!(ms.iter().any(|m| m.surface == "Reconstruction"), "{ms:#?}");
+    }
+
+    #[test]
+    fn a_section_heading_names_only_what_the_body_names() {
+        let text = "Envoys Meet in Velgrad\n\nVELGRAD - Envoys met on Monday.\n\n\
+                    Military Realignment in the Hills of Velgrad\n\n\
+                    Troops left the hills near Velgrad, officials said.";
+        let ms = mentions(text);
+        let heading = ms
+            .iter()
+            .find(|m| m.surface == "Military Realignment")
+            .map_or(usize::MAX, |m| m.sentence);
+        assert_eq!(heading, usize::MAX, "{ms:#?}");
+        let in_heading: Vec<&str> = ms
+            .iter()
+            .filter(|m| m.sentence == 2)
+            .map(|m| m.surface.as_str())
+            .collect();
+        assert_eq!(in_heading, ["Velgrad"], "{ms:#?}");
     }
 }
