@@ -188,6 +188,10 @@ pub struct ClaimDraft {
     /// picture knows ("pull out of the grain deal"): the claim is about somewhere, just not
     /// anywhere a development is placed.
     pub place_unknown: bool,
+    /// The place its topic names ("talks on the bases at Hmeimim"): the claim is about
+    /// happenings there, so it does not join the report's development of its kind when
+    /// that one is placed somewhere else.
+    pub topic_place: Option<usize>,
     pub target: Option<usize>,
     pub participants: Vec<usize>,
     /// Identity roles in the frame's order of preference.

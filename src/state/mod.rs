@@ -1125,6 +1125,23 @@ impl Situation {
                 let strong = (location.is_some() && c.location_strong)
                     || target.is_some()
                     || !participants.is_empty();
+                // "Ongoing talks on the bases at X" in a report about a summit in Y: talks
+                // about somewhere, not the summit placed elsewhere.
+                let topic_place = entity(c.topic_place);
+                let placed_elsewhere = |id: &String| {
+                    self.developments.get(id).is_some_and(|d| {
+                        roles_of(&d.claims)
+                            .location
+                            .or_else(|| d.roles.location.clone())
+                            .is_some_and(|l| Some(&l) != topic_place.as_ref())
+                    })
+                };
+                if !strong
+                    && topic_place.is_some()
+                    && last_of_kind.get(&c.frame).is_some_and(placed_elsewhere)
+                {
+                    continue;
+                }
                 let joins = !strong && last_of_kind.contains_key(&c.frame);
                 // Weak roles only, and nothing of this kind yet in the report: wait, in case
                 // a later sentence names the development ("Russian forces began withdrawing

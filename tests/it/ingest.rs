@@ -503,3 +503,19 @@ fn a_claim_about_an_earlier_occasion_opens_no_development() {
         snap["developments"]
     );
 }
+
+#[test]
+fn talks_about_somewhere_else_leave_a_coming_summit_planned() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("1.txt"),
+        "source: Tallis Wire\ndate: 2031-05-02\n\nVarn to meet Brandt\n\n\
+         Otto Varn will arrive in Kessa on Friday for talks with Ilsa Brandt, officials said.\n\
+         Officials also spoke of ongoing talks on the future of the bases at Meltz airfield.\n",
+    )
+    .unwrap();
+    let (events, _) = ingest(&[dir.path()]);
+    let detected = of_type(&events, "development.detected");
+    assert_eq!(detected.len(), 1, "{detected:#?}");
+    assert_eq!(detected[0]["data"]["status"], "planned", "{detected:#?}");
+}

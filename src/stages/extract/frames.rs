@@ -81,6 +81,9 @@ struct SentenceContext<'a> {
     year: i32,
 }
 
+/// How many words after a trigger its topic preposition may come ("talks will center on").
+const TOPIC_GAP: usize = 3;
+
 /// How far before a trigger a facility of its clause may stand to be its place, in tokens.
 const FACILITY_BEFORE: usize = 6;
 
@@ -844,6 +847,7 @@ impl FrameMatcher {
                 location: roles.location,
                 location_strong: roles.location_strong,
                 place_unknown: roles.place_unknown,
+                topic_place: roles.topic_place,
                 target: roles.target,
                 participants: roles.participants,
                 identity: frame.identity.clone(),
@@ -1248,10 +1252,11 @@ impl FrameMatcher {
             }
         };
         // "talks on the future of the bases at X": X is where the topic is. A preposition
-        // of the frame's own is no topic ("the attack on X").
-        let in_topic = |i: &usize| {
+        // of the frame's own is no topic ("the attack on X"). `reach` limits how far after
+        // the trigger the topic may open.
+        let topic_within = |i: &usize, reach: usize| {
             let mt = tok_at(mentions[*i].start);
-            (t1 + 1..mt).any(|k| {
+            (t1 + 1..mt.min((t1 + 1).saturating_add(reach))).any(|k| {
                 let w = toks[k].text;
                 self.grammar.topics.contains_lower(w)
                     && !location_preps
@@ -1260,11 +1265,18 @@ impl FrameMatcher {
                     && toks.get(k + 1).is_some_and(|n| !is_time_word(n.text))
             })
         };
+        let in_topic = |i: &usize| topic_within(i, usize::MAX);
         let candidates: Vec<usize> = clause
             .iter()
             .copied()
             .filter(|i| locatable(&mentions[*i]) && !possessive(i) && !in_topic(i))
             .collect();
+        // The trigger's own topic, opening right after it ("talks on the bases at X", "talks
+        // will center on ..."), names a place the claim is about.
+        roles.topic_place = clause
+            .iter()
+            .copied()
+            .find(|i| locatable(&mentions[*i]) && !possessive(i) && topic_within(i, TOPIC_GAP));
         // A name right before a noun trigger is its place: "the Lisk evacuation", "in
         // Harven the withdrawal". One or two lower-case modifiers may stand between ("the
         // Kell River water-sharing accord"). Not a name that a verb of speech addresses:
@@ -1427,6 +1439,7 @@ struct Roles {
     location: Option<usize>,
     location_strong: bool,
     place_unknown: bool,
+    topic_place: Option<usize>,
     target: Option<usize>,
     participants: Vec<usize>,
 }
