@@ -13,7 +13,6 @@
 use foldhash::HashSet;
 use std::borrow::Cow;
 use std::path::Path;
-use std::time::SystemTime;
 
 use regex::Regex;
 use time::format_description::well_known::{Rfc2822, Rfc3339};
@@ -210,7 +209,7 @@ impl Normalizer {
         if looks_like_headline(first_text)
             && blank_after
             && lines.len() > first + 1
-            && byline_date(first_text).is_none()
+            && byline_date(first_text, file_day(raw)).is_none()
         {
             let lead = original[ts..te].len() - original[ts..te].trim_start().len();
             let start = ts + lead;
@@ -243,7 +242,7 @@ impl Normalizer {
                 let first_try = dateline_tries == DATELINE_LINES;
                 dateline_tries -= 1;
                 let text = &original[start..le];
-                if let Some(day) = byline_date(text) {
+                if let Some(day) = byline_date(text, file_day(raw)) {
                     // "Published 2 October 2031", "Updated: Oct 3, 2031 09:15 GMT": the
                     // date is metadata, and of several, the first publication is the oldest.
                     dated_lines = Some(dated_lines.map_or(day, |d: Date| d.min(day)));
@@ -257,9 +256,7 @@ impl Normalizer {
                     if meta.source.is_none() {
                         meta.source = c.get(3).map(|g| g.as_str().trim().to_string());
                     }
-                    dateline_day = c
-                        .get(2)
-                        .and_then(|g| dateline_date(g.as_str(), raw.modified, raw.received_at));
+                    dateline_day = c.get(2).and_then(|g| day_near(g.as_str(), file_day(raw)));
                     start += c.get(0).map_or(0, |g| g.end());
                 } else if let Some(c) = self.colon_dateline.captures(text).filter(|_| first_try) {
                     // "Velgrad: ..." only opens the body; further down, "Photo: Wire"
@@ -913,8 +910,9 @@ fn written_out_date(s: &str) -> Option<Date> {
 
 /// A line of the byline that only dates the report: a date written out or in ISO form,
 /// maybe after a label ("Published", "Updated:", "Posted on") and a weekday, maybe with a
-/// time of day and its zone after it.
-fn byline_date(line: &str) -> Option<Date> {
+/// time of day and its zone after it. A date without its year, or a weekday alone, is read
+/// near `around`, the file's day (see [`day_near`]).
+fn byline_date(line: &str, around: Date) -> Option<Date> {
     const LABELS: [&str; 6] = [
         "published",
         "updated",
@@ -953,9 +951,17 @@ fn byline_date(line: &str) -> Option<Date> {
     (1..=words.len()).rev().find_map(|n| {
         let tail = words[n..].join(" ");
         (tail.is_empty() || is_time_of_day(&tail))
-            .then(|| written_out_date(&words[..n].join(" ")))
+            .then(|| day_near(&words[..n].join(" "), around))
             .flatten()
     })
+}
+
+/// The day the report's file was written, else received: what a date without its year
+/// is read near.
+fn file_day(raw: &RawReport) -> Date {
+    raw.modified
+        .map_or(raw.received_at, OffsetDateTime::from)
+        .date()
 }
 
 /// "09:15", "9.15am", "14:30 GMT", "10:02 a.m. EDT", "(UTC)".
@@ -983,17 +989,34 @@ fn is_time_of_day(s: &str) -> bool {
         })
 }
 
-/// The day of a dateline ("Oct 2", "2 October 2031", "Oct. 2, 2031"). Without a year, the
-/// year that puts the day nearest the file's time: a wire dateline leaves the year out,
-/// and a file is dropped days after it is written, not months.
-fn dateline_date(s: &str, modified: Option<SystemTime>, received: OffsetDateTime) -> Option<Date> {
+/// A day as a dateline or byline writes it ("2 October 2031", "Oct. 2, 2031", "Oct 2",
+/// "Tuesday"), read near `around`, the file's day. Without a year, the year that puts the
+/// day nearest it: a wire dateline leaves the year out, and a file is dropped days after
+/// it is written, not months. A weekday alone is the last such day up to `around`.
+fn day_near(s: &str, around: Date) -> Option<Date> {
     if let Some(d) = written_out_date(s) {
         return Some(d);
     }
     let words: Vec<&str> = s
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|w| !w.is_empty())
+        .map(|w| w.trim_end_matches('.'))
+        .filter(|w| !is_weekday(w) || s.split_whitespace().count() == 1)
         .collect();
+    if let [w] = words[..] {
+        if !is_weekday(w) {
+            return None;
+        }
+        let w = w.to_ascii_lowercase();
+        return (0..7)
+            .filter_map(|k| around.checked_sub(time::Duration::days(k)))
+            .find(|d| {
+                d.weekday()
+                    .to_string()
+                    .to_ascii_lowercase()
+                    .starts_with(&w[..3])
+            });
+    }
     let [a, b] = words[..] else {
         return None;
     };
@@ -1005,7 +1028,6 @@ fn dateline_date(s: &str, modified: Option<SystemTime>, received: OffsetDateTime
         (None, Some(m)) => (m, a.parse::<u8>().ok()?),
         _ => return None,
     };
-    let around = modified.map_or(received, OffsetDateTime::from).date();
     (around.year() - 1..=around.year() + 1)
         .filter_map(|y| Date::from_calendar_date(y, month, day).ok())
         .min_by_key(|d| (*d - around).whole_days().abs())
@@ -1535,6 +1557,10 @@ mod tests {
             ("2031-10-05 14:30 UTC", "2031-10-05"),
             ("October 5, 2031", "2031-10-05"),
             ("Posted 5 Oct 2031, 9.15am ET", "2031-10-05"),
+            // Without a year, or a weekday alone: near the file's day (a Monday).
+            ("Friday 28 November", "2031-11-28"),
+            ("Published Thursday", "2031-11-27"),
+            ("Monday 09:15 GMT", "2031-12-01"),
         ] {
             let r = n
                 .normalize(&raw_at(
