@@ -1620,15 +1620,7 @@ mod tests {
 
     /// The name a claim on `trigger` in `text` is placed at, if any.
     fn location_of(text: &str, trigger: &str) -> Option<String> {
-        let cfg = Config::embedded().unwrap();
-        let r = test_report(&cfg, text);
-        let ex = Extractor::new(&cfg.lexicons).without_sense().extract(&r);
-        let c = ex
-            .claims
-            .iter()
-            .find(|c| c.trigger.eq_ignore_ascii_case(trigger))
-            .unwrap_or_else(|| panic!("no claim on {trigger:?} in {:?}", ex.claims));
-        c.location.map(|i| ex.mentions[i].surface.clone())
+        roles_named(text, trigger).1
     }
 
     /// The claim on `trigger` in `text`: its actor, location and participants by name.
@@ -1880,15 +1872,17 @@ mod clause_tests {
         assert_eq!(ex.claims.len(), 1, "{:?}", ex.claims);
     }
 
+    /// The triggers of the claims made in `text`, lower-cased.
+    fn triggers(text: &str) -> Vec<String> {
+        extraction(text)
+            .claims
+            .into_iter()
+            .map(|c| c.trigger.to_lowercase())
+            .collect()
+    }
+
     #[test]
     fn a_release_acts_on_people_not_on_documents() {
-        let triggers = |text: &str| -> Vec<String> {
-            extraction(text)
-                .claims
-                .into_iter()
-                .map(|c| c.trigger.to_lowercase())
-                .collect()
-        };
         assert!(
             triggers("The recently released national defence strategy signals a shift.").is_empty()
         );
@@ -1916,13 +1910,6 @@ mod clause_tests {
 
     #[test]
     fn a_verb_used_as_a_noun_is_no_trigger() {
-        let triggers = |text: &str| -> Vec<String> {
-            extraction(text)
-                .claims
-                .into_iter()
-                .map(|c| c.trigger.to_lowercase())
-                .collect()
-        };
         assert!(triggers("The move was a sign of plans to stay in Velgrad.").is_empty());
         assert!(triggers("Velgrad and Kessa will sign the water accord.").contains(&"sign".into()));
     }
