@@ -1007,19 +1007,54 @@ impl Situation {
                 .max_by_key(|(k, v)| (**v, std::cmp::Reverse(**k)))
                 .map_or(EntityKind::Other, |(k, _)| *k);
         }
-        let new_alias = match e.aliases.get_mut(&m.surface) {
+        let mut count = |alias: &String| match e.aliases.get_mut(alias) {
             Some(seen) => {
                 *seen += 1;
                 false
             }
             None => {
-                e.aliases.insert(m.surface.clone(), 1);
+                e.aliases.insert(alias.clone(), 1);
                 true
             }
         };
-        if !first && !new_alias {
+        let new_alias = count(&m.surface);
+        // "US President Donald Trump", "TAMZAR CITY": the name as written, one more alias.
+        let written = m
+            .written
+            .as_ref()
+            .filter(|t| **t != m.surface)
+            .filter(|t| count(t));
+        if let Some(t) = written {
+            let data = EventData::render(&MentionData {
+                alias: t,
+                kind: None,
+                name: &e.name,
+                report: &report.id,
+                sentence: m.sentence,
+            });
+            if first || new_alias {
+                self.note_alias(id, first, m, report, out);
+            }
+            self.event(types::ENTITY_ALIAS_ADDED, id, data, out);
             return;
         }
+        if first || new_alias {
+            self.note_alias(id, first, m, report, out);
+        }
+    }
+
+    /// Announces a mention's entity when it is `first`, else its surface as a new alias.
+    fn note_alias(
+        &mut self,
+        id: &str,
+        first: bool,
+        m: &Mention,
+        report: &Report,
+        out: &mut Vec<ChangeEvent>,
+    ) {
+        let Some(e) = self.entities.get(id) else {
+            return;
+        };
         let data = if first {
             EventData::render(&MentionData {
                 alias: &m.surface,

@@ -519,3 +519,24 @@ fn talks_about_somewhere_else_leave_a_coming_summit_planned() {
     assert_eq!(detected.len(), 1, "{detected:#?}");
     assert_eq!(detected[0]["data"]["status"], "planned", "{detected:#?}");
 }
+
+#[test]
+fn a_person_is_found_by_the_title_the_report_gave_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("1.txt"),
+        "source: Tallis Wire\ndate: 2031-05-02\n\nVarnholt in Velgrad\n\n\
+         Kestrian President Ilsa Varnholt arrived in Velgrad on Monday.\n\
+         President Varnholt will meet the mayor on Tuesday.\n",
+    )
+    .unwrap();
+    let (events, snap) = ingest(&[dir.path()]);
+    let e = entity_with_alias(&snap, "Kestrian President Ilsa Varnholt");
+    assert_eq!(e["name"], "Ilsa Varnholt");
+    assert!(e["aliases"].get("President Varnholt").is_some(), "{e:#}");
+    let added: Vec<&str> = of_type(&events, "entity.alias_added")
+        .iter()
+        .filter_map(|ev| ev["data"]["alias"].as_str())
+        .collect();
+    assert!(added.contains(&"President Varnholt"), "{added:?}");
+}

@@ -268,7 +268,37 @@ impl EntityRecognizer {
         mentions.append(&mut headings);
         mentions.sort_by_key(|m| (m.sentence, m.start));
         self.link(&mut mentions);
+        for m in mentions.iter_mut().filter(|m| m.kind == EntityKind::Person) {
+            if let Some(s) = report.sentences.get(m.sentence) {
+                m.written = self.titled(&s.text, toks.sentence(m.sentence), m);
+            }
+        }
         mentions
+    }
+
+    /// The person `m` with the title right before it and a capitalised qualifier of that
+    /// title ("US", "Russian", "Kremlin"), as written; `None` without a title.
+    fn titled(&self, text: &str, toks: &[Token<'_>], m: &Mention) -> Option<String> {
+        let i = toks.iter().position(|t| t.start == m.start)?;
+        if i == 0 || !self.title_ending_at(toks, i) {
+            return None;
+        }
+        // The title's first token: the longest title that ends right before the name.
+        let j = if toks[i - 1].text == "." { i - 1 } else { i };
+        let first = (0..j)
+            .rev()
+            .find(|&k| self.title_at(toks, k).is_some_and(|n| k + n == j))?;
+        let mut start = first;
+        // "US President", "Kremlin aide": up to two capitalised words before the title.
+        while start > 0
+            && first - start < 2
+            && toks[start - 1].kind == TokenKind::Word
+            && toks[start - 1].is_capitalized()
+            && self.lower_classes(toks[start - 1].text) & STOPWORD == 0
+        {
+            start -= 1;
+        }
+        Some(text[toks[start].start..m.end].to_string())
     }
 
     /// Runs the tagger over the report's body sentences (one document, so a name typed once
@@ -506,6 +536,7 @@ impl EntityRecognizer {
             gazetteer: Some(idx),
             demonym,
             link: None,
+            written: None,
         }
     }
 
@@ -642,6 +673,7 @@ impl EntityRecognizer {
                     gazetteer: None,
                     demonym: false,
                     link: None,
+                    written: None,
                 });
             } else if let Some(m) = out
                 .iter_mut()
@@ -760,6 +792,7 @@ impl EntityRecognizer {
                     gazetteer: None,
                     demonym: false,
                     link: None,
+                    written: None,
                 });
             }
             ti = end;
@@ -862,6 +895,7 @@ impl EntityRecognizer {
             gazetteer: None,
             demonym: false,
             link: None,
+            written: None,
         });
     }
 
@@ -1044,6 +1078,7 @@ impl EntityRecognizer {
             return;
         }
         let surface = self.dateline_name(dateline, &key, gaz, out);
+        let written = (surface != dateline).then(|| dateline.to_string());
         // Datelines sit before the sentence text: position 0, zero width.
         out.push(Mention {
             sentence: si,
@@ -1056,6 +1091,7 @@ impl EntityRecognizer {
             gazetteer: gaz,
             demonym: false,
             link: None,
+            written,
         });
     }
 
@@ -1182,6 +1218,7 @@ impl EntityRecognizer {
                     gazetteer: m.gazetteer,
                     demonym: m.demonym,
                     link: None,
+                    written: None,
                 });
             }
         }
@@ -1506,6 +1543,39 @@ mod tests {
         EntityRecognizer::new(&cfg.lexicons).recognize(&r)
     }
 
+    #[test]
+    fn a_name_keeps_the_title_and_the_dateline_capitals_it_was_written_with() {
+        let ms = mentions(
+            "Kestrian President Ilsa Varnholt met Foreign Minister Otto Brandt on Monday.\n\
+             Later, President Varnholt left for Velgrad.\n",
+        );
+        let written = |surface: &str, sentence: usize| {
+            ms.iter()
+                .find(|m| m.surface == surface && m.sentence == sentence)
+                .unwrap_or_else(|| panic!("no {surface} in {ms:#?}"))
+                .written
+                .clone()
+        };
+        assert_eq!(
+            written("Ilsa Varnholt", 0).as_deref(),
+            Some("Kestrian President Ilsa Varnholt")
+        );
+        assert_eq!(
+            written("Otto Brandt", 0).as_deref(),
+            Some("Foreign Minister Otto Brandt")
+        );
+        assert_eq!(
+            written("Varnholt", 1).as_deref(),
+            Some("President Varnholt")
+        );
+        let ms = mentions("Convoy reaches Tamzar\n\nTAMZAR CITY - The convoy arrived on Monday.\n");
+        let city = ms
+            .iter()
+            .find(|m| m.surface == "Tamzar City")
+            .expect("dateline");
+        assert_eq!(city.written.as_deref(), Some("TAMZAR CITY"));
+    }
+
     fn find<'a>(ms: &'a [Mention], surface: &str) -> &'a Mention {
         ms.iter()
             .find(|m| m.surface == surface)
@@ -1650,6 +1720,7 @@ mod tests {
             gazetteer: None,
             demonym: false,
             link: None,
+            written: None,
         };
         let mut out = vec![mention(0, "A"), mention(1, "B"), mention(0, "C")];
         let mut merged = Merged::new(&out, 2);
