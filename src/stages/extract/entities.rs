@@ -280,23 +280,35 @@ impl EntityRecognizer {
     /// title ("US", "Russian", "Kremlin"), as written; `None` without a title.
     fn titled(&self, text: &str, toks: &[Token<'_>], m: &Mention) -> Option<String> {
         let i = toks.iter().position(|t| t.start == m.start)?;
-        if i == 0 || !self.title_ending_at(toks, i) {
+        if i == 0 {
             return None;
         }
-        // The title's first token: the longest title that ends right before the name.
         let j = if toks[i - 1].text == "." { i - 1 } else { i };
+        if !self.title_ending_at(toks, j) {
+            return None;
+        }
+        // The title's first token: the longest title that ends at `j`.
         let first = (0..j)
             .rev()
             .find(|&k| self.title_at(toks, k).is_some_and(|n| k + n == j))?;
         let mut start = first;
-        // "US President", "Kremlin aide": up to two capitalised words before the title.
-        while start > 0
-            && first - start < 2
-            && toks[start - 1].kind == TokenKind::Word
-            && toks[start - 1].is_capitalized()
-            && self.lower_classes(toks[start - 1].text) & STOPWORD == 0
-        {
+        // "US President", "U.S. President", "Kremlin aide": up to two capitalised words
+        // (an abbreviation's dot aside) before the title.
+        let mut words = 0;
+        while start > 0 && words < 2 {
+            let prev = &toks[start - 1];
+            if prev.text == "." && start > 1 && toks[start - 2].text.contains('.') {
+                start -= 1;
+                continue;
+            }
+            if prev.kind != TokenKind::Word
+                || !prev.is_capitalized()
+                || self.lower_classes(prev.text) & STOPWORD != 0
+            {
+                break;
+            }
             start -= 1;
+            words += 1;
         }
         Some(text[toks[start].start..m.end].to_string())
     }
@@ -1567,6 +1579,20 @@ mod tests {
         assert_eq!(
             written("Varnholt", 1).as_deref(),
             Some("President Varnholt")
+        );
+        let ms = mentions("U.S. Secretary of State Ana Ruiz and Kremlin aide Otto Brandt met.\n");
+        let written = |surface: &str| {
+            ms.iter()
+                .find(|m| m.surface == surface)
+                .and_then(|m| m.written.clone())
+        };
+        assert_eq!(
+            written("Ana Ruiz").as_deref(),
+            Some("U.S. Secretary of State Ana Ruiz")
+        );
+        assert_eq!(
+            written("Otto Brandt").as_deref(),
+            Some("Kremlin aide Otto Brandt")
         );
         let ms = mentions("Convoy reaches Tamzar\n\nTAMZAR CITY - The convoy arrived on Monday.\n");
         let city = ms
