@@ -591,6 +591,9 @@ pub struct NameRules {
     pub articles: Vec<String>,
     pub rewrites: Vec<(String, String)>,
     pub person_titles: Vec<String>,
+    /// Titles that "the leader" may stand for ("the Russian leader" for a president).
+    #[serde(default)]
+    pub leader_titles: Vec<String>,
     pub stopwords: Vec<String>,
     pub connectors: Vec<String>,
     pub facility_heads: BTreeMap<String, Vec<String>>,

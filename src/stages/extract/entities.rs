@@ -50,6 +50,8 @@ pub struct EntityRecognizer {
     /// costs one lookup per token instead of a comparison with every title.
     titles_by_first: LowerMap<Vec<usize>>,
     titles_by_last: LowerMap<Vec<usize>>,
+    /// Titles "the leader" may stand for, lower-case.
+    leader_titles: Vec<String>,
     /// Lower-case word → its classes (`STOPWORD`, `CONNECTOR`, ...): one lookup tells all
     /// the word lists of `names.toml` a token is in.
     word_classes: LowerMap<u8>,
@@ -186,6 +188,7 @@ impl EntityRecognizer {
                 .collect(),
             titles_by_first: index_titles(&n.person_titles, |w| w.first()),
             titles_by_last: index_titles(&n.person_titles, |w| w.last()),
+            leader_titles: n.leader_titles.iter().map(|t| t.to_lowercase()).collect(),
             word_classes,
             articles: n.articles.iter().map(|s| s.to_lowercase()).collect(),
             facility_heads,
@@ -273,7 +276,114 @@ impl EntityRecognizer {
                 m.written = self.titled(&s.text, toks.sentence(m.sentence), m);
             }
         }
+        self.add_roles(report, toks, &mut mentions);
         mentions
+    }
+
+    /// "the president", "the Russian leader": a role the report gave one person by title
+    /// earlier ("Russian President Vladimir Putin") is that person. With no qualifier, or
+    /// one no titled person shares, or two people who fit, the role stays no one.
+    fn add_roles(&self, report: &Report, toks: &SentenceTokens<'_>, mentions: &mut Vec<Mention>) {
+        let plain = |s: &str| s.replace('.', "").to_lowercase();
+        let mut found = Vec::new();
+        for (si, s) in report.sentences.iter().enumerate() {
+            if report.headings.contains(&si) {
+                continue;
+            }
+            let st = toks.sentence(si);
+            for k in 0..st.len() {
+                if !st[k].text.eq_ignore_ascii_case("the") {
+                    continue;
+                }
+                // Up to two capitalised qualifier words ("U.S.", "North Korean").
+                let mut q = k + 1;
+                let mut qualifier = Vec::new();
+                while q < st.len() && qualifier.len() < 2 {
+                    let t = &st[q];
+                    if t.kind == TokenKind::Word
+                        && t.is_capitalized()
+                        && self.title_at(st, q).is_none()
+                    {
+                        qualifier.push(plain(t.text));
+                        q += 1;
+                        if st.get(q).is_some_and(|t| t.text == ".") {
+                            q += 1;
+                        }
+                    } else {
+                        break;
+                    }
+                }
+                let Some(n) = st.get(q).and_then(|_| self.title_at(st, q)) else {
+                    continue;
+                };
+                let end = q + n;
+                // A name after it makes a titled name, found already.
+                if st
+                    .get(end)
+                    .is_some_and(|t| t.kind == TokenKind::Word && t.is_capitalized())
+                {
+                    continue;
+                }
+                let role: Vec<String> = st[q..end].iter().map(|t| t.text.to_lowercase()).collect();
+                let role = role.join(" ");
+                let titles: Vec<&str> = if role == "leader" {
+                    self.leader_titles.iter().map(String::as_str).collect()
+                } else {
+                    vec![role.as_str()]
+                };
+                let start = st[k].start;
+                let fits = |m: &Mention| {
+                    let Some(w) = m.written.as_deref().map(plain) else {
+                        return false;
+                    };
+                    let words: Vec<&str> = w.split_whitespace().collect();
+                    (m.sentence, m.start) < (si, start)
+                        && titles.iter().any(|t| w.contains(t))
+                        && qualifier.iter().all(|q| words.contains(&q.as_str()))
+                };
+                let keys: std::collections::BTreeSet<&str> = mentions
+                    .iter()
+                    .filter(|m| fits(m))
+                    .map(|m| m.key.as_str())
+                    .collect();
+                let [key] = keys.into_iter().collect::<Vec<_>>()[..] else {
+                    continue;
+                };
+                let Some(antecedent) = mentions.iter().rposition(|m| fits(m) && m.key == key)
+                else {
+                    continue;
+                };
+                found.push(Mention {
+                    sentence: si,
+                    start,
+                    end: st[end - 1].end,
+                    surface: s.text[start..st[end - 1].end].to_string(),
+                    kind: EntityKind::Person,
+                    weight: 1,
+                    key: key.to_string(),
+                    gazetteer: None,
+                    demonym: false,
+                    link: Some(antecedent),
+                    written: None,
+                });
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        // Back into sentence order, with the links following their mentions.
+        mentions.append(&mut found);
+        let mut order: Vec<usize> = (0..mentions.len()).collect();
+        order.sort_by_key(|&i| (mentions[i].sentence, mentions[i].start));
+        let mut at = vec![0; order.len()];
+        for (pos, &i) in order.iter().enumerate() {
+            at[i] = pos;
+        }
+        let mut sorted: Vec<Mention> = order.iter().map(|&i| mentions[i].clone()).collect();
+        for m in &mut sorted {
+            m.link = m.link.map(|l| at[l]);
+        }
+        *mentions = sorted;
     }
 
     /// The person `m` with the title right before it and a capitalised qualifier of that
@@ -1600,6 +1710,33 @@ mod tests {
             .find(|m| m.surface == "Tamzar City")
             .expect("dateline");
         assert_eq!(city.written.as_deref(), Some("TAMZAR CITY"));
+    }
+
+    #[test]
+    fn a_role_given_one_person_by_title_is_that_person() {
+        let ms = mentions(
+            "Kestrian President Ilsa Varnholt met Velgrad Prime Minister Otto Brandt.\n\
+             The Kestrian leader left on Monday, and the prime minister stayed.\n\
+             Later the president spoke.\n",
+        );
+        let role = |surface: &str| {
+            ms.iter()
+                .find(|m| m.surface == surface)
+                .and_then(|m| m.link)
+                .map(|l| ms[l].surface.clone())
+        };
+        assert_eq!(
+            role("The Kestrian leader").as_deref(),
+            Some("Ilsa Varnholt")
+        );
+        assert_eq!(role("the prime minister").as_deref(), Some("Otto Brandt"));
+        assert_eq!(role("the president").as_deref(), Some("Ilsa Varnholt"));
+        // Two people fit "the leader" (a president and a prime minister): no one.
+        let ms = mentions(
+            "Kestrian President Ilsa Varnholt met Velgrad Prime Minister Otto Brandt.\n\
+             The leader left on Monday.\n",
+        );
+        assert!(!ms.iter().any(|m| m.surface == "The leader"), "{ms:#?}");
     }
 
     fn find<'a>(ms: &'a [Mention], surface: &str) -> &'a Mention {
