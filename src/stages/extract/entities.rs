@@ -338,7 +338,7 @@ impl EntityRecognizer {
                     };
                     let words: Vec<&str> = w.split_whitespace().collect();
                     (m.sentence, m.start) < (si, start)
-                        && titles.iter().any(|t| w.contains(t))
+                        && titles.iter().any(|t| self.holds_title(&words, t))
                         && qualifier.iter().all(|q| words.contains(&q.as_str()))
                 };
                 let keys: std::collections::BTreeSet<&str> = mentions
@@ -421,6 +421,21 @@ impl EntityRecognizer {
             words += 1;
         }
         Some(text[toks[start].start..m.end].to_string())
+    }
+
+    /// True when `words` (a written name, lower case) hold the title `title` itself, not
+    /// a longer one that ends in it ("vice president" holds no "president").
+    fn holds_title(&self, words: &[&str], title: &str) -> bool {
+        let t: Vec<&str> = title.split_whitespace().collect();
+        (0..words.len().saturating_sub(t.len() - 1)).any(|p| {
+            words[p..p + t.len()] == t[..]
+                && !(p > 0
+                    && self.titles.iter().any(|longer| {
+                        longer.len() == t.len() + 1
+                            && longer[0] == words[p - 1]
+                            && longer[1..].iter().zip(&t).all(|(a, b)| a == b)
+                    }))
+        })
     }
 
     /// Runs the tagger over the report's body sentences (one document, so a name typed once
@@ -1737,6 +1752,12 @@ mod tests {
              The leader left on Monday.\n",
         );
         assert!(!ms.iter().any(|m| m.surface == "The leader"), "{ms:#?}");
+        // A vice president is not "the president".
+        let ms = mentions(
+            "Kestrian Vice President Ilsa Varnholt arrived on Monday.\n\
+             The president stayed home.\n",
+        );
+        assert!(!ms.iter().any(|m| m.surface == "The president"), "{ms:#?}");
     }
 
     fn find<'a>(ms: &'a [Mention], surface: &str) -> &'a Mention {
