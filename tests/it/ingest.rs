@@ -488,15 +488,11 @@ fn a_report_dated_only_by_its_file_never_disputes_a_dated_one() {
 fn a_claim_about_an_earlier_occasion_opens_no_development() {
     // The past visit comes first: were it the report's meeting, "the new visit" would join
     // it and give the 2029 meeting a planned status.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("1.txt"),
-        "source: Tallis Wire\ndate: 2031-05-02\n\nVarn heads abroad\n\n\
+    let (events, snap) = ingest_report(
+        "Varn heads abroad\n\n\
          During a previous visit to Velgrad in 2029, Otto Varn met Ilsa Brandt.\n\
          The new visit is expected to last two days, officials said.\n",
-    )
-    .unwrap();
-    let (events, snap) = ingest(&[dir.path()]);
+    );
     assert!(
         of_type(&events, "development.detected").is_empty(),
         "{:#?}",
@@ -506,15 +502,11 @@ fn a_claim_about_an_earlier_occasion_opens_no_development() {
 
 #[test]
 fn talks_about_somewhere_else_leave_a_coming_summit_planned() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("1.txt"),
-        "source: Tallis Wire\ndate: 2031-05-02\n\nVarn to meet Brandt\n\n\
+    let (events, _) = ingest_report(
+        "Varn to meet Brandt\n\n\
          Otto Varn will arrive in Kessa on Friday for talks with Ilsa Brandt, officials said.\n\
          Officials also spoke of ongoing talks on the future of the bases at Meltz airfield.\n",
-    )
-    .unwrap();
-    let (events, _) = ingest(&[dir.path()]);
+    );
     let detected = of_type(&events, "development.detected");
     assert_eq!(detected.len(), 1, "{detected:#?}");
     assert_eq!(detected[0]["data"]["status"], "planned", "{detected:#?}");
@@ -522,15 +514,11 @@ fn talks_about_somewhere_else_leave_a_coming_summit_planned() {
 
 #[test]
 fn a_person_is_found_by_the_title_the_report_gave_them() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("1.txt"),
-        "source: Tallis Wire\ndate: 2031-05-02\n\nVarnholt in Velgrad\n\n\
+    let (events, snap) = ingest_report(
+        "Varnholt in Velgrad\n\n\
          Kestrian President Ilsa Varnholt arrived in Velgrad on Monday.\n\
          President Varnholt will meet the mayor on Tuesday.\n",
-    )
-    .unwrap();
-    let (events, snap) = ingest(&[dir.path()]);
+    );
     let e = entity_with_alias(&snap, "Kestrian President Ilsa Varnholt");
     assert_eq!(e["name"], "Ilsa Varnholt");
     assert!(e["aliases"].get("President Varnholt").is_some(), "{e:#}");
@@ -539,4 +527,17 @@ fn a_person_is_found_by_the_title_the_report_gave_them() {
         .filter_map(|ev| ev["data"]["alias"].as_str())
         .collect();
     assert!(added.contains(&"President Varnholt"), "{added:?}");
+}
+
+/// A report of the Tallis Wire of 2 May 2031 with `body` (headline, blank line, text), run
+/// through `sitrep ingest` alone.
+fn ingest_report(body: &str) -> (Vec<Value>, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("1.txt");
+    std::fs::write(
+        &path,
+        format!("source: Tallis Wire\ndate: 2031-05-02\n\n{body}"),
+    )
+    .unwrap();
+    ingest(&[&path])
 }
