@@ -745,11 +745,7 @@ fn state_lists_developments_filtered_with_counts_in_words() {
             .args(args)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::support::assert_ok(&out);
         String::from_utf8(out.stdout).unwrap()
     };
     let all = state(&[]);

@@ -199,11 +199,7 @@ fn replay_json(data: &Path, extra: &[&str]) -> Value {
         .args(extra)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "replay failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_ok(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

@@ -93,11 +93,7 @@ fn a_retracted_report_moves_the_status_back_once_and_for_good() {
     assert_eq!(status_of(&rt, &d), "completed");
 
     let out = retract_cli(&d, &[&completed, "--reason", "wrong base", "--by", "desk"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_ok(&out);
     let printed = parse_lines(&out.stdout);
     assert_eq!(printed[0]["type"], "report.retracted");
     assert_eq!(printed[0]["subject"], completed.as_str());
@@ -194,11 +190,7 @@ fn offline_retraction_works_in_a_stopped_daemons_data_folder() {
     let before = gapless(&d).len() as u64;
 
     let out = retract_cli(&d, &[&completed, "--offline", "--reason", "duplicate wire"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_ok(&out);
     let printed = parse_lines(&out.stdout);
     assert_eq!(event_ids(&printed)[0], before + 1, "numbering goes on");
     assert!(printed

@@ -42,6 +42,15 @@ pub fn drop_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 /// `sitrep ingest PATHS... --state FILE`: the events and the snapshot.
+/// Fails the test with the command's standard error when it did not succeed.
+pub fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn ingest(paths: &[&Path]) -> (Vec<Value>, Value) {
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("state.json");
@@ -53,11 +62,7 @@ pub fn ingest(paths: &[&Path]) -> (Vec<Value>, Value) {
         .arg(&state)
         .output()
         .expect("run sitrep ingest");
-    assert!(
-        out.status.success(),
-        "ingest failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let events = parse_lines(&out.stdout);
     let snapshot: Value =
         serde_json::from_slice(&std::fs::read(&state).expect("state file")).expect("state json");
