@@ -616,9 +616,11 @@ impl Sketcher {
     /// included: the sketch is of the text as it stands).
     pub fn sketch(&self, report: &Report) -> Sketch {
         let mut buf = String::new();
-        // The last SHINGLE words, as a ring, and how many words there were in all.
+        // The last SHINGLE words, as a ring, how many words there were in all, and the
+        // hash of the shingle they make (see [`shingle`]), kept rolling.
         let mut ring = [0u64; SHINGLE];
         let mut seen = 0usize;
+        let mut rolling = 0u64;
         let mut text = Bins::<TEXT_HASHES>::new();
         let mut content = Bins::<CONTENT_HASHES>::new();
         let mut data: Vec<u16> = Vec::with_capacity(report.sentences.len().min(MAX_SENTENCES) * 12);
@@ -634,10 +636,16 @@ impl Sketcher {
             let mut first = true;
             words(&s.text, &mut buf, |w, capital| {
                 let h = word_hash(w);
-                ring[seen % SHINGLE] = h;
+                let slot = &mut ring[seen % SHINGLE];
+                // The oldest word leaves (its rotation was 0), the others move one place
+                // down, the new word comes in last.
+                rolling = (rolling ^ *slot).rotate_right(SHINGLE_ROTATION)
+                    ^ h.rotate_left(SHINGLE_ROTATION * (SHINGLE as u32 - 1));
+                *slot = h;
                 seen += 1;
                 if seen >= SHINGLE {
-                    text.add(shingle(&ring, seen));
+                    debug_assert_eq!(rolling, shingle(&ring, seen));
+                    text.add(rolling);
                 }
                 // Single letters (the "s" of a possessive, initials) say nothing.
                 if w.len() < 2 && !w[0].is_ascii_digit() {
@@ -712,10 +720,13 @@ impl Sketcher {
 fn shingle(ring: &[u64; SHINGLE], seen: usize) -> u64 {
     let mut h = 0u64;
     for k in 0..SHINGLE {
-        h ^= ring[(seen + k) % SHINGLE].rotate_left(13 * k as u32);
+        h ^= ring[(seen + k) % SHINGLE].rotate_left(SHINGLE_ROTATION * k as u32);
     }
     h
 }
+
+/// The rotation between the places of a shingle's words.
+const SHINGLE_ROTATION: u32 = 13;
 
 /// The 16 bits of a word hash a sentence sketch keeps.
 fn short(h: u64) -> u16 {

@@ -8,6 +8,8 @@
 //! sentences). It is trained by `sitrep train-sense` on labelled candidates
 //! (`labels/triggers.jsonl`, `docs/LABELLING.md`) and stored in `config/sense.model`.
 
+use std::borrow::Cow;
+
 use crate::config::WordClasses;
 use crate::extraction::{EntityKind, Mention};
 use crate::learn::key;
@@ -44,6 +46,8 @@ impl Knowledge {
 #[derive(Debug, Clone, Default)]
 pub struct DocContext {
     words: Vec<String>,
+    /// The words' feature keys, hashed once per report rather than once per candidate.
+    keys: Vec<u64>,
 }
 
 /// How many body sentences, after the title, describe the report's topic.
@@ -76,7 +80,8 @@ impl DocContext {
                 break;
             }
         }
-        Self { words }
+        let keys = words.iter().map(|w| key("doc", w)).collect();
+        Self { words, keys }
     }
 }
 
@@ -151,26 +156,112 @@ fn content_word(w: &str) -> bool {
 /// The feature keys of a candidate.
 pub fn keys(c: &Candidate<'_, '_>, out: &mut Vec<u64>) {
     out.clear();
-    features(c, &mut |t, v| out.push(key(t, v)));
+    features(c, &mut Keys(out));
 }
 
-/// Every feature of a candidate as (template, value), to `emit`.
-fn features(c: &Candidate<'_, '_>, emit: &mut dyn FnMut(&str, &str)) {
+/// Where a candidate's features go: their keys (to score or train) or their names (to
+/// explain).
+pub trait Sink {
+    fn feature(&mut self, template: &str, value: &str);
+
+    /// The report's topic words, one feature each.
+    fn doc(&mut self, doc: &DocContext) {
+        for w in &doc.words {
+            self.feature("doc", w);
+        }
+    }
+}
+
+impl<F: FnMut(&str, &str)> Sink for F {
+    fn feature(&mut self, template: &str, value: &str) {
+        self(template, value);
+    }
+}
+
+/// The keys of the features, in order.
+struct Keys<'a>(&'a mut Vec<u64>);
+
+impl Sink for Keys<'_> {
+    fn feature(&mut self, template: &str, value: &str) {
+        self.0.push(key(template, value));
+    }
+
+    fn doc(&mut self, doc: &DocContext) {
+        self.0.extend_from_slice(&doc.keys);
+    }
+}
+
+/// A sink and a buffer to join a feature's value parts in with `|`: the features are
+/// computed for every candidate trigger, and a string allocated for each would cost more
+/// than the rest of the work.
+struct Emit<'s> {
+    sink: &'s mut dyn Sink,
+    buf: String,
+}
+
+impl Emit<'_> {
+    fn one(&mut self, template: &str, value: &str) {
+        self.sink.feature(template, value);
+    }
+
+    fn two(&mut self, template: &str, a: &str, b: &str) {
+        self.buf.clear();
+        self.buf.push_str(a);
+        self.buf.push('|');
+        self.buf.push_str(b);
+        self.sink.feature(template, &self.buf);
+    }
+
+    fn num(&mut self, template: &str, a: &str, n: u32) {
+        use std::fmt::Write as _;
+        self.buf.clear();
+        self.buf.push_str(a);
+        self.buf.push('|');
+        // Writing to a String cannot fail.
+        let _ = write!(self.buf, "{n}");
+        self.sink.feature(template, &self.buf);
+    }
+
+    fn three(&mut self, template: &str, a: &str, b: &str, c: &str) {
+        self.buf.clear();
+        for (i, part) in [a, b, c].into_iter().enumerate() {
+            if i > 0 {
+                self.buf.push('|');
+            }
+            self.buf.push_str(part);
+        }
+        self.sink.feature(template, &self.buf);
+    }
+}
+
+/// Every feature of a candidate as (template, value), to `sink`.
+fn features(c: &Candidate<'_, '_>, sink: &mut dyn Sink) {
+    let mut f = Emit {
+        sink,
+        buf: String::with_capacity(64),
+    };
     let fr = c.frame;
     let trig = c.trigger.to_lowercase();
     // No frame-wide prior: each trigger word brings its own, so a frame whose candidates
     // are mostly another sense ("left") does not pull down its clear words ("withdrawal").
-    emit("fr|lemma", &format!("{fr}|{}", c.lemma));
-    emit("fr|trig", &format!("{fr}|{trig}"));
-    emit("fr|form", &format!("{fr}|{}", c.form));
+    f.two("fr|lemma", fr, c.lemma);
+    f.two("fr|trig", fr, &trig);
+    f.two("fr|form", fr, c.form);
     if c.heading {
-        emit("heading", fr);
+        f.one("heading", fr);
     }
-    let word = |i: usize| -> String {
+    let word = |i: usize| -> Cow<'_, str> {
         let t = &c.toks[i];
         match t.kind {
-            TokenKind::Number => "<num>".to_string(),
-            _ => t.text.to_lowercase(),
+            TokenKind::Number => Cow::Borrowed("<num>"),
+            _ if t
+                .text
+                .bytes()
+                .all(|b| b.is_ascii() && !b.is_ascii_uppercase()) =>
+            {
+                Cow::Borrowed(t.text)
+            }
+            _ => Cow::Owned(t.text.to_lowercase()),
         }
     };
     // Words around the trigger, by position and as bags.
@@ -180,24 +271,24 @@ fn features(c: &Candidate<'_, '_>, emit: &mut dyn FnMut(&str, &str)) {
     } else {
         "<s>".into()
     };
-    emit("w-1", &w);
-    emit("fr|w-1", &format!("{fr}|{w}"));
+    f.one("w-1", &w);
+    f.two("fr|w-1", fr, &w);
     let w = if c.t1 + 1 < c.toks.len() {
         word(c.t1 + 1)
     } else {
         "</s>".into()
     };
-    emit("w+1", &w);
-    emit("fr|w+1", &format!("{fr}|{w}"));
+    f.one("w+1", &w);
+    f.two("fr|w+1", fr, &w);
     for i in c.t0.saturating_sub(6)..c.t0 {
         if c.toks[i].kind == TokenKind::Word && content_word(&word(i)) {
-            emit("L", &word(i));
+            f.one("L", &word(i));
         }
     }
     for i in c.t1 + 1..(c.t1 + 7).min(c.toks.len()) {
         if c.toks[i].kind == TokenKind::Word && content_word(&word(i)) {
-            emit("R", &word(i));
-            emit("fr|R", &format!("{fr}|{}", word(i)));
+            f.one("R", &word(i));
+            f.two("fr|R", fr, &word(i));
         }
     }
     // The classes of the words around it.
@@ -205,14 +296,14 @@ fn features(c: &Candidate<'_, '_>, emit: &mut dyn FnMut(&str, &str)) {
     for d in 1..=3usize {
         if c.t1 + d < c.toks.len() {
             if let Some((coarse, fine)) = class(c.t1 + d) {
-                emit(&format!("c+{d}"), &format!("{fr}|{fine}"));
-                emit("cR", &format!("{fr}|{coarse}"));
+                f.num(["c+1", "c+2", "c+3"][d - 1], fr, fine);
+                f.num("cR", fr, coarse);
             }
         }
         if c.t0 >= d {
             if let Some((coarse, fine)) = class(c.t0 - d) {
-                emit(&format!("c-{d}"), &format!("{fr}|{fine}"));
-                emit("cL", &format!("{fr}|{coarse}"));
+                f.num(["c-1", "c-2", "c-3"][d - 1], fr, fine);
+                f.num("cL", fr, coarse);
             }
         }
     }
@@ -269,11 +360,11 @@ fn features(c: &Candidate<'_, '_>, emit: &mut dyn FnMut(&str, &str)) {
             .find(|(_, &(a, b))| a <= i && i <= b)
             .map(|(&mi, _)| kind_tag(&c.mentions[mi]));
         match tag {
-            Some(tag) => emit("fr|subj", &format!("{fr}|{tag}")),
+            Some(tag) => f.two("fr|subj", fr, tag),
             None => {
-                emit("fr|subj", &format!("{fr}|{}", word(i)));
+                f.two("fr|subj", fr, &word(i));
                 if let Some(cls) = c.know.words.of(c.toks[i].text) {
-                    emit("fr|subjc", &format!("{fr}|{cls}"));
+                    f.two("fr|subjc", fr, cls);
                 }
             }
         }
@@ -290,8 +381,8 @@ fn features(c: &Candidate<'_, '_>, emit: &mut dyn FnMut(&str, &str)) {
         };
         for (j, what) in [(i, "fr|subjcap"), (i.wrapping_sub(1), "fr|subjpre")] {
             if j < c.toks.len() && unknown_name(j) {
-                emit(what, &format!("{fr}|{}", suffix(c.toks[j].text, 3)));
-                emit(what, fr);
+                f.two(what, fr, &suffix(c.toks[j].text, 3));
+                f.one(what, fr);
             }
         }
     }
@@ -301,7 +392,7 @@ fn features(c: &Candidate<'_, '_>, emit: &mut dyn FnMut(&str, &str)) {
             continue;
         }
         if let Some(cls) = c.know.words.of(c.toks[i].text) {
-            emit("fr|cls", &format!("{fr}|{cls}"));
+            f.two("fr|cls", fr, cls);
         }
     }
     // The object or complement: the first word after the trigger that is not a
@@ -310,19 +401,19 @@ fn features(c: &Candidate<'_, '_>, emit: &mut dyn FnMut(&str, &str)) {
         .find(|&i| !with_lower(c.toks[i].text, |w| DETERMINERS.contains(&w)))
     {
         let w = word(i);
-        emit("obj", &w);
-        emit("fr|obj", &format!("{fr}|{w}"));
+        f.one("obj", &w);
+        f.two("fr|obj", fr, &w);
         if let Some((_, fine)) = class(i) {
-            emit("fr|objc", &format!("{fr}|{fine}"));
+            f.num("fr|objc", fr, fine);
         }
         if matches!(
-            w.as_str(),
+            w.as_ref(),
             "of" | "from" | "to" | "with" | "on" | "in" | "at" | "against"
         ) {
             if let Some(j) = (i + 1..c.toks.len())
                 .find(|&j| !with_lower(c.toks[j].text, |w| DETERMINERS.contains(&w)))
             {
-                emit("fr|prep+", &format!("{fr}|{w}|{}", word(j)));
+                f.three("fr|prep+", fr, &w, &word(j));
             }
         }
     }
@@ -331,8 +422,8 @@ fn features(c: &Candidate<'_, '_>, emit: &mut dyn FnMut(&str, &str)) {
     let mut right: Option<(usize, &'static str)> = None;
     for (&mi, &(m0, m1)) in c.in_sentence.iter().zip(c.mention_tokens) {
         let tag = kind_tag(&c.mentions[mi]);
-        emit("mk", tag);
-        emit("fr|mk", &format!("{fr}|{tag}"));
+        f.one("mk", tag);
+        f.two("fr|mk", fr, tag);
         if m1 < c.t0 && left.is_none_or(|(e, _)| m1 > e) {
             left = Some((m1, tag));
         }
@@ -342,29 +433,27 @@ fn features(c: &Candidate<'_, '_>, emit: &mut dyn FnMut(&str, &str)) {
     }
     match left {
         Some((e, tag)) => {
-            emit("fr|mk<", &format!("{fr}|{tag}"));
+            f.two("fr|mk<", fr, tag);
             if c.t0 - e <= 2 {
-                emit("fr|mk<<", &format!("{fr}|{tag}"));
+                f.two("fr|mk<<", fr, tag);
             }
         }
-        None => emit("fr|mk<", &format!("{fr}|-")),
+        None => f.two("fr|mk<", fr, "-"),
     }
     match right {
         Some((s, tag)) => {
-            emit("fr|mk>", &format!("{fr}|{tag}"));
+            f.two("fr|mk>", fr, tag);
             if s > 0 {
-                emit("fr|pre-mk>", &format!("{fr}|{}|{tag}", word(s - 1)));
+                f.three("fr|pre-mk>", fr, &word(s - 1), tag);
             }
         }
-        None => emit("fr|mk>", &format!("{fr}|-")),
+        None => f.two("fr|mk>", fr, "-"),
     }
     if c.toks[c.t0].is_capitalized() && c.t0 > 0 {
-        emit("cap-mid", fr);
+        f.one("cap-mid", fr);
     }
     // What the report is about.
-    for w in &c.doc.words {
-        emit("doc", w);
-    }
+    f.sink.doc(c.doc);
 }
 
 /// The last `n` characters of `word`, lowercased.
@@ -423,7 +512,7 @@ pub fn span_keys(
         heading,
         doc,
         know,
-        &mut |t, v| out.push(key(t, v)),
+        &mut Keys(out),
     );
 }
 
@@ -440,7 +529,7 @@ fn span_features(
     heading: bool,
     doc: &DocContext,
     know: &Knowledge,
-    emit: &mut dyn FnMut(&str, &str),
+    sink: &mut dyn Sink,
 ) {
     if st.is_empty() {
         return;
@@ -470,7 +559,7 @@ fn span_features(
         doc,
         know,
     };
-    features(&c, emit);
+    features(&c, sink);
 }
 
 /// [`span_keys`] of a claim found in `report` (for training).
@@ -484,9 +573,7 @@ pub fn claim_keys(
     out: &mut Vec<u64>,
 ) {
     out.clear();
-    claim_features(report, toks, mentions, claim, doc, know, &mut |t, v| {
-        out.push(key(t, v));
-    });
+    claim_features(report, toks, mentions, claim, doc, know, &mut Keys(out));
 }
 
 /// The features of a claim with their weights in `model` (situation minus other), the
@@ -501,9 +588,17 @@ pub fn claim_weights(
     model: &crate::learn::LinearModel,
 ) -> Vec<(String, f32)> {
     let mut out = Vec::new();
-    claim_features(report, toks, mentions, claim, doc, know, &mut |t, v| {
-        out.push((format!("{t}={v}"), model.margin(&[key(t, v)])));
-    });
+    claim_features(
+        report,
+        toks,
+        mentions,
+        claim,
+        doc,
+        know,
+        &mut |t: &str, v: &str| {
+            out.push((format!("{t}={v}"), model.margin(&[key(t, v)])));
+        },
+    );
     out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
     out
 }
@@ -515,7 +610,7 @@ fn claim_features(
     claim: &crate::extraction::ClaimDraft,
     doc: &DocContext,
     know: &Knowledge,
-    emit: &mut dyn FnMut(&str, &str),
+    sink: &mut dyn Sink,
 ) {
     let in_sentence: Vec<usize> = (0..mentions.len())
         .filter(|&i| mentions[i].sentence == claim.sentence)
@@ -532,7 +627,7 @@ fn claim_features(
         report.headings.contains(&claim.sentence),
         doc,
         know,
-        emit,
+        sink,
     );
 }
 
