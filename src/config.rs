@@ -594,6 +594,9 @@ pub struct NameRules {
     /// Titles that "the leader" may stand for ("the Russian leader" for a president).
     #[serde(default)]
     pub leader_titles: Vec<String>,
+    /// Words that may stand before a title as part of it ("former", "special", "press").
+    #[serde(default)]
+    pub title_modifiers: Vec<String>,
     pub stopwords: Vec<String>,
     pub connectors: Vec<String>,
     pub facility_heads: BTreeMap<String, Vec<String>>,

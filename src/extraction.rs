@@ -73,12 +73,12 @@ pub struct Mention {
     pub demonym: bool,
     /// An earlier mention in this report that this one refers to (surname, acronym).
     pub link: Option<usize>,
-    /// The name as the report writes it around this mention, when that differs from
-    /// `surface`: with the title that introduces a person and the country or body the title
-    /// is of ("US President Donald Trump", "Kremlin aide Yury Ushakov"), or in a dateline's
-    /// capitals ("TAMZAR CITY"). Kept as one more alias: readers and later reports name
-    /// people and places that way.
-    pub written: Option<String>,
+    /// The name as the report writes it around this mention, where that differs from
+    /// `surface`: with the title that introduces a person, alone and with the country or
+    /// body the title is of ("special envoy Steve Witkoff", "US special envoy Steve
+    /// Witkoff"), or in a dateline's capitals ("TAMZAR CITY"). Each is one more alias:
+    /// readers and later reports name people and places that way.
+    pub written: Vec<String>,
 }
 
 /// Initials of the capitalized words of a name ("Syrian Democratic Forces" → "SDF").

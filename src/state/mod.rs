@@ -1018,28 +1018,26 @@ impl Situation {
             }
         };
         let new_alias = count(&m.surface);
-        // "US President Donald Trump", "TAMZAR CITY": the name as written, one more alias.
-        let written = m
+        // "US President Donald Trump", "TAMZAR CITY": the name as written, more aliases.
+        let written: Vec<&String> = m
             .written
-            .as_ref()
+            .iter()
             .filter(|t| **t != m.surface)
-            .filter(|t| count(t));
-        if let Some(t) = written {
+            .filter(|t| count(t))
+            .collect();
+        let name = e.name.clone();
+        if first || new_alias {
+            self.note_alias(id, first, m, report, out);
+        }
+        for t in written {
             let data = EventData::render(&MentionData {
                 alias: t,
                 kind: None,
-                name: &e.name,
+                name: &name,
                 report: &report.id,
                 sentence: m.sentence,
             });
-            if first || new_alias {
-                self.note_alias(id, first, m, report, out);
-            }
             self.event(types::ENTITY_ALIAS_ADDED, id, data, out);
-            return;
-        }
-        if first || new_alias {
-            self.note_alias(id, first, m, report, out);
         }
     }
 

@@ -77,6 +77,7 @@ const CONNECTOR: u8 = 2;
 const PLACE_HEAD: u8 = 4;
 const ORG_HEAD: u8 = 8;
 const ORG_SUFFIX: u8 = 16;
+const TITLE_MODIFIER: u8 = 32;
 
 /// Prepositions after which a bare capitalized name is most likely a place.
 const LOCATION_PREPS: [&str; 11] = [
@@ -148,6 +149,7 @@ impl EntityRecognizer {
             (&n.place_heads.words, PLACE_HEAD),
             (&n.org_heads.words, ORG_HEAD),
             (&n.org_suffixes, ORG_SUFFIX),
+            (&n.title_modifiers, TITLE_MODIFIER),
         ];
         for (words, class) in lists {
             for w in words {
@@ -271,10 +273,18 @@ impl EntityRecognizer {
         mentions.append(&mut headings);
         mentions.sort_by_key(|m| (m.sentence, m.start));
         self.link(&mut mentions);
-        for m in mentions.iter_mut().filter(|m| m.kind == EntityKind::Person) {
-            if let Some(s) = report.sentences.get(m.sentence) {
-                m.written = self.titled(&s.text, toks.sentence(m.sentence), m);
-            }
+        for m in mentions.iter_mut().filter(|m| !m.demonym) {
+            let Some(s) = report.sentences.get(m.sentence) else {
+                continue;
+            };
+            let st = toks.sentence(m.sentence);
+            // (A dateline's capitals are there already.)
+            let more = if m.kind == EntityKind::Person {
+                self.titled(&s.text, st, m)
+            } else {
+                self.as_written(&s.text, st, m)
+            };
+            m.written.extend(more);
         }
         self.add_roles(report, toks, &mut mentions);
         mentions
@@ -333,7 +343,8 @@ impl EntityRecognizer {
                 };
                 let start = st[k].start;
                 let fits = |m: &Mention| {
-                    let Some(w) = m.written.as_deref().map(plain) else {
+                    // The longest written form holds every title and qualifier.
+                    let Some(w) = m.written.iter().max_by_key(|w| w.len()).map(|w| plain(w)) else {
                         return false;
                     };
                     let words: Vec<&str> = w.split_whitespace().collect();
@@ -364,7 +375,7 @@ impl EntityRecognizer {
                     gazetteer: None,
                     demonym: false,
                     link: Some(antecedent),
-                    written: None,
+                    written: Vec::new(),
                 });
             }
         }
@@ -386,41 +397,146 @@ impl EntityRecognizer {
         *mentions = sorted;
     }
 
-    /// The person `m` with the title right before it and a capitalised qualifier of that
-    /// title ("US", "Russian", "Kremlin"), as written; `None` without a title.
-    fn titled(&self, text: &str, toks: &[Token<'_>], m: &Mention) -> Option<String> {
-        let i = toks.iter().position(|t| t.start == m.start)?;
+    /// The person `m` as the report names them with the titles right before the name:
+    /// each title alone, with the titles and modifiers before it ("special envoy Steve Witkoff", "Maj Gen Kashif
+    /// Abdullah", "former President Joe Biden"), then with up to two capitalised
+    /// qualifiers saying whose title it is ("US special envoy Steve Witkoff", "White House
+    /// press secretary ..."), as written. A complement between the title and the name
+    /// belongs to the title ("envoy for Yemen Hans Grundberg"). Empty without a title.
+    fn titled(&self, text: &str, toks: &[Token<'_>], m: &Mention) -> Vec<String> {
+        let Some(i) = toks.iter().position(|t| t.start == m.start) else {
+            return Vec::new();
+        };
+        let Some(mut first) = self.title_before(toks, i) else {
+            return Vec::new();
+        };
+        let form = |start: usize| text[toks[start].start..m.end].to_string();
+        let mut forms = vec![form(first)];
+        let mut qualifiers = 0;
+        while first > 0 {
+            let prev = &toks[first - 1];
+            if let Some(k) = (prev.kind == TokenKind::Word || prev.text == ".")
+                .then(|| self.title_before(toks, first))
+                .flatten()
+            {
+                // A title before a title ("Col. Maj.", "army spokesman Colonel").
+                forms.push(form(first));
+                first = k;
+            } else if prev.kind == TokenKind::Word
+                && self.lower_classes(prev.text) & TITLE_MODIFIER != 0
+            {
+                first -= 1;
+            } else if prev.text == "."
+                && first > 1
+                && toks[first - 2].text.contains('.')
+                && toks[first - 2].is_capitalized()
+                && qualifiers < 2
+            {
+                // An abbreviation ("U.S."), its last dot a token of its own.
+                if qualifiers == 0 {
+                    forms.push(form(first));
+                }
+                qualifiers += 1;
+                first -= 2;
+            } else if prev.kind == TokenKind::Word
+                && prev.is_capitalized()
+                && self.lower_classes(prev.text) & STOPWORD == 0
+                && qualifiers < 2
+            {
+                if qualifiers == 0 {
+                    forms.push(form(first));
+                }
+                qualifiers += 1;
+                first -= 1;
+            } else {
+                break;
+            }
+        }
+        forms.push(form(first));
+        forms.sort();
+        forms.dedup();
+        forms
+    }
+
+    /// A name other than a person's as the report writes it, where that differs from the
+    /// mention: with an abbreviation's last dot ("U.S."), with its place head ("Lipetsk
+    /// region"), with the acronym that follows in brackets ("Line of Control (LoC)"), and
+    /// each with the article before it ("the Kremlin", "The Red Cross (ICRC)").
+    fn as_written(&self, text: &str, st: &[Token<'_>], m: &Mention) -> Vec<String> {
+        let Some(i) = st.iter().position(|t| t.start == m.start) else {
+            return Vec::new();
+        };
+        let mut ends = Vec::new();
+        let mut end = m.end;
+        if m.surface.contains('.') && text[end..].starts_with('.') {
+            end += 1;
+            ends.push(end);
+        }
+        let next = st.iter().position(|t| t.start >= end);
+        if let Some(head) = next.map(|j| &st[j]).filter(|t| {
+            m.kind == EntityKind::Place
+                && t.start == end + 1
+                && !t.is_capitalized()
+                && self.lower_classes(t.text) & PLACE_HEAD != 0
+        }) {
+            ends.push(head.end);
+        }
+        if let Some(acronym) = next.and_then(|j| st.get(j..j + 3)).filter(|t| {
+            t[0].text == "("
+                && t[2].text == ")"
+                && t[1].text.chars().filter(|c| c.is_uppercase()).count() >= 2
+        }) {
+            ends.push(acronym[2].end);
+        }
+        let the = i
+            .checked_sub(1)
+            .map(|k| &st[k])
+            .filter(|t| t.text.eq_ignore_ascii_case("the"))
+            .map(|t| t.start);
+        let mut forms = Vec::new();
+        for end in std::iter::once(m.end).chain(ends) {
+            if end != m.end {
+                forms.push(text[m.start..end].to_string());
+            }
+            if let Some(start) = the {
+                forms.push(text[start..end].to_string());
+            }
+        }
+        forms
+    }
+
+    /// The first token of the title that ends right before token `i` (its dot, or a
+    /// complement such as "of Police" or "for Yemen", between them), the longest such
+    /// title; `None` without one.
+    fn title_before(&self, toks: &[Token<'_>], i: usize) -> Option<usize> {
         if i == 0 {
             return None;
         }
-        let j = if toks[i - 1].text == "." { i - 1 } else { i };
-        if !self.title_ending_at(toks, j) {
+        let mut j = if toks[i - 1].text == "." { i - 1 } else { i };
+        if j == 0 {
             return None;
         }
-        // The title's first token: the longest title that ends at `j`.
-        let first = (0..j)
-            .rev()
-            .find(|&k| self.title_at(toks, k).is_some_and(|n| k + n == j))?;
-        let mut start = first;
-        // "US President", "U.S. President", "Kremlin aide": up to two capitalised words
-        // (an abbreviation's dot aside) before the title.
-        let mut words = 0;
-        while start > 0 && words < 2 {
-            let prev = &toks[start - 1];
-            if prev.text == "." && start > 1 && toks[start - 2].text.contains('.') {
-                start -= 1;
-                continue;
-            }
-            if prev.kind != TokenKind::Word
-                || !prev.is_capitalized()
-                || self.lower_classes(prev.text) & STOPWORD != 0
+        if !self.title_ending_at(toks, j) {
+            // "envoy for Yemen", "Inspector General of Police": a preposition and up to
+            // three capitalised words.
+            let mut k = j;
+            while k > 0
+                && j - k < 3
+                && toks[k - 1].kind == TokenKind::Word
+                && toks[k - 1].is_capitalized()
             {
-                break;
+                k -= 1;
             }
-            start -= 1;
-            words += 1;
+            let joined = k < j
+                && k >= 2
+                && with_lower(toks[k - 1].text, |w| matches!(w, "of" | "for" | "to"))
+                && self.title_ending_at(toks, k - 1);
+            if !joined {
+                return None;
+            }
+            j = k - 1;
         }
-        Some(text[toks[start].start..m.end].to_string())
+        (j.saturating_sub(4)..j).find(|&k| self.title_at(toks, k).is_some_and(|n| k + n == j))
     }
 
     /// True when `words` (a written name, lower case) hold the title `title` itself, not
@@ -673,7 +789,7 @@ impl EntityRecognizer {
             gazetteer: Some(idx),
             demonym,
             link: None,
-            written: None,
+            written: Vec::new(),
         }
     }
 
@@ -810,7 +926,7 @@ impl EntityRecognizer {
                     gazetteer: None,
                     demonym: false,
                     link: None,
-                    written: None,
+                    written: Vec::new(),
                 });
             } else if let Some(m) = out
                 .iter_mut()
@@ -929,7 +1045,7 @@ impl EntityRecognizer {
                     gazetteer: None,
                     demonym: false,
                     link: None,
-                    written: None,
+                    written: Vec::new(),
                 });
             }
             ti = end;
@@ -1032,7 +1148,7 @@ impl EntityRecognizer {
             gazetteer: None,
             demonym: false,
             link: None,
-            written: None,
+            written: Vec::new(),
         });
     }
 
@@ -1215,7 +1331,11 @@ impl EntityRecognizer {
             return;
         }
         let surface = self.dateline_name(dateline, &key, gaz, out);
-        let written = (surface != dateline).then(|| dateline.to_string());
+        let written = if surface != dateline {
+            vec![dateline.to_string()]
+        } else {
+            Vec::new()
+        };
         // Datelines sit before the sentence text: position 0, zero width.
         out.push(Mention {
             sentence: si,
@@ -1355,7 +1475,7 @@ impl EntityRecognizer {
                     gazetteer: m.gazetteer,
                     demonym: m.demonym,
                     link: None,
-                    written: None,
+                    written: Vec::new(),
                 });
             }
         }
@@ -1694,37 +1814,92 @@ mod tests {
                 .clone()
         };
         assert_eq!(
-            written("Ilsa Varnholt", 0).as_deref(),
-            Some("Kestrian President Ilsa Varnholt")
+            written("Ilsa Varnholt", 0),
+            [
+                "Kestrian President Ilsa Varnholt",
+                "President Ilsa Varnholt"
+            ]
         );
-        assert_eq!(
-            written("Otto Brandt", 0).as_deref(),
-            Some("Foreign Minister Otto Brandt")
-        );
-        assert_eq!(
-            written("Varnholt", 1).as_deref(),
-            Some("President Varnholt")
-        );
+        assert_eq!(written("Otto Brandt", 0), ["Foreign Minister Otto Brandt"]);
+        assert_eq!(written("Varnholt", 1), ["President Varnholt"]);
         let ms = mentions("U.S. Secretary of State Ana Ruiz and Kremlin aide Otto Brandt met.\n");
         let written = |surface: &str| {
             ms.iter()
                 .find(|m| m.surface == surface)
-                .and_then(|m| m.written.clone())
+                .map(|m| m.written.clone())
+                .unwrap_or_default()
         };
         assert_eq!(
-            written("Ana Ruiz").as_deref(),
-            Some("U.S. Secretary of State Ana Ruiz")
+            written("Ana Ruiz"),
+            [
+                "Secretary of State Ana Ruiz",
+                "U.S. Secretary of State Ana Ruiz"
+            ]
         );
         assert_eq!(
-            written("Otto Brandt").as_deref(),
-            Some("Kremlin aide Otto Brandt")
+            written("Otto Brandt"),
+            ["Kremlin aide Otto Brandt", "aide Otto Brandt"]
         );
         let ms = mentions("Convoy reaches Tamzar\n\nTAMZAR CITY - The convoy arrived on Monday.\n");
         let city = ms
             .iter()
             .find(|m| m.surface == "Tamzar City")
             .expect("dateline");
-        assert_eq!(city.written.as_deref(), Some("TAMZAR CITY"));
+        assert_eq!(city.written, ["TAMZAR CITY"]);
+    }
+
+    #[test]
+    fn a_title_keeps_its_modifiers_ranks_and_complement() {
+        let ms = mentions(
+            "Kestrian special envoy for Norway Maria Lindgren met Col. Maj. Otto Brandt, \
+             and former President Ilsa Varnholt spoke with national security adviser \
+             Piet Dorn.\n",
+        );
+        let written = |surface: &str| {
+            ms.iter()
+                .find(|m| m.surface == surface)
+                .map(|m| m.written.clone())
+                .unwrap_or_else(|| panic!("no {surface} in {ms:#?}"))
+        };
+        let envoy = written("Maria Lindgren");
+        assert!(
+            envoy.contains(&"Kestrian special envoy for Norway Maria Lindgren".to_string()),
+            "{envoy:?}"
+        );
+        assert!(envoy.contains(&"special envoy for Norway Maria Lindgren".to_string()));
+        assert!(written("Otto Brandt").contains(&"Col. Maj. Otto Brandt".to_string()));
+        assert!(written("Otto Brandt").contains(&"Maj. Otto Brandt".to_string()));
+        assert!(written("Ilsa Varnholt").contains(&"former President Ilsa Varnholt".to_string()));
+        assert!(written("Piet Dorn").contains(&"national security adviser Piet Dorn".to_string()));
+        // An adjective that is no title modifier is not part of the title.
+        let ms = mentions("Officials met an angry adviser Piet Dorn.\n");
+        let dorn = ms
+            .iter()
+            .find(|m| m.surface == "Piet Dorn")
+            .expect("Piet Dorn");
+        assert_eq!(dorn.written, ["adviser Piet Dorn"]);
+    }
+
+    #[test]
+    fn a_name_keeps_its_article_abbreviation_dot_place_head_and_acronym() {
+        let ms = mentions(
+            "The Velgrad Council met U.S. envoys in the Kadar region on Monday, \
+             near the Line of Control (LoC).\n",
+        );
+        let written = |surface: &str| {
+            ms.iter()
+                .find(|m| m.surface == surface)
+                .map(|m| m.written.clone())
+                .unwrap_or_else(|| panic!("no {surface} in {ms:#?}"))
+        };
+        assert!(written("Velgrad Council").contains(&"The Velgrad Council".to_string()));
+        assert_eq!(written("U.S"), ["U.S."]);
+        assert_eq!(
+            written("Kadar"),
+            ["the Kadar", "Kadar region", "the Kadar region"]
+        );
+        assert!(written("Line of Control").contains(&"Line of Control (LoC)".to_string()));
+        assert!(written("Line of Control").contains(&"the Line of Control (LoC)".to_string()));
     }
 
     #[test]
@@ -1904,7 +2079,7 @@ mod tests {
             gazetteer: None,
             demonym: false,
             link: None,
-            written: None,
+            written: Vec::new(),
         };
         let mut out = vec![mention(0, "A"), mention(1, "B"), mention(0, "C")];
         let mut merged = Merged::new(&out, 2);
