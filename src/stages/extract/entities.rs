@@ -473,13 +473,8 @@ impl EntityRecognizer {
             ends.push(end);
         }
         let next = st.iter().position(|t| t.start >= end);
-        if let Some(head) = next.map(|j| &st[j]).filter(|t| {
-            m.kind == EntityKind::Place
-                && t.start == end + 1
-                && !t.is_capitalized()
-                && self.lower_classes(t.text) & PLACE_HEAD != 0
-        }) {
-            ends.push(head.end);
+        if let Some(head) = next.and_then(|j| self.head_after(st, j, end, m.kind)) {
+            ends.push(head);
         }
         if let Some(acronym) = next.and_then(|j| st.get(j..j + 3)).filter(|t| {
             t[0].text == "("
@@ -503,6 +498,45 @@ impl EntityRecognizer {
             }
         }
         forms
+    }
+
+    /// The end of a lower-case head word or phrase that starts at token `j`, right after
+    /// a name of kind `kind` ending at byte `end`: a place's ("region"), a facility's
+    /// ("naval base") or an organization's ("regiment"); a place's or an organization's
+    /// after a name of no known kind.
+    fn head_after(
+        &self,
+        st: &[Token<'_>],
+        j: usize,
+        end: usize,
+        kind: EntityKind,
+    ) -> Option<usize> {
+        let mut words = Vec::new();
+        let mut at = end;
+        for t in st.get(j..)?.iter().take(3) {
+            if t.kind != TokenKind::Word || t.start != at + 1 || t.is_capitalized() {
+                break;
+            }
+            words.push(t.text.to_lowercase());
+            at = t.end;
+        }
+        let (place, facility, org) = match kind {
+            EntityKind::Place => (true, false, false),
+            EntityKind::Facility => (false, true, false),
+            EntityKind::Organization => (false, false, true),
+            // A name and a facility head make a facility of its own ("Sanaa airport"),
+            // which the recognizer finds when it knows the head.
+            EntityKind::Other => (true, false, true),
+            EntityKind::Person => return None,
+        };
+        (1..=words.len()).rev().find_map(|n| {
+            let phrase = &words[..n];
+            let single = |class: u8| n == 1 && self.lower_classes(&phrase[0]) & class != 0;
+            let found = (place && single(PLACE_HEAD))
+                || (org && single(ORG_HEAD))
+                || (facility && self.facility_heads.iter().any(|(h, _)| h[..] == *phrase));
+            found.then(|| st[j + n - 1].end)
+        })
     }
 
     /// The first token of the title that ends right before token `i` (its dot, or a
@@ -1900,6 +1934,14 @@ mod tests {
         );
         assert!(written("Line of Control").contains(&"Line of Control (LoC)".to_string()));
         assert!(written("Line of Control").contains(&"the Line of Control (LoC)".to_string()));
+        // A name of no known kind takes an organization's head, not a facility's: "Velgrad
+        // airport" is a facility of its own.
+        let ms = mentions("Fighters of the Brask regiment left Velgrad airport.\n");
+        let brask = ms.iter().find(|m| m.surface == "Brask").expect("Brask");
+        assert!(brask.written.contains(&"the Brask regiment".to_string()));
+        assert!(ms
+            .iter()
+            .any(|m| m.surface == "Velgrad airport" && m.written.is_empty()));
     }
 
     #[test]
