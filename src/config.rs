@@ -597,6 +597,10 @@ pub struct NameRules {
     /// Words that may stand before a title as part of it ("former", "special", "press").
     #[serde(default)]
     pub title_modifiers: Vec<String>,
+    /// Words after a name and a hyphen that make an adjective ("US-made"), besides
+    /// participles in -ed and -ing.
+    #[serde(default)]
+    pub compound_tails: Vec<String>,
     pub stopwords: Vec<String>,
     pub connectors: Vec<String>,
     pub facility_heads: BTreeMap<String, Vec<String>>,

@@ -56,6 +56,9 @@ pub struct EntityRecognizer {
     /// the word lists of `names.toml` a token is in.
     word_classes: LowerMap<u8>,
     articles: Vec<String>,
+    /// Lower-case words that end an adjective made of a name and a hyphen, besides
+    /// participles in -ed and -ing ("Hamas-run", "US-made").
+    compound_tails: Vec<String>,
     /// Lower-case head phrase (as words) → facility group.
     facility_heads: Vec<(Vec<String>, String)>,
     /// Facility heads by their first and by their last word, in `facility_heads` order.
@@ -193,6 +196,7 @@ impl EntityRecognizer {
             leader_titles: n.leader_titles.iter().map(|t| t.to_lowercase()).collect(),
             word_classes,
             articles: n.articles.iter().map(|s| s.to_lowercase()).collect(),
+            compound_tails: n.compound_tails.iter().map(|s| s.to_lowercase()).collect(),
             facility_heads,
             facilities_by_first,
             facilities_by_last,
@@ -1199,12 +1203,14 @@ impl EntityRecognizer {
             _ => t.is_capitalized(),
         };
         if capitalized {
-            // "Russian-made", "Kurdish-led": an adjective, not a name.
+            // "Russian-made", "Kurdish-led": an adjective, not a name; "Jong-un", "Jin-ho"
+            // are names.
             return !bytes.iter().rposition(|&b| b == b'-').is_some_and(|dash| {
-                t.text[dash + 1..]
-                    .chars()
-                    .next()
-                    .is_some_and(char::is_lowercase)
+                let tail = &t.text[dash + 1..];
+                tail.chars().next().is_some_and(char::is_lowercase)
+                    && (tail.ends_with("ed")
+                        || tail.ends_with("ing")
+                        || self.compound_tails.iter().any(|w| w == tail))
             });
         }
         if let Some(dash) = bytes.iter().position(|&b| b == b'-') {
@@ -1880,6 +1886,21 @@ mod tests {
             .find(|m| m.surface == "Tamzar City")
             .expect("dateline");
         assert_eq!(city.written, ["TAMZAR CITY"]);
+    }
+
+    #[test]
+    fn a_hyphenated_name_is_whole_and_a_hyphenated_adjective_no_name() {
+        let ms = mentions(
+            "Envoy Pak Jin-ho met the Kestrel-backed council and Brask-made drones were shown.\n",
+        );
+        let surfaces: Vec<&str> = ms.iter().map(|m| m.surface.as_str()).collect();
+        assert!(surfaces.contains(&"Pak Jin-ho"), "{surfaces:?}");
+        assert!(
+            !surfaces
+                .iter()
+                .any(|s| s.contains("-backed") || s.contains("-made")),
+            "{surfaces:?}"
+        );
     }
 
     #[test]
