@@ -518,7 +518,10 @@ impl EntityRecognizer {
         let mut words = Vec::new();
         let mut at = end;
         for t in st.get(j..)?.iter().take(3) {
-            if t.kind != TokenKind::Word || t.start != at + 1 || t.is_capitalized() {
+            // A place's head may be capitalised as part of its name ("Gaza Strip"): the
+            // place is the same with or without it.
+            let cased = t.is_capitalized() && kind != EntityKind::Place;
+            if t.kind != TokenKind::Word || t.start != at + 1 || cased {
                 break;
             }
             words.push(t.text.to_lowercase());
@@ -1957,6 +1960,13 @@ mod tests {
         assert!(written("Line of Control").contains(&"the Line of Control (LoC)".to_string()));
         // A name of no known kind takes an organization's head, not a facility's: "Velgrad
         // airport" is a facility of its own.
+        let ms = mentions("Aid reached the Gaza Strip on Monday.\n");
+        let gaza = ms.iter().find(|m| m.surface == "Gaza").expect("Gaza");
+        assert!(
+            gaza.written.contains(&"Gaza Strip".to_string()),
+            "{:?}",
+            gaza.written
+        );
         let ms = mentions("Fighters of the Brask regiment left Velgrad airport.\n");
         let brask = ms.iter().find(|m| m.surface == "Brask").expect("Brask");
         assert!(brask.written.contains(&"the Brask regiment".to_string()));
