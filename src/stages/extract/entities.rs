@@ -1800,6 +1800,13 @@ mod tests {
     use crate::config::Config;
     use crate::stages::normalize::test_report;
 
+    /// The written forms of the mention `surface` in `ms`.
+    fn written(ms: &[Mention], surface: &str) -> Vec<String> {
+        ms.iter()
+            .find(|m| m.surface == surface)
+            .map(|m| m.written.clone())
+            .unwrap_or_else(|| panic!("no {surface} in {ms:#?}"))
+    }
     #[test]
     fn capitalised_datelines_are_named_as_a_reader_writes_them() {
         let dateline = |text: &str| {
@@ -1849,7 +1856,7 @@ mod tests {
             "Kestrian President Ilsa Varnholt met Foreign Minister Otto Brandt on Monday.\n\
              Later, President Varnholt left for Velgrad.\n",
         );
-        let written = |surface: &str, sentence: usize| {
+        let written_in = |surface: &str, sentence: usize| {
             ms.iter()
                 .find(|m| m.surface == surface && m.sentence == sentence)
                 .unwrap_or_else(|| panic!("no {surface} in {ms:#?}"))
@@ -1857,30 +1864,27 @@ mod tests {
                 .clone()
         };
         assert_eq!(
-            written("Ilsa Varnholt", 0),
+            written_in("Ilsa Varnholt", 0),
             [
                 "Kestrian President Ilsa Varnholt",
                 "President Ilsa Varnholt"
             ]
         );
-        assert_eq!(written("Otto Brandt", 0), ["Foreign Minister Otto Brandt"]);
-        assert_eq!(written("Varnholt", 1), ["President Varnholt"]);
-        let ms = mentions("U.S. Secretary of State Ana Ruiz and Kremlin aide Otto Brandt met.\n");
-        let written = |surface: &str| {
-            ms.iter()
-                .find(|m| m.surface == surface)
-                .map(|m| m.written.clone())
-                .unwrap_or_default()
-        };
         assert_eq!(
-            written("Ana Ruiz"),
+            written_in("Otto Brandt", 0),
+            ["Foreign Minister Otto Brandt"]
+        );
+        assert_eq!(written_in("Varnholt", 1), ["President Varnholt"]);
+        let ms = mentions("U.S. Secretary of State Ana Ruiz and Kremlin aide Otto Brandt met.\n");
+        assert_eq!(
+            written(&ms, "Ana Ruiz"),
             [
                 "Secretary of State Ana Ruiz",
                 "U.S. Secretary of State Ana Ruiz"
             ]
         );
         assert_eq!(
-            written("Otto Brandt"),
+            written(&ms, "Otto Brandt"),
             ["Kremlin aide Otto Brandt", "aide Otto Brandt"]
         );
         let ms = mentions("Convoy reaches Tamzar\n\nTAMZAR CITY - The convoy arrived on Monday.\n");
@@ -1913,22 +1917,20 @@ mod tests {
              and former President Ilsa Varnholt spoke with national security adviser \
              Piet Dorn.\n",
         );
-        let written = |surface: &str| {
-            ms.iter()
-                .find(|m| m.surface == surface)
-                .map(|m| m.written.clone())
-                .unwrap_or_else(|| panic!("no {surface} in {ms:#?}"))
-        };
-        let envoy = written("Maria Lindgren");
+        let envoy = written(&ms, "Maria Lindgren");
         assert!(
             envoy.contains(&"Kestrian special envoy for Norway Maria Lindgren".to_string()),
             "{envoy:?}"
         );
         assert!(envoy.contains(&"special envoy for Norway Maria Lindgren".to_string()));
-        assert!(written("Otto Brandt").contains(&"Col. Maj. Otto Brandt".to_string()));
-        assert!(written("Otto Brandt").contains(&"Maj. Otto Brandt".to_string()));
-        assert!(written("Ilsa Varnholt").contains(&"former President Ilsa Varnholt".to_string()));
-        assert!(written("Piet Dorn").contains(&"national security adviser Piet Dorn".to_string()));
+        assert!(written(&ms, "Otto Brandt").contains(&"Col. Maj. Otto Brandt".to_string()));
+        assert!(written(&ms, "Otto Brandt").contains(&"Maj. Otto Brandt".to_string()));
+        assert!(
+            written(&ms, "Ilsa Varnholt").contains(&"former President Ilsa Varnholt".to_string())
+        );
+        assert!(
+            written(&ms, "Piet Dorn").contains(&"national security adviser Piet Dorn".to_string())
+        );
         // An adjective that is no title modifier is not part of the title.
         let ms = mentions("Officials met an angry adviser Piet Dorn.\n");
         let dorn = ms
@@ -1944,20 +1946,14 @@ mod tests {
             "The Velgrad Council met U.S. envoys in the Kadar region on Monday, \
              near the Line of Control (LoC).\n",
         );
-        let written = |surface: &str| {
-            ms.iter()
-                .find(|m| m.surface == surface)
-                .map(|m| m.written.clone())
-                .unwrap_or_else(|| panic!("no {surface} in {ms:#?}"))
-        };
-        assert!(written("Velgrad Council").contains(&"The Velgrad Council".to_string()));
-        assert_eq!(written("U.S"), ["U.S."]);
+        assert!(written(&ms, "Velgrad Council").contains(&"The Velgrad Council".to_string()));
+        assert_eq!(written(&ms, "U.S"), ["U.S."]);
         assert_eq!(
-            written("Kadar"),
+            written(&ms, "Kadar"),
             ["the Kadar", "Kadar region", "the Kadar region"]
         );
-        assert!(written("Line of Control").contains(&"Line of Control (LoC)".to_string()));
-        assert!(written("Line of Control").contains(&"the Line of Control (LoC)".to_string()));
+        assert!(written(&ms, "Line of Control").contains(&"Line of Control (LoC)".to_string()));
+        assert!(written(&ms, "Line of Control").contains(&"the Line of Control (LoC)".to_string()));
         // A name of no known kind takes an organization's head, not a facility's: "Velgrad
         // airport" is a facility of its own.
         let ms = mentions("Aid reached the Gaza Strip on Monday.\n");
