@@ -1025,7 +1025,12 @@ impl Situation {
             .filter(|t| **t != m.surface)
             .filter(|t| count(t))
             .collect();
-        let name = e.name.clone();
+        // (Most mentions bring no written form: the name is copied only for one that does.)
+        let name = if written.is_empty() {
+            String::new()
+        } else {
+            e.name.clone()
+        };
         if first || new_alias {
             self.note_alias(id, first, m, report, out);
         }

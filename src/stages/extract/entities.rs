@@ -515,7 +515,7 @@ impl EntityRecognizer {
         end: usize,
         kind: EntityKind,
     ) -> Option<usize> {
-        let mut words = Vec::new();
+        let mut n = 0;
         let mut at = end;
         for t in st.get(j..)?.iter().take(3) {
             // A place's head may be capitalised as part of its name ("Gaza Strip"): the
@@ -524,7 +524,7 @@ impl EntityRecognizer {
             if t.kind != TokenKind::Word || t.start != at + 1 || cased {
                 break;
             }
-            words.push(t.text.to_lowercase());
+            n += 1;
             at = t.end;
         }
         let (place, facility, org) = match kind {
@@ -536,13 +536,16 @@ impl EntityRecognizer {
             EntityKind::Other => (true, false, true),
             EntityKind::Person => return None,
         };
-        (1..=words.len()).rev().find_map(|n| {
-            let phrase = &words[..n];
-            let single = |class: u8| n == 1 && self.lower_classes(&phrase[0]) & class != 0;
+        (1..=n).rev().find_map(|n| {
+            let phrase = &st[j..j + n];
+            let single = |class: u8| n == 1 && self.lower_classes(phrase[0].text) & class != 0;
             let found = (place && single(PLACE_HEAD))
                 || (org && single(ORG_HEAD))
-                || (facility && self.facility_heads.iter().any(|(h, _)| h[..] == *phrase));
-            found.then(|| st[j + n - 1].end)
+                || (facility
+                    && self.facility_heads.iter().any(|(h, _)| {
+                        h.len() == n && h.iter().zip(phrase).all(|(w, t)| eq_lower(t.text, w))
+                    }));
+            found.then(|| phrase[n - 1].end)
         })
     }
 
