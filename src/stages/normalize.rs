@@ -1484,6 +1484,12 @@ mod tests {
         r.published_at.date().to_string()
     }
 
+    /// The day a text read from a file of day `modified` is dated, and where that came from.
+    fn dated(n: &Normalizer, text: &str, modified: &str) -> (String, &'static str) {
+        let r = n.normalize(&raw_at(text, modified)).unwrap();
+        (day_of(&r), r.meta.date_origin)
+    }
+
     #[test]
     fn a_dateline_dates_the_report_in_the_year_nearest_its_file() {
         let n = normalizer();
@@ -1507,18 +1513,16 @@ mod tests {
             "VELGRAD (EW) - The convoy left.\n",
             "VELGRAD, Feb 30 - The convoy left.\n",
         ] {
-            let r = n.normalize(&raw_at(text, "2031-03-06")).unwrap();
             assert_eq!(
-                (day_of(&r).as_str(), r.meta.date_origin),
-                ("2031-03-06", "mtime")
+                dated(&n, text, "2031-03-06"),
+                ("2031-03-06".into(), "mtime")
             );
         }
         // A header says it first.
         let text = "date: 2031-03-05\n\nVELGRAD, Mar 4 - The convoy left.\n";
-        let r = n.normalize(&raw_at(text, "2031-03-09")).unwrap();
         assert_eq!(
-            (day_of(&r).as_str(), r.meta.date_origin),
-            ("2031-03-05", "header")
+            dated(&n, text, "2031-03-09"),
+            ("2031-03-05".into(), "header")
         );
     }
 
@@ -1574,10 +1578,9 @@ mod tests {
         }
         // A sentence that mentions a day is text: it dates what it tells, not the report.
         let text = "The talks ended on 3 October 2031.\nThe convoy left.\n";
-        let r = n.normalize(&raw_at(text, "2031-12-01")).unwrap();
         assert_eq!(
-            (day_of(&r).as_str(), r.meta.date_origin),
-            ("2031-12-01", "mtime")
+            dated(&n, text, "2031-12-01"),
+            ("2031-12-01".into(), "mtime")
         );
     }
 

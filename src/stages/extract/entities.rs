@@ -1891,11 +1891,7 @@ mod tests {
             ["Kremlin aide Otto Brandt", "aide Otto Brandt"]
         );
         let ms = mentions("Convoy reaches Tamzar\n\nTAMZAR CITY - The convoy arrived on Monday.\n");
-        let city = ms
-            .iter()
-            .find(|m| m.surface == "Tamzar City")
-            .expect("dateline");
-        assert_eq!(city.written, ["TAMZAR CITY"]);
+        assert_eq!(written(&ms, "Tamzar City"), ["TAMZAR CITY"]);
     }
 
     #[test]
@@ -1936,11 +1932,7 @@ mod tests {
         );
         // An adjective that is no title modifier is not part of the title.
         let ms = mentions("Officials met an angry adviser Piet Dorn.\n");
-        let dorn = ms
-            .iter()
-            .find(|m| m.surface == "Piet Dorn")
-            .expect("Piet Dorn");
-        assert_eq!(dorn.written, ["adviser Piet Dorn"]);
+        assert_eq!(written(&ms, "Piet Dorn"), ["adviser Piet Dorn"]);
     }
 
     #[test]
