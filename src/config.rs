@@ -604,6 +604,10 @@ pub struct NameRules {
     pub stopwords: Vec<String>,
     pub connectors: Vec<String>,
     pub facility_heads: BTreeMap<String, Vec<String>>,
+    /// A country's forces by group ("military", "police"), each with the words that name
+    /// them after the country's name or demonym ("troops", "armed forces").
+    #[serde(default)]
+    pub national_forces: BTreeMap<String, Vec<String>>,
     pub place_heads: WordList,
     pub org_heads: WordList,
     pub org_suffixes: Vec<String>,

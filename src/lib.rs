@@ -522,6 +522,7 @@ pub fn explain(cfg: &Config, path: &std::path::Path) -> Result<serde_json::Value
             "mentions": ex.mentions.iter().filter(|m| m.sentence == i).map(|m| json!({
                 "surface": m.surface, "kind": m.kind, "key": m.key, "weight": m.weight,
                 "gazetteer": m.gazetteer.is_some(), "demonym": m.demonym, "written": m.written,
+                "enclosing": m.enclosing,
                 "link": m.link.and_then(|l| ex.mentions.get(l)).map(|l| l.surface.clone()),
             })).collect::<Vec<_>>(),
             "claims": ex.claims.iter().filter(|c| c.sentence == i).map(|c| json!({

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::ner::conll::{self, chunks, ConllError, Score, Scores};
 use crate::ner::{ModelError, NerModel};
 use crate::report::{Metadata, Report, Sentence};
-use crate::stages::extract::{EntityKind, EntityRecognizer};
+use crate::stages::extract::{EntityKind, EntityRecognizer, Mention};
 
 /// Errors of `sitrep eval-ner`.
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +125,19 @@ pub fn evaluate(rec: &EntityRecognizer, path: &Path) -> Result<NerReport, NerEva
                 at += t.len() + 1;
             }
             let mut predicted = vec!["O".to_string(); sent.tokens.len()];
-            let mut ms: Vec<_> = mentions.iter().filter(|m| m.sentence == si).collect();
+            // A country's forces are a name only when written as one ("Pakistan Army"); in
+            // "Israeli troops" the name is the demonym.
+            let name = |m: &&Mention| {
+                !m.enclosing
+                    || m.surface
+                        .split_whitespace()
+                        .all(|w| w.starts_with(char::is_uppercase))
+            };
+            let mut ms: Vec<_> = mentions
+                .iter()
+                .filter(|m| m.sentence == si)
+                .filter(name)
+                .collect();
             ms.sort_by_key(|m| (m.start, std::cmp::Reverse(m.end)));
             let mut free_from = 0;
             for m in ms {

@@ -855,6 +855,11 @@ impl Situation {
         }
         // Same key, compatible kind.
         if let Some(id) = self.lookup(&m.key, m.kind) {
+            if m.enclosing {
+                // The forces by another of their names ("Israel Defense Forces" after
+                // "Israeli troops"): its acronym is theirs too.
+                self.register_keys(&id, m);
+            }
             return id;
         }
         let single = !m.key.contains(' ') && !m.key.contains(':');
@@ -966,7 +971,8 @@ impl Situation {
         if !v.iter().any(|x| x == id) {
             v.push(id.to_string());
         }
-        if m.key.contains(' ') && !m.key.contains(':') {
+        // (A country's forces by name, "Israel Defense Forces", answer to their acronym too.)
+        if m.enclosing || (m.key.contains(' ') && !m.key.contains(':')) {
             if matches!(m.kind, EntityKind::Person | EntityKind::Other) {
                 if let Some(last) = m.key.rsplit(' ').next() {
                     self.last_words

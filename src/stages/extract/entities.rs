@@ -64,6 +64,11 @@ pub struct EntityRecognizer {
     /// Facility heads by their first and by their last word, in `facility_heads` order.
     facilities_by_first: LowerMap<Vec<usize>>,
     facilities_by_last: LowerMap<Vec<usize>>,
+    /// Lower-case words naming a country's forces (as words) → their group, longest first.
+    national_forces: Vec<(Vec<String>, String)>,
+    /// Gazetteer entry → whether it is a country (one with demonyms): only a country has
+    /// forces of its own ("Moscow police" are the city's).
+    countries: Vec<bool>,
     /// WordNet's nouns (`word-classes.tsv`): a capitalised word before one is a modifier.
     nouns: Arc<crate::config::WordClasses>,
     /// The trained tagger; `None` for the rules alone (`eval-ner --recognizer rules`).
@@ -159,6 +164,19 @@ impl EntityRecognizer {
                 *word_classes.entry(w.to_lowercase()) |= class;
             }
         }
+        let mut national_forces: Vec<(Vec<String>, String)> = n
+            .national_forces
+            .iter()
+            .flat_map(|(group, words)| {
+                words.iter().map(move |w| {
+                    (
+                        w.split_whitespace().map(str::to_lowercase).collect(),
+                        group.clone(),
+                    )
+                })
+            })
+            .collect();
+        national_forces.sort_by_key(|h| std::cmp::Reverse(h.0.len()));
         let mut gazetteer_plain = LowerMap::default();
         for (i, e) in lex.gazetteer.iter().enumerate() {
             let name = plain_lower(&e.name);
@@ -200,6 +218,12 @@ impl EntityRecognizer {
             facility_heads,
             facilities_by_first,
             facilities_by_last,
+            national_forces,
+            countries: lex
+                .gazetteer
+                .iter()
+                .map(|e| !e.demonyms.is_empty())
+                .collect(),
             nouns: Arc::clone(&lex.word_classes),
             ner: None,
             ner_tokenizer: Tokenizer::new(&n.sentences.abbreviations),
@@ -241,6 +265,7 @@ impl EntityRecognizer {
             self.model_mentions(model, report, toks, &mut mentions);
         }
         drop_common_words(&mut mentions, report.sentences.len(), toks);
+        self.add_forces(report, toks, &mut mentions);
         // "The main hospital" of one city is not that of another: a described facility
         // belongs to the place the report is datelined from, or, with no dateline, to the
         // report alone.
@@ -292,6 +317,122 @@ impl EntityRecognizer {
         }
         self.add_roles(report, toks, &mut mentions);
         mentions
+    }
+
+    /// "Israeli troops", "the Lebanese army", "Pakistan's military", "Indian Army": a
+    /// country's name, demonym or possessive and a word of `national_forces` name the
+    /// country's forces, an organization of its own. The country's mention stays and plays
+    /// the roles; the forces' mention encloses it. A name the rules or the tagger made of
+    /// the two ("Lebanese Armed Forces") is split back into the country and the forces, and
+    /// a mention of the force word alone ("Army") gives way.
+    fn add_forces(&self, report: &Report, toks: &SentenceTokens<'_>, mentions: &mut Vec<Mention>) {
+        if self.national_forces.is_empty() {
+            return;
+        }
+        let mut gone = vec![false; mentions.len()];
+        let mut found = Vec::new();
+        for k in 0..mentions.len() {
+            let m = &mentions[k];
+            let (Some(s), false) = (
+                report.sentences.get(m.sentence),
+                report.headings.contains(&m.sentence),
+            ) else {
+                continue;
+            };
+            let st = toks.sentence(m.sentence);
+            // The country's words: the mention itself, or the start of a name made of both
+            // (then the pattern that found them).
+            let (country, demonym, country_end, split) = match m.gazetteer {
+                Some(g) if self.countries[g] => (g, m.demonym, m.end, None),
+                None if m.kind == EntityKind::Organization && !m.enclosing => {
+                    let Some(hit) = self.gazetteer.find_iter(&m.surface).next() else {
+                        continue;
+                    };
+                    let pid = hit.pattern().as_usize();
+                    let (g, demonym) = self.gazetteer_patterns[pid];
+                    if hit.start() != 0 || !self.countries[g] {
+                        continue;
+                    }
+                    (g, demonym, m.start + hit.end(), Some(pid))
+                }
+                _ => continue,
+            };
+            let Some(mut j) = st.iter().position(|t| t.start >= country_end) else {
+                continue;
+            };
+            let mut at = country_end;
+            // "U.S." (its last dot a token of its own), "Pakistan's".
+            for skip in [".", "'s"] {
+                if st.get(j).is_some_and(|t| t.text == skip && t.start == at)
+                    && !(skip == "'s" && demonym)
+                {
+                    at = st[j].end;
+                    j += 1;
+                }
+            }
+            let Some((n, group)) = self.forces_at(st, j, at) else {
+                continue;
+            };
+            let end = st[j + n - 1].end;
+            if split.is_some() && end != m.end {
+                continue;
+            }
+            let forces = Mention {
+                sentence: m.sentence,
+                start: m.start,
+                end,
+                surface: s.text[m.start..end].to_string(),
+                kind: EntityKind::Organization,
+                weight: 9,
+                key: format!("{group}:{}", self.gazetteer_keys[country]),
+                gazetteer: None,
+                demonym: false,
+                link: None,
+                written: Vec::new(),
+                enclosing: true,
+            };
+            if let Some(pid) = split {
+                // The country's words, a mention of their own again.
+                found.push(self.gazetteer_mention(m.sentence, &s.text, m.start, country_end, pid));
+                gone[k] = true;
+            }
+            let (si, from) = (m.sentence, st[j].start);
+            for (x, o) in mentions.iter().enumerate() {
+                if o.sentence == si && o.start >= from && o.end <= end {
+                    gone[x] = true;
+                }
+            }
+            found.push(forces);
+        }
+        if found.is_empty() {
+            return;
+        }
+        let mut x = 0;
+        mentions.retain(|_| {
+            x += 1;
+            !gone[x - 1]
+        });
+        mentions.append(&mut found);
+    }
+
+    /// The words of `national_forces` at token `j`, right after byte `at`: how many tokens
+    /// and their group.
+    fn forces_at(&self, st: &[Token<'_>], j: usize, at: usize) -> Option<(usize, &str)> {
+        let mut n = 0;
+        let mut end = at;
+        for t in st.get(j..)?.iter().take(2) {
+            if t.kind != TokenKind::Word || t.start != end + 1 {
+                break;
+            }
+            n += 1;
+            end = t.end;
+        }
+        self.national_forces.iter().find_map(|(words, group)| {
+            (words.len() <= n
+                && words.iter().zip(&st[j..]).all(|(w, t)| eq_lower(t.text, w))
+                && st.get(j + words.len()).is_none_or(|t| t.text != "-"))
+            .then_some((words.len(), group.as_str()))
+        })
     }
 
     /// "the president", "the Russian leader": a role the report gave one person by title
@@ -380,6 +521,7 @@ impl EntityRecognizer {
                     demonym: false,
                     link: Some(antecedent),
                     written: Vec::new(),
+                    enclosing: false,
                 });
             }
         }
@@ -834,6 +976,7 @@ impl EntityRecognizer {
             demonym,
             link: None,
             written: Vec::new(),
+            enclosing: false,
         }
     }
 
@@ -971,6 +1114,7 @@ impl EntityRecognizer {
                     demonym: false,
                     link: None,
                     written: Vec::new(),
+                    enclosing: false,
                 });
             } else if let Some(m) = out
                 .iter_mut()
@@ -1090,6 +1234,7 @@ impl EntityRecognizer {
                     demonym: false,
                     link: None,
                     written: Vec::new(),
+                    enclosing: false,
                 });
             }
             ti = end;
@@ -1193,6 +1338,7 @@ impl EntityRecognizer {
             demonym: false,
             link: None,
             written: Vec::new(),
+            enclosing: false,
         });
     }
 
@@ -1395,6 +1541,7 @@ impl EntityRecognizer {
             demonym: false,
             link: None,
             written,
+            enclosing: false,
         });
     }
 
@@ -1478,7 +1625,8 @@ impl EntityRecognizer {
                 candidates.push((needle, m));
             }
         };
-        for m in body {
+        // (A mention around another, a country's forces, leaves the headline the country.)
+        for m in body.iter().filter(|m| !m.enclosing) {
             consider(&m.surface, m);
             if m.kind == EntityKind::Person || m.kind == EntityKind::Other {
                 if let Some(last) = m.surface.rsplit(' ').next() {
@@ -1522,6 +1670,7 @@ impl EntityRecognizer {
                     demonym: m.demonym,
                     link: None,
                     written: Vec::new(),
+                    enclosing: false,
                 });
             }
         }
@@ -1967,6 +2116,35 @@ mod tests {
     }
 
     #[test]
+    fn a_country_s_forces_are_one_organization_around_the_country() {
+        let ms = mentions(
+            "Chilean troops left the base at dawn, Chile's military said.\n\
+             The Chilean Armed Forces (CAF) and the Argentine army met the Madrid police.\n",
+        );
+        let forces: Vec<&Mention> = ms.iter().filter(|m| m.enclosing).collect();
+        let keys: Vec<&str> = forces.iter().map(|m| m.key.as_str()).collect();
+        let chile = &find(&ms, "Chilean troops").key;
+        assert_eq!(
+            keys,
+            [chile, chile, chile, &find(&ms, "Argentine army").key]
+        );
+        assert_ne!(chile, &find(&ms, "Argentine army").key);
+        assert!(forces.iter().all(|m| m.kind == EntityKind::Organization));
+        assert_eq!(find(&ms, "Chile's military").key, *chile);
+        assert!(written(&ms, "Chilean Armed Forces").contains(&"Chilean Armed Forces (CAF)".into()));
+        assert!(written(&ms, "Argentine army").contains(&"the Argentine army".into()));
+        // The country stays, to play the roles; a city has no forces of its own.
+        for country in ["Chilean", "Chile", "Argentine"] {
+            assert!(ms
+                .iter()
+                .any(|m| m.surface == country && m.gazetteer.is_some()));
+        }
+        assert!(!ms
+            .iter()
+            .any(|m| m.surface.starts_with("Madrid") && m.enclosing));
+    }
+
+    #[test]
     fn a_role_given_one_person_by_title_is_that_person() {
         let ms = mentions(
             "Kestrian President Ilsa Varnholt met Velgrad Prime Minister Otto Brandt.\n\
@@ -2144,6 +2322,7 @@ mod tests {
             demonym: false,
             link: None,
             written: Vec::new(),
+            enclosing: false,
         };
         let mut out = vec![mention(0, "A"), mention(1, "B"), mention(0, "C")];
         let mut merged = Merged::new(&out, 2);

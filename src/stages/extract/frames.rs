@@ -445,7 +445,10 @@ impl FrameMatcher {
         // `by_sentence[starts[si]..starts[si + 1]]`.
         let n = report.sentences.len();
         let mut starts = vec![0usize; n + 1];
-        for m in mentions.iter().filter(|m| m.sentence < n) {
+        // A mention around another (a country's forces around the country) plays no role:
+        // the one inside it does.
+        let plays = |m: &Mention| m.sentence < n && !m.enclosing;
+        for m in mentions.iter().filter(|m| plays(m)) {
             starts[m.sentence + 1] += 1;
         }
         for si in 0..n {
@@ -453,7 +456,7 @@ impl FrameMatcher {
         }
         let mut by_sentence = vec![0usize; starts[n]];
         let mut next = starts.clone();
-        for (i, m) in mentions.iter().enumerate().filter(|(_, m)| m.sentence < n) {
+        for (i, m) in mentions.iter().enumerate().filter(|(_, m)| plays(m)) {
             by_sentence[next[m.sentence]] = i;
             next[m.sentence] += 1;
         }

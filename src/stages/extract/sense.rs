@@ -613,7 +613,7 @@ fn claim_features(
     sink: &mut dyn Sink,
 ) {
     let in_sentence: Vec<usize> = (0..mentions.len())
-        .filter(|&i| mentions[i].sentence == claim.sentence)
+        .filter(|&i| mentions[i].sentence == claim.sentence && !mentions[i].enclosing)
         .collect();
     span_features(
         toks.sentence(claim.sentence),
