@@ -601,6 +601,10 @@ pub struct NameRules {
     /// participles in -ed and -ing.
     #[serde(default)]
     pub compound_tails: Vec<String>,
+    /// Nouns for a group's members, a way of writing the group after its name ("Houthi
+    /// rebels").
+    #[serde(default)]
+    pub member_nouns: Vec<String>,
     pub stopwords: Vec<String>,
     pub connectors: Vec<String>,
     pub facility_heads: BTreeMap<String, Vec<String>>,

@@ -126,12 +126,18 @@ pub fn evaluate(rec: &EntityRecognizer, path: &Path) -> Result<NerReport, NerEva
             }
             let mut predicted = vec!["O".to_string(); sent.tokens.len()];
             // A country's forces are a name only when written as one ("Pakistan Army"); in
-            // "Israeli troops" the name is the demonym.
+            // "Israeli troops" the name is the demonym. A description standing for a name
+            // ("the council", "the president") is none.
             let name = |m: &&Mention| {
-                !m.enclosing
-                    || m.surface
-                        .split_whitespace()
-                        .all(|w| w.starts_with(char::is_uppercase))
+                let capitalised = m
+                    .surface
+                    .split_whitespace()
+                    .all(|w| w.starts_with(char::is_uppercase));
+                let described = m.link.is_some()
+                    && m.surface
+                        .get(..4)
+                        .is_some_and(|w| w.eq_ignore_ascii_case("the "));
+                (!m.enclosing || capitalised) && !described
             };
             let mut ms: Vec<_> = mentions
                 .iter()

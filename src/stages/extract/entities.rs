@@ -86,6 +86,7 @@ const PLACE_HEAD: u8 = 4;
 const ORG_HEAD: u8 = 8;
 const ORG_SUFFIX: u8 = 16;
 const TITLE_MODIFIER: u8 = 32;
+const MEMBER_NOUN: u8 = 64;
 
 /// Prepositions after which a bare capitalized name is most likely a place.
 const LOCATION_PREPS: [&str; 11] = [
@@ -158,6 +159,7 @@ impl EntityRecognizer {
             (&n.org_heads.words, ORG_HEAD),
             (&n.org_suffixes, ORG_SUFFIX),
             (&n.title_modifiers, TITLE_MODIFIER),
+            (&n.member_nouns, MEMBER_NOUN),
         ];
         for (words, class) in lists {
             for w in words {
@@ -316,6 +318,7 @@ impl EntityRecognizer {
             m.written.extend(more);
         }
         self.add_roles(report, toks, &mut mentions);
+        self.add_descriptions(report, toks, &mut mentions);
         mentions
     }
 
@@ -525,22 +528,104 @@ impl EntityRecognizer {
                 });
             }
         }
-        if found.is_empty() {
+        insert_in_order(mentions, found);
+    }
+
+    /// "the coalition", "the relief society", "the military": a description whose words
+    /// end one name the report wrote earlier ("Saudi-led coalition", "Northern Crescent
+    /// relief society", "Israel's military") is that name. Two names that fit, or none,
+    /// leave it no one's; so does a description that goes on into a name or an "of"
+    /// ("the council of Velgrad"), which is another. People are `add_roles`'.
+    fn add_descriptions(
+        &self,
+        report: &Report,
+        toks: &SentenceTokens<'_>,
+        mentions: &mut Vec<Mention>,
+    ) {
+        // The last one and two words of each several-word form of a name (lower case) →
+        // the mentions written with them, in order.
+        let mut tails: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, m) in mentions.iter().enumerate() {
+            if m.kind == EntityKind::Person || m.demonym {
+                continue;
+            }
+            for form in std::iter::once(&m.surface).chain(&m.written) {
+                let words: Vec<&str> = form.split_whitespace().collect();
+                for n in 1..=2.min(words.len().saturating_sub(1)) {
+                    let tail = words[words.len() - n..].join(" ").to_lowercase();
+                    let v = tails.entry(tail).or_default();
+                    if v.last() != Some(&i) {
+                        v.push(i);
+                    }
+                }
+            }
+        }
+        if tails.is_empty() {
             return;
         }
-        // Back into sentence order, with the links following their mentions.
-        mentions.append(&mut found);
-        let mut order: Vec<usize> = (0..mentions.len()).collect();
-        order.sort_by_key(|&i| (mentions[i].sentence, mentions[i].start));
-        let mut at = vec![0; order.len()];
-        for (pos, &i) in order.iter().enumerate() {
-            at[i] = pos;
+        let mut found = Vec::new();
+        for (si, s) in report.sentences.iter().enumerate() {
+            if report.headings.contains(&si) {
+                continue;
+            }
+            let st = toks.sentence(si);
+            for k in 0..st.len() {
+                if !st[k].text.eq_ignore_ascii_case("the") {
+                    continue;
+                }
+                let lower = |t: &Token<'_>| {
+                    t.kind == TokenKind::Word && !t.is_capitalized() && !t.text.contains('\'')
+                };
+                let words = st[k + 1..].iter().take(2).take_while(|t| lower(t)).count();
+                for n in (1..=words).rev() {
+                    let end = k + 1 + n;
+                    if st.get(end).is_some_and(|t| {
+                        (t.kind == TokenKind::Word && t.is_capitalized()) || t.text == "of"
+                    }) {
+                        continue;
+                    }
+                    let phrase: Vec<String> = st[k + 1..end]
+                        .iter()
+                        .map(|t| t.text.to_lowercase())
+                        .collect();
+                    let Some(earlier) = tails.get(&phrase.join(" ")) else {
+                        continue;
+                    };
+                    let before = |&&i: &&usize| {
+                        (mentions[i].sentence, mentions[i].start) < (si, st[k].start)
+                    };
+                    let keys: std::collections::BTreeSet<&str> = earlier
+                        .iter()
+                        .filter(before)
+                        .map(|&i| mentions[i].key.as_str())
+                        .collect();
+                    let (Some(&antecedent), [key]) = (
+                        earlier.iter().rfind(before),
+                        &keys.into_iter().collect::<Vec<_>>()[..],
+                    ) else {
+                        break;
+                    };
+                    let a = &mentions[antecedent];
+                    let (start, stop) = (st[k].start, st[end - 1].end);
+                    found.push(Mention {
+                        sentence: si,
+                        start,
+                        end: stop,
+                        surface: s.text[start..stop].to_string(),
+                        kind: a.kind,
+                        weight: 1,
+                        key: (*key).to_string(),
+                        gazetteer: a.gazetteer,
+                        demonym: false,
+                        link: Some(a.link.unwrap_or(antecedent)),
+                        written: Vec::new(),
+                        enclosing: a.enclosing,
+                    });
+                    break;
+                }
+            }
         }
-        let mut sorted: Vec<Mention> = order.iter().map(|&i| mentions[i].clone()).collect();
-        for m in &mut sorted {
-            m.link = m.link.map(|l| at[l]);
-        }
-        *mentions = sorted;
+        insert_in_order(mentions, found);
     }
 
     /// The person `m` as the report names them with the titles right before the name:
@@ -648,8 +733,8 @@ impl EntityRecognizer {
 
     /// The end of a lower-case head word or phrase that starts at token `j`, right after
     /// a name of kind `kind` ending at byte `end`: a place's ("region"), a facility's
-    /// ("naval base") or an organization's ("regiment"); a place's or an organization's
-    /// after a name of no known kind.
+    /// ("naval base"), an organization's ("regiment", "relief society") or its members'
+    /// ("rebels"); a place's or an organization's after a name of no known kind.
     fn head_after(
         &self,
         st: &[Token<'_>],
@@ -681,8 +766,12 @@ impl EntityRecognizer {
         (1..=n).rev().find_map(|n| {
             let phrase = &st[j..j + n];
             let single = |class: u8| n == 1 && self.lower_classes(phrase[0].text) & class != 0;
+            // One word may qualify an organization's head ("relief society").
+            let qualified = n == 2
+                && self.lower_classes(phrase[0].text) & STOPWORD == 0
+                && self.lower_classes(phrase[1].text) & ORG_HEAD != 0;
             let found = (place && single(PLACE_HEAD))
-                || (org && single(ORG_HEAD))
+                || (org && (single(ORG_HEAD | MEMBER_NOUN) || qualified))
                 || (facility
                     && self.facility_heads.iter().any(|(h, _)| {
                         h.len() == n && h.iter().zip(phrase).all(|(w, t)| eq_lower(t.text, w))
@@ -1757,6 +1846,25 @@ impl EntityRecognizer {
     }
 }
 
+/// Adds `found` to `mentions` in sentence order, the links following their mentions.
+fn insert_in_order(mentions: &mut Vec<Mention>, mut found: Vec<Mention>) {
+    if found.is_empty() {
+        return;
+    }
+    mentions.append(&mut found);
+    let mut order: Vec<usize> = (0..mentions.len()).collect();
+    order.sort_by_key(|&i| (mentions[i].sentence, mentions[i].start));
+    let mut at = vec![0; order.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        at[i] = pos;
+    }
+    let mut sorted: Vec<Mention> = order.iter().map(|&i| mentions[i].clone()).collect();
+    for m in &mut sorted {
+        m.link = m.link.map(|l| at[l]);
+    }
+    *mentions = sorted;
+}
+
 /// The antecedent of mention `i` among `js` (ascending, `i` perhaps among them): the
 /// nearest before it, else the first after it. (A later mention has no link of its own to
 /// hand on yet: links are made in mention order, and only here.)
@@ -2142,6 +2250,40 @@ mod tests {
         assert!(!ms
             .iter()
             .any(|m| m.surface.starts_with("Madrid") && m.enclosing));
+    }
+
+    #[test]
+    fn a_description_the_report_gave_one_name_is_that_name() {
+        let ms = mentions(
+            "Aid from the Harlow relief society reached Varn Front fighters near the \
+             Brask Coast Council offices.\n\
+             The relief society said the fighters had left, and the council agreed.\n\
+             The Marn Council met the Brask Coast Council; the council said nothing.\n\
+             The council of Oskar spoke.\n",
+        );
+        assert!(written(&ms, "Varn Front").contains(&"Varn Front fighters".into()));
+        let described = |sentence: usize, surface: &str| {
+            ms.iter()
+                .find(|m| m.sentence == sentence && m.surface == surface)
+                .map(|m| m.key.clone())
+        };
+        assert_eq!(
+            described(1, "The relief society"),
+            Some(find(&ms, "Harlow relief society").key.clone())
+        );
+        assert_eq!(
+            described(1, "the fighters"),
+            Some(find(&ms, "Varn Front").key.clone())
+        );
+        assert_eq!(
+            described(1, "the council"),
+            Some(find(&ms, "Brask Coast Council").key.clone())
+        );
+        // Two councils fit; "the council of Oskar" is another.
+        assert_eq!(described(2, "the council"), None);
+        assert!(!ms
+            .iter()
+            .any(|m| m.sentence == 3 && m.surface.starts_with("The council")));
     }
 
     #[test]
