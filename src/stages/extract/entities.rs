@@ -1138,15 +1138,19 @@ impl EntityRecognizer {
             let opener_single = Some(i) == opener && end == i + 1;
             let before = out.len();
             self.push_span(si, text, toks, i, end, hint, out);
-            // "Syrian Democratic Forces": a demonym right before an organization's name is
-            // part of the name, not a mention of the country.
+            // "Syrian Democratic Forces", "Nairobi High Court", "Black Sea Fleet": a demonym
+            // or a place right before an organization's name is part of the name, not a
+            // mention of the place.
             if out.len() > before && i > 0 && covered[i - 1] {
                 let org = out
                     .last()
                     .is_some_and(|m| m.kind == EntityKind::Organization && m.weight >= 5);
-                let dem = out[..before]
-                    .iter()
-                    .rposition(|m| m.sentence == si && m.demonym && m.end == toks[i - 1].end);
+                let dem = out[..before].iter().rposition(|m| {
+                    m.sentence == si
+                        && (m.demonym || m.kind == EntityKind::Place)
+                        && m.end == toks[i - 1].end
+                        && toks[i - 1].end + 1 == toks[i].start
+                });
                 if let (true, Some(d)) = (org, dem) {
                     let start = out[d].start;
                     out.remove(d);
@@ -2364,6 +2368,19 @@ mod tests {
             r.gazetteer
                 .map(|_| find(&ms, "Damascus").gazetteer.unwrap())
         );
+    }
+
+    #[test]
+    fn a_place_right_before_an_organization_s_name_is_part_of_it() {
+        let ms =
+            mentions("The Madrid High Court ruled before the Rome Airways flight left Berlin.\n");
+        for org in ["Madrid High Court", "Rome Airways"] {
+            assert_eq!(find(&ms, org).kind, EntityKind::Organization);
+        }
+        assert_eq!(find(&ms, "Berlin").kind, EntityKind::Place);
+        assert!(!ms
+            .iter()
+            .any(|m| m.surface == "Madrid" || m.surface == "Rome"));
     }
 
     #[test]
