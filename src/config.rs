@@ -608,10 +608,11 @@ pub struct NameRules {
     pub stopwords: Vec<String>,
     pub connectors: Vec<String>,
     pub facility_heads: BTreeMap<String, Vec<String>>,
-    /// A country's forces by group ("military", "police"), each with the words that name
-    /// them after the country's name or demonym ("troops", "armed forces").
+    /// A country's forces, ministries and government by group ("military", "defence
+    /// ministry"), each with the words that name them after the country's name or demonym
+    /// ("troops", "armed forces", "ministry of defense").
     #[serde(default)]
-    pub national_forces: BTreeMap<String, Vec<String>>,
+    pub national_bodies: BTreeMap<String, Vec<String>>,
     pub place_heads: WordList,
     pub org_heads: WordList,
     pub org_suffixes: Vec<String>,

@@ -65,7 +65,7 @@ pub struct EntityRecognizer {
     facilities_by_first: LowerMap<Vec<usize>>,
     facilities_by_last: LowerMap<Vec<usize>>,
     /// Lower-case words naming a country's forces (as words) → their group, longest first.
-    national_forces: Vec<(Vec<String>, String)>,
+    national_bodies: Vec<(Vec<String>, String)>,
     /// Gazetteer entry → whether it is a country (one with demonyms): only a country has
     /// forces of its own ("Moscow police" are the city's).
     countries: Vec<bool>,
@@ -166,8 +166,8 @@ impl EntityRecognizer {
                 *word_classes.entry(w.to_lowercase()) |= class;
             }
         }
-        let mut national_forces: Vec<(Vec<String>, String)> = n
-            .national_forces
+        let mut national_bodies: Vec<(Vec<String>, String)> = n
+            .national_bodies
             .iter()
             .flat_map(|(group, words)| {
                 words.iter().map(move |w| {
@@ -178,7 +178,7 @@ impl EntityRecognizer {
                 })
             })
             .collect();
-        national_forces.sort_by_key(|h| std::cmp::Reverse(h.0.len()));
+        national_bodies.sort_by_key(|h| std::cmp::Reverse(h.0.len()));
         let mut gazetteer_plain = LowerMap::default();
         for (i, e) in lex.gazetteer.iter().enumerate() {
             let name = plain_lower(&e.name);
@@ -220,7 +220,7 @@ impl EntityRecognizer {
             facility_heads,
             facilities_by_first,
             facilities_by_last,
-            national_forces,
+            national_bodies,
             countries: lex
                 .gazetteer
                 .iter()
@@ -267,7 +267,7 @@ impl EntityRecognizer {
             self.model_mentions(model, report, toks, &mut mentions);
         }
         drop_common_words(&mut mentions, report.sentences.len(), toks);
-        self.add_forces(report, toks, &mut mentions);
+        self.add_national_bodies(report, toks, &mut mentions);
         // "The main hospital" of one city is not that of another: a described facility
         // belongs to the place the report is datelined from, or, with no dateline, to the
         // report alone.
@@ -323,13 +323,18 @@ impl EntityRecognizer {
     }
 
     /// "Israeli troops", "the Lebanese army", "Pakistan's military", "Indian Army": a
-    /// country's name, demonym or possessive and a word of `national_forces` name the
+    /// country's name, demonym or possessive and a word of `national_bodies` name the
     /// country's forces, an organization of its own. The country's mention stays and plays
     /// the roles; the forces' mention encloses it. A name the rules or the tagger made of
     /// the two ("Lebanese Armed Forces") is split back into the country and the forces, and
     /// a mention of the force word alone ("Army") gives way.
-    fn add_forces(&self, report: &Report, toks: &SentenceTokens<'_>, mentions: &mut Vec<Mention>) {
-        if self.national_forces.is_empty() {
+    fn add_national_bodies(
+        &self,
+        report: &Report,
+        toks: &SentenceTokens<'_>,
+        mentions: &mut Vec<Mention>,
+    ) {
+        if self.national_bodies.is_empty() {
             return;
         }
         let mut gone = vec![false; mentions.len()];
@@ -373,7 +378,7 @@ impl EntityRecognizer {
                     j += 1;
                 }
             }
-            let Some((n, group)) = self.forces_at(st, j, at) else {
+            let Some((n, group)) = self.body_at(st, j, at) else {
                 continue;
             };
             let end = st[j + n - 1].end;
@@ -407,30 +412,105 @@ impl EntityRecognizer {
             }
             found.push(forces);
         }
-        if found.is_empty() {
-            return;
+        if !found.is_empty() {
+            let mut x = 0;
+            mentions.retain(|_| {
+                x += 1;
+                !gone[x - 1]
+            });
+            mentions.append(&mut found);
         }
-        let mut x = 0;
-        mentions.retain(|_| {
-            x += 1;
-            !gone[x - 1]
-        });
-        mentions.append(&mut found);
+        self.country_of_bodies(report, toks, mentions);
     }
 
-    /// The words of `national_forces` at token `j`, right after byte `at`: how many tokens
+    /// A body named without its country ("Defense Ministry", "the Ministry of Defense in
+    /// Moscow"): the country (or the capital) right after "in" or "of" is its, else it is
+    /// the one body of its group the report has named before. Its key becomes that body's.
+    fn country_of_bodies(
+        &self,
+        report: &Report,
+        toks: &SentenceTokens<'_>,
+        mentions: &mut [Mention],
+    ) {
+        let mut changes: Vec<(usize, String, Option<String>)> = Vec::new();
+        for (k, m) in mentions.iter().enumerate() {
+            if m.enclosing
+                || m.gazetteer.is_some()
+                || m.link.is_some()
+                || !matches!(m.kind, EntityKind::Organization | EntityKind::Other)
+            {
+                continue;
+            }
+            let words: Vec<String> = m
+                .surface
+                .split_whitespace()
+                .map(str::to_lowercase)
+                .skip_while(|w| self.articles.contains(w))
+                .collect();
+            let Some((_, group)) = self.national_bodies.iter().find(|(w, _)| *w == words) else {
+                continue;
+            };
+            let (Some(s), st) = (report.sentences.get(m.sentence), toks.sentence(m.sentence))
+            else {
+                continue;
+            };
+            // "... in Moscow", "... of Chile".
+            let after = st
+                .iter()
+                .position(|t| t.start >= m.end)
+                .filter(|&j| st[j].start == m.end + 1 && matches!(st[j].text, "in" | "of"));
+            let place = after.and_then(|j| st.get(j + 1)).and_then(|t| {
+                mentions
+                    .iter()
+                    .find(|p| p.sentence == m.sentence && p.start == t.start)
+            });
+            let country = place
+                .and_then(|p| p.gazetteer.map(|g| (p, g)))
+                .and_then(|(p, g)| {
+                    let c = if self.countries[g] {
+                        Some(g)
+                    } else {
+                        self.capitals[g]
+                    };
+                    c.map(|c| (p, c))
+                });
+            if let Some((p, c)) = country {
+                let key = format!("{group}:{}", self.gazetteer_keys[c]);
+                changes.push((k, key, Some(s.text[m.start..p.end].to_string())));
+                continue;
+            }
+            let prefix = format!("{group}:");
+            let earlier: std::collections::BTreeSet<&str> = mentions
+                .iter()
+                .filter(|e| (e.sentence, e.start) < (m.sentence, m.start) && e.enclosing)
+                .map(|e| e.key.as_str())
+                .filter(|key| key.starts_with(&prefix))
+                .collect();
+            if let [key] = earlier.into_iter().collect::<Vec<_>>()[..] {
+                changes.push((k, key.to_string(), None));
+            }
+        }
+        for (k, key, written) in changes {
+            let m = &mut mentions[k];
+            m.key = key;
+            m.kind = EntityKind::Organization;
+            m.written.extend(written);
+        }
+    }
+
+    /// The words of `national_bodies` at token `j`, right after byte `at`: how many tokens
     /// and their group.
-    fn forces_at(&self, st: &[Token<'_>], j: usize, at: usize) -> Option<(usize, &str)> {
+    fn body_at(&self, st: &[Token<'_>], j: usize, at: usize) -> Option<(usize, &str)> {
         let mut n = 0;
         let mut end = at;
-        for t in st.get(j..)?.iter().take(2) {
+        for t in st.get(j..)?.iter().take(4) {
             if t.kind != TokenKind::Word || t.start != end + 1 {
                 break;
             }
             n += 1;
             end = t.end;
         }
-        self.national_forces.iter().find_map(|(words, group)| {
+        self.national_bodies.iter().find_map(|(words, group)| {
             (words.len() <= n
                 && words.iter().zip(&st[j..]).all(|(w, t)| eq_lower(t.text, w))
                 && st.get(j + words.len()).is_none_or(|t| t.text != "-"))
@@ -2254,6 +2334,21 @@ mod tests {
         assert!(!ms
             .iter()
             .any(|m| m.surface.starts_with("Madrid") && m.enclosing));
+    }
+
+    #[test]
+    fn a_ministry_is_its_country_s_however_written() {
+        let ms = mentions(
+            "Officials at the Ministry of Defence in Madrid said on Monday that Spain's \
+             Defense Ministry had not been told.\n\
+             A Defence Ministry spokesman later denied it.\n",
+        );
+        let key = &find(&ms, "Ministry of Defence").key;
+        assert_eq!(&find(&ms, "Spain's Defense Ministry").key, key);
+        assert_eq!(&find(&ms, "Defence Ministry").key, key);
+        assert!(
+            written(&ms, "Ministry of Defence").contains(&"Ministry of Defence in Madrid".into())
+        );
     }
 
     #[test]
