@@ -53,6 +53,11 @@ pub type KindWeight = u8;
 /// a name is, and the gazetteer.
 pub const MODEL_WEIGHT: KindWeight = 4;
 
+/// The key prefix of a qualified role no one in the report holds ("the US president"):
+/// the words after it are the role's, which the situation gives the one person other
+/// reports titled so.
+pub const ROLE: &str = "role:";
+
 /// One entity mention in a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mention {

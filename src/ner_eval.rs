@@ -17,6 +17,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::extraction::ROLE;
 use crate::ner::conll::{self, chunks, ConllError, Score, Scores};
 use crate::ner::{ModelError, NerModel};
 use crate::report::{Metadata, Report, Sentence};
@@ -133,7 +134,7 @@ pub fn evaluate(rec: &EntityRecognizer, path: &Path) -> Result<NerReport, NerEva
                     .surface
                     .split_whitespace()
                     .all(|w| w.starts_with(char::is_uppercase));
-                let described = m.link.is_some()
+                let described = (m.link.is_some() || m.key.starts_with(ROLE))
                     && m.surface
                         .get(..4)
                         .is_some_and(|w| w.eq_ignore_ascii_case("the "));

@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 
 use crate::events::{types, ChangeEvent, EventData};
 use crate::extraction::{
-    initials, ClaimDraft, EntityKind, Extraction, Gazetteer, Mention, Modality, Status,
+    initials, ClaimDraft, EntityKind, Extraction, Gazetteer, Mention, Modality, Status, ROLE,
 };
 use crate::report::{file_label, Rejection, Report};
 use crate::retraction::Retraction;
@@ -850,6 +850,9 @@ impl Situation {
     }
 
     fn resolve_one(&mut self, m: &Mention, rec: &dyn Gazetteer) -> String {
+        if let Some(role) = m.key.strip_prefix(ROLE) {
+            return self.role_holder(role).unwrap_or_default();
+        }
         if let Some(g) = m.gazetteer {
             return self.gazetteer_entity(g, rec);
         }
@@ -919,6 +922,22 @@ impl Situation {
         self.create_entity(&id, &m.surface, m.kind, &m.key, false);
         self.register_keys(&id, m);
         id
+    }
+
+    /// The one person some report titled with `role` ("us president": "US President
+    /// Donald Trump", "U.S. President Donald Trump"). Two holders (a successor) leave the
+    /// role no one's: which one a report means is not in its words.
+    fn role_holder(&self, role: &str) -> Option<String> {
+        let (lead, inner) = (format!("{role} "), format!(" {role} "));
+        let mut holders = self.entities.values().filter(|e| {
+            e.kind == EntityKind::Person
+                && e.aliases.keys().any(|a| {
+                    let plain = a.replace('.', "").to_lowercase();
+                    plain.starts_with(&lead) || plain.contains(&inner)
+                })
+        });
+        let holder = holders.next()?;
+        holders.next().is_none().then(|| holder.id.clone())
     }
 
     fn unique(&self, set: Option<&BTreeSet<String>>) -> Option<String> {
@@ -1772,6 +1791,42 @@ fn roles_of(claims: &[Claim]) -> Roles {
     }
 }
 
+/// Reports through the real stages into a situation, for the tests of the state.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::PathBuf;
+
+    use time::OffsetDateTime;
+
+    use super::SituationHandle;
+    use crate::config::Config;
+    use crate::events::ChangeEvent;
+    use crate::pipeline::Stages;
+    use crate::report::RawReport;
+    use crate::source::Intake;
+
+    /// The stages on the embedded settings.
+    pub fn stages() -> Stages {
+        Stages::new(&Config::embedded().expect("embedded settings"))
+    }
+
+    /// `text` as the content of the file `path`, through `stages` into `state`.
+    pub fn apply(
+        stages: &Stages,
+        state: &SituationHandle,
+        path: &str,
+        text: &str,
+    ) -> Vec<ChangeEvent> {
+        let raw = RawReport {
+            path: PathBuf::from(path),
+            bytes: text.as_bytes().to_vec(),
+            modified: None,
+            received_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        stages.process(Intake::Report(raw), state)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1791,6 +1846,52 @@ mod tests {
             resumption: false,
             roles: Roles::default(),
             file_dated: false,
+        }
+    }
+
+    #[test]
+    fn a_qualified_role_is_the_one_person_other_reports_titled_so() {
+        let stages = testing::stages();
+        let state = SituationHandle::new();
+        let report = |path: &str, day: u8, text: &str| {
+            let text =
+                format!("source: Harbor Ledger\ndate: 2031-06-{day:02}\n\nVelgrad\n\n{text}\n");
+            testing::apply(&stages, &state, path, &text);
+        };
+        let aliases = |name: &str| -> Vec<String> {
+            let snap = state.snapshot_json();
+            let entities = snap["entities"].as_array().cloned().unwrap_or_default();
+            let e = entities.iter().find(|e| e["name"] == name).cloned();
+            let aliases = e.map(|e| e["aliases"].clone()).unwrap_or_default();
+            aliases
+                .as_object()
+                .map(|a| a.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        report(
+            "w/a.txt",
+            2,
+            "Kestrian President Ilsa Varnholt arrived in Velgrad on Monday.",
+        );
+        report(
+            "w/b.txt",
+            3,
+            "The Kestrian president left Velgrad on Tuesday, officials said.",
+        );
+        assert!(aliases("Ilsa Varnholt").contains(&"The Kestrian president".to_string()));
+        // A second holder of the title: which one is meant is not in the words.
+        report(
+            "w/c.txt",
+            4,
+            "Former Kestrian President Otto Brandt spoke in Velgrad.",
+        );
+        report(
+            "w/d.txt",
+            5,
+            "Later the Kestrian president met farmers in Velgrad.",
+        );
+        for name in ["Ilsa Varnholt", "Otto Brandt"] {
+            assert!(!aliases(name).contains(&"the Kestrian president".to_string()));
         }
     }
 

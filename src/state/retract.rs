@@ -280,15 +280,11 @@ impl Entities {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use serde_json::Value;
 
     use super::*;
-    use crate::config::Config;
     use crate::pipeline::Stages;
-    use crate::report::RawReport;
-    use crate::source::Intake;
+    use crate::state::testing::{apply, stages};
     use crate::state::SituationHandle;
 
     const PLANNED: &str =
@@ -322,13 +318,8 @@ mod tests {
         for text in texts {
             // Named after the outlet, so a report has the same file in every picture.
             let outlet = text.lines().next().unwrap_or_default();
-            let raw = RawReport {
-                path: PathBuf::from(format!("w/{}.txt", outlet.trim_start_matches("source: "))),
-                bytes: text.as_bytes().to_vec(),
-                modified: None,
-                received_at: OffsetDateTime::UNIX_EPOCH,
-            };
-            let events = stages.process(Intake::Report(raw), &state);
+            let path = format!("w/{}.txt", outlet.trim_start_matches("source: "));
+            let events = apply(stages, &state, &path, text);
             assert_eq!(events[0].kind, types::REPORT_ACCEPTED, "{text}");
             ids.push(events[0].subject.clone());
         }
@@ -357,10 +348,6 @@ mod tests {
             "reports": snap["reports"],
             "entities": ids,
         })
-    }
-
-    fn stages() -> Stages {
-        Stages::new(&Config::embedded().expect("embedded settings"))
     }
 
     #[test]
@@ -436,13 +423,7 @@ mod tests {
         assert_eq!(snap["reports"], json!([]));
         assert_eq!(snap["retracted"][0]["report"], ids[0].as_str());
         // Nothing is left that would take a new report's claim elsewhere.
-        let raw = RawReport {
-            path: PathBuf::from("w/again.txt"),
-            bytes: UNDERWAY.as_bytes().to_vec(),
-            modified: None,
-            received_at: OffsetDateTime::UNIX_EPOCH,
-        };
-        let events = stages.process(Intake::Report(raw), &state);
+        let events = apply(&stages, &state, "w/again.txt", UNDERWAY);
         assert!(events
             .iter()
             .any(|e| e.kind == types::DEVELOPMENT_DETECTED && e.subject == DEV_BY_DEMONYM));

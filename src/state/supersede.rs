@@ -81,16 +81,11 @@ impl Situation {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use serde_json::{json, Value};
-    use time::OffsetDateTime;
 
-    use crate::config::Config;
     use crate::events::{types, ChangeEvent};
     use crate::pipeline::Stages;
-    use crate::report::RawReport;
-    use crate::source::Intake;
+    use crate::state::testing::{apply, stages};
     use crate::state::SituationHandle;
 
     const HEAD: &str =
@@ -100,21 +95,11 @@ mod tests {
     const SECOND: &str =
         "Corvanian troops began withdrawing from Meltz airfield on Sunday, the ministry said.\n";
 
-    fn stages() -> Stages {
-        Stages::new(&Config::embedded().expect("embedded settings"))
-    }
-
     /// Each text in turn as the content of one file.
     fn write(stages: &Stages, state: &SituationHandle, texts: &[&str]) -> Vec<ChangeEvent> {
         let mut all = Vec::new();
         for text in texts {
-            let raw = RawReport {
-                path: PathBuf::from("w/ledger.txt"),
-                bytes: text.as_bytes().to_vec(),
-                modified: None,
-                received_at: OffsetDateTime::UNIX_EPOCH,
-            };
-            all.extend(stages.process(Intake::Report(raw), state));
+            all.extend(apply(stages, state, "w/ledger.txt", text));
         }
         all
     }

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::words::{find_from, word_bounded, WordMatcher};
 use crate::config::Lexicons;
-pub use crate::extraction::{initials, EntityKind, KindWeight, Mention, MODEL_WEIGHT};
+pub use crate::extraction::{initials, EntityKind, KindWeight, Mention, MODEL_WEIGHT, ROLE};
 use crate::extraction::{initials_by, Gazetteer};
 use crate::ner::tagger::TaggerBuffers;
 use crate::ner::tokenize::Tokenizer;
@@ -519,8 +519,10 @@ impl EntityRecognizer {
     }
 
     /// "the president", "the Russian leader": a role the report gave one person by title
-    /// earlier ("Russian President Vladimir Putin") is that person. With no qualifier, or
-    /// one no titled person shares, or two people who fit, the role stays no one.
+    /// earlier ("Russian President Vladimir Putin") is that person. A qualified role no one
+    /// here holds ("the US president") is keyed `role:` with its words, for the situation
+    /// to give the one person other reports titled so. With no qualifier, or one no
+    /// titled person shares, or two people who fit, the role stays no one.
     fn add_roles(&self, report: &Report, toks: &SentenceTokens<'_>, mentions: &mut Vec<Mention>) {
         let plain = |s: &str| s.replace('.', "").to_lowercase();
         let mut found = Vec::new();
@@ -585,12 +587,17 @@ impl EntityRecognizer {
                     .filter(|m| fits(m))
                     .map(|m| m.key.as_str())
                     .collect();
-                let [key] = keys.into_iter().collect::<Vec<_>>()[..] else {
-                    continue;
-                };
-                let Some(antecedent) = mentions.iter().rposition(|m| fits(m) && m.key == key)
-                else {
-                    continue;
+                let (key, link) = match keys.into_iter().collect::<Vec<_>>()[..] {
+                    [key] => (
+                        key.to_string(),
+                        mentions.iter().rposition(|m| fits(m) && m.key == key),
+                    ),
+                    // No one here: the situation looks for the one person other reports
+                    // gave that qualified title ("the US president").
+                    [] if !qualifier.is_empty() && role != "leader" => {
+                        (format!("{ROLE}{} {role}", qualifier.join(" ")), None)
+                    }
+                    _ => continue,
                 };
                 found.push(Mention {
                     sentence: si,
@@ -599,10 +606,10 @@ impl EntityRecognizer {
                     surface: s.text[start..st[end - 1].end].to_string(),
                     kind: EntityKind::Person,
                     weight: 1,
-                    key: key.to_string(),
+                    key,
                     gazetteer: None,
                     demonym: false,
-                    link: Some(antecedent),
+                    link,
                     written: Vec::new(),
                     enclosing: false,
                 });
