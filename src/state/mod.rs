@@ -234,6 +234,12 @@ pub struct Situation {
     /// applied here has named; see [`Entity::noted_in`]).
     #[serde(skip)]
     applying: u64,
+    /// Word (lower case, no dots) → the entities with an alias of three or more words that
+    /// holds it: the people a qualified role may name ("US President Donald Trump" for
+    /// "us president") without a pass over every alias. Built on the first role looked up
+    /// after a start, from the aliases, and kept up as aliases come.
+    #[serde(skip)]
+    titled_words: Option<HashMap<String, BTreeSet<String>>>,
 }
 
 /// The persistence form of the entity table: the public fields plus the kind votes and the
@@ -561,6 +567,25 @@ impl SituationHandle {
     /// The snapshot as JSON.
     pub fn snapshot_json(&self) -> serde_json::Value {
         self.read(|s| serde_json::to_value(s.snapshot()).unwrap_or_default())
+    }
+}
+
+/// An alias as role words are compared with it: lower case, without dots ("U.S." → "us").
+fn plain_words(alias: &str) -> String {
+    alias.replace('.', "").to_lowercase()
+}
+
+/// Indexes entity `id` under each word of `alias` when it has three words or more (a
+/// qualified title and a name).
+fn index_titled(index: &mut HashMap<String, BTreeSet<String>>, id: &str, alias: &str) {
+    if alias.split_whitespace().nth(2).is_none() {
+        return;
+    }
+    for w in plain_words(alias).split_whitespace() {
+        index
+            .entry(w.to_string())
+            .or_default()
+            .insert(id.to_string());
     }
 }
 
@@ -927,17 +952,46 @@ impl Situation {
     /// The one person some report titled with `role` ("us president": "US President
     /// Donald Trump", "U.S. President Donald Trump"). Two holders (a successor) leave the
     /// role no one's: which one a report means is not in its words.
-    fn role_holder(&self, role: &str) -> Option<String> {
+    fn role_holder(&mut self, role: &str) -> Option<String> {
+        let index = match self.titled_words.take() {
+            Some(index) => index,
+            None => {
+                let mut index = HashMap::default();
+                for e in self.entities.values() {
+                    for a in e.aliases.keys() {
+                        index_titled(&mut index, &e.id, a);
+                    }
+                }
+                index
+            }
+        };
         let (lead, inner) = (format!("{role} "), format!(" {role} "));
-        let mut holders = self.entities.values().filter(|e| {
-            e.kind == EntityKind::Person
-                && e.aliases.keys().any(|a| {
-                    let plain = a.replace('.', "").to_lowercase();
-                    plain.starts_with(&lead) || plain.contains(&inner)
+        // The entities with every word of the role; then those with the words in order.
+        let sets: Option<Vec<&BTreeSet<String>>> = role.split(' ').map(|w| index.get(w)).collect();
+        let mut sets = sets.unwrap_or_default();
+        sets.sort_by_key(|set| set.len());
+        let holders: Vec<&String> = sets
+            .first()
+            .into_iter()
+            .copied()
+            .flatten()
+            .filter(|id| sets[1..].iter().all(|set| set.contains(*id)))
+            .filter(|id| {
+                self.entities.get(id.as_str()).is_some_and(|e| {
+                    e.kind == EntityKind::Person
+                        && e.aliases.keys().any(|a| {
+                            let plain = plain_words(a);
+                            plain.starts_with(&lead) || plain.contains(&inner)
+                        })
                 })
-        });
-        let holder = holders.next()?;
-        holders.next().is_none().then(|| holder.id.clone())
+            })
+            .collect();
+        let holder = match holders[..] {
+            [one] => Some(one.clone()),
+            _ => None,
+        };
+        self.titled_words = Some(index);
+        holder
     }
 
     fn unique(&self, set: Option<&BTreeSet<String>>) -> Option<String> {
@@ -1050,6 +1104,15 @@ impl Situation {
             .filter(|t| **t != m.surface)
             .filter(|t| count(t))
             .collect();
+        if let Some(index) = &mut self.titled_words {
+            for a in written
+                .iter()
+                .copied()
+                .chain(new_alias.then_some(&m.surface))
+            {
+                index_titled(index, id, a);
+            }
+        }
         // (Most mentions bring no written form: the name is copied only for one that does.)
         let name = if written.is_empty() {
             String::new()
