@@ -46,6 +46,8 @@ pub struct EntityRecognizer {
     /// Gazetteer entry → the country it is the capital of.
     capitals: Vec<Option<usize>>,
     titles: Vec<Vec<String>>,
+    /// Title → whether it is a plural made from one of `names.toml` ("Prime Ministers").
+    plural_titles: Vec<bool>,
     /// Titles by their first and by their last word (lower case), so that finding a title
     /// costs one lookup per token instead of a comparison with every title.
     titles_by_first: LowerMap<Vec<usize>>,
@@ -126,20 +128,8 @@ impl EntityRecognizer {
             }
         }
         let gazetteer = WordMatcher::new(&patterns);
-        let mut facility_heads: Vec<(Vec<String>, String)> = n
-            .facility_heads
-            .iter()
-            .flat_map(|(group, words)| {
-                words.iter().map(move |w| {
-                    (
-                        w.split_whitespace().map(str::to_lowercase).collect(),
-                        group.clone(),
-                    )
-                })
-            })
-            .collect();
         // Longest heads first so "naval base" wins over "base".
-        facility_heads.sort_by_key(|h| std::cmp::Reverse(h.0.len()));
+        let facility_heads = grouped_phrases(&n.facility_heads);
         let index_heads = |word: fn(&[String]) -> Option<&String>| {
             let mut index: LowerMap<Vec<usize>> = LowerMap::default();
             for (k, (head, _)) in facility_heads.iter().enumerate() {
@@ -166,19 +156,16 @@ impl EntityRecognizer {
                 *word_classes.entry(w.to_lowercase()) |= class;
             }
         }
-        let mut national_bodies: Vec<(Vec<String>, String)> = n
-            .national_bodies
+        let national_bodies = grouped_phrases(&n.national_bodies);
+        // Each title, and its plural before two names ("Prime Ministers Ana Ruiz and ...").
+        let person_titles: Vec<String> = n
+            .person_titles
             .iter()
-            .flat_map(|(group, words)| {
-                words.iter().map(move |w| {
-                    (
-                        w.split_whitespace().map(str::to_lowercase).collect(),
-                        group.clone(),
-                    )
-                })
+            .flat_map(|t| {
+                let plural = (!t.ends_with('s')).then(|| format!("{t}s"));
+                std::iter::once(t.clone()).chain(plural)
             })
             .collect();
-        national_bodies.sort_by_key(|h| std::cmp::Reverse(h.0.len()));
         let mut gazetteer_plain = LowerMap::default();
         for (i, e) in lex.gazetteer.iter().enumerate() {
             let name = plain_lower(&e.name);
@@ -206,13 +193,16 @@ impl EntityRecognizer {
                         .and_then(|c| lex.gazetteer.iter().position(|x| &x.name == c))
                 })
                 .collect(),
-            titles: n
-                .person_titles
+            titles: person_titles
                 .iter()
                 .map(|t| t.split_whitespace().map(str::to_lowercase).collect())
                 .collect(),
-            titles_by_first: index_titles(&n.person_titles, |w| w.first()),
-            titles_by_last: index_titles(&n.person_titles, |w| w.last()),
+            plural_titles: person_titles
+                .iter()
+                .map(|t| !n.person_titles.contains(t))
+                .collect(),
+            titles_by_first: index_titles(&person_titles, |w| w.first()),
+            titles_by_last: index_titles(&person_titles, |w| w.last()),
             leader_titles: n.leader_titles.iter().map(|t| t.to_lowercase()).collect(),
             word_classes,
             articles: n.articles.iter().map(|s| s.to_lowercase()).collect(),
@@ -526,94 +516,83 @@ impl EntityRecognizer {
     fn add_roles(&self, report: &Report, toks: &SentenceTokens<'_>, mentions: &mut Vec<Mention>) {
         let plain = |s: &str| s.replace('.', "").to_lowercase();
         let mut found = Vec::new();
-        for (si, s) in report.sentences.iter().enumerate() {
-            if report.headings.contains(&si) {
+        for (si, text, st, k) in each_the(report, toks) {
+            // Up to two capitalised qualifier words ("U.S.", "North Korean").
+            let mut q = k + 1;
+            let mut qualifier = Vec::new();
+            while q < st.len() && qualifier.len() < 2 {
+                let t = &st[q];
+                if t.kind == TokenKind::Word && t.is_capitalized() && self.title_at(st, q).is_none()
+                {
+                    qualifier.push(plain(t.text));
+                    q += 1;
+                    if st.get(q).is_some_and(|t| t.text == ".") {
+                        q += 1;
+                    }
+                } else {
+                    break;
+                }
+            }
+            let Some(n) = st.get(q).and_then(|_| self.title_at(st, q)) else {
+                continue;
+            };
+            let end = q + n;
+            // A name after it makes a titled name, found already.
+            if st
+                .get(end)
+                .is_some_and(|t| t.kind == TokenKind::Word && t.is_capitalized())
+            {
                 continue;
             }
-            let st = toks.sentence(si);
-            for k in 0..st.len() {
-                if !st[k].text.eq_ignore_ascii_case("the") {
-                    continue;
+            let role: Vec<String> = st[q..end].iter().map(|t| t.text.to_lowercase()).collect();
+            let role = role.join(" ");
+            let titles: Vec<&str> = if role == "leader" {
+                self.leader_titles.iter().map(String::as_str).collect()
+            } else {
+                vec![role.as_str()]
+            };
+            let start = st[k].start;
+            let fits = |m: &Mention| {
+                // The longest written form holds every title and qualifier.
+                let Some(w) = m.written.iter().max_by_key(|w| w.len()).map(|w| plain(w)) else {
+                    return false;
+                };
+                let words: Vec<&str> = w.split_whitespace().collect();
+                (m.sentence, m.start) < (si, start)
+                    && titles.iter().any(|t| self.holds_title(&words, t))
+                    && qualifier.iter().all(|q| words.contains(&q.as_str()))
+            };
+            let keys: std::collections::BTreeSet<&str> = mentions
+                .iter()
+                .filter(|m| fits(m))
+                .map(|m| m.key.as_str())
+                .collect();
+            let (key, link) = match keys.into_iter().collect::<Vec<_>>()[..] {
+                [key] => (
+                    key.to_string(),
+                    mentions.iter().rposition(|m| fits(m) && m.key == key),
+                ),
+                // No one here: the situation looks for the one person other reports
+                // gave that qualified title ("the US president").
+                [] if !qualifier.is_empty() && role != "leader" => {
+                    (format!("{ROLE}{} {role}", qualifier.join(" ")), None)
                 }
-                // Up to two capitalised qualifier words ("U.S.", "North Korean").
-                let mut q = k + 1;
-                let mut qualifier = Vec::new();
-                while q < st.len() && qualifier.len() < 2 {
-                    let t = &st[q];
-                    if t.kind == TokenKind::Word
-                        && t.is_capitalized()
-                        && self.title_at(st, q).is_none()
-                    {
-                        qualifier.push(plain(t.text));
-                        q += 1;
-                        if st.get(q).is_some_and(|t| t.text == ".") {
-                            q += 1;
-                        }
-                    } else {
-                        break;
-                    }
-                }
-                let Some(n) = st.get(q).and_then(|_| self.title_at(st, q)) else {
-                    continue;
-                };
-                let end = q + n;
-                // A name after it makes a titled name, found already.
-                if st
-                    .get(end)
-                    .is_some_and(|t| t.kind == TokenKind::Word && t.is_capitalized())
-                {
-                    continue;
-                }
-                let role: Vec<String> = st[q..end].iter().map(|t| t.text.to_lowercase()).collect();
-                let role = role.join(" ");
-                let titles: Vec<&str> = if role == "leader" {
-                    self.leader_titles.iter().map(String::as_str).collect()
-                } else {
-                    vec![role.as_str()]
-                };
-                let start = st[k].start;
-                let fits = |m: &Mention| {
-                    // The longest written form holds every title and qualifier.
-                    let Some(w) = m.written.iter().max_by_key(|w| w.len()).map(|w| plain(w)) else {
-                        return false;
-                    };
-                    let words: Vec<&str> = w.split_whitespace().collect();
-                    (m.sentence, m.start) < (si, start)
-                        && titles.iter().any(|t| self.holds_title(&words, t))
-                        && qualifier.iter().all(|q| words.contains(&q.as_str()))
-                };
-                let keys: std::collections::BTreeSet<&str> = mentions
-                    .iter()
-                    .filter(|m| fits(m))
-                    .map(|m| m.key.as_str())
-                    .collect();
-                let (key, link) = match keys.into_iter().collect::<Vec<_>>()[..] {
-                    [key] => (
-                        key.to_string(),
-                        mentions.iter().rposition(|m| fits(m) && m.key == key),
-                    ),
-                    // No one here: the situation looks for the one person other reports
-                    // gave that qualified title ("the US president").
-                    [] if !qualifier.is_empty() && role != "leader" => {
-                        (format!("{ROLE}{} {role}", qualifier.join(" ")), None)
-                    }
-                    _ => continue,
-                };
-                found.push(Mention {
-                    sentence: si,
-                    start,
-                    end: st[end - 1].end,
-                    surface: s.text[start..st[end - 1].end].to_string(),
-                    kind: EntityKind::Person,
-                    weight: 1,
-                    key,
-                    gazetteer: None,
-                    demonym: false,
-                    link,
-                    written: Vec::new(),
-                    enclosing: false,
-                });
-            }
+                _ => continue,
+            };
+            found.push(Mention {
+                sentence: si,
+                start,
+                end: st[end - 1].end,
+                surface: text[start..st[end - 1].end].to_string(),
+                kind: EntityKind::Person,
+                weight: 1,
+                key,
+                gazetteer: None,
+                demonym: false,
+                link,
+                written: Vec::new(),
+                enclosing: false,
+            });
         }
         insert_in_order(mentions, found);
     }
@@ -651,65 +630,55 @@ impl EntityRecognizer {
             return;
         }
         let mut found = Vec::new();
-        for (si, s) in report.sentences.iter().enumerate() {
-            if report.headings.contains(&si) {
-                continue;
-            }
-            let st = toks.sentence(si);
-            for k in 0..st.len() {
-                if !st[k].text.eq_ignore_ascii_case("the") {
+        for (si, text, st, k) in each_the(report, toks) {
+            let lower = |t: &Token<'_>| {
+                t.kind == TokenKind::Word && !t.is_capitalized() && !t.text.contains('\'')
+            };
+            let words = st[k + 1..].iter().take(2).take_while(|t| lower(t)).count();
+            for n in (1..=words).rev() {
+                let end = k + 1 + n;
+                if st.get(end).is_some_and(|t| {
+                    (t.kind == TokenKind::Word && t.is_capitalized()) || t.text == "of"
+                }) {
                     continue;
                 }
-                let lower = |t: &Token<'_>| {
-                    t.kind == TokenKind::Word && !t.is_capitalized() && !t.text.contains('\'')
+                let phrase: Vec<String> = st[k + 1..end]
+                    .iter()
+                    .map(|t| t.text.to_lowercase())
+                    .collect();
+                let Some(earlier) = tails.get(&phrase.join(" ")) else {
+                    continue;
                 };
-                let words = st[k + 1..].iter().take(2).take_while(|t| lower(t)).count();
-                for n in (1..=words).rev() {
-                    let end = k + 1 + n;
-                    if st.get(end).is_some_and(|t| {
-                        (t.kind == TokenKind::Word && t.is_capitalized()) || t.text == "of"
-                    }) {
-                        continue;
-                    }
-                    let phrase: Vec<String> = st[k + 1..end]
-                        .iter()
-                        .map(|t| t.text.to_lowercase())
-                        .collect();
-                    let Some(earlier) = tails.get(&phrase.join(" ")) else {
-                        continue;
-                    };
-                    let before = |&&i: &&usize| {
-                        (mentions[i].sentence, mentions[i].start) < (si, st[k].start)
-                    };
-                    let keys: std::collections::BTreeSet<&str> = earlier
-                        .iter()
-                        .filter(before)
-                        .map(|&i| mentions[i].key.as_str())
-                        .collect();
-                    let (Some(&antecedent), [key]) = (
-                        earlier.iter().rfind(before),
-                        &keys.into_iter().collect::<Vec<_>>()[..],
-                    ) else {
-                        break;
-                    };
-                    let a = &mentions[antecedent];
-                    let (start, stop) = (st[k].start, st[end - 1].end);
-                    found.push(Mention {
-                        sentence: si,
-                        start,
-                        end: stop,
-                        surface: s.text[start..stop].to_string(),
-                        kind: a.kind,
-                        weight: 1,
-                        key: (*key).to_string(),
-                        gazetteer: a.gazetteer,
-                        demonym: false,
-                        link: Some(a.link.unwrap_or(antecedent)),
-                        written: Vec::new(),
-                        enclosing: a.enclosing,
-                    });
+                let before =
+                    |&&i: &&usize| (mentions[i].sentence, mentions[i].start) < (si, st[k].start);
+                let keys: std::collections::BTreeSet<&str> = earlier
+                    .iter()
+                    .filter(before)
+                    .map(|&i| mentions[i].key.as_str())
+                    .collect();
+                let (Some(&antecedent), [key]) = (
+                    earlier.iter().rfind(before),
+                    &keys.into_iter().collect::<Vec<_>>()[..],
+                ) else {
                     break;
-                }
+                };
+                let a = &mentions[antecedent];
+                let (start, stop) = (st[k].start, st[end - 1].end);
+                found.push(Mention {
+                    sentence: si,
+                    start,
+                    end: stop,
+                    surface: text[start..stop].to_string(),
+                    kind: a.kind,
+                    weight: 1,
+                    key: (*key).to_string(),
+                    gazetteer: a.gazetteer,
+                    demonym: false,
+                    link: Some(a.link.unwrap_or(antecedent)),
+                    written: Vec::new(),
+                    enclosing: a.enclosing,
+                });
+                break;
             }
         }
         insert_in_order(mentions, found);
@@ -1596,16 +1565,29 @@ impl EntityRecognizer {
         }
         let candidates = self.titles_by_first.get_lower(toks[i].text)?;
         let mut best = None;
-        for t in candidates.iter().map(|&k| &self.titles[k]) {
+        for &k in candidates {
+            let t = &self.titles[k];
             if i + t.len() <= toks.len()
                 && t.iter()
                     .zip(&toks[i..])
                     .all(|(w, tok)| tok.kind == TokenKind::Word && eq_lower(tok.text, w))
+                && (!self.plural_titles[k] || Self::two_names_after(toks, i + t.len()))
             {
                 best = best.max(Some(t.len()));
             }
         }
         best
+    }
+
+    /// "Ana Ruiz and Otto Brandt" (a name, "and", a capitalised word) within a few tokens
+    /// of `i`: what a plural title introduces, which a team named by one ("the Kings")
+    /// does not.
+    fn two_names_after(toks: &[Token<'_>], i: usize) -> bool {
+        let near = &toks[i.min(toks.len())..(i + 6).min(toks.len())];
+        near.first().is_some_and(Token::is_capitalized)
+            && near
+                .windows(2)
+                .any(|w| w[0].text == "and" && w[1].is_capitalized())
     }
 
     fn is_title_start(&self, toks: &[Token<'_>], i: usize) -> bool {
@@ -1622,11 +1604,13 @@ impl EntityRecognizer {
         let Some(candidates) = self.titles_by_last.get_lower(toks[j - 1].text) else {
             return false;
         };
-        candidates.iter().map(|&k| &self.titles[k]).any(|t| {
+        candidates.iter().any(|&k| {
+            let t = &self.titles[k];
             t.len() <= j
                 && t.iter()
                     .zip(&toks[j - t.len()..j])
                     .all(|(w, tok)| eq_lower(tok.text, w))
+                && (!self.plural_titles[k] || Self::two_names_after(toks, i))
         })
     }
 
@@ -1935,6 +1919,43 @@ impl EntityRecognizer {
             }
         }
     }
+}
+
+/// Each "the" of the report's body sentences: the sentence, its text and tokens, and the
+/// token's index.
+fn each_the<'a>(
+    report: &'a Report,
+    toks: &'a SentenceTokens<'a>,
+) -> impl Iterator<Item = (usize, &'a str, &'a [Token<'a>], usize)> + 'a {
+    report
+        .sentences
+        .iter()
+        .enumerate()
+        .filter(|(si, _)| !report.headings.contains(si))
+        .flat_map(move |(si, s)| {
+            let st = toks.sentence(si);
+            (0..st.len())
+                .filter(move |&k| st[k].text.eq_ignore_ascii_case("the"))
+                .map(move |k| (si, s.text.as_str(), st, k))
+        })
+}
+
+/// A table of groups and their phrases as (lower-case words, group), longest first, so
+/// that the longest phrase at a place wins.
+fn grouped_phrases(
+    table: &std::collections::BTreeMap<String, Vec<String>>,
+) -> Vec<(Vec<String>, String)> {
+    let mut phrases: Vec<(Vec<String>, String)> = table
+        .iter()
+        .flat_map(|(group, phrases)| {
+            phrases.iter().map(move |p| {
+                let words = p.split_whitespace().map(str::to_lowercase).collect();
+                (words, group.clone())
+            })
+        })
+        .collect();
+    phrases.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
+    phrases
 }
 
 /// Adds `found` to `mentions` in sentence order, the links following their mentions.
@@ -2356,6 +2377,22 @@ mod tests {
         assert!(
             written(&ms, "Ministry of Defence").contains(&"Ministry of Defence in Madrid".into())
         );
+    }
+
+    #[test]
+    fn a_plural_title_introduces_two_people_and_names_no_team() {
+        let ms = mentions(
+            "Prime Ministers Ana Ruiz and Otto Brandt met in Velgrad.\n\
+             Reporters Lisk and Marn travelled with them.\n",
+        );
+        assert_eq!(find(&ms, "Ana Ruiz").kind, EntityKind::Person);
+        assert!(written(&ms, "Ana Ruiz").contains(&"Prime Ministers Ana Ruiz".into()));
+        assert!(!ms.iter().any(|m| m.surface.contains("Ministers")));
+        // A plural title needs a name after it: "reporters Bonn said" names a city.
+        let ms = mentions("The talks, reporters Velgrad heard, went on.\n");
+        assert!(ms
+            .iter()
+            .all(|m| m.surface != "Velgrad" || m.kind != EntityKind::Person));
     }
 
     #[test]
