@@ -748,7 +748,8 @@ impl EntityRecognizer {
     /// A name other than a person's as the report writes it, where that differs from the
     /// mention: with an abbreviation's last dot ("U.S."), with its place head ("Lipetsk
     /// region"), with the acronym that follows in brackets ("Line of Control (LoC)"), and
-    /// each with the article before it ("the Kremlin", "The Red Cross (ICRC)").
+    /// each with the article before it ("the Kremlin", "The Red Cross (ICRC)") or the
+    /// description it opens ("the rebel-held port of Hodeida", "the capital Sanaa").
     fn as_written(&self, text: &str, st: &[Token<'_>], m: &Mention) -> Vec<String> {
         let Some(i) = st.iter().position(|t| t.start == m.start) else {
             return Vec::new();
@@ -770,11 +771,7 @@ impl EntityRecognizer {
         }) {
             ends.push(acronym[2].end);
         }
-        let the = i
-            .checked_sub(1)
-            .map(|k| &st[k])
-            .filter(|t| t.text.eq_ignore_ascii_case("the"))
-            .map(|t| t.start);
+        let the = self.described_from(st, i, m.kind).map(|k| st[k].start);
         let mut forms = Vec::new();
         for end in std::iter::once(m.end).chain(ends) {
             if end != m.end {
@@ -785,6 +782,34 @@ impl EntityRecognizer {
             }
         }
         forms
+    }
+
+    /// The token of the "the" that opens the name at token `i`: right before it, or before
+    /// up to two modifiers and, for a place, the noun it is written with ("the rebel-held
+    /// port of Hodeida", "the capital Sanaa", "the strategic town of Kidal").
+    fn described_from(&self, st: &[Token<'_>], i: usize, kind: EntityKind) -> Option<usize> {
+        let mut k = i;
+        if kind == EntityKind::Place {
+            let of = usize::from(k > 0 && st[k - 1].text == "of");
+            let noun = k.checked_sub(1 + of).filter(|&n| {
+                let w = st[n].text;
+                !st[n].is_capitalized()
+                    && (w == "capital" || self.lower_classes(w) & PLACE_HEAD != 0)
+            });
+            if let Some(n) = noun {
+                k = n;
+            }
+        }
+        let modifier = |t: &Token<'_>| {
+            t.kind == TokenKind::Word
+                && !t.is_capitalized()
+                && self.lower_classes(t.text) & STOPWORD == 0
+        };
+        (0..=2).find_map(|n| {
+            let the = k.checked_sub(n + 1)?;
+            (st[the].text.eq_ignore_ascii_case("the") && st[the + 1..k].iter().all(modifier))
+                .then_some(the)
+        })
     }
 
     /// The end of a lower-case head word or phrase that starts at token `j`, right after
@@ -2327,6 +2352,14 @@ mod tests {
             "{:?}",
             gaza.written
         );
+        // A description before it: modifiers, and the noun a place is written with.
+        let ms = mentions(
+            "Ships left the rebel-held port of Velmar for the capital Lisk and the \
+             strategic town of Oskar.\n",
+        );
+        assert!(written(&ms, "port of Velmar").contains(&"the rebel-held port of Velmar".into()));
+        assert!(written(&ms, "Lisk").contains(&"the capital Lisk".into()));
+        assert!(written(&ms, "Oskar").contains(&"the strategic town of Oskar".into()));
         let ms = mentions("Fighters of the Brask regiment left Velgrad airport.\n");
         let brask = ms.iter().find(|m| m.surface == "Brask").expect("Brask");
         assert!(brask.written.contains(&"the Brask regiment".to_string()));
