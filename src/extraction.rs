@@ -84,10 +84,10 @@ pub struct Mention {
     /// Witkoff"), or in a dateline's capitals ("TAMZAR CITY"). Each is one more alias:
     /// readers and later reports name people and places that way.
     pub written: Vec<String>,
-    /// Spans another mention of the report that plays the roles: a country's forces
-    /// ("Israeli troops", "Pakistan's military") around the country's name. It names an
-    /// entity of its own, but claims read the country, as they did before the forces had
-    /// a name, so that one withdrawal is one development however the forces are named.
+    /// Spans another mention of the report that plays the roles: a country's forces or
+    /// ministry ("Israeli troops", "Pakistan's military") around the country's name. It
+    /// names an entity of its own, but claims read the country, so that one withdrawal is
+    /// one development however the forces are named.
     pub enclosing: bool,
 }
 

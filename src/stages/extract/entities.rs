@@ -66,10 +66,11 @@ pub struct EntityRecognizer {
     /// Facility heads by their first and by their last word, in `facility_heads` order.
     facilities_by_first: LowerMap<Vec<usize>>,
     facilities_by_last: LowerMap<Vec<usize>>,
-    /// Lower-case words naming a country's forces (as words) → their group, longest first.
+    /// Lower-case words naming a country's forces, ministries or government (as words) →
+    /// their group, longest first.
     national_bodies: Vec<(Vec<String>, String)>,
     /// Gazetteer entry → whether it is a country (one with demonyms): only a country has
-    /// forces of its own ("Moscow police" are the city's).
+    /// national bodies ("Moscow police" are the city's).
     countries: Vec<bool>,
     /// WordNet's nouns (`word-classes.tsv`): a capitalised word before one is a modifier.
     nouns: Arc<crate::config::WordClasses>,
@@ -312,12 +313,12 @@ impl EntityRecognizer {
         mentions
     }
 
-    /// "Israeli troops", "the Lebanese army", "Pakistan's military", "Indian Army": a
-    /// country's name, demonym or possessive and a word of `national_bodies` name the
-    /// country's forces, an organization of its own. The country's mention stays and plays
-    /// the roles; the forces' mention encloses it. A name the rules or the tagger made of
-    /// the two ("Lebanese Armed Forces") is split back into the country and the forces, and
-    /// a mention of the force word alone ("Army") gives way.
+    /// "Israeli troops", "the Lebanese army", "Pakistan's military", "Russia's Defense
+    /// Ministry": a country's name, demonym or possessive and words of `national_bodies`
+    /// name one of the country's bodies, an organization of its own. The country's mention
+    /// stays and plays the roles; the body's mention encloses it. A name the rules or the
+    /// tagger made of the two ("Lebanese Armed Forces") is split back into the country and
+    /// the body, and a mention of the body's words alone ("Army") gives way.
     fn add_national_bodies(
         &self,
         report: &Report,
@@ -375,7 +376,7 @@ impl EntityRecognizer {
             if split.is_some() && end != m.end {
                 continue;
             }
-            let forces = Mention {
+            let body = Mention {
                 sentence: m.sentence,
                 start: m.start,
                 end,
@@ -400,7 +401,7 @@ impl EntityRecognizer {
                     gone[x] = true;
                 }
             }
-            found.push(forces);
+            found.push(body);
         }
         if !found.is_empty() {
             let mut x = 0;
