@@ -1179,6 +1179,26 @@ impl EntityRecognizer {
             // Titles: "President", "Deputy Prime Minister", "Col." before a name.
             if let Some(n) = self.title_at(toks, i) {
                 let after = skip_dot(toks, i + n);
+                // "Defence Minister Israel Katz", "Minister Jordan Bardella": a place's name
+                // between a title and a surname is the person's given name.
+                let given = (after + 1 < toks.len()
+                    && covered[after]
+                    && !covered[after + 1]
+                    && self.is_name_word(&toks[after + 1])
+                    && toks[after].end + 1 == toks[after + 1].start)
+                    .then(|| {
+                        out[gazetteer_from..].iter().rposition(|m| {
+                            m.start == toks[after].start
+                                && m.end == toks[after].end
+                                && m.kind == EntityKind::Place
+                                && !m.demonym
+                        })
+                    })
+                    .flatten();
+                if let Some(g) = given {
+                    out.remove(gazetteer_from + g);
+                    covered[after] = false;
+                }
                 if after < toks.len()
                     && !covered[after]
                     && self.is_name_word(&toks[after])
@@ -2411,6 +2431,19 @@ mod tests {
         assert!(
             written(&ms, "Ministry of Defence").contains(&"Ministry of Defence in Madrid".into())
         );
+    }
+
+    #[test]
+    fn a_place_s_name_between_a_title_and_a_surname_is_a_given_name() {
+        let ms = mentions("Defence Minister Jordan Kessel flew to Jordan on Monday.\n");
+        assert_eq!(find(&ms, "Jordan Kessel").kind, EntityKind::Person);
+        let places: Vec<&str> = ms
+            .iter()
+            .filter(|m| m.kind == EntityKind::Place)
+            .map(|m| m.surface.as_str())
+            .collect();
+        assert_eq!(places, ["Jordan"]);
+        assert!(find(&ms, "Jordan").start > find(&ms, "Jordan Kessel").start);
     }
 
     #[test]
