@@ -906,6 +906,10 @@ struct RawFrames {
 #[serde(deny_unknown_fields)]
 pub struct CueConfig {
     pub window: usize,
+    /// How far after a noun trigger that opens its clause ("The evacuation of civilians
+    /// from ... got under way") its verb may be: a subject's modifiers can be long.
+    #[serde(default)]
+    pub subject_window: usize,
     pub clauses: ClauseConfig,
     pub status: BTreeMap<String, Vec<String>>,
     pub resumption: Vec<String>,

@@ -111,6 +111,7 @@ pub struct FrameMatcher {
     cues: AhoCorasick,
     cue_kinds: Vec<CueKind>,
     window: usize,
+    subject_window: usize,
     clause_punct: Vec<String>,
     negation_map: HashMap<Status, Status>,
     clause_words: ClauseWords,
@@ -339,6 +340,7 @@ impl FrameMatcher {
             cues: cue_ac,
             cue_kinds: kinds,
             window: cues.window,
+            subject_window: cues.subject_window,
             clause_punct: cues.clauses.punctuation.clone(),
             negation_map,
             clause_words: clause_words(cues),
@@ -673,6 +675,24 @@ impl FrameMatcher {
                 })
         };
         cue_hits.retain(|&(s, e, k, _)| !matches!(k, CueKind::Status(_)) || !adjectival(s, e));
+        // "the besieged plant", "in besieged Mariupol": a participle describing a noun says
+        // what state the noun is in; the clause's status words are about its own verb.
+        let describing: Vec<bool> = triggers
+            .iter()
+            .map(|f| {
+                let before =
+                    f.t0.checked_sub(1)
+                        .filter(|&p| toks[p].text.len() > 4 && toks[p].text.ends_with("ly"))
+                        .unwrap_or(f.t0);
+                f.form == Form::Past
+                    && before > 0
+                    && (is_article(toks[before - 1].text)
+                        || with_lower(toks[before - 1].text, |w| ATTRIBUTIVE_AFTER.contains(&w)))
+                    && toks
+                        .get(f.t1 + 1)
+                        .is_some_and(|t| t.kind == TokenKind::Word)
+            })
+            .collect();
         // A status cue belongs to the nearest trigger of its clause (the one before it on a
         // tie): in "the evacuation resumes under a pause in shelling", "resumes" is said of
         // the evacuation, not of the pause.
@@ -743,13 +763,9 @@ impl FrameMatcher {
             {
                 continue;
             }
-            // What it acts on: the object after the verb, or for a participle between an
-            // article (and an adverb in -ly) and a noun phrase, that noun phrase.
-            let before = t0
-                .checked_sub(1)
-                .filter(|&p| toks[p].text.len() > 4 && toks[p].text.ends_with("ly"))
-                .unwrap_or(t0);
-            let attributive = form == Form::Past && before > 0 && is_article(toks[before - 1].text);
+            // What it acts on: the object after the verb, or for a participle describing a
+            // noun, that noun.
+            let attributive = describing[ti];
             let acted_on = toks[t1 + 1..]
                 .iter()
                 .position(|t| !self.grammar.determiners.contains_lower(t.text))
@@ -771,18 +787,28 @@ impl FrameMatcher {
                         return true;
                     }
                     let mine = gap(cs, ce, t0, t1);
-                    !triggers.iter().any(|&Found { t0: o0, t1: o1, .. }| {
-                        (o0, o1) != (t0, t1)
-                            && clause_of(&boundaries, o0, toks.len()) == clause
-                            && !(cs >= o0 && ce <= o1)
-                            && gap(cs, ce, o0, o1) < mine
-                    })
+                    !attributive
+                        && !triggers.iter().zip(&describing).any(
+                            |(&Found { t0: o0, t1: o1, .. }, &describes)| {
+                                !describes
+                                    && (o0, o1) != (t0, t1)
+                                    && clause_of(&boundaries, o0, toks.len()) == clause
+                                    && !(cs >= o0 && ce <= o1)
+                                    && gap(cs, ce, o0, o1) < mine
+                            },
+                        )
                 })
                 .collect();
             let status = self.status(toks, &units, &owned, clause, t0, t1, form);
             let Some((mut status, mut cue, modality, resumption)) = status else {
                 continue;
             };
+            // "in besieged Mariupol": a lasting state is in force; "the freed hostages": a
+            // single act is done.
+            if attributive && frame.durative {
+                status = Some(Status::Underway);
+                cue = Some("form:attributive".to_string());
+            }
             // "under a 48-hour pause in shelling": a durative state in force.
             if frame.durative && status.is_none() && form == Form::Noun {
                 if let Some(word) = self.in_force_before(toks, t0) {
@@ -1028,13 +1054,25 @@ impl FrameMatcher {
                 k == CueKind::DenialBlocker && in_clause(s, e) && s > de.max(ds) && s - de <= 3
             })
         };
+        // A noun opening its clause is its subject: its verb may come after long modifiers,
+        // as long as no other verb comes first.
+        let subject = matches!(form, Form::Noun | Form::NounOrProgressive)
+            && t0 >= clause.0
+            && t0 - clause.0 <= 2;
+        let verb_between = |s: usize| {
+            toks[t1 + 1..s].iter().any(|t| {
+                self.grammar.be_forms.contains_lower(t.text)
+                    || self.grammar.auxiliaries.contains_lower(t.text)
+            })
+        };
         let mut best: Option<(usize, usize, Status, bool, &str, usize)> = None; // (dist, prec, status, resumption, text, start)
         for &(s, e, k, txt) in cues {
             if !in_clause(s, e) || (s >= t0 && e <= t1) {
                 continue;
             }
             let d = dist(s, e);
-            if d > self.window {
+            let far_verb = s > t1 && subject && d <= self.subject_window && !verb_between(s);
+            if d > self.window && !far_verb {
                 continue;
             }
             let (status, resumption) = match k {
@@ -1468,6 +1506,12 @@ fn is_time_word(word: &str) -> bool {
 }
 
 /// "the", "a" or "an", in any case.
+/// Prepositions after which a past participle before a noun describes it ("in besieged
+/// Mariupol", "from occupied areas").
+const ATTRIBUTIVE_AFTER: [&str; 9] = [
+    "in", "of", "at", "from", "near", "into", "inside", "around", "across",
+];
+
 fn is_article(word: &str) -> bool {
     with_lower(word, |w| matches!(w, "the" | "a" | "an"))
 }
@@ -1828,6 +1872,32 @@ mod tests {
         assert!(cs.iter().all(|c| c.0 != "signed"), "{cs:?}");
         let agreement = cs.iter().find(|c| c.0 == "agreement").expect("agreement");
         assert_ne!(agreement.1, Some(Status::Completed), "{cs:?}");
+    }
+
+    #[test]
+    fn a_participle_describing_a_noun_takes_no_cue_of_the_clause() {
+        let text = "The evacuation of families from the tunnels in besieged Velgrad began on \
+                    Sunday.";
+        let cs = claims(text);
+        assert_eq!(
+            status_of(text, "evacuation"),
+            Some(Status::Underway),
+            "{cs:?}"
+        );
+        let siege = cs.iter().find(|c| c.0 == "besieged").expect("besieged");
+        // A siege is a lasting state: in force, whatever the clause's verb says.
+        assert_eq!(siege.1, Some(Status::Underway), "{cs:?}");
+        assert_eq!(siege.2.as_deref(), Some("form:attributive"), "{cs:?}");
+    }
+
+    #[test]
+    fn a_subject_keeps_its_verb_after_long_modifiers_but_not_past_another_verb() {
+        let far = "The evacuation of civilians sheltering in the bunkers of the old Velgrad \
+                   steel works got under way on Sunday.";
+        assert_eq!(status_of(far, "evacuation"), Some(Status::Underway));
+        let other = "The evacuation of civilians sheltering in the bunkers of the old steel \
+                     works was the talk of a town whose mayor said work got under way.";
+        assert_ne!(status_of(other, "evacuation"), Some(Status::Underway));
     }
 }
 
