@@ -575,6 +575,10 @@ pub struct GazetteerEntry {
     pub demonyms: Vec<String>,
     /// For a capital: the country whose government it stands for as an actor.
     pub capital_of: Option<String>,
+    /// A news outlet or a platform: it carries what others say and do ("seen by Reuters",
+    /// "said on Telegram"), so it plays no role in a development.
+    #[serde(default)]
+    pub media: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -112,6 +112,8 @@ pub struct FrameMatcher {
     cue_kinds: Vec<CueKind>,
     window: usize,
     subject_window: usize,
+    /// Gazetteer index → a news outlet or platform (see `with_media`).
+    media: Vec<bool>,
     clause_punct: Vec<String>,
     negation_map: HashMap<Status, Status>,
     clause_words: ClauseWords,
@@ -341,6 +343,7 @@ impl FrameMatcher {
             cue_kinds: kinds,
             window: cues.window,
             subject_window: cues.subject_window,
+            media: Vec::new(),
             clause_punct: cues.clauses.punctuation.clone(),
             negation_map,
             clause_words: clause_words(cues),
@@ -377,6 +380,13 @@ impl FrameMatcher {
     /// Keeps only the candidate triggers `model` takes for the situation sense (an empty
     /// model, or `None`, keeps every one).
     /// Gives the matcher the nouns' WordNet classes, which `object_classes` reads.
+    /// Marks the gazetteer entries (by index) that are news outlets and platforms: never a
+    /// development's role.
+    pub fn with_media(mut self, gazetteer: &[crate::config::GazetteerEntry]) -> Self {
+        self.media = gazetteer.iter().map(|e| e.media).collect();
+        self
+    }
+
     pub fn with_word_classes(mut self, words: Arc<crate::config::WordClasses>) -> Self {
         self.word_classes = Some(words);
         self
@@ -1229,7 +1239,7 @@ impl FrameMatcher {
         let location_preps = &self.location_preps[fi];
         let mut roles = Roles::default();
         // Names in a relative clause about another noun, or in an attribution, are none of
-        // the trigger's roles.
+        // the trigger's roles; nor are the outlets that carry the news.
         let elsewhere = self.relative_clauses(toks, t0, t1);
         let own = |ids: &[usize]| -> Vec<usize> {
             ids.iter()
@@ -1237,6 +1247,9 @@ impl FrameMatcher {
                 .filter(|&i| {
                     let mt = tok_at(mentions[i].start);
                     !elsewhere.iter().any(|&(a, b)| a <= mt && mt < b)
+                        && !mentions[i]
+                            .gazetteer
+                            .is_some_and(|g| self.media.get(g).copied().unwrap_or(false))
                 })
                 .collect()
         };
@@ -1686,6 +1699,20 @@ mod tests {
             c.location.map(name),
             c.participants.iter().map(|&i| name(i)).collect(),
         )
+    }
+
+    #[test]
+    fn outlets_and_platforms_play_no_role() {
+        let (_, place, _) = roles_named(
+            "The Velmar ministry said on Telegram that the evacuation had begun.",
+            "evacuation",
+        );
+        assert_eq!(place, None);
+        let (_, _, parties) = roles_named(
+            "In a letter to Ana Ruiz seen by Reuters, Velmar and Lisk said the agreement stood.",
+            "agreement",
+        );
+        assert!(!parties.iter().any(|p| p == "Reuters"), "{parties:?}");
     }
 
     #[test]

@@ -30,6 +30,7 @@ impl Extractor {
             entities: EntityRecognizer::new(lex),
             frames: FrameMatcher::new(&lex.frames, &lex.cues)
                 .with_word_classes(lex.word_classes.clone())
+                .with_media(&lex.gazetteer)
                 .with_sense(Some((lex.sense.clone(), sense::Knowledge::of(lex)))),
         }
     }
