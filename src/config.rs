@@ -995,6 +995,15 @@ pub struct GrammarConfig {
     /// ("the first hostages were freed").
     #[serde(default)]
     pub firsts: Vec<String>,
+    /// Words of partial progress: what is said done "so far" is not done yet.
+    #[serde(default)]
+    pub partial: Vec<String>,
+    /// Before a number, a share of a whole ("out of about 13,800"), so part of it.
+    #[serde(default)]
+    pub share_of: Vec<String>,
+    /// Words of a percentage after a number ("80 per cent"); `%` always is one.
+    #[serde(default)]
+    pub percent: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -170,11 +170,20 @@ struct Grammar {
     deadlines: LowerMap<()>,
     /// "first", "initial": before a plural noun, the first of several.
     firsts: LowerMap<()>,
+    /// Partial progress phrases, as lower-case word lists.
+    partial: Vec<Vec<String>>,
+    share_of: Vec<Vec<String>>,
+    percent: Vec<Vec<String>>,
 }
 
 impl Grammar {
     fn new(g: &crate::config::GrammarConfig) -> Self {
         let set = |v: &[String]| v.iter().map(|w| w.to_lowercase()).collect();
+        let phrases = |v: &[String]| -> Vec<Vec<String>> {
+            v.iter()
+                .map(|p| p.split_whitespace().map(str::to_lowercase).collect())
+                .collect()
+        };
         Self {
             determiners: set(&g.determiners),
             be_forms: set(&g.be_forms),
@@ -186,11 +195,10 @@ impl Grammar {
             absence: set(&g.absence),
             deadlines: set(&g.deadlines),
             firsts: set(&g.firsts),
-            attributions: g
-                .attributions
-                .iter()
-                .map(|p| p.split_whitespace().map(str::to_lowercase).collect())
-                .collect(),
+            partial: phrases(&g.partial),
+            share_of: phrases(&g.share_of),
+            percent: phrases(&g.percent),
+            attributions: phrases(&g.attributions),
             modals: g
                 .auxiliaries
                 .iter()
@@ -198,6 +206,63 @@ impl Grammar {
                 .map(|w| (w.to_lowercase(), ()))
                 .collect(),
         }
+    }
+
+    /// Where a sentence says something is done in part (see `partial` in `cues.toml`).
+    fn partial_progress<'t>(
+        &self,
+        toks: &[Token<'_>],
+        text: &'t str,
+    ) -> Vec<(usize, usize, CueKind, &'t str)> {
+        let at = |i: usize, words: &[String]| {
+            words.len() <= toks.len().saturating_sub(i)
+                && words
+                    .iter()
+                    .zip(&toks[i..])
+                    .all(|(w, t)| t.text.eq_ignore_ascii_case(w))
+        };
+        let below_whole = |t: &Token<'_>| {
+            t.kind == TokenKind::Number
+                && t.text
+                    .replace(',', "")
+                    .parse::<f64>()
+                    .is_ok_and(|v| v < 100.0)
+        };
+        let mut hits = Vec::new();
+        let mut hit = |s: usize, e: usize| {
+            hits.push((
+                s,
+                e,
+                CueKind::Status(Status::Underway),
+                &text[toks[s].start..toks[e].end],
+            ));
+        };
+        for i in 0..toks.len() {
+            if let Some(p) = self.partial.iter().find(|p| at(i, p)) {
+                hit(i, i + p.len() - 1);
+            }
+            if let Some(p) = self.share_of.iter().find(|p| at(i, p)) {
+                // An approximation ("about", "some") may stand before the number.
+                let first = i + p.len();
+                let number = (first..(first + 3).min(toks.len()))
+                    .take_while(|&k| {
+                        toks[k].kind == TokenKind::Number
+                            || (toks[k].kind == TokenKind::Word && !toks[k].is_capitalized())
+                    })
+                    .find(|&k| toks[k].kind == TokenKind::Number);
+                if let Some(n) = number {
+                    hit(i, n);
+                }
+            }
+            if below_whole(&toks[i]) {
+                if toks.get(i + 1).is_some_and(|t| t.text == "%") {
+                    hit(i, i + 1);
+                } else if let Some(p) = self.percent.iter().find(|p| at(i + 1, p)) {
+                    hit(i, i + p.len());
+                }
+            }
+        }
+        hits
     }
 }
 
@@ -616,6 +681,7 @@ impl FrameMatcher {
             }
         }
         cue_hits.extend(earlier_years(toks, ctx.year));
+        let partial = self.grammar.partial_progress(toks, text);
         // "the first (200) hostages": the first of several, so under way.
         for (i, t) in toks.iter().enumerate() {
             if !self.grammar.firsts.contains_lower(t.text) {
@@ -831,6 +897,17 @@ impl FrameMatcher {
                 if let Some(end) = self.end_ahead(toks, clause, t1) {
                     status = Some(Status::Underway);
                     cue = Some(end);
+                }
+            }
+            // "10,500 had left, out of about 13,800": done in part, so under way. (Only what
+            // is said done: "60% of prisoners reoffend after release" says nothing of one.)
+            if status == Some(Status::Completed) {
+                if let Some(&(_, _, _, words)) = partial
+                    .iter()
+                    .find(|&&(ps, pe, _, _)| ps >= clause.0 && pe < clause.1)
+                {
+                    status = Some(Status::Underway);
+                    cue = Some(words.to_lowercase());
                 }
             }
             // "after signing the accord": done, unless the sentence looks ahead first.
@@ -1915,6 +1992,26 @@ mod tests {
         // A siege is a lasting state: in force, whatever the clause's verb says.
         assert_eq!(siege.1, Some(Status::Underway), "{cs:?}");
         assert_eq!(siege.2.as_deref(), Some("form:attributive"), "{cs:?}");
+    }
+
+    #[test]
+    fn a_part_said_done_is_under_way() {
+        for text in [
+            "More than 900 Velmar troops had left Lisk, out of about 1,300 deployed there.",
+            "So far, 400 Velmar troops have left Lisk.",
+            "Velmar troops and 80% of their equipment have left Lisk.",
+        ] {
+            assert_eq!(status_of(text, "left"), Some(Status::Underway), "{text}");
+        }
+        for text in [
+            "All 1,300 Velmar troops have left Lisk.",
+            "Velmar troops have left Lisk, 100% of them.",
+        ] {
+            assert_eq!(status_of(text, "left"), Some(Status::Completed), "{text}");
+        }
+        // Only what is said done: a share elsewhere gives no status.
+        let text = "More than 60% of prisoners reoffend within two years of release from jail.";
+        assert_ne!(status_of(text, "release"), Some(Status::Underway));
     }
 
     #[test]
