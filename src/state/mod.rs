@@ -1358,6 +1358,14 @@ impl Situation {
                 if background && found.is_none() {
                     continue;
                 }
+                // Weak roles the known developments lack ("the pullout demanded by Mali's
+                // leaders" when the withdrawal is known by its place): the one development of
+                // the kind this report's names take part in, before a new one by the actor.
+                let found = found.or_else(|| {
+                    (second_pass && !strong && !facets.is_empty())
+                        .then(|| self.salient(&c.frame, ids, report.published_at, c.place_unknown))
+                        .flatten()
+                });
                 let mut dev_id = match found {
                     Some(id) => id,
                     None if facets.is_empty() => match last_of_kind.get(&c.frame) {
@@ -1956,6 +1964,37 @@ mod tests {
         for name in ["Ilsa Varnholt", "Otto Brandt"] {
             assert!(!aliases(name).contains(&"the Kestrian president".to_string()));
         }
+    }
+
+    #[test]
+    fn a_claim_by_its_actor_alone_joins_the_development_its_report_names() {
+        let stages = testing::stages();
+        let state = SituationHandle::new();
+        let report = |path: &str, day: u8, text: &str| {
+            let text =
+                format!("source: Harbor Ledger\ndate: 2031-06-{day:02}\n\nMeltz\n\n{text}\n");
+            testing::apply(&stages, &state, path, &text)
+        };
+        report(
+            "w/a.txt",
+            2,
+            "Velmar troops will withdraw from Meltz airfield next month, the army said.",
+        );
+        let events = report(
+            "w/b.txt",
+            9,
+            "The pullout demanded by Lisk's leaders began on Monday. Officials at Meltz \
+             airfield confirmed it.",
+        );
+        let detected = events
+            .iter()
+            .filter(|e| e.kind == crate::events::types::DEVELOPMENT_DETECTED)
+            .count();
+        assert_eq!(detected, 0, "{events:?}");
+        let snap = state.snapshot_json();
+        let devs = snap["developments"].as_array().cloned().unwrap_or_default();
+        assert_eq!(devs.len(), 1, "{devs:?}");
+        assert_eq!(devs[0]["status"], "underway", "{devs:?}");
     }
 
     fn ids(v: &[&str]) -> Vec<String> {
