@@ -995,6 +995,9 @@ pub struct GrammarConfig {
     /// ("the first hostages were freed").
     #[serde(default)]
     pub firsts: Vec<String>,
+    /// Nouns after a "first" that tell no first of several ("for the first time").
+    #[serde(default)]
+    pub firsts_except: Vec<String>,
     /// Words of partial progress: what is said done "so far" is not done yet.
     #[serde(default)]
     pub partial: Vec<String>,

@@ -170,6 +170,8 @@ struct Grammar {
     deadlines: LowerMap<()>,
     /// "first", "initial": before a plural noun, the first of several.
     firsts: LowerMap<()>,
+    /// Nouns after "first" that are no first of several ("time").
+    firsts_except: LowerMap<()>,
     /// Partial progress phrases, as lower-case word lists.
     partial: Vec<Vec<String>>,
     share_of: Vec<Vec<String>>,
@@ -195,6 +197,7 @@ impl Grammar {
             absence: set(&g.absence),
             deadlines: set(&g.deadlines),
             firsts: set(&g.firsts),
+            firsts_except: set(&g.firsts_except),
             partial: phrases(&g.partial),
             share_of: phrases(&g.share_of),
             percent: phrases(&g.percent),
@@ -682,7 +685,9 @@ impl FrameMatcher {
         }
         cue_hits.extend(earlier_years(toks, ctx.year));
         let partial = self.grammar.partial_progress(toks, text);
-        // "the first (200) hostages": the first of several, so under way.
+        // "the first (200) hostages", "a first road convoy", "the first place troops left":
+        // the first of several, so under way. Not the trigger's own noun ("its first
+        // commercial flight" is that flight), nor a first time.
         for (i, t) in toks.iter().enumerate() {
             if !self.grammar.firsts.contains_lower(t.text) {
                 continue;
@@ -691,21 +696,35 @@ impl FrameMatcher {
             if toks.get(n).is_some_and(|t| t.kind == TokenKind::Number) {
                 n += 1;
             }
-            let plural = toks.get(n).is_some_and(|t| {
-                t.kind == TokenKind::Word
-                    && !t.is_capitalized()
-                    && t.text.len() > 3
-                    && t.text.ends_with('s')
-                    && !t.text.ends_with("ss")
-            });
-            if plural {
-                cue_hits.push((
-                    i,
-                    n,
-                    CueKind::Status(Status::Underway),
-                    &text[t.start..toks[n].end],
-                ));
+            let noun = |k: usize| {
+                toks.get(k).is_some_and(|t| {
+                    t.kind == TokenKind::Word && !t.is_capitalized() && t.text.len() > 2
+                })
+            };
+            if !noun(n) || self.grammar.firsts_except.contains_lower(toks[n].text) {
+                continue;
             }
+            // A compound ("road convoy") ends the phrase one word on.
+            let last = if noun(n + 1)
+                && !triggers.iter().any(|f| f.t0 == n + 1)
+                && !self.grammar.be_forms.contains_lower(toks[n + 1].text)
+                && !self.grammar.auxiliaries.contains_lower(toks[n + 1].text)
+                && !is_article(toks[n + 1].text)
+                && !with_lower(toks[n + 1].text, |w| ATTRIBUTIVE_AFTER.contains(&w))
+            {
+                n + 1
+            } else {
+                n
+            };
+            if triggers.iter().any(|f| f.t0 <= last && f.t1 >= i) {
+                continue;
+            }
+            cue_hits.push((
+                i,
+                last,
+                CueKind::Status(Status::Underway),
+                &text[t.start..toks[last].end],
+            ));
         }
         // "out by the end of 2023": a time, not the end of anything said here.
         cue_hits.retain(|&(s, e, k, _)| {
@@ -2190,12 +2209,33 @@ mod clause_tests {
         for (text, trigger) in [
             ("The first hostages were freed in Lisk on Friday.", "freed"),
             ("The first 200 troops withdrew from Lisk.", "withdrew"),
+            (
+                "Velmar troops withdrew from Lisk on Tuesday in a first road convoy.",
+                "withdrew",
+            ),
+            (
+                "Lisk is the first town Velmar troops have withdrawn from.",
+                "withdrawn",
+            ),
         ] {
             assert_eq!(status_of(text, trigger), Some(Status::Underway), "{text}");
         }
-        assert_eq!(
-            status_of("The last troops withdrew from Lisk.", "withdrew"),
-            Some(Status::Completed)
+        for (text, trigger) in [
+            ("The last troops withdrew from Lisk.", "withdrew"),
+            (
+                "Velmar troops withdrew from Lisk for the first time.",
+                "withdrew",
+            ),
+        ] {
+            assert_eq!(status_of(text, trigger), Some(Status::Completed), "{text}");
+        }
+        // The happening's own noun: its first flight is that flight, done.
+        assert_ne!(
+            status_of(
+                "Lisk airport handled its first evacuation on Monday.",
+                "evacuation"
+            ),
+            Some(Status::Underway)
         );
     }
 }
