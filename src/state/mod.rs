@@ -1896,6 +1896,20 @@ pub(crate) mod testing {
         };
         stages.process(Intake::Report(raw), state)
     }
+
+    /// A report of one outlet dated `2031-06-<day>`, with a headline, through `apply`.
+    pub fn dated(
+        stages: &Stages,
+        state: &SituationHandle,
+        path: &str,
+        day: u8,
+        headline: &str,
+        text: &str,
+    ) -> Vec<ChangeEvent> {
+        let text =
+            format!("source: Harbor Ledger\ndate: 2031-06-{day:02}\n\n{headline}\n\n{text}\n");
+        apply(stages, state, path, &text)
+    }
 }
 
 #[cfg(test)]
@@ -1925,9 +1939,7 @@ mod tests {
         let stages = testing::stages();
         let state = SituationHandle::new();
         let report = |path: &str, day: u8, text: &str| {
-            let text =
-                format!("source: Harbor Ledger\ndate: 2031-06-{day:02}\n\nVelgrad\n\n{text}\n");
-            testing::apply(&stages, &state, path, &text);
+            testing::dated(&stages, &state, path, day, "Velgrad", text);
         };
         let aliases = |name: &str| -> Vec<String> {
             let snap = state.snapshot_json();
@@ -1971,9 +1983,7 @@ mod tests {
         let stages = testing::stages();
         let state = SituationHandle::new();
         let report = |path: &str, day: u8, text: &str| {
-            let text =
-                format!("source: Harbor Ledger\ndate: 2031-06-{day:02}\n\nMeltz\n\n{text}\n");
-            testing::apply(&stages, &state, path, &text)
+            testing::dated(&stages, &state, path, day, "Meltz", text)
         };
         report(
             "w/a.txt",
