@@ -168,11 +168,12 @@ struct Grammar {
     absence: LowerMap<()>,
     /// Prepositions that make "end of ..." a time ("by").
     deadlines: LowerMap<()>,
-    /// "first", "initial": before a plural noun, the first of several.
+    /// "first", "initial": before a noun, the first of several.
     firsts: LowerMap<()>,
     /// Nouns after "first" that are no first of several ("time").
     firsts_except: LowerMap<()>,
-    /// Partial progress phrases, as lower-case word lists.
+    /// Phrases of partial progress ("so far"), of a share before a number ("out of") and
+    /// of a percentage after one, as lower-case word lists.
     partial: Vec<Vec<String>>,
     share_of: Vec<Vec<String>>,
     percent: Vec<Vec<String>>,
@@ -216,7 +217,7 @@ impl Grammar {
         &self,
         toks: &[Token<'_>],
         text: &'t str,
-    ) -> Vec<(usize, usize, CueKind, &'t str)> {
+    ) -> Vec<(usize, usize, &'t str)> {
         let at = |i: usize, words: &[String]| {
             words.len() <= toks.len().saturating_sub(i)
                 && words
@@ -233,12 +234,7 @@ impl Grammar {
         };
         let mut hits = Vec::new();
         let mut hit = |s: usize, e: usize| {
-            hits.push((
-                s,
-                e,
-                CueKind::Status(Status::Underway),
-                &text[toks[s].start..toks[e].end],
-            ));
+            hits.push((s, e, &text[toks[s].start..toks[e].end]));
         };
         for i in 0..toks.len() {
             if let Some(p) = self.partial.iter().find(|p| at(i, p)) {
@@ -447,7 +443,6 @@ impl FrameMatcher {
 
     /// Keeps only the candidate triggers `model` takes for the situation sense (an empty
     /// model, or `None`, keeps every one).
-    /// Gives the matcher the nouns' WordNet classes, which `object_classes` reads.
     /// Marks the gazetteer entries (by index) that are news outlets and platforms: never a
     /// development's role.
     pub fn with_media(mut self, gazetteer: &[crate::config::GazetteerEntry]) -> Self {
@@ -455,6 +450,7 @@ impl FrameMatcher {
         self
     }
 
+    /// Gives the matcher the nouns' WordNet classes, which `object_classes` reads.
     pub fn with_word_classes(mut self, words: Arc<crate::config::WordClasses>) -> Self {
         self.word_classes = Some(words);
         self
@@ -921,9 +917,9 @@ impl FrameMatcher {
             // "10,500 had left, out of about 13,800": done in part, so under way. (Only what
             // is said done: "60% of prisoners reoffend after release" says nothing of one.)
             if status == Some(Status::Completed) {
-                if let Some(&(_, _, _, words)) = partial
+                if let Some(&(_, _, words)) = partial
                     .iter()
-                    .find(|&&(ps, pe, _, _)| ps >= clause.0 && pe < clause.1)
+                    .find(|&&(ps, pe, _)| ps >= clause.0 && pe < clause.1)
                 {
                     status = Some(Status::Underway);
                     cue = Some(words.to_lowercase());
