@@ -657,6 +657,16 @@ pub struct FrameConfig {
     /// blockade" say it is in force.
     #[serde(default)]
     pub durative: bool,
+    /// The place a verb acts on is its object ("handed the Menaka base over", "blockaded
+    /// the port"): a place or facility right after the verb is the location, before any
+    /// place after a preposition, which may be where the actor comes from.
+    #[serde(default)]
+    pub object_location: bool,
+    /// The frame's lifecycle: status → phrases that, said of this kind, give that status,
+    /// before the shared cues of `cues.toml` ("a truce agreed" is planned, "an agreement
+    /// reached" is completed).
+    #[serde(default)]
+    pub statuses: BTreeMap<String, Vec<String>>,
     /// Nouns that, as the verb's object or right before a past form, make it another
     /// happening ("released a statement", "a video released on Monday").
     #[serde(default)]
@@ -952,6 +962,10 @@ pub struct ClauseConfig {
     /// time shift there carries over.
     #[serde(default)]
     pub same_time: Vec<String>,
+    /// Past-tense auxiliaries: in a `future` clause they put it in the past ("had left
+    /// before the camp was handed over" tells of a handover that happened).
+    #[serde(default)]
+    pub past_auxiliaries: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -1522,6 +1536,15 @@ impl Config {
                             &ff,
                             format!("frame[{i}].identity"),
                             format!("`{r}` is not one of {}", IDENTITY_ROLES.join(", ")),
+                        ));
+                    }
+                }
+                for k in f.statuses.keys() {
+                    if !STATUSES.contains(&k.as_str()) {
+                        errors.push(invalid(
+                            &ff,
+                            format!("frame[{i}].statuses.{k}"),
+                            format!("is not one of {}", STATUSES.join(", ")),
                         ));
                     }
                 }

@@ -100,6 +100,9 @@ enum CueKind {
     DenialBlocker,
     /// "denied that ...": the clause that follows is denied.
     DenialClause,
+    /// A status phrase of some frames' lifecycles only (`[frame.statuses]`): no cue for the
+    /// others.
+    FrameOnly,
 }
 
 /// Compiled frames and cues.
@@ -110,6 +113,9 @@ pub struct FrameMatcher {
     trigger_ids: Vec<TriggerId>,
     cues: AhoCorasick,
     cue_kinds: Vec<CueKind>,
+    /// Per frame, the statuses its own lifecycle gives phrases (`[frame.statuses]`), lower
+    /// case: "agreed" is a truce still ahead but an agreement reached.
+    frame_statuses: Vec<HashMap<String, Status>>,
     window: usize,
     subject_window: usize,
     /// Gazetteer index → a news outlet or platform (see `with_media`).
@@ -119,6 +125,7 @@ pub struct FrameMatcher {
     clause_words: ClauseWords,
     future_words: Vec<String>,
     same_time_words: Vec<String>,
+    past_auxiliaries: Vec<String>,
     past_words: Vec<String>,
     in_force: Vec<String>,
     /// Verbs of a durative state's end, lower-cased ("expire").
@@ -378,6 +385,22 @@ impl FrameMatcher {
                 .iter()
                 .map(|w| (w.to_lowercase(), CueKind::DenialClause)),
         );
+        let frame_statuses: Vec<HashMap<String, Status>> = frames
+            .iter()
+            .map(|f| {
+                f.statuses
+                    .iter()
+                    .filter_map(|(st, words)| Some((Status::parse(st)?, words)))
+                    .flat_map(|(st, words)| words.iter().map(move |w| (w.to_lowercase(), st)))
+                    .collect()
+            })
+            .collect();
+        cue_patterns.extend(
+            frame_statuses
+                .iter()
+                .flat_map(|m| m.keys())
+                .map(|w| (w.clone(), CueKind::FrameOnly)),
+        );
         // One pattern per string: the first kind listed wins.
         let mut seen = HashMap::new();
         let mut patterns = Vec::new();
@@ -405,6 +428,7 @@ impl FrameMatcher {
             trigger_ids: trig_patterns.into_iter().map(|p| p.1).collect(),
             cues: cue_ac,
             cue_kinds: kinds,
+            frame_statuses,
             window: cues.window,
             subject_window: cues.subject_window,
             media: Vec::new(),
@@ -420,6 +444,12 @@ impl FrameMatcher {
             same_time_words: cues
                 .clauses
                 .same_time
+                .iter()
+                .map(|w| w.to_lowercase())
+                .collect(),
+            past_auxiliaries: cues
+                .clauses
+                .past_auxiliaries
                 .iter()
                 .map(|w| w.to_lowercase())
                 .collect(),
@@ -765,7 +795,9 @@ impl FrameMatcher {
                             .all(|t| t.kind == TokenKind::Word && !t.is_capitalized())
                 })
         };
-        cue_hits.retain(|&(s, e, k, _)| !matches!(k, CueKind::Status(_)) || !adjectival(s, e));
+        cue_hits.retain(|&(s, e, k, _)| {
+            !matches!(k, CueKind::Status(_) | CueKind::FrameOnly) || !adjectival(s, e)
+        });
         // "the besieged plant", "in besieged Mariupol": a participle describing a noun says
         // what state the noun is in; the clause's status words are about its own verb.
         let describing: Vec<bool> = triggers
@@ -870,9 +902,18 @@ impl FrameMatcher {
                 continue;
             }
             let clause = clause_of(&boundaries, t0, toks.len());
+            // The frame's own lifecycle first: "agreed" makes a truce planned.
+            let statuses = &self.frame_statuses[fi];
             let owned: Vec<(usize, usize, CueKind, &str)> = cue_hits
                 .iter()
                 .copied()
+                .filter_map(|(cs, ce, k, txt)| {
+                    match with_lower(txt, |w| statuses.get(w).copied()) {
+                        Some(st) => Some((cs, ce, CueKind::Status(st), txt)),
+                        None if k == CueKind::FrameOnly => None,
+                        None => Some((cs, ce, k, txt)),
+                    }
+                })
                 .filter(|&(cs, ce, k, _)| {
                     if !matches!(k, CueKind::Status(_) | CueKind::Resumption) {
                         return true;
@@ -1295,7 +1336,24 @@ impl FrameMatcher {
                 .iter()
                 .any(|w| t.text.eq_ignore_ascii_case(w))
         });
-        if future && status.is_some_and(|s| matches!(s, Status::Underway | Status::Completed)) {
+        // "... before the camp was handed over", "before troops withdrew": a past verb puts
+        // the clause in the past after all.
+        let told_as_past = {
+            let is_past_aux = |t: &Token<'_>| {
+                self.past_auxiliaries
+                    .iter()
+                    .any(|w| t.text.eq_ignore_ascii_case(w))
+            };
+            let present_before = t0 > 0
+                && self.grammar.be_forms.contains_lower(toks[t0 - 1].text)
+                && !is_past_aux(&toks[t0 - 1]);
+            toks[clause.0..t0.max(clause.0)].iter().any(is_past_aux)
+                || (form == Form::Past && !present_before)
+        };
+        if future
+            && !told_as_past
+            && status.is_some_and(|s| matches!(s, Status::Underway | Status::Completed))
+        {
             status = Some(Status::Planned);
         }
         let modality = if negated {
@@ -1450,7 +1508,21 @@ impl FrameMatcher {
                         && !self.grammar.auxiliaries.contains(t.text)
                 })
         });
-        let mut loc = adjunct.or_else(|| {
+        // "handing the Menaka base over to ...": the object of a verb that acts on a place.
+        let object = || {
+            let mut p = t1 + 1;
+            while toks.get(p).is_some_and(|t| is_article(t.text)) {
+                p += 1;
+            }
+            candidates
+                .iter()
+                .copied()
+                .find(|i| tok_at(mentions[*i].start) == p)
+        };
+        let object = (frame.object_location && !noun_trigger)
+            .then(object)
+            .flatten();
+        let mut loc = object.or(adjunct).or_else(|| {
             candidates
                 .iter()
                 .copied()
@@ -2038,6 +2110,23 @@ mod tests {
                      works was the talk of a town whose mayor said work got under way.";
         assert_ne!(status_of(other, "evacuation"), Some(Status::Underway));
     }
+
+    #[test]
+    fn a_place_a_verb_acts_on_is_its_location() {
+        assert_eq!(
+            location_of(
+                "Velmar began pulling out of Corvania by handing the Lisk base over to local forces.",
+                "handing the Lisk base over"
+            )
+            .as_deref(),
+            Some("Lisk base")
+        );
+        // Frames without `object_location` keep the place after their preposition.
+        assert_eq!(
+            location_of("Velmar withdrew troops from Lisk.", "withdrew").as_deref(),
+            Some("Lisk")
+        );
+    }
 }
 
 #[cfg(test)]
@@ -2232,6 +2321,70 @@ mod clause_tests {
                 "evacuation"
             ),
             Some(Status::Underway)
+        );
+    }
+
+    #[test]
+    fn each_kind_reads_its_own_lifecycle() {
+        // "agreed", "reached": a truce still ahead, an accord done.
+        assert_eq!(
+            status_of("Velmar and Corvania agree a truce in Lisk.", "truce"),
+            Some(Status::Planned)
+        );
+        assert_eq!(
+            status_of("Velmar and Corvania agreed a water accord.", "accord"),
+            Some(Status::Completed)
+        );
+        // A truce that holds or is extended is in force; a deal quit is over.
+        assert_eq!(
+            status_of("The Lisk truce held overnight.", "truce"),
+            Some(Status::Underway)
+        );
+        assert_eq!(
+            status_of("The Lisk truce was extended by two days.", "truce"),
+            Some(Status::Underway)
+        );
+        assert_eq!(
+            status_of("Corvania quit the water accord on Monday.", "accord"),
+            Some(Status::Cancelled)
+        );
+        // A court blocking a deployment halts it.
+        assert_eq!(
+            status_of(
+                "A Velmar court blocked the deployment of police to Lisk.",
+                "deployment"
+            ),
+            Some(Status::Halted)
+        );
+        // The shared cues still hold for kinds without their own word.
+        assert_eq!(
+            status_of(
+                "Velmar troops were blocked as they withdrew from Lisk.",
+                "withdrew"
+            ),
+            Some(Status::Completed)
+        );
+    }
+
+    #[test]
+    fn a_before_clause_told_in_the_past_is_not_ahead() {
+        assert_eq!(
+            status_of(
+                "Troops had shut the gate at midnight before the camp was handed over to Velmar forces.",
+                "handed over"
+            ),
+            Some(Status::Completed)
+        );
+        assert_eq!(
+            status_of(
+                "Troops will shut the gate before the camp is handed over to Velmar forces.",
+                "handed over"
+            ),
+            Some(Status::Planned)
+        );
+        assert_eq!(
+            status_of("The handover was carried out on Monday.", "handover"),
+            Some(Status::Completed)
         );
     }
 }
