@@ -677,6 +677,10 @@ pub struct FrameConfig {
     /// makes it another happening.
     #[serde(default)]
     pub object_classes: Vec<String>,
+    /// WordNet classes the common noun right before the verb (its subject) may not have:
+    /// "the ambassador left" (a person) is no withdrawal of forces.
+    #[serde(default)]
+    pub subject_excludes: Vec<String>,
     /// Phrasal and light verbs whose particle may stand a few words after the verb ("pull
     /// its forces out", "held three rounds of talks"), from `triggers.toml`.
     #[serde(skip)]
@@ -1053,6 +1057,8 @@ pub struct Lexicons {
     pub sense: Arc<LinearModel>,
     /// What kind of thing each common noun names (`military`, `person`, `artifact`, ...).
     pub word_classes: Arc<WordClasses>,
+    /// Where towns are (GeoNames), built on first use.
+    pub places: Arc<crate::board::places::Places>,
 }
 
 /// Nouns and their class (`word-classes.tsv`): the class of the noun's first WordNet
@@ -1611,6 +1617,10 @@ impl Config {
                 dedup: raw.dedup,
                 stories: raw.stories,
                 lexicons: Lexicons {
+                    places: Arc::new(crate::board::places::Places::new(
+                        n.clone(),
+                        g.entity.clone(),
+                    )),
                     gazetteer: g.entity,
                     names: n,
                     frames: f.frame,

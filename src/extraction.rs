@@ -234,4 +234,10 @@ pub trait Gazetteer {
     fn gazetteer_kind(&self, idx: usize) -> EntityKind;
     /// The country entry `idx` is the capital of.
     fn capital_country(&self, idx: usize) -> Option<usize>;
+    /// The country (ISO code) a place or facility known by `names` lies in, and whether it
+    /// is that country itself; `None` when no gazetteer of towns is at hand or it does
+    /// not know the place.
+    fn country_of(&self, _kind: EntityKind, _names: &[&str]) -> Option<(String, bool)> {
+        None
+    }
 }

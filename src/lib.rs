@@ -133,7 +133,7 @@ pub async fn run(
             warn!(path = %addr_file.display(), error = %e, "Cannot write the listen address file.");
         }
         info!(%addr, "HTTP API listening.");
-        let board = board::Board::new(cfg.lexicons.names.clone(), cfg.lexicons.gazetteer.clone());
+        let board = board::Board::new(Arc::clone(&cfg.lexicons.places));
         board.warm();
         let router = api::router(api::Api {
             hub: hub.clone(),

@@ -11,7 +11,7 @@
 
 pub mod places;
 
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -21,8 +21,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::api::Api;
-use crate::config::{GazetteerEntry, NameRules};
-use places::{Gazetteer, PLACES_TSV};
+use places::{Gazetteer, Places};
 
 /// A compiled-in file: its name under `/board/assets/`, type and bytes.
 struct Asset {
@@ -73,18 +72,12 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 /// second or so in a debug build), so the first map does not wait for it.
 #[derive(Debug)]
 pub struct Board {
-    rules: NameRules,
-    known: Vec<GazetteerEntry>,
-    gazetteer: OnceLock<Gazetteer>,
+    places: Arc<Places>,
 }
 
 impl Board {
-    pub fn new(rules: NameRules, known: Vec<GazetteerEntry>) -> Arc<Self> {
-        Arc::new(Self {
-            rules,
-            known,
-            gazetteer: OnceLock::new(),
-        })
+    pub fn new(places: Arc<Places>) -> Arc<Self> {
+        Arc::new(Self { places })
     }
 
     /// Starts building the gazetteer on its own thread.
@@ -102,8 +95,7 @@ impl Board {
     }
 
     pub fn gazetteer(&self) -> &Gazetteer {
-        self.gazetteer
-            .get_or_init(|| Gazetteer::new(PLACES_TSV, &self.rules, &self.known))
+        self.places.get()
     }
 }
 

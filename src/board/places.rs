@@ -43,10 +43,39 @@ pub struct Located {
     /// The gazetteer's name for the point (`Al Qāmishlī`).
     pub place: String,
     pub country: String,
+    /// The point is a whole country.
+    #[serde(skip)]
+    pub is_country: bool,
     /// `name` when the entity's own name or an alias is the place, `within` when the point
     /// is the town a facility's name holds.
     #[serde(rename = "match")]
     pub how: &'static str,
+}
+
+/// The gazetteer, built on first use and shared: the board places entities on its map, the
+/// situation asks which country a place lies in (a withdrawal from a base is part of the
+/// withdrawal from its country). A few hundred milliseconds to build, so never at start-up
+/// on the pipeline's path.
+#[derive(Debug)]
+pub struct Places {
+    rules: NameRules,
+    known: Vec<GazetteerEntry>,
+    cell: std::sync::OnceLock<Gazetteer>,
+}
+
+impl Places {
+    pub fn new(rules: NameRules, known: Vec<GazetteerEntry>) -> Self {
+        Self {
+            rules,
+            known,
+            cell: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn get(&self) -> &Gazetteer {
+        self.cell
+            .get_or_init(|| Gazetteer::new(PLACES_TSV, &self.rules, &self.known))
+    }
 }
 
 /// The gazetteer, indexed by name.
@@ -189,15 +218,22 @@ impl Gazetteer {
         let names: Vec<&str> = std::iter::once(e.name.as_str())
             .chain(names.into_iter().map(|(a, _)| a))
             .collect();
+        self.locate_names(e.kind, &names)
+    }
+
+    /// Places a place or facility known by `names` (the best first); see [`Self::locate`].
+    pub fn locate_names(&self, kind: EntityKind, names: &[&str]) -> Option<Located> {
+        let e_kind = kind;
         let found = |p: &Place, how| Located {
             lat: p.lat,
             lon: p.lon,
             place: p.name.clone(),
             country: p.country.clone(),
+            is_country: p.is_country,
             how,
         };
         // A facility's own name is not a town ("Hmeimim" may be both; the base is not).
-        if e.kind == EntityKind::Place {
+        if e_kind == EntityKind::Place {
             if let Some(p) = names.iter().find_map(|n| self.lookup(n)) {
                 return Some(found(p, "name"));
             }
@@ -209,7 +245,7 @@ impl Gazetteer {
             .map(|p| {
                 found(
                     p,
-                    if e.kind == EntityKind::Place {
+                    if e_kind == EntityKind::Place {
                         "name"
                     } else {
                         "within"

@@ -1464,10 +1464,16 @@ impl Situation {
                     last_of_kind.insert(c.frame.clone(), dev_id.clone());
                 }
                 let context = named_in.get(&c.sentence).map_or(&[][..], Vec::as_slice);
+                let part = self.part_of(&c.frame, &dev_id, &claim, rec);
                 if !self.attach(&dev_id, claim, context) {
                     continue;
                 }
                 touched.add(dev_id);
+                if let Some((whole, claim)) = part {
+                    if self.attach(&whole, claim, context) {
+                        touched.add(whole);
+                    }
+                }
             }
             if second_pass || deferred.is_empty() {
                 break;
@@ -1607,6 +1613,55 @@ impl Situation {
     /// `context` holds the other entities of the claim's sentence: "a truce between the Varn
     /// Front and the army took effect in Kelvar" involves the Varn Front in the Kelvar truce
     /// even though only Kelvar identifies it.
+    /// A part done is the whole under way: troops leaving a base in a country are the
+    /// withdrawal from that country by the same actor under way ("left the Ouallam base"
+    /// moves the withdrawal from Niger on). The whole is the one development of the frame
+    /// placed at the country the claim's place lies in (the gazetteer of towns says which),
+    /// not yet past under way, with no other actor. Returns it and the claim it gets.
+    fn part_of(
+        &self,
+        frame: &str,
+        dev_id: &str,
+        claim: &Claim,
+        rec: &dyn Gazetteer,
+    ) -> Option<(String, Claim)> {
+        if claim.modality != Modality::Asserted
+            || !matches!(claim.status, Some(Status::Underway | Status::Completed))
+        {
+            return None;
+        }
+        let country = |id: &str| {
+            let e = self.entities.get(id)?;
+            let names: Vec<&str> = std::iter::once(e.name.as_str())
+                .chain(e.aliases.keys().map(String::as_str))
+                .collect();
+            rec.country_of(e.kind, &names)
+        };
+        let part = claim.roles.location.as_deref()?;
+        let (code, false) = country(part)? else {
+            return None;
+        };
+        let actor = claim.roles.actor.as_deref();
+        let mut wholes = self.developments.values().filter(|d| {
+            d.frame == frame
+                && d.id != dev_id
+                && !matches!(d.status, Some(s) if s.stage() > Status::Underway.stage() || s.stage().is_none())
+                && d.roles.actor.as_deref().zip(actor).is_none_or(|(a, b)| a == b)
+                && d.roles.location.as_deref().is_some_and(|w| {
+                    w != part && country(w).is_some_and(|(c, whole)| whole && c == code)
+                })
+        });
+        let whole = wholes.next()?;
+        if wholes.next().is_some() {
+            return None;
+        }
+        let mut derived = claim.clone();
+        derived.status = Some(Status::Underway);
+        derived.cue = Some(format!("part:{part}"));
+        derived.roles.location.clone_from(&whole.roles.location);
+        Some((whole.id.clone(), derived))
+    }
+
     fn attach(&mut self, dev_id: &str, claim: Claim, context: &[&String]) -> bool {
         let Some(dev) = self.developments.get_mut(dev_id) else {
             return false;
@@ -2005,6 +2060,42 @@ mod tests {
         let devs = snap["developments"].as_array().cloned().unwrap_or_default();
         assert_eq!(devs.len(), 1, "{devs:?}");
         assert_eq!(devs[0]["status"], "underway", "{devs:?}");
+    }
+
+    #[test]
+    fn a_part_done_puts_the_whole_under_way() {
+        let stages = testing::stages();
+        let state = SituationHandle::new();
+        let report = |path: &str, day: u8, text: &str| {
+            testing::dated(&stages, &state, path, day, "Bases", text)
+        };
+        let status_at = |place: &str| {
+            let snap = state.snapshot_json();
+            let devs = snap["developments"].as_array().cloned().unwrap_or_default();
+            devs.iter()
+                .find(|d| d["roles"]["location"] == place)
+                .map(|d| d["status"].clone())
+                .unwrap_or_else(|| panic!("no development at {place}: {devs:?}"))
+        };
+        report(
+            "w/a.txt",
+            2,
+            "French troops will withdraw from Mali by the end of the year, the army said.",
+        );
+        // A base in another country is no part of it.
+        report(
+            "w/b.txt",
+            4,
+            "French troops left the Agadez base on Tuesday.",
+        );
+        assert_eq!(status_at("mali"), "planned");
+        report(
+            "w/c.txt",
+            5,
+            "French troops left the Kidal base on Tuesday.",
+        );
+        assert_eq!(status_at("kidal-base"), "completed");
+        assert_eq!(status_at("mali"), "underway");
     }
 
     fn ids(v: &[&str]) -> Vec<String> {

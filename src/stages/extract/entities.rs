@@ -76,6 +76,8 @@ pub struct EntityRecognizer {
     nouns: Arc<crate::config::WordClasses>,
     /// The trained tagger; `None` for the rules alone (`eval-ner --recognizer rules`).
     ner: Option<Arc<NerModel>>,
+    /// Where towns are: which country a facility or town lies in.
+    places: Arc<crate::board::places::Places>,
     ner_tokenizer: Tokenizer,
     /// The tagger's word caches and buffers, kept from report to report (one per thread
     /// that is recognizing at the moment: one per extract worker).
@@ -175,6 +177,7 @@ impl EntityRecognizer {
             }
         }
         Self {
+            places: Arc::clone(&lex.places),
             gazetteer,
             gazetteer_patterns: ids,
             gazetteer_kinds: lex
@@ -2175,6 +2178,13 @@ impl Gazetteer for EntityRecognizer {
     /// The country a capital stands for when it acts ("Moscow withdrew" → Russia).
     fn capital_country(&self, idx: usize) -> Option<usize> {
         self.capitals.get(idx).copied().flatten()
+    }
+
+    fn country_of(&self, kind: EntityKind, names: &[&str]) -> Option<(String, bool)> {
+        self.places
+            .get()
+            .locate_names(kind, names)
+            .map(|l| (l.country, l.is_country))
     }
 }
 

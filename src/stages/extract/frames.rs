@@ -87,6 +87,10 @@ const TOPIC_GAP: usize = 3;
 /// How far before a trigger a facility of its clause may stand to be its place, in tokens.
 const FACILITY_BEFORE: usize = 6;
 
+/// WordNet classes of what a verb may act on to be done to forces, whoever its subject is
+/// ("the president withdrew the troops").
+const FORCE_CLASSES: [&str; 2] = ["military", "group"];
+
 /// How many words may stand between a verb and its particle ("pull its forces out").
 const PARTICLE_GAP: usize = 4;
 
@@ -478,6 +482,47 @@ impl FrameMatcher {
     pub fn with_media(mut self, gazetteer: &[crate::config::GazetteerEntry]) -> Self {
         self.media = gazetteer.iter().map(|e| e.media).collect();
         self
+    }
+
+    /// True when the frame rules out who does it and the common noun right before the verb
+    /// (auxiliaries and adverbs aside) is of such a class: "the ambassador and six colleagues
+    /// left Niamey" is no withdrawal of forces. Not when the verb acts on forces ("the
+    /// president withdrew the troops").
+    fn subject_is_other(
+        &self,
+        fi: usize,
+        toks: &[Token<'_>],
+        t0: usize,
+        acted_on: Option<usize>,
+    ) -> bool {
+        let excluded = &self.frames[fi].subject_excludes;
+        let (false, Some(words)) = (excluded.is_empty(), &self.word_classes) else {
+            return false;
+        };
+        let mut p = t0;
+        while p > 0 {
+            let t = &toks[p - 1];
+            let skip = self.grammar.auxiliaries.contains_lower(t.text)
+                || self.grammar.be_forms.contains_lower(t.text)
+                || self.grammar.modals.contains_lower(t.text)
+                || (t.text.len() > 4 && t.text.ends_with("ly"));
+            if !skip {
+                break;
+            }
+            p -= 1;
+        }
+        let Some(subject) = p.checked_sub(1).map(|k| &toks[k]) else {
+            return false;
+        };
+        if subject.kind != TokenKind::Word || subject.is_capitalized() {
+            return false;
+        }
+        let class_of = |w: &str| with_lower(w, |w| words.of(w).map(str::to_string));
+        let forces_acted_on = acted_on
+            .and_then(|i| Self::phrase_head(words, toks, i))
+            .and_then(|h| class_of(&h))
+            .is_some_and(|c| FORCE_CLASSES.contains(&c.as_str()));
+        !forces_acted_on && class_of(subject.text).is_some_and(|c| excluded.contains(&c))
     }
 
     /// Gives the matcher the nouns' WordNet classes, which `object_classes` reads.
@@ -898,6 +943,12 @@ impl FrameMatcher {
             if (attributive
                 || (!passive && matches!(form, Form::Base | Form::Past | Form::Progressive)))
                 && acted_on.is_some_and(|i| self.acts_on_other(fi, toks, i))
+            {
+                continue;
+            }
+            if !passive
+                && matches!(form, Form::Base | Form::Past | Form::Progressive)
+                && self.subject_is_other(fi, toks, t0, acted_on)
             {
                 continue;
             }
