@@ -1837,7 +1837,6 @@ mod tests {
     use crate::stages::extract::Extractor;
     use crate::stages::normalize::test_report;
 
-    /// (trigger, status, cue) of every claim in `text`.
     #[test]
     fn a_clause_set_in_an_earlier_year_is_background() {
         let cfg = Config::embedded().unwrap();
@@ -1872,6 +1871,7 @@ mod tests {
         }
     }
 
+    /// (trigger, status, cue) of every claim in `text`.
     fn claims(text: &str) -> Vec<(String, Option<Status>, Option<String>)> {
         let cfg = Config::embedded().unwrap();
         let r = test_report(&cfg, text);
@@ -2160,6 +2160,31 @@ mod tests {
         let other = "The evacuation of civilians sheltering in the bunkers of the old steel \
                      works was the talk of a town whose mayor said work got under way.";
         assert_ne!(status_of(other, "evacuation"), Some(Status::Underway));
+    }
+
+    #[test]
+    fn a_condition_or_an_omission_asserts_nothing() {
+        let cfg = Config::embedded().unwrap();
+        let modality = |text: &str| {
+            let r = test_report(&cfg, text);
+            let ex = Extractor::new(&cfg.lexicons).without_sense().extract(&r);
+            ex.claims.first().map(|c| c.modality)
+        };
+        for text in [
+            "Velmar promised no raids in Lisk for as long as the truce holds.",
+            "The statement said nothing about prisoners going free in Lisk.",
+        ] {
+            assert_eq!(modality(text), Some(Modality::Hedged), "{text}");
+        }
+        assert_eq!(
+            modality("The truce holds in Lisk."),
+            Some(Modality::Asserted)
+        );
+        // A meeting held is over.
+        assert_eq!(
+            status_of("Velmar and Corvania held a rare summit in Lisk.", "summit"),
+            Some(Status::Completed)
+        );
     }
 
     #[test]
