@@ -984,6 +984,10 @@ pub struct NegationConfig {
 #[serde(deny_unknown_fields)]
 pub struct GrammarConfig {
     pub determiners: Vec<String>,
+    /// Prefixes that, joined to a trigger by a hyphen, make a word about a time or a
+    /// stance around the happening ("pre-deployment training"), not the happening.
+    #[serde(default)]
+    pub prefixes: Vec<String>,
     pub be_forms: Vec<String>,
     pub auxiliaries: Vec<String>,
     pub speech_verbs: Vec<String>,

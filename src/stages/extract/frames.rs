@@ -183,6 +183,8 @@ struct Grammar {
     firsts: LowerMap<()>,
     /// Nouns after "first" that are no first of several ("time").
     firsts_except: LowerMap<()>,
+    /// Hyphenated prefixes that make a trigger part of another word ("pre-deployment").
+    prefixes: LowerMap<()>,
     /// Phrases of partial progress ("so far"), of a share before a number ("out of") and
     /// of a percentage after one, as lower-case word lists.
     partial: Vec<Vec<String>>,
@@ -210,6 +212,7 @@ impl Grammar {
             deadlines: set(&g.deadlines),
             firsts: set(&g.firsts),
             firsts_except: set(&g.firsts_except),
+            prefixes: set(&g.prefixes),
             partial: phrases(&g.partial),
             share_of: phrases(&g.share_of),
             percent: phrases(&g.percent),
@@ -672,6 +675,17 @@ impl FrameMatcher {
                 continue;
             }
             let (t0, t1) = (tok_at(m.start()), tok_at(m.end() - 1));
+            // "pre-deployment training": part of a word about something else.
+            let prefixed = lower[..m.start()].strip_suffix('-').is_some_and(|head| {
+                let word = head
+                    .rsplit(|c: char| !c.is_alphanumeric())
+                    .next()
+                    .unwrap_or_default();
+                self.grammar.prefixes.contains_lower(word)
+            });
+            if prefixed {
+                continue;
+            }
             let id = &self.trigger_ids[m.pattern().as_usize()];
             let phrasal = id.phrasal.iter().find_map(|(fi, form, particle, lemma)| {
                 self.particle_after(toks, &boundaries, t1, particle)
@@ -2184,6 +2198,29 @@ mod tests {
         assert_eq!(
             status_of("Velmar and Corvania held a rare summit in Lisk.", "summit"),
             Some(Status::Completed)
+        );
+    }
+
+    #[test]
+    fn a_prefixed_trigger_is_part_of_another_word() {
+        let cfg = Config::embedded().unwrap();
+        let triggers = |text: &str| {
+            let r = test_report(&cfg, text);
+            let ex = Extractor::new(&cfg.lexicons).without_sense().extract(&r);
+            ex.claims
+                .iter()
+                .map(|c| c.trigger.to_lowercase())
+                .collect::<Vec<_>>()
+        };
+        assert!(triggers("Pre-deployment training of police in Lisk was completed.").is_empty());
+        assert_eq!(
+            triggers("The deployment of police in Lisk was completed."),
+            ["deployment"]
+        );
+        // "were to have left": a plan, whether or not it came true.
+        assert_eq!(
+            status_of("Velmar troops were to have left Lisk by Sunday.", "left"),
+            Some(Status::Planned)
         );
     }
 
