@@ -557,7 +557,7 @@ pub fn content_similarity(a: &[u8; CONTENT_HASHES], b: &[u8; CONTENT_HASHES]) ->
 
 impl Sketcher {
     /// Builds the word lists: `function_words` of the similarity lexicon, and as decisive
-    /// words every word of the frames' triggers and of the status, resumption, negation,
+    /// words every word of the frames' triggers and lifecycles and of the status, resumption, negation,
     /// hedge and background cues that is not a function word, with the negation words
     /// themselves.
     pub fn new(lex: &Lexicons) -> Self {
@@ -583,6 +583,7 @@ impl Sketcher {
                 .chain(&f.base)
                 .chain(&f.past)
                 .chain(&f.progressive)
+                .chain(f.statuses.values().flatten())
             {
                 add(p, false);
             }
@@ -790,7 +791,7 @@ pub(crate) mod tests {
         let a = s.sketch(&report(STORY));
         let edited = STORY
             .replace("a week after", "one week after")
-            .replace("eleven days", "eleven long days");
+            .replace("eleven days", "eleven whole days");
         let b = s.sketch(&report(&edited));
         let shared = a
             .text_bands
