@@ -2496,7 +2496,7 @@ mod clause_tests {
             Some(Status::Planned)
         );
         assert_eq!(
-            status_of("The handover was carried out on Monday.", "handover"),
+            status_of("The handover had been carried out by Monday.", "handover"),
             Some(Status::Completed)
         );
     }
