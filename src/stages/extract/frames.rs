@@ -1885,14 +1885,16 @@ mod tests {
         }
     }
 
-    /// (trigger, status, cue) of every claim in `text`.
-    fn claims(text: &str) -> Vec<(String, Option<Status>, Option<String>)> {
+    /// What the rules find in `text`: the sense filter is tested on its own.
+    fn rules_extraction(text: &str) -> crate::extraction::Extraction {
         let cfg = Config::embedded().unwrap();
         let r = test_report(&cfg, text);
-        // The rules alone: the sense filter is tested on its own.
-        Extractor::new(&cfg.lexicons)
-            .without_sense()
-            .extract(&r)
+        Extractor::new(&cfg.lexicons).without_sense().extract(&r)
+    }
+
+    /// (trigger, status, cue) of every claim in `text`.
+    fn claims(text: &str) -> Vec<(String, Option<Status>, Option<String>)> {
+        rules_extraction(text)
             .claims
             .into_iter()
             .map(|c| (c.trigger.to_lowercase(), c.status, c.cue))
@@ -1914,9 +1916,7 @@ mod tests {
 
     /// The claim on `trigger` in `text`: its actor, location and participants by name.
     fn roles_named(text: &str, trigger: &str) -> (Option<String>, Option<String>, Vec<String>) {
-        let cfg = Config::embedded().unwrap();
-        let r = test_report(&cfg, text);
-        let ex = Extractor::new(&cfg.lexicons).without_sense().extract(&r);
+        let ex = rules_extraction(text);
         let c = ex
             .claims
             .iter()
@@ -2178,12 +2178,7 @@ mod tests {
 
     #[test]
     fn a_condition_or_an_omission_asserts_nothing() {
-        let cfg = Config::embedded().unwrap();
-        let modality = |text: &str| {
-            let r = test_report(&cfg, text);
-            let ex = Extractor::new(&cfg.lexicons).without_sense().extract(&r);
-            ex.claims.first().map(|c| c.modality)
-        };
+        let modality = |text: &str| rules_extraction(text).claims.first().map(|c| c.modality);
         for text in [
             "Velmar promised no raids in Lisk for as long as the truce holds.",
             "The statement said nothing about prisoners going free in Lisk.",
@@ -2203,15 +2198,7 @@ mod tests {
 
     #[test]
     fn a_prefixed_trigger_is_part_of_another_word() {
-        let cfg = Config::embedded().unwrap();
-        let triggers = |text: &str| {
-            let r = test_report(&cfg, text);
-            let ex = Extractor::new(&cfg.lexicons).without_sense().extract(&r);
-            ex.claims
-                .iter()
-                .map(|c| c.trigger.to_lowercase())
-                .collect::<Vec<_>>()
-        };
+        let triggers = |text: &str| claims(text).into_iter().map(|c| c.0).collect::<Vec<_>>();
         assert!(triggers("Pre-deployment training of police in Lisk was completed.").is_empty());
         assert_eq!(
             triggers("The deployment of police in Lisk was completed."),
