@@ -223,7 +223,6 @@ impl Gazetteer {
 
     /// Places a place or facility known by `names` (the best first); see [`Self::locate`].
     pub fn locate_names(&self, kind: EntityKind, names: &[&str]) -> Option<Located> {
-        let e_kind = kind;
         let found = |p: &Place, how| Located {
             lat: p.lat,
             lon: p.lon,
@@ -233,7 +232,7 @@ impl Gazetteer {
             how,
         };
         // A facility's own name is not a town ("Hmeimim" may be both; the base is not).
-        if e_kind == EntityKind::Place {
+        if kind == EntityKind::Place {
             if let Some(p) = names.iter().find_map(|n| self.lookup(n)) {
                 return Some(found(p, "name"));
             }
@@ -245,7 +244,7 @@ impl Gazetteer {
             .map(|p| {
                 found(
                     p,
-                    if e_kind == EntityKind::Place {
+                    if kind == EntityKind::Place {
                         "name"
                     } else {
                         "within"

@@ -1403,7 +1403,7 @@ impl FrameMatcher {
         });
         // "... before the camp was handed over", "before troops withdrew": a past verb puts
         // the clause in the past after all.
-        let told_as_past = {
+        let told_as_past = || {
             let is_past_aux = |t: &Token<'_>| {
                 self.past_auxiliaries
                     .iter()
@@ -1416,8 +1416,8 @@ impl FrameMatcher {
                 || (form == Form::Past && !present_before)
         };
         if future
-            && !told_as_past
             && status.is_some_and(|s| matches!(s, Status::Underway | Status::Completed))
+            && !told_as_past()
         {
             status = Some(Status::Planned);
         }
