@@ -179,6 +179,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Score cross-document event and entity coreference on CAT-format corpora (ECB+,
+    /// MEANTIME) with their gold mentions: MUC, B3, CEAF-e and CoNLL F1 of sitrep's linker
+    /// beside a same-lemma baseline. Topics are the folders the XML files lie in; an ECB+
+    /// `*coreference_sentences.csv` in a folder given limits scoring to those sentences.
+    EvalCoref {
+        /// Folders (searched recursively) or files of CAT XML.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// How alike (tf-idf cosine, average link) two groups of a topic's documents must
+        /// be to be taken as one happening.
+        #[arg(long, default_value_t = 0.04)]
+        doc_threshold: f64,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Train the sense filter on labelled candidate triggers (`docs/LABELLING.md`) and write
     /// its model (`config/sense.model` by default).
     TrainSense {

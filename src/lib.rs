@@ -24,6 +24,7 @@ pub mod board;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod coref_eval;
 pub mod corpus;
 pub mod eval;
 pub mod events;

@@ -337,6 +337,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::EvalCoref {
+            paths,
+            doc_threshold,
+            json,
+        } => {
+            let cfg = load_config(cli.config.as_deref())?;
+            let r = sitrep::coref_eval::run(&cfg, &paths, doc_threshold)?;
+            if json {
+                print_out(&serde_json::to_string_pretty(&r)?)?;
+            } else {
+                print_out(&sitrep::coref_eval::render(&r))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Candidates { paths, text } => {
             let cfg = load_config_for_stages(cli.config.as_deref())?;
             let stdout = std::io::stdout();

@@ -189,3 +189,112 @@ fn eval_storylines_pass() {
         String::from_utf8_lossy(&shuffled.stdout)
     );
 }
+
+/// One CAT-format document of invented text: tokens, the given markables, one cross-document
+/// relation per (instance, mention ids).
+fn cat_doc(words: &str, marks: &[(&str, u32, &[u32])], chains: &[(&str, &[u32])]) -> String {
+    let mut xml = String::from("<Document>\n");
+    for (i, w) in words.split(' ').enumerate() {
+        xml += &format!(
+            "<token t_id=\"{}\" sentence=\"0\" number=\"{i}\">{w}</token>\n",
+            i + 1
+        );
+    }
+    xml += "<Markables>\n";
+    for (tag, id, toks) in marks {
+        xml += &format!("<{tag} m_id=\"{id}\">");
+        for t in *toks {
+            xml += &format!("<token_anchor t_id=\"{t}\"/>");
+        }
+        xml += &format!("</{tag}>\n");
+    }
+    xml += "</Markables>\n<Relations>\n";
+    for (note, ids) in chains {
+        xml += &format!("<CROSS_DOC_COREF r_id=\"1\" note=\"{note}\">");
+        for id in *ids {
+            xml += &format!("<source m_id=\"{id}\"/>");
+        }
+        xml += "</CROSS_DOC_COREF>\n";
+    }
+    xml + "</Relations>\n</Document>\n"
+}
+
+#[test]
+fn eval_coref_scores_both_linkers_and_rejects_bad_xml() {
+    let dir = tempfile::tempdir().unwrap();
+    let topic = dir.path().join("3");
+    std::fs::create_dir(&topic).unwrap();
+    let one = cat_doc(
+        "Mayor Ilse Brandt resigned on Monday ; she said the audit forced her hand",
+        &[
+            ("HUMAN_PART_PER", 1, &[2, 3]),
+            ("ACTION_OCCURRENCE", 2, &[4]),
+            ("HUMAN_PART_PER", 3, &[8]),
+            ("ACTION_REPORTING", 4, &[9]),
+        ],
+        &[("HUM7", &[1, 3]), ("ACT7", &[2])],
+    );
+    let two = cat_doc(
+        "Brandt 's resignation surprised the council , a spokesman said",
+        &[
+            ("HUMAN_PART_PER", 1, &[1]),
+            ("ACTION_OCCURRENCE", 2, &[3]),
+            ("ACTION_REPORTING", 3, &[10]),
+        ],
+        &[("HUM7", &[1]), ("ACT7", &[2])],
+    );
+    // Another happening of the topic: grouped apart, so nothing of it links to the above.
+    let other = cat_doc(
+        "Governor Pell Odum resigned in March",
+        &[
+            ("HUMAN_PART_PER", 1, &[2, 3]),
+            ("ACTION_OCCURRENCE", 2, &[4]),
+        ],
+        &[("HUM8", &[1]), ("ACT8", &[2])],
+    );
+    std::fs::write(topic.join("3_1ecb.xml"), one).unwrap();
+    std::fs::write(topic.join("3_2ecb.xml"), two).unwrap();
+    std::fs::write(topic.join("3_3ecbplus.xml"), other).unwrap();
+    let out = Command::new(bin())
+        .arg("eval-coref")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last_of = |kind: &str| {
+        text.lines()
+            .find(|l| l.starts_with("sitrep") && l.contains(kind))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no sitrep {kind} line in {text}"))
+    };
+    // Every link of this corpus is found: the pronoun, the surname, the resignation, and
+    // the second resignation is kept apart.
+    assert!((last_of("entities CoNLL F1") - 1.0).abs() < 1e-9, "{text}");
+    assert!((last_of("events CoNLL F1") - 1.0).abs() < 1e-9, "{text}");
+    let json = Command::new(bin())
+        .args(["eval-coref", "--json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["documents"], 3);
+    assert_eq!(v["document_groups"], 2);
+    // The baseline links "she" to nothing (no other "she") and "said" to "said".
+    assert!(v["entities"]["same_lemma"]["conll_f1"].as_f64().unwrap() < 1.0);
+    assert!(v["events"]["same_lemma"]["conll_f1"].as_f64().unwrap() < 1.0);
+
+    std::fs::write(topic.join("3_4ecb.xml"), "<Document><token t_id=").unwrap();
+    let bad = Command::new(bin())
+        .arg("eval-coref")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("3_4ecb.xml"));
+}
