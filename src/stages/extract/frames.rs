@@ -2221,6 +2221,15 @@ mod tests {
             .as_deref(),
             Some("Lisk base")
         );
+        // What an attack strikes is where it is, not the town the sentence then names.
+        assert_eq!(
+            location_of(
+                "Velmar troops shelled the Orsk steel works in the port of Tarnow on Monday.",
+                "shelled"
+            )
+            .as_deref(),
+            Some("Orsk")
+        );
         // Frames without `object_location` keep the place after their preposition.
         assert_eq!(
             location_of("Velmar withdrew troops from Lisk.", "withdrew").as_deref(),
