@@ -2465,6 +2465,28 @@ mod clause_tests {
             ),
             Some(Status::Halted)
         );
+        // A visit is under way once its guest arrives and over when the guest heads home.
+        assert_eq!(
+            status_of(
+                "The Velmar president arrived in Corvania for a visit.",
+                "visit"
+            ),
+            Some(Status::Underway)
+        );
+        assert_eq!(
+            status_of(
+                "The Velmar president wrapped up his visit to Corvania.",
+                "visit"
+            ),
+            Some(Status::Completed)
+        );
+        assert_eq!(
+            status_of(
+                "The Velmar president will visit Corvania next week.",
+                "visit"
+            ),
+            Some(Status::Planned)
+        );
         // The shared cues still hold for kinds without their own word.
         assert_eq!(
             status_of(
