@@ -1003,6 +1003,10 @@ pub struct GrammarConfig {
     /// are, not where the talks are.
     #[serde(default)]
     pub topics: Vec<String>,
+    /// Nouns of talks: a happening named as their topic ("negotiations on a deal") is still
+    /// ahead, whatever the talks are doing.
+    #[serde(default)]
+    pub negotiations: Vec<String>,
     /// Phrases that open an attribution ("according to sources at X,"): its names say who
     /// tells, not where or by whom it happens.
     #[serde(default)]

@@ -81,6 +81,10 @@ struct SentenceContext<'a> {
     year: i32,
 }
 
+/// How many modifiers may stand between a topic preposition and the noun it governs
+/// ("negotiations on a critical minerals deal").
+const NEGOTIATED_GAP: usize = 3;
+
 /// How many words after a trigger its topic preposition may come ("talks will center on").
 const TOPIC_GAP: usize = 3;
 
@@ -173,6 +177,8 @@ struct Grammar {
     relatives: LowerMap<()>,
     /// Prepositions of topic ("talks on ...").
     topics: LowerMap<()>,
+    /// Nouns of talks ("negotiations"), whose topic is still ahead.
+    negotiations: LowerMap<()>,
     /// Phrases opening an attribution, as lower-case words ("according to").
     attributions: Vec<Vec<String>>,
     /// Words before a noun that say its happening is absent ("without").
@@ -208,6 +214,7 @@ impl Grammar {
             past_forms: set(&g.past_forms),
             relatives: set(&g.relatives),
             topics: set(&g.topics),
+            negotiations: set(&g.negotiations),
             absence: set(&g.absence),
             deadlines: set(&g.deadlines),
             firsts: set(&g.firsts),
@@ -1233,6 +1240,23 @@ impl FrameMatcher {
         b
     }
 
+    /// Whether the noun at `t0` is the topic of talks: a noun of talks, a topic preposition,
+    /// then at most `NEGOTIATED_GAP` modifiers ("negotiations on a critical minerals deal").
+    /// A verb between ("talks on extending the truce") makes the topic that verb's act.
+    fn under_negotiation(&self, toks: &[Token<'_>], t0: usize) -> bool {
+        let from = t0.saturating_sub(NEGOTIATED_GAP + 1);
+        (from..t0).rev().any(|p| {
+            p > 0
+                && self.grammar.topics.contains_lower(toks[p].text)
+                && self.grammar.negotiations.contains_lower(toks[p - 1].text)
+                && toks[p + 1..t0].iter().all(|t| {
+                    t.kind == TokenKind::Word
+                        && !t.text.to_lowercase().ends_with("ing")
+                        && !self.grammar.topics.contains_lower(t.text)
+                })
+        })
+    }
+
     // The sentence's views (tokens, name units, cue hits) travel together; bundling them
     // into a struct would only rename the arguments.
     #[allow(clippy::type_complexity, clippy::too_many_arguments)]
@@ -1364,6 +1388,13 @@ impl FrameMatcher {
                     infinitive_reversal = true;
                 }
             }
+        }
+        // "while negotiations on a minerals deal continue": what talks are about is still
+        // ahead; the clause's cues tell how the talks go.
+        if form == Form::Noun && self.under_negotiation(toks, t0) {
+            status = Some(Status::Planned);
+            cue = Some("under negotiation".to_string());
+            infinitive_reversal = false;
         }
         // "denied that troops had been deployed": with no status cue of its own, the
         // happening is denied; "denied that the withdrawal was complete" negates the cue.
@@ -2428,6 +2459,25 @@ mod clause_tests {
             status_of(
                 "Lisk airport handled its first evacuation on Monday.",
                 "evacuation"
+            ),
+            Some(Status::Underway)
+        );
+    }
+
+    #[test]
+    fn what_talks_are_about_is_still_ahead() {
+        assert_eq!(
+            status_of(
+                "Velmar signalled it was open to a visit while negotiations on a new water accord continue.",
+                "accord"
+            ),
+            Some(Status::Planned)
+        );
+        // A verb between makes the topic that verb's act: the truce itself is in force.
+        assert_eq!(
+            status_of(
+                "Talks on extending the Lisk truce continued as the truce held.",
+                "truce"
             ),
             Some(Status::Underway)
         );
