@@ -2261,7 +2261,16 @@ mod tests {
             .as_deref(),
             Some("Orsk")
         );
-        // Frames without `object_location` keep the place after their preposition.
+        // A place left is where the withdrawal is from; troops withdrawn are no place, so
+        // the place after the preposition stays.
+        assert_eq!(
+            location_of(
+                "More than 900 Velmar troops had left Corvania by Friday.",
+                "left"
+            )
+            .as_deref(),
+            Some("Corvania")
+        );
         assert_eq!(
             location_of("Velmar withdrew troops from Lisk.", "withdrew").as_deref(),
             Some("Lisk")
