@@ -958,6 +958,10 @@ pub struct ClauseConfig {
     /// Words that open a clause about something still ahead ("before the blockade starts").
     #[serde(default)]
     pub future: Vec<String>,
+    /// Words that, before a present tense, open a clause about a time ahead ("takes effect
+    /// when the truce ends"): a status it states has not happened yet.
+    #[serde(default)]
+    pub ahead: Vec<String>,
     /// Words after which an -ing form tells of something already done ("after signing the
     /// accord"), unless the sentence speaks of the future before them.
     #[serde(default)]

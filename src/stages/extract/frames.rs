@@ -132,6 +132,7 @@ pub struct FrameMatcher {
     negation_map: HashMap<Status, Status>,
     clause_words: ClauseWords,
     future_words: Vec<String>,
+    ahead_words: Vec<String>,
     same_time_words: Vec<String>,
     past_auxiliaries: Vec<String>,
     past_words: Vec<String>,
@@ -452,6 +453,12 @@ impl FrameMatcher {
             future_words: cues
                 .clauses
                 .future
+                .iter()
+                .map(|w| w.to_lowercase())
+                .collect(),
+            ahead_words: cues
+                .clauses
+                .ahead
                 .iter()
                 .map(|w| w.to_lowercase())
                 .collect(),
@@ -1451,6 +1458,26 @@ impl FrameMatcher {
             && !told_as_past()
         {
             status = Some(Status::Planned);
+        }
+        // "The extension takes effect when the current truce ends": a cue in the present
+        // after "when" tells what will happen then, not what has.
+        let ahead = toks.get(clause.0).is_some_and(|t| {
+            self.ahead_words
+                .iter()
+                .any(|w| t.text.eq_ignore_ascii_case(w))
+        });
+        let present_cue = cue.as_deref().is_some_and(|c| {
+            let first = c.split(' ').next().unwrap_or(c);
+            !c.starts_with("form:")
+                && !first.ends_with("ed")
+                && !self.grammar.past_forms.contains_lower(first)
+        });
+        if ahead
+            && present_cue
+            && status.is_some_and(|s| matches!(s, Status::Underway | Status::Completed))
+            && !told_as_past()
+        {
+            status = None;
         }
         let modality = if negated {
             status = status.and_then(|s| self.negation_map.get(&s).copied());
@@ -2470,6 +2497,22 @@ mod clause_tests {
                 "evacuation"
             ),
             Some(Status::Underway)
+        );
+    }
+
+    #[test]
+    fn a_present_tense_after_when_is_still_ahead() {
+        assert_eq!(
+            status_of(
+                "The extension takes effect when the current Lisk truce ends on Friday.",
+                "truce"
+            ),
+            None
+        );
+        // Told in the past, it happened.
+        assert_eq!(
+            status_of("Fighting resumed when the Lisk truce ended.", "truce"),
+            Some(Status::Completed)
         );
     }
 
