@@ -953,7 +953,8 @@ mod tests {
     /// A small CAT document of invented text: one topic, two sentences.
     fn write_doc(dir: &Path, topic: &str, name: &str, sentences: &[&str], extra: &str) {
         let mut xml = format!("<Document doc_name=\"{name}.xml\">\n");
-        let mut t = 0;
+        // Token ids far above a real article's, so that the markup below repeats no corpus.
+        let mut t = 7000;
         for (s, text) in sentences.iter().enumerate() {
             for (n, w) in text.split(' ').enumerate() {
                 t += 1;
@@ -975,16 +976,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sitrep-coref-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let marks = r#"<Markables>
-<HUMAN_PART_PER m_id="1"><token_anchor t_id="1"/><token_anchor t_id="2"/></HUMAN_PART_PER>
-<ACTION_OCCURRENCE m_id="2"><token_anchor t_id="3"/></ACTION_OCCURRENCE>
-<HUMAN_PART_PER m_id="3"><token_anchor t_id="6"/></HUMAN_PART_PER>
-<ACTION_OCCURRENCE m_id="4"><token_anchor t_id="7"/></ACTION_OCCURRENCE>
-<TIME_DATE m_id="5"><token_anchor t_id="9"/></TIME_DATE>
-<ACTION_OCCURRENCE m_id="9" TAG_DESCRIPTOR="the arrest"/>
+<HUMAN_PART_PER m_id="9041"><token_anchor t_id="7001"/><token_anchor t_id="7002"/></HUMAN_PART_PER>
+<ACTION_OCCURRENCE m_id="9042"><token_anchor t_id="7003"/></ACTION_OCCURRENCE>
+<HUMAN_PART_PER m_id="9043"><token_anchor t_id="7006"/></HUMAN_PART_PER>
+<ACTION_OCCURRENCE m_id="9044"><token_anchor t_id="7007"/></ACTION_OCCURRENCE>
+<TIME_DATE m_id="9045"><token_anchor t_id="7009"/></TIME_DATE>
+<ACTION_OCCURRENCE m_id="9049" TAG_DESCRIPTOR="the arrest"/>
 </Markables>
 <Relations>
-<CROSS_DOC_COREF r_id="1" note="HUM1"><source m_id="1"/><source m_id="3"/><target m_id="9"/></CROSS_DOC_COREF>
-<CROSS_DOC_COREF r_id="2" note="ACT1"><source m_id="2"/><target m_id="9"/></CROSS_DOC_COREF>
+<CROSS_DOC_COREF r_id="9031" note="HUM1"><source m_id="9041"/><source m_id="9043"/><target m_id="9049"/></CROSS_DOC_COREF>
+<CROSS_DOC_COREF r_id="9032" note="ACT1"><source m_id="9042"/><target m_id="9049"/></CROSS_DOC_COREF>
 </Relations>
 "#;
         write_doc(
@@ -1021,10 +1022,10 @@ mod tests {
             "1",
             "1_1ecb",
             &["A word"],
-            "<Markables><ACTION_OCCURRENCE m_id=\"1\"><token_anchor t_id=\"99\"/></ACTION_OCCURRENCE></Markables>",
+            "<Markables><ACTION_OCCURRENCE m_id=\"9001\"><token_anchor t_id=\"9999\"/></ACTION_OCCURRENCE></Markables>",
         );
         let err = load(std::slice::from_ref(&dir)).unwrap_err();
-        assert!(err.to_string().contains("unknown token 99"), "{err}");
+        assert!(err.to_string().contains("unknown token 9999"), "{err}");
         std::fs::write(dir.join("1").join("1_1ecb.xml"), "<Document><token").unwrap();
         assert!(matches!(
             load(std::slice::from_ref(&dir)),

@@ -194,17 +194,18 @@ fn eval_storylines_pass() {
 /// relation per (instance, mention ids).
 fn cat_doc(words: &str, marks: &[(&str, u32, &[u32])], chains: &[(&str, &[u32])]) -> String {
     let mut xml = String::from("<Document>\n");
+    // Token ids far above a real article's: the markup repeats no corpus document.
     for (i, w) in words.split(' ').enumerate() {
         xml += &format!(
             "<token t_id=\"{}\" sentence=\"0\" number=\"{i}\">{w}</token>\n",
-            i + 1
+            i + 7001
         );
     }
     xml += "<Markables>\n";
     for (tag, id, toks) in marks {
         xml += &format!("<{tag} m_id=\"{id}\">");
         for t in *toks {
-            xml += &format!("<token_anchor t_id=\"{t}\"/>");
+            xml += &format!("<token_anchor t_id=\"{}\"/>", t + 7000);
         }
         xml += &format!("</{tag}>\n");
     }

@@ -2226,11 +2226,11 @@ mod tests {
 
     #[test]
     fn a_subject_keeps_its_verb_after_long_modifiers_but_not_past_another_verb() {
-        let far = "The evacuation of civilians sheltering in the bunkers of the old Velgrad \
-                   steel works got under way on Sunday.";
+        let far = "The evacuation of families hiding in the deep cellars of the old Velgrad \
+                   flour mill got under way on Sunday.";
         assert_eq!(status_of(far, "evacuation"), Some(Status::Underway));
-        let other = "The evacuation of civilians sheltering in the bunkers of the old steel \
-                     works was the talk of a town whose mayor said work got under way.";
+        let other = "The evacuation of families hiding in the deep cellars of the old flour \
+                     mill was the talk of a town whose mayor said work got under way.";
         assert_ne!(status_of(other, "evacuation"), Some(Status::Underway));
     }
 
