@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -209,14 +210,17 @@ impl Browser {
         }
     }
 
+    /// Types as a person does: the keys go to whatever has focus. (WebDriver's element
+    /// send-keys refuses what it deems not interactable, which a focused link inside the
+    /// map's SVG may be, depending on layout timing.)
     async fn key(&self, k: &str) {
-        self.client
-            .active_element()
-            .await
-            .expect("active element")
-            .send_keys(k)
-            .await
-            .expect("send keys");
+        let mut keys = KeyActions::new("keyboard".to_string());
+        for c in k.chars() {
+            keys = keys
+                .then(KeyAction::Down { value: c })
+                .then(KeyAction::Up { value: c });
+        }
+        self.client.perform_actions(keys).await.expect("send keys");
     }
 
     async fn close(self) {
