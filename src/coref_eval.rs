@@ -352,7 +352,7 @@ pub fn score(key: &[usize], response: &[usize]) -> CorefScores {
     debug_assert_eq!(key.len(), response.len());
     let k = clusters(key);
     let r = clusters(response);
-    let muc = Prf::new(muc_links(response, key), muc_links(key, response));
+    let muc = Prf::new(muc_links(&r, key), muc_links(&k, response));
     // B³: per mention, the share of its cluster the other partition agrees with.
     let overlap = overlaps(key, response);
     let (mut p, mut rc) = (0.0, 0.0);
@@ -390,11 +390,12 @@ fn overlaps(key: &[usize], response: &[usize]) -> HashMap<(usize, usize), usize>
     out
 }
 
-/// The share of the links of `of`'s clusters that survive when they are cut by `by`'s
-/// (Vilain et al. 1995): MUC recall with the key as `of`, precision with the response.
-fn muc_links(of: &[usize], by: &[usize]) -> f64 {
+/// The share of the links of the clusters `of` that survive when they are cut by the
+/// partition `by` (Vilain et al. 1995): MUC recall with the key's clusters as `of`,
+/// precision with the response's.
+fn muc_links(of: &BTreeMap<usize, Vec<usize>>, by: &[usize]) -> f64 {
     let (mut num, mut den) = (0usize, 0usize);
-    for members in clusters(of).values() {
+    for members in of.values() {
         let parts: BTreeSet<usize> = members.iter().map(|&m| by[m]).collect();
         num += members.len() - parts.len();
         den += members.len() - 1;

@@ -1466,14 +1466,16 @@ impl FrameMatcher {
                 .iter()
                 .any(|w| t.text.eq_ignore_ascii_case(w))
         });
-        let present_cue = cue.as_deref().is_some_and(|c| {
-            let first = c.split(' ').next().unwrap_or(c);
-            !c.starts_with("form:")
-                && !first.ends_with("ed")
-                && !self.grammar.past_forms.contains_lower(first)
-        });
+        let present_cue = || {
+            cue.as_deref().is_some_and(|c| {
+                let first = c.split(' ').next().unwrap_or(c);
+                !c.starts_with("form:")
+                    && !first.ends_with("ed")
+                    && !self.grammar.past_forms.contains_lower(first)
+            })
+        };
         if ahead
-            && present_cue
+            && present_cue()
             && status.is_some_and(|s| matches!(s, Status::Underway | Status::Completed))
             && !told_as_past()
         {
