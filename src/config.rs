@@ -1037,6 +1037,9 @@ pub struct GrammarConfig {
     /// Words of a percentage after a number ("80 per cent"); `%` always is one.
     #[serde(default)]
     pub percent: Vec<String>,
+    /// Adverbs that may stand between "be" and a participle ("has now been handed over").
+    #[serde(default)]
+    pub adverbs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

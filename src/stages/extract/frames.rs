@@ -197,6 +197,8 @@ struct Grammar {
     partial: Vec<Vec<String>>,
     share_of: Vec<Vec<String>>,
     percent: Vec<Vec<String>>,
+    /// May stand between "be" and a participle ("was formally handed over").
+    adverbs: LowerMap<()>,
 }
 
 impl Grammar {
@@ -224,6 +226,7 @@ impl Grammar {
             partial: phrases(&g.partial),
             share_of: phrases(&g.share_of),
             percent: phrases(&g.percent),
+            adverbs: set(&g.adverbs),
             attributions: phrases(&g.attributions),
             modals: g
                 .auxiliaries
@@ -1644,8 +1647,30 @@ impl FrameMatcher {
                 .copied()
                 .find(|i| tok_at(mentions[*i].start) == p)
         };
+        // "the base at X, which has been handed over", "the camp was handed over": told in
+        // the passive, what is acted on comes before the verb; the nearest place before it
+        // in the sentence, for a bare "the camp" names none.
+        let passive = || {
+            let be = |k: usize| self.grammar.be_forms.contains_lower(toks[k].text);
+            (t0 >= 1 && be(t0 - 1))
+                || (t0 >= 2
+                    && be(t0 - 2)
+                    && toks[t0 - 1].kind == TokenKind::Word
+                    && !toks[t0 - 1].is_capitalized()
+                    && self.grammar.adverbs.contains_lower(toks[t0 - 1].text))
+        };
+        let subject = || {
+            sentence
+                .iter()
+                .copied()
+                .filter(|i| {
+                    let m = &mentions[*i];
+                    locatable(m) && m.end > 0 && tok_at(m.start) < t0 && !possessive(i)
+                })
+                .max_by_key(|i| tok_at(mentions[*i].start))
+        };
         let object = (frame.object_location && !noun_trigger)
-            .then(object)
+            .then(|| if passive() { subject() } else { object() })
             .flatten();
         let mut loc = object.or(adjunct).or_else(|| {
             candidates
@@ -1666,12 +1691,26 @@ impl FrameMatcher {
                 .min_by_key(distance);
             strong = loc.is_some();
         }
+        // "handed over to Niger": where "to" is none of the frame's prepositions, the place
+        // after it receives, it is not where the happening is.
+        let to_is_prep = location_preps
+            .iter()
+            .any(|w| w.len() == 1 && w[0].eq_ignore_ascii_case("to"));
+        let received = |i: &usize| {
+            let mut p = tok_at(mentions[*i].start);
+            while p > 0 && is_article(toks[p - 1].text) {
+                p -= 1;
+            }
+            !to_is_prep && p > 0 && toks[p - 1].text.eq_ignore_ascii_case("to")
+        };
         if loc.is_none() {
             loc = candidates
                 .iter()
                 .copied()
                 .filter(|i| {
-                    mentions[*i].kind == EntityKind::Place && tok_at(mentions[*i].start) > t1
+                    mentions[*i].kind == EntityKind::Place
+                        && tok_at(mentions[*i].start) > t1
+                        && !received(i)
                 })
                 .min_by_key(distance);
         }
@@ -2303,6 +2342,37 @@ mod tests {
         assert_eq!(
             location_of("Velmar withdrew troops from Lisk.", "withdrew").as_deref(),
             Some("Lisk")
+        );
+    }
+
+    #[test]
+    fn a_place_acted_on_in_the_passive_comes_before_the_verb() {
+        // The place handed over, not the country that receives it.
+        assert_eq!(
+            location_of(
+                "The troops left the Lisk military base, which has now been handed over to Corvania.",
+                "handed over"
+            )
+            .as_deref(),
+            Some("Lisk military base")
+        );
+        // "the camp": the nearest place before it in the sentence.
+        assert_eq!(
+            location_of(
+                "The last soldier shut the gate of the desert platform at Tarnow, before the camp was handed over to the Corvanian army.",
+                "handed over"
+            )
+            .as_deref(),
+            Some("Tarnow")
+        );
+        // Told actively, the receiving country is still no place of the handover.
+        assert_eq!(
+            location_of(
+                "Velmar handed the keys over to Corvania.",
+                "handed the keys over"
+            )
+            .as_deref(),
+            None
         );
     }
 }
