@@ -1218,6 +1218,7 @@ impl Situation {
                 }
             }
         }
+        let home = self.home_country(ex, ids, rec);
         let mut second_pass = false;
         let mut deferred: Vec<&ClaimDraft> = Vec::new();
         loop {
@@ -1464,7 +1465,7 @@ impl Situation {
                     last_of_kind.insert(c.frame.clone(), dev_id.clone());
                 }
                 let context = named_in.get(&c.sentence).map_or(&[][..], Vec::as_slice);
-                let part = self.part_of(&c.frame, &dev_id, &claim, rec);
+                let part = self.part_of(&c.frame, &dev_id, &claim, rec, home.as_deref());
                 if !self.attach(&dev_id, claim, context) {
                     continue;
                 }
@@ -1616,14 +1617,16 @@ impl Situation {
     /// A part done is the whole under way: troops leaving a base in a country are the
     /// withdrawal from that country by the same actor under way ("left the Ouallam base"
     /// moves the withdrawal from Niger on). The whole is the one development of the frame
-    /// placed at the country the claim's place lies in (the gazetteer of towns says which),
-    /// not yet past under way, with no other actor. Returns it and the claim it gets.
+    /// placed at the country the claim's place lies in (the gazetteer of towns says which;
+    /// a town it does not know lies in the country its report is about), not yet past under
+    /// way, with no other actor (two bodies count as one side). Returns it and the claim it gets.
     fn part_of(
         &self,
         frame: &str,
         dev_id: &str,
         claim: &Claim,
         rec: &dyn Gazetteer,
+        home: Option<&str>,
     ) -> Option<(String, Claim)> {
         if claim.modality != Modality::Asserted
             || !matches!(claim.status, Some(Status::Underway | Status::Completed))
@@ -1637,8 +1640,19 @@ impl Situation {
                 .collect();
             rec.country_of(e.kind, &names)
         };
+        // Two bodies may be one side at different grain ("the UN Security Council" orders
+        // what "MINUSMA" carries out); two countries never are.
+        let same_side = |a: &str, b: &str| {
+            let org = |id: &str| {
+                self.entities
+                    .get(id)
+                    .is_some_and(|e| e.kind == EntityKind::Organization)
+            };
+            a == b || (org(a) && org(b))
+        };
         let part = claim.roles.location.as_deref()?;
-        let (code, false) = country(part)? else {
+        // A town the gazetteer does not know lies in the country its report is about.
+        let (code, false) = country(part).or_else(|| Some((home?.to_string(), false)))? else {
             return None;
         };
         let actor = claim.roles.actor.as_deref();
@@ -1646,8 +1660,8 @@ impl Situation {
             d.frame == frame
                 && d.id != dev_id
                 && !matches!(d.status, Some(s) if s.stage() > Status::Underway.stage() || s.stage().is_none())
-                && d.roles.actor.as_deref().zip(actor).is_none_or(|(a, b)| a == b)
-                && d.roles.location.as_deref().is_some_and(|w| {
+                && d.roles.actor.as_deref().zip(actor).is_none_or(|(a, b)| same_side(a, b))
+                && self.placed_at(d).is_some_and(|w| {
                     w != part && country(w).is_some_and(|(c, whole)| whole && c == code)
                 })
         });
@@ -1658,8 +1672,46 @@ impl Situation {
         let mut derived = claim.clone();
         derived.status = Some(Status::Underway);
         derived.cue = Some(format!("part:{part}"));
-        derived.roles.location.clone_from(&whole.roles.location);
+        derived.roles.location = self.placed_at(whole).map(str::to_string);
         Some((whole.id.clone(), derived))
+    }
+
+    /// Where a development is: the place it settled on, else the place that named it when
+    /// it opened ("Mali asks the UN to pull its peacekeepers out": Mali, though only as
+    /// the sentence's subject).
+    fn placed_at<'a>(&'a self, d: &'a Development) -> Option<&'a str> {
+        d.roles.location.as_deref().or_else(|| {
+            let prefix = format!("{}|location|", d.frame);
+            self.facets_of
+                .get(&d.id)?
+                .iter()
+                .find_map(|f| f.strip_prefix(prefix.as_str()))
+        })
+    }
+
+    /// The country a report is about: the one its mentions name most, at least twice and
+    /// more often than any other; `None` when no country stands out.
+    fn home_country(&self, ex: &Extraction, ids: &[String], rec: &dyn Gazetteer) -> Option<String> {
+        let mut counts: HashMap<String, u32> = HashMap::default();
+        for (m, id) in ex.mentions.iter().zip(ids) {
+            let Some(e) = self.entities.get(id).filter(|_| !m.demonym) else {
+                continue;
+            };
+            let names: Vec<&str> = std::iter::once(e.name.as_str())
+                .chain(e.aliases.keys().map(String::as_str))
+                .collect();
+            if let Some((code, true)) = rec.country_of(e.kind, &names) {
+                *counts.entry(code).or_default() += 1;
+            }
+        }
+        let mut ranked: Vec<(u32, String)> = counts.into_iter().map(|(c, n)| (n, c)).collect();
+        ranked.sort_unstable_by(|a, b| b.cmp(a));
+        match ranked.as_slice() {
+            [(n, c), rest @ ..] if *n >= 2 && rest.first().is_none_or(|(m, _)| m < n) => {
+                Some(c.clone())
+            }
+            _ => None,
+        }
     }
 
     fn attach(&mut self, dev_id: &str, claim: Claim, context: &[&String]) -> bool {
@@ -2096,6 +2148,41 @@ mod tests {
         );
         assert_eq!(status_at("kidal-base"), "completed");
         assert_eq!(status_at("mali"), "underway");
+    }
+
+    #[test]
+    fn a_town_unknown_to_the_gazetteer_is_part_of_its_report_s_country() {
+        let stages = testing::stages();
+        let state = SituationHandle::new();
+        let report = |path: &str, day: u8, text: &str| {
+            testing::dated(&stages, &state, path, day, "Mission", text)
+        };
+        let status_of = |suffix: &str| {
+            let snap = state.snapshot_json();
+            let devs = snap["developments"].as_array().cloned().unwrap_or_default();
+            devs.iter()
+                .find(|d| d["id"].as_str().is_some_and(|id| id.ends_with(suffix)))
+                .map(|d| d["status"].clone())
+                .unwrap_or_else(|| panic!("no development {suffix}: {devs:?}"))
+        };
+        // Mali only inside a name: the withdrawal is known by it all the same.
+        report(
+            "m/a.txt",
+            2,
+            "The government of Mali has asked the UN Security Council to withdraw the \
+             peacekeepers of the Velmar Mission in Mali at once.",
+        );
+        assert_eq!(status_of("/mali"), "planned");
+        // Tarvel is in no gazetteer; the report is about Mali. The mission is another
+        // body of the same side as the council.
+        report(
+            "m/b.txt",
+            9,
+            "The Velmar Stabilisation Mission has completed its pullout from Tarvel. The \
+             mission still has eleven camps across Mali, and Mali's army will take them over.",
+        );
+        assert_eq!(status_of("/tarvel"), "completed");
+        assert_eq!(status_of("/mali"), "underway");
     }
 
     fn ids(v: &[&str]) -> Vec<String> {
