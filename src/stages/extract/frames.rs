@@ -1420,6 +1420,20 @@ impl FrameMatcher {
             || cues.iter().any(|&(s, e, k, _)| {
                 k == CueKind::Negator && in_clause(s, e) && e < anchor && anchor - e <= 3
             })
+            // A verb's own negation right after a modal cue: "will not withdraw", "the truce
+            // would not hold" (not "ended without a deal": that negates the deal).
+            || (best.is_some()
+                && cues.iter().any(|&(s, e, k, _)| {
+                    let verbal = |t: &Token<'_>| {
+                        let w = t.text.to_lowercase();
+                        w == "not" || w == "never" || w.ends_with("n't")
+                    };
+                    k == CueKind::Negator
+                        && in_clause(s, e)
+                        && s > anchor
+                        && s - anchor <= 2
+                        && toks.get(s).is_some_and(verbal)
+                }))
             || (best.is_none()
                 && cues.iter().any(|&(s, e, k, _)| {
                     k == CueKind::Negator && in_clause(s, e) && e < t0 && t0 - e <= 3
@@ -1484,7 +1498,30 @@ impl FrameMatcher {
         {
             status = None;
         }
-        let modality = if negated {
+        // "neither the truce nor the releases will start before Friday", "won't begin until
+        // Monday": put off, not called off, so still ahead.
+        // Through the word that opens the next clause: "until" and "before" open one.
+        let after = toks
+            .get(anchor.max(t1) + 1..(clause.1 + 1).min(toks.len()))
+            .unwrap_or_default();
+        let put_off = negated
+            && match status {
+                Some(Status::Planned | Status::Underway) => true,
+                None => after
+                    .iter()
+                    .any(|t| self.grammar.modals.contains_lower(t.text)),
+                _ => false,
+            }
+            && after.iter().any(|t| {
+                self.future_words
+                    .iter()
+                    .any(|w| t.text.eq_ignore_ascii_case(w))
+            });
+        let modality = if put_off {
+            status = Some(Status::Planned);
+            cue = Some("not before".to_string());
+            Modality::Asserted
+        } else if negated {
             status = status.and_then(|s| self.negation_map.get(&s).copied());
             if status.is_none() {
                 cue = None;
@@ -2397,6 +2434,33 @@ mod clause_tests {
             .find(|c| c.trigger.eq_ignore_ascii_case(trigger))
             .unwrap_or_else(|| panic!("no claim on {trigger:?} in {:?}", ex.claims))
             .status
+    }
+
+    #[test]
+    fn a_verb_negated_after_its_modal_or_by_a_contraction_is_no_fact() {
+        // Under way unless the contraction negates it.
+        assert_eq!(
+            status_of("The evacuation of Tarnow didn't begin.", "evacuation"),
+            Some(Status::Planned)
+        );
+        // "will not": no plan to withdraw is a plan.
+        assert_eq!(
+            status_of("Velmar troops will not withdraw from Lisk.", "withdraw"),
+            None
+        );
+        // Put off, not called off: still ahead.
+        assert_eq!(
+            status_of(
+                "The evacuation of Tarnow will not begin until Monday.",
+                "evacuation"
+            ),
+            Some(Status::Planned)
+        );
+        // "without" after the cue negates what follows it, not the cue.
+        assert_eq!(
+            status_of("The Lisk summit ended without a deal on Tuesday.", "summit"),
+            Some(Status::Completed)
+        );
     }
 
     #[test]
