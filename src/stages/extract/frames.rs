@@ -1161,6 +1161,42 @@ impl FrameMatcher {
         })
     }
 
+    /// True when the "-ing" trigger at `t0..=t1` is the subject of a judgement: right
+    /// after "that" or opening its clause, with "be" or a modal as the next verb ("sending
+    /// a force would be extreme"). Another verb next ("moving out had filled 400
+    /// containers") tells it happened, so the form keeps its reading.
+    fn gerund_subject(
+        &self,
+        toks: &[Token<'_>],
+        clause: (usize, usize),
+        t0: usize,
+        t1: usize,
+    ) -> bool {
+        let after_that = t0 > 0 && toks[t0 - 1].text.eq_ignore_ascii_case("that");
+        let opens = (clause.0..t0).all(|k| toks[k].kind == TokenKind::Punct);
+        if !after_that && !opens {
+            return false;
+        }
+        // The sentence's next verb after the phrase: "that" clauses run past commas.
+        let end = if after_that {
+            toks.len()
+        } else {
+            clause.1.min(toks.len())
+        };
+        toks.get(t1 + 1..end)
+            .unwrap_or_default()
+            .iter()
+            .find(|t| {
+                self.grammar.be_forms.contains_lower(t.text)
+                    || self.grammar.modals.contains_lower(t.text)
+                    || self.grammar.past_forms.contains_lower(t.text)
+            })
+            .is_some_and(|t| {
+                self.grammar.be_forms.contains_lower(t.text)
+                    || self.grammar.modals.contains_lower(t.text)
+            })
+    }
+
     /// The token range of `particle` after the verb ending at `t1`: right after it, or after
     /// at most [`PARTICLE_GAP`] words of its object in the same clause ("pull its forces
     /// out"); never across punctuation or a clause boundary.
@@ -1364,6 +1400,12 @@ impl FrameMatcher {
                     false,
                     t0,
                 ),
+                // "Leaving Tessalit is the first closure", "warned that sending a force
+                // would be extreme": an "-ing" form opening its clause, with the clause's
+                // own verb after it, names the happening; it does not tell it under way.
+                Form::Progressive if self.gerund_subject(toks, clause, t0, t1) => {
+                    (None, None, false, t0)
+                }
                 Form::Progressive => (
                     Some(Status::Underway),
                     Some("form:progressive".to_string()),
@@ -2434,6 +2476,40 @@ mod clause_tests {
             .find(|c| c.trigger.eq_ignore_ascii_case(trigger))
             .unwrap_or_else(|| panic!("no claim on {trigger:?} in {:?}", ex.claims))
             .status
+    }
+
+    #[test]
+    fn an_ing_subject_judged_is_no_happening_under_way() {
+        assert_eq!(
+            status_of(
+                "The envoy warned that sending troops into Lisk, even at its request, was a grave step.",
+                "sending troops"
+            ),
+            None
+        );
+        // Told to have done something, it happened.
+        assert_eq!(
+            status_of(
+                "The colonel said that moving out of Lisk had filled 400 containers.",
+                "moving out"
+            ),
+            Some(Status::Underway)
+        );
+        // A force sent is a deployment; its contingent arriving puts it under way.
+        assert_eq!(
+            status_of(
+                "The council voted to send a Velmar-led force to Lisk.",
+                "send a Velmar-led force"
+            ),
+            Some(Status::Planned)
+        );
+        assert_eq!(
+            status_of(
+                "The first contingent arrived in Lisk on Tuesday.",
+                "contingent"
+            ),
+            Some(Status::Underway)
+        );
     }
 
     #[test]
