@@ -524,11 +524,13 @@ impl EntityRecognizer {
             // Up to two capitalised qualifier words ("U.S.", "North Korean").
             let mut q = k + 1;
             let mut qualifier = Vec::new();
+            let mut countries = Vec::new();
             while q < st.len() && qualifier.len() < 2 {
                 let t = &st[q];
                 if t.kind == TokenKind::Word && t.is_capitalized() && self.title_at(st, q).is_none()
                 {
                     qualifier.push(plain(t.text));
+                    countries.push(self.qualifier_country(t.text));
                     q += 1;
                     if st.get(q).is_some_and(|t| t.text == ".") {
                         q += 1;
@@ -571,7 +573,51 @@ impl EntityRecognizer {
                 .filter(|m| fits(m))
                 .map(|m| m.key.as_str())
                 .collect();
-            let (key, link) = match keys.into_iter().collect::<Vec<_>>()[..] {
+            // "the French president" after "President Emmanuel Macron", "the Kremlin
+            // spokesman" after "Russian Presidential Spokesman Dmitry Peskov": the
+            // qualifier's country, not its word. The one earlier holder of the title whose
+            // name and sentence name that country, and no other, is that person.
+            let keys = if keys.is_empty()
+                && !qualifier.is_empty()
+                && countries.iter().all(Option::is_some)
+            {
+                let by_country = |m: &Mention| {
+                    let Some(written) = m.written.iter().max_by_key(|w| w.len()) else {
+                        return false;
+                    };
+                    let named: Vec<usize> = written
+                        .split_whitespace()
+                        .filter_map(|w| self.qualifier_country(w))
+                        .collect();
+                    let w = plain(written);
+                    let words: Vec<&str> = w.split_whitespace().collect();
+                    let sentence = report
+                        .sentences
+                        .get(m.sentence)
+                        .map_or("", |s| s.text.as_str());
+                    let said = |c: usize| {
+                        self.gazetteer.find_iter(sentence).any(|g| {
+                            let (idx, _) = self.gazetteer_patterns[g.pattern().as_usize()];
+                            idx == c || self.capitals[idx] == Some(c)
+                        })
+                    };
+                    (m.sentence, m.start) < (si, start)
+                        && titles.iter().any(|t| self.holds_title(&words, t))
+                        && named.iter().all(|c| countries.contains(&Some(*c)))
+                        && countries.iter().flatten().all(|&c| said(c))
+                };
+                mentions
+                    .iter()
+                    .filter(|m| m.kind == EntityKind::Person && by_country(m))
+                    .map(|m| m.key.as_str())
+                    .collect()
+            } else {
+                keys
+            };
+            let fits = |m: &Mention| {
+                fits(m) || (m.kind == EntityKind::Person && keys.contains(m.key.as_str()))
+            };
+            let (key, link) = match keys.iter().copied().collect::<Vec<_>>()[..] {
                 [key] => (
                     key.to_string(),
                     mentions.iter().rposition(|m| fits(m) && m.key == key),
@@ -599,6 +645,21 @@ impl EntityRecognizer {
             });
         }
         insert_in_order(mentions, found);
+    }
+
+    /// The country a qualifier word names: the country itself, its demonym, or a capital
+    /// or seat of government standing for it ("French", "US", "Kremlin").
+    fn qualifier_country(&self, word: &str) -> Option<usize> {
+        let m = self
+            .gazetteer
+            .find_iter(word)
+            .find(|m| m.start() == 0 && m.end() == word.len())?;
+        let (idx, _) = self.gazetteer_patterns[m.pattern().as_usize()];
+        if self.countries[idx] {
+            Some(idx)
+        } else {
+            self.capitals[idx]
+        }
     }
 
     /// "the coalition", "the relief society", "the military": a description whose words
@@ -2537,6 +2598,46 @@ mod tests {
              The president stayed home.\n",
         );
         assert!(!ms.iter().any(|m| m.surface == "The president"), "{ms:#?}");
+    }
+
+    #[test]
+    fn a_role_qualified_by_country_is_the_title_holder_of_that_country() {
+        let linked = |text: &str, surface: &str| {
+            let ms = mentions(text);
+            ms.iter()
+                .find(|m| m.surface == surface)
+                .and_then(|m| m.link)
+                .map(|l| ms[l].surface.clone())
+        };
+        // "French" is written nowhere in the name, but France is in its sentence.
+        assert_eq!(
+            linked(
+                "France will leave Lisk, President Emile Varant announced on Monday.\n\
+                 The French president said the troops would go home.\n",
+                "The French president"
+            )
+            .as_deref(),
+            Some("Emile Varant")
+        );
+        // A seat of government stands for its country: the Kremlin is Russia's.
+        assert_eq!(
+            linked(
+                "Russian Presidential Spokesman Ivo Darsky declined to comment.\n\
+                 Asked again, the Kremlin spokesman said nothing.\n",
+                "the Kremlin spokesman"
+            )
+            .as_deref(),
+            Some("Ivo Darsky")
+        );
+        // Nothing says whose president he is: no one.
+        assert_eq!(
+            linked(
+                "President Emile Varant arrived in Lisk on Monday.\n\
+                 The French president said the troops would go home.\n",
+                "The French president"
+            ),
+            None
+        );
     }
 
     fn find<'a>(ms: &'a [Mention], surface: &str) -> &'a Mention {
