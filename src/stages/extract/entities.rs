@@ -93,6 +93,9 @@ const ORG_SUFFIX: u8 = 16;
 const TITLE_MODIFIER: u8 = 32;
 const MEMBER_NOUN: u8 = 64;
 
+/// Possessives that, like "the", open a facility's description ("its base at Gossi").
+const POSSESSIVE_DETERMINERS: [&str; 2] = ["its", "their"];
+
 /// Prepositions after which a bare capitalized name is most likely a place.
 const LOCATION_PREPS: [&str; 11] = [
     "in", "at", "near", "from", "to", "into", "outside", "across", "around", "toward", "towards",
@@ -1434,7 +1437,12 @@ impl EntityRecognizer {
         };
         let mut ti = 0;
         while ti < toks.len() {
-            if !eq_lower(toks[ti].text, "the") {
+            let the = eq_lower(toks[ti].text, "the");
+            if !the
+                && !POSSESSIVE_DETERMINERS
+                    .iter()
+                    .any(|d| eq_lower(toks[ti].text, d))
+            {
                 ti += 1;
                 continue;
             }
@@ -1454,7 +1462,11 @@ impl EntityRecognizer {
                 }) {
                     let next_is_word = toks.get(end).is_some_and(&lower_word);
                     let mods = end - n - first;
-                    if !next_is_word && (n > 1 || mods > 0) && mods <= MAX_MODIFIERS {
+                    // A bare head ("its base") is a facility only with its town after
+                    // it ("its base at Gossi"); a possessive's, only so.
+                    let bare = n == 1 && mods == 0;
+                    let placed = || self.place_after_in(si, toks, end, out).is_some();
+                    if !next_is_word && ((!bare && the) || placed()) && mods <= MAX_MODIFIERS {
                         found = Some((end, n, group));
                     }
                 }
@@ -1500,8 +1512,9 @@ impl EntityRecognizer {
         }
     }
 
-    /// The place named by "in" right at token `at` ("... in Velmar"), among the sentence's
-    /// mentions found so far.
+    /// The town named by "in" or "at" right at token `at` ("... in Velmar", "its base at
+    /// Gossi"), among the sentence's mentions found so far. Not a country: "a base in
+    /// Syria" is one of many.
     fn place_after_in<'m>(
         &self,
         si: usize,
@@ -1509,7 +1522,7 @@ impl EntityRecognizer {
         at: usize,
         found: &'m [Mention],
     ) -> Option<&'m Mention> {
-        toks.get(at).filter(|t| t.text == "in")?;
+        toks.get(at).filter(|t| t.text == "in" || t.text == "at")?;
         let name = toks.get(at + 1)?;
         found.iter().rev().find(|m| {
             m.sentence == si
@@ -1517,6 +1530,7 @@ impl EntityRecognizer {
                 && m.kind == EntityKind::Place
                 && !m.demonym
                 && !m.key.is_empty()
+                && !m.gazetteer.is_some_and(|g| self.countries[g])
         })
     }
 
@@ -2878,6 +2892,20 @@ mod tests {
         // Without a place it stays a description of the dateline's facility.
         let ms = mentions("LISK - Crews left the naval facility on Monday.");
         assert_eq!(find(&ms, "naval facility").kind, EntityKind::Facility);
+        // A bare head is the town's facility when the town follows, even after "its".
+        assert_eq!(
+            key(
+                "The army handed over its base at Velmar on Monday.",
+                "base at Velmar"
+            ),
+            key(
+                "The army handed over the Velmar base on Monday.",
+                "Velmar base"
+            )
+        );
+        // Not a country's: it has many bases.
+        let ms = mentions("The army handed over its base in France on Monday.");
+        assert!(!ms.iter().any(|m| m.surface == "base in France"), "{ms:#?}");
     }
 
     #[test]
