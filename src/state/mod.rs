@@ -1218,7 +1218,8 @@ impl Situation {
                 }
             }
         }
-        let home = self.home_country(ex, ids, rec);
+        // The country the report is about, sorted out only for a claim that needs it.
+        let home: std::cell::OnceCell<Option<String>> = std::cell::OnceCell::new();
         let mut second_pass = false;
         let mut deferred: Vec<&ClaimDraft> = Vec::new();
         loop {
@@ -1465,7 +1466,11 @@ impl Situation {
                     last_of_kind.insert(c.frame.clone(), dev_id.clone());
                 }
                 let context = named_in.get(&c.sentence).map_or(&[][..], Vec::as_slice);
-                let part = self.part_of(&c.frame, &dev_id, &claim, rec, home.as_deref());
+                let home = || {
+                    home.get_or_init(|| self.home_country(ex, ids, rec))
+                        .as_deref()
+                };
+                let part = self.part_of(&c.frame, &dev_id, &claim, rec, &home);
                 if !self.attach(&dev_id, claim, context) {
                     continue;
                 }
@@ -1620,13 +1625,13 @@ impl Situation {
     /// placed at the country the claim's place lies in (the gazetteer of towns says which;
     /// a town it does not know lies in the country its report is about), not yet past under
     /// way, with no other actor (two bodies count as one side). Returns it and the claim it gets.
-    fn part_of(
+    fn part_of<'h>(
         &self,
         frame: &str,
         dev_id: &str,
         claim: &Claim,
         rec: &dyn Gazetteer,
-        home: Option<&str>,
+        home: &dyn Fn() -> Option<&'h str>,
     ) -> Option<(String, Claim)> {
         if claim.modality != Modality::Asserted
             || !matches!(claim.status, Some(Status::Underway | Status::Completed))
@@ -1652,7 +1657,7 @@ impl Situation {
         };
         let part = claim.roles.location.as_deref()?;
         // A town the gazetteer does not know lies in the country its report is about.
-        let (code, false) = country(part).or_else(|| Some((home?.to_string(), false)))? else {
+        let (code, false) = country(part).or_else(|| Some((home()?.to_string(), false)))? else {
             return None;
         };
         let actor = claim.roles.actor.as_deref();
