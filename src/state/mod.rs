@@ -2119,6 +2119,19 @@ mod tests {
         assert_eq!(devs[0]["status"], "underway", "{devs:?}");
     }
 
+    /// The status of the one development of the snapshot that `which` picks.
+    fn status_where(
+        state: &SituationHandle,
+        which: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let snap = state.snapshot_json();
+        let devs = snap["developments"].as_array().cloned().unwrap_or_default();
+        devs.iter()
+            .find(|d| which(d))
+            .map(|d| d["status"].clone())
+            .unwrap_or_else(|| panic!("no such development: {devs:?}"))
+    }
+
     #[test]
     fn a_part_done_puts_the_whole_under_way() {
         let stages = testing::stages();
@@ -2126,14 +2139,7 @@ mod tests {
         let report = |path: &str, day: u8, text: &str| {
             testing::dated(&stages, &state, path, day, "Bases", text)
         };
-        let status_at = |place: &str| {
-            let snap = state.snapshot_json();
-            let devs = snap["developments"].as_array().cloned().unwrap_or_default();
-            devs.iter()
-                .find(|d| d["roles"]["location"] == place)
-                .map(|d| d["status"].clone())
-                .unwrap_or_else(|| panic!("no development at {place}: {devs:?}"))
-        };
+        let status_at = |place: &str| status_where(&state, |d| d["roles"]["location"] == place);
         report(
             "w/a.txt",
             2,
@@ -2163,12 +2169,9 @@ mod tests {
             testing::dated(&stages, &state, path, day, "Mission", text)
         };
         let status_of = |suffix: &str| {
-            let snap = state.snapshot_json();
-            let devs = snap["developments"].as_array().cloned().unwrap_or_default();
-            devs.iter()
-                .find(|d| d["id"].as_str().is_some_and(|id| id.ends_with(suffix)))
-                .map(|d| d["status"].clone())
-                .unwrap_or_else(|| panic!("no development {suffix}: {devs:?}"))
+            status_where(&state, |d| {
+                d["id"].as_str().is_some_and(|id| id.ends_with(suffix))
+            })
         };
         // Mali only inside a name: the withdrawal is known by it all the same.
         report(
