@@ -2177,8 +2177,8 @@ mod tests {
         report(
             "m/a.txt",
             2,
-            "The government of Mali has asked the UN Security Council to withdraw the \
-             peacekeepers of the Velmar Mission in Mali at once.",
+            "Officials in Bamako urged the UN Security Council to withdraw every blue \
+             helmet of the Velmar Mission in Mali without delay.",
         );
         assert_eq!(status_of("/mali"), "planned");
         // Tarvel is in no gazetteer; the report is about Mali. The mission is another
