@@ -1462,8 +1462,8 @@ impl EntityRecognizer {
                 }) {
                     let next_is_word = toks.get(end).is_some_and(&lower_word);
                     let mods = end - n - first;
-                    // A bare head ("its base") is a facility only with its town after
-                    // it ("its base at Gossi"); a possessive's, only so.
+                    // A bare head ("the base") is a facility only with its town after
+                    // it ("the base at Gossi"); after "its" or "their", any head is.
                     let bare = n == 1 && mods == 0;
                     let placed = || self.place_after_in(si, toks, end, out).is_some();
                     if !next_is_word && ((!bare && the) || placed()) && mods <= MAX_MODIFIERS {

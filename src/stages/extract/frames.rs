@@ -1400,7 +1400,7 @@ impl FrameMatcher {
                     false,
                     t0,
                 ),
-                // "Leaving Tessalit is the first closure", "warned that sending a force
+                // "Leaving Lisk is the first closure", "warned that sending a force
                 // would be extreme": an "-ing" form opening its clause, with the clause's
                 // own verb after it, names the happening; it does not tell it under way.
                 Form::Progressive if self.gerund_subject(toks, clause, t0, t1) => {
