@@ -1686,11 +1686,10 @@ impl Situation {
     /// the sentence's subject).
     fn placed_at<'a>(&'a self, d: &'a Development) -> Option<&'a str> {
         d.roles.location.as_deref().or_else(|| {
-            let prefix = format!("{}|location|", d.frame);
             self.facets_of
                 .get(&d.id)?
                 .iter()
-                .find_map(|f| f.strip_prefix(prefix.as_str()))
+                .find_map(|f| f.strip_prefix(d.frame.as_str())?.strip_prefix("|location|"))
         })
     }
 
