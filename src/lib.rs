@@ -135,7 +135,6 @@ pub async fn run(
         }
         info!(%addr, "HTTP API listening.");
         let board = board::Board::new(Arc::clone(&cfg.lexicons.places));
-        board.warm();
         let router = api::router(api::Api {
             hub: hub.clone(),
             situation: situation.clone(),

@@ -9,8 +9,11 @@
 use std::sync::Arc;
 
 use hashbrown::HashTable;
-use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+
+mod names;
+use names::ByteSet;
+pub use names::{plain_lower, NameFolder};
 
 /// Folds one character for matching: typographic quotes to ASCII quotes, dashes to `-`,
 /// every kind of space to a plain space. Returns the character unchanged otherwise.
@@ -184,18 +187,6 @@ impl Folder {
             self.pending_space = false;
         }
     }
-}
-
-/// Lower-cases and strips diacritics (`Jóhannsdóttir` → `johannsdottir`).
-pub fn plain_lower(s: &str) -> String {
-    // ASCII has no compatibility decompositions and no combining marks.
-    if s.is_ascii() {
-        return s.to_ascii_lowercase();
-    }
-    s.nfkd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
 }
 
 /// What a token is, as far as the name and cue matchers care.
@@ -575,222 +566,52 @@ fn is_initialism(s: &str) -> bool {
     s.split('.').all(|part| part.chars().count() == 1)
 }
 
-/// Builds the comparison key of a name, from rules in `config/names.toml`.
-///
-/// The key keeps what survives transliteration: the first letter of each word and its
-/// consonant skeleton after letter-class rewrites (`q`→`k`, `ou`→`u`, doubled letters
-/// collapsed). Articles (`al-`, `el-`, `Al `, `the`) and titles are dropped. Two names
-/// with the same key and compatible kinds are one entity.
+/// [`NameFolder`] with a memory of the keys it built: wire copy names the same people and
+/// places over and over, and a key is some thousands of instructions of rewriting.
 #[derive(Debug, Clone)]
 pub struct NameKeyer {
-    articles: Vec<String>,
-    rewrites: Vec<Rewrite>,
-    /// Keys already built, by name. Wire copy names the same people and places over and
-    /// over, and a key is some thousands of instructions of rewriting; shared by clones
-    /// (same rules) and by the extract threads, bounded.
+    folder: NameFolder,
+    /// Keys already built, by name; shared by clones (same rules) and by the extract
+    /// threads, bounded.
     memo: Arc<quick_cache::sync::Cache<Box<str>, Box<str>>>,
 }
 
 /// Most names [`NameKeyer`] remembers.
 const KEY_MEMO: usize = 1 << 15;
 
-/// One letter rewrite of [`NameKeyer`].
-#[derive(Debug, Clone)]
-struct Rewrite {
-    from: String,
-    to: String,
-    /// The bytes of `from`: a word without all of them cannot contain it.
-    needs: ByteSet,
-}
-
 impl NameKeyer {
     pub fn new(articles: &[String], rewrites: &[(String, String)]) -> Self {
         Self {
-            articles: articles.iter().map(|a| plain_lower(a)).collect(),
-            rewrites: rewrites
-                .iter()
-                .map(|(a, b)| {
-                    let from = plain_lower(a);
-                    Rewrite {
-                        needs: ByteSet::of(&from),
-                        from,
-                        to: plain_lower(b),
-                    }
-                })
-                .collect(),
+            folder: NameFolder::new(articles, rewrites),
             memo: Arc::new(quick_cache::sync::Cache::new(KEY_MEMO)),
         }
     }
 
-    /// The words of a name, lower-cased, without diacritics, articles or possessives.
-    pub fn words(&self, name: &str) -> Vec<String> {
-        let lower = plain_lower(name);
-        let mut words = Vec::new();
-        for raw in lower.split(is_name_separator) {
-            let w: String = raw.chars().filter(|c| c.is_alphanumeric()).collect();
-            if w.is_empty() || self.articles.contains(&w) {
-                continue;
-            }
-            words.push(w);
-        }
-        // "'s" split by the separator above leaves a lone "s" behind.
-        if words.len() > 1 && words.last().is_some_and(|w| w == "s") {
-            words.pop();
-        }
-        words
+    /// The rules without the memory, for names keyed once (a gazetteer's entries), which
+    /// would only churn it.
+    pub fn folder(&self) -> &NameFolder {
+        &self.folder
     }
 
-    /// The skeleton of one word (see the type docs).
+    /// See [`NameFolder::plain_words`].
+    pub fn plain_words(&self, name: &str) -> String {
+        self.folder.plain_words(name)
+    }
+
+    /// See [`NameFolder::word_key`].
     pub fn word_key(&self, word: &str) -> String {
-        let mut out = String::with_capacity(word.len() + 1);
-        self.push_word_key(word, &mut out, &mut String::new(), &mut String::new());
-        out
+        self.folder.word_key(word)
     }
 
-    /// Appends the skeleton of `word` to `out`; `a` and `b` are scratch buffers.
-    fn push_word_key(&self, word: &str, out: &mut String, a: &mut String, b: &mut String) {
-        a.clear();
-        a.push_str(word);
-        // Which bytes the word holds, so that a rewrite that cannot apply costs a few bit
-        // tests instead of a substring search.
-        let mut present = ByteSet::of(a);
-        for Rewrite { from, to, needs } in &self.rewrites {
-            let Some(&first) = from.as_bytes().first() else {
-                // An empty pattern matches everywhere; `str::replace` knows what that means.
-                *a = a.replace(from.as_str(), to);
-                present = ByteSet::of(a);
-                continue;
-            };
-            if !present.covers(needs) || !replace_into(a, from, to, first, b) {
-                continue;
-            }
-            std::mem::swap(a, b);
-            present = ByteSet::of(a);
-        }
-        let w = a.as_str();
-        let mut prev = '\0';
-        for (i, c) in w.chars().enumerate() {
-            let vowel = matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y');
-            // A doubled letter is a spelling variant; a repeated digit is another number
-            // (Unit 11 is not Unit 1).
-            if i > 0 && (vowel || c == prev && !c.is_numeric()) {
-                prev = c;
-                continue;
-            }
-            // The first letter is kept even when it is a vowel: "Amari" and "Omari" differ.
-            out.push(c);
-            prev = c;
-        }
-        // Whether the word ends in a vowel survives transliteration (Qamishli/Qamishlo,
-        // Sharaa/Shara) and tells apart names that differ by a suffix (Kell/Kella).
-        if w.len() > 1 && w.ends_with(['a', 'e', 'i', 'o', 'u', 'y']) {
-            out.push('_');
-        }
-    }
-
-    /// The key of a whole name: word skeletons joined by spaces.
+    /// The key of a whole name: word skeletons joined by spaces ([`NameFolder::key`]).
     pub fn key(&self, name: &str) -> String {
         if let Some(k) = self.memo.get(name) {
             return k.into();
         }
-        let key = self.build_key(name);
+        let key = self.folder.key(name);
         self.memo.insert(name.into(), key.as_str().into());
         key
     }
-
-    fn build_key(&self, name: &str) -> String {
-        // The same words as `words`, keyed as they are found instead of collected.
-        let lower = plain_lower(name);
-        let mut key = String::with_capacity(lower.len() + 4);
-        // A rewrite at most doubles a word ("x" to "ks" is the longest in use); room for
-        // that spares regrowing the scratch buffers.
-        let room = 2 * lower.len() + 8;
-        let mut word = String::with_capacity(lower.len());
-        let (mut a, mut b) = (String::with_capacity(room), String::with_capacity(room));
-        let mut count = 0usize;
-        // Where the last word's skeleton starts in `key` (its separator included), and
-        // whether that word is a lone "s".
-        let mut last = (0, false);
-        for raw in lower.split(is_name_separator) {
-            word.clear();
-            word.extend(raw.chars().filter(|c| c.is_alphanumeric()));
-            if word.is_empty() || self.articles.contains(&word) {
-                continue;
-            }
-            count += 1;
-            last = (key.len(), word == "s");
-            if !key.is_empty() {
-                key.push(' ');
-            }
-            self.push_word_key(&word, &mut key, &mut a, &mut b);
-        }
-        // "'s" split by the separators leaves a lone "s" behind.
-        if count > 1 && last.1 {
-            key.truncate(last.0);
-        }
-        key
-    }
-}
-
-/// The characters that separate the words of a name.
-fn is_name_separator(c: char) -> bool {
-    c.is_whitespace() || c == '-' || c == '\'' || c == '.'
-}
-
-/// A set of byte values.
-#[derive(Debug, Clone, Copy)]
-struct ByteSet([u64; 4]);
-
-impl ByteSet {
-    fn of(s: &str) -> Self {
-        let mut set = Self([0; 4]);
-        for b in s.bytes() {
-            set.insert(b);
-        }
-        set
-    }
-
-    fn has(&self, b: u8) -> bool {
-        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
-    }
-
-    fn insert(&mut self, b: u8) {
-        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
-    }
-
-    /// True when every byte of `other` is in the set.
-    fn covers(&self, other: &ByteSet) -> bool {
-        self.0.iter().zip(&other.0).all(|(a, b)| a & b == *b)
-    }
-}
-
-/// Writes `src.replace(from, to)` into `dst` when `src` contains `from` (whose first byte
-/// is `first`) and returns whether it did. Matches are taken left to right without
-/// overlaps, as `str::replace` takes them; a match can only start on a character boundary
-/// because `first` starts a character.
-fn replace_into(src: &str, from: &str, to: &str, first: u8, dst: &mut String) -> bool {
-    let (s, f) = (src.as_bytes(), from.as_bytes());
-    let mut copied = 0;
-    let mut i = 0;
-    let mut found = false;
-    while i + f.len() <= s.len() {
-        if s[i] == first && s[i..].starts_with(f) {
-            if !found {
-                dst.clear();
-                found = true;
-            }
-            dst.push_str(&src[copied..i]);
-            dst.push_str(to);
-            i += f.len();
-            copied = i;
-        } else {
-            i += 1;
-        }
-    }
-    if found {
-        dst.push_str(&src[copied..]);
-    }
-    found
 }
 
 /// A URL- and id-safe slug: lower-case ASCII letters and digits separated by `-`.
@@ -830,14 +651,31 @@ mod tests {
             .prop_map(|cs| cs.into_iter().collect())
     }
 
+    /// A name's words as first written: each collected in its own string.
+    fn reference_words(k: &NameKeyer, name: &str) -> Vec<String> {
+        let lower = plain_lower(name);
+        let mut words = Vec::new();
+        for raw in lower.split(names::is_name_separator) {
+            let w: String = raw.chars().filter(|c| c.is_alphanumeric()).collect();
+            if w.is_empty() || k.folder.articles.contains(&w) {
+                continue;
+            }
+            words.push(w);
+        }
+        if words.len() > 1 && words.last().is_some_and(|w| w == "s") {
+            words.pop();
+        }
+        words
+    }
+
     /// The keys as first written: every rewrite by `str::replace`, words collected.
     fn reference_key(k: &NameKeyer, name: &str) -> String {
-        let words = k.words(name);
+        let words = reference_words(k, name);
         let keys: Vec<String> = words
             .iter()
             .map(|w| {
                 let mut w = w.clone();
-                for r in &k.rewrites {
+                for r in &k.folder.rewrites {
                     if w.contains(r.from.as_str()) {
                         w = w.replace(r.from.as_str(), &r.to);
                     }
@@ -901,7 +739,9 @@ mod tests {
             prop_assert_eq!(map.contains(&text), text == lower || text == "ks");
             let k = keyer();
             prop_assert_eq!(k.key(&text), reference_key(&k, &text));
-            let plain: String = text.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect();
+            prop_assert_eq!(k.folder().key(&text), reference_key(&k, &text));
+            prop_assert_eq!(k.plain_words(&text), reference_words(&k, &text).join(" "));
+            let plain: String = text.nfkd().filter(|c| !unicode_normalization::char::is_combining_mark(*c)).flat_map(char::to_lowercase).collect();
             prop_assert_eq!(plain_lower(&text), plain);
         }
     }

@@ -9,6 +9,7 @@
 //! `/board/places` (behind the token) places the situation's places and facilities on the
 //! map with the compiled-in gazetteer; see [`places`].
 
+mod place_index;
 pub mod places;
 
 use std::sync::{Arc, LazyLock};
@@ -68,8 +69,7 @@ static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
     connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// The board's state: the gazetteer, built once on a background thread at start-up (a
-/// second or so in a debug build), so the first map does not wait for it.
+/// The board's state: the gazetteer the map places entities with.
 #[derive(Debug)]
 pub struct Board {
     places: Arc<Places>,
@@ -78,20 +78,6 @@ pub struct Board {
 impl Board {
     pub fn new(places: Arc<Places>) -> Arc<Self> {
         Arc::new(Self { places })
-    }
-
-    /// Starts building the gazetteer on its own thread.
-    pub fn warm(self: &Arc<Self>) {
-        let board = self.clone();
-        let spawned = std::thread::Builder::new()
-            .name("board-gazetteer".into())
-            .spawn(move || {
-                let g = board.gazetteer();
-                tracing::debug!(places = g.len(), "Board gazetteer ready.");
-            });
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "Cannot start the board's gazetteer thread; it is built on first use.");
-        }
     }
 
     pub fn gazetteer(&self) -> &Gazetteer {

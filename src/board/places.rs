@@ -11,10 +11,12 @@
 //! what remains is looked up. Nothing is guessed from a described facility (`the main
 //! hospital`), whose remaining words are not a name.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
+use foldhash::HashSet;
 use serde::Serialize;
 
+use super::place_index;
 use crate::config::{GazetteerEntry, NameRules};
 use crate::stages::extract::EntityKind;
 use crate::state::Entity;
@@ -24,12 +26,15 @@ use crate::text::NameKeyer;
 pub const PLACES_TSV: &str = include_str!("geo/places.tsv");
 
 /// One gazetteer entry.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Its strings borrow the compiled-in text: seventy thousand entries, so not one
+/// allocation each.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Place {
-    pub name: String,
+    pub name: &'static str,
     pub lat: f32,
     pub lon: f32,
-    pub country: String,
+    pub country: &'static str,
     pub population: u64,
     /// A country rather than a city: it wins over a town of the same name.
     pub is_country: bool,
@@ -52,10 +57,10 @@ pub struct Located {
     pub how: &'static str,
 }
 
-/// The gazetteer, built on first use and shared: the board places entities on its map, the
+/// The gazetteer, made on first use and shared: the board places entities on its map, the
 /// situation asks which country a place lies in (a withdrawal from a base is part of the
-/// withdrawal from its country). A few hundred milliseconds to build, so never at start-up
-/// on the pipeline's path.
+/// withdrawal from its country). Under the embedded name rules it takes the build's index
+/// at once; under others it indexes the text on the first question.
 #[derive(Debug)]
 pub struct Places {
     rules: NameRules,
@@ -78,17 +83,12 @@ impl Places {
     }
 }
 
-/// The gazetteer, indexed by name.
-#[derive(Debug)]
+/// The gazetteer, indexed by name (see [`super::place_index`]).
 pub struct Gazetteer {
-    places: Vec<Place>,
-    /// Every name and alternate name as plain words (lower case, no diacritics or articles)
-    /// → the best entry under it (a country first, then the most populous).
-    by_words: HashMap<String, u32>,
-    /// The key of each entry's own name → the best entry under it. Alternate names are not
-    /// keyed: a consonant skeleton is short, and among seventy thousand places an old or
-    /// foreign name of one town meets the spelling of another (`Shal`, Quetta, and `Sahel`).
-    by_key: HashMap<String, u32>,
+    tsv: &'static str,
+    /// `None` when the text could not be indexed (logged): no place is found.
+    index: Option<Index>,
+    entries: usize,
     keyer: NameKeyer,
     /// Head words and phrases, lower-case, longest first: `air base`, `airport`, `city`.
     heads: Vec<String>,
@@ -96,14 +96,44 @@ pub struct Gazetteer {
     /// lists every spelling it knows of them, and among them are regions (the Sahel), which
     /// the map's gazetteer lacks: such a name is looked up only as written, never by its
     /// spelling key, so that no town of a like name stands in for a region.
-    known: std::collections::HashSet<String>,
+    known: HashSet<String>,
+}
+
+/// The two transducers of [`place_index`], their values byte offsets into the text.
+struct Index {
+    /// Every name and alternate name as plain words (lower case, no diacritics or articles)
+    /// → the best entry under it (a country first, then the most populous).
+    by_words: fst::Map<Cow<'static, [u8]>>,
+    /// The key of each entry's own name → the best entry under it. Alternate names are not
+    /// keyed: a consonant skeleton is short, and among seventy thousand places an old or
+    /// foreign name of one town meets the spelling of another (`Shal`, Quetta, and `Sahel`).
+    by_key: fst::Map<Cow<'static, [u8]>>,
+}
+
+impl std::fmt::Debug for Gazetteer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gazetteer")
+            .field("entries", &self.entries)
+            .field("indexed", &self.index.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The index of the compiled-in gazetteer under the embedded name rules, built by the
+/// build script, and the rules it was built under.
+mod prebuilt {
+    include!(concat!(env!("OUT_DIR"), "/places_index.rs"));
+    pub const WORDS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/places-words.fst"));
+    pub const KEYS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/places-keys.fst"));
 }
 
 impl Gazetteer {
-    /// Parses `tsv` (the format of `geo/places.tsv`) and keys every name with the rules'
-    /// articles and rewrites. Malformed lines are skipped: the file is compiled in and
-    /// checked by a test, so a bad line can only come from a hand edit.
-    pub fn new(tsv: &str, rules: &NameRules, known: &[GazetteerEntry]) -> Self {
+    /// Indexes `tsv` (the format of `geo/places.tsv`) under the rules' articles and
+    /// rewrites. The compiled-in text under the rules it was built with takes the index
+    /// the build made; other texts and rules (a test's, a changed `names.toml`) are
+    /// indexed here, in about a tenth of a second. Malformed lines are skipped: the file
+    /// is compiled in and checked by a test, so a bad line can only come from a hand edit.
+    pub fn new(tsv: &'static str, rules: &NameRules, known: &[GazetteerEntry]) -> Self {
         let keyer = NameKeyer::new(&rules.articles, &rules.rewrites);
         let mut heads: Vec<String> = rules
             .facility_heads
@@ -117,92 +147,93 @@ impl Gazetteer {
         let known = known
             .iter()
             .flat_map(|e| std::iter::once(&e.name).chain(e.aliases.iter()))
-            .map(|n| keyer.words(n).join(" "))
+            .map(|n| keyer.plain_words(n))
             .collect();
-        let mut g = Self {
-            places: Vec::new(),
-            by_words: HashMap::new(),
-            by_key: HashMap::new(),
+        let built = if std::ptr::eq(tsv, PLACES_TSV) && prebuilt_for(rules) {
+            Ok((
+                Cow::Borrowed(prebuilt::WORDS),
+                Cow::Borrowed(prebuilt::KEYS),
+                prebuilt::ENTRIES,
+            ))
+        } else {
+            let folder = keyer.folder();
+            place_index::build(
+                tsv,
+                |n, out| folder.push_plain_words(n, out),
+                |n| folder.key(n),
+            )
+            .map(|b| (Cow::Owned(b.words), Cow::Owned(b.keys), b.entries))
+        };
+        let indexed = built.and_then(|(words, keys, entries)| {
+            let index = Index {
+                by_words: fst::Map::new(words)?,
+                by_key: fst::Map::new(keys)?,
+            };
+            Ok((index, entries))
+        });
+        let (index, entries) = match indexed {
+            Ok((index, entries)) => (Some(index), entries),
+            Err(e) => {
+                tracing::error!(error = %e, "Cannot index the gazetteer; no place will be found in it.");
+                (None, 0)
+            }
+        };
+        Self {
+            tsv,
+            index,
+            entries,
             keyer,
             heads,
             known,
-        };
-        for line in tsv.lines().filter(|l| !l.starts_with('#')) {
-            let Some((place, alternates)) = parse_line(line) else {
-                continue;
-            };
-            let idx = g.places.len() as u32;
-            let names: Vec<String> = std::iter::once(place.name.clone())
-                .chain(
-                    alternates
-                        .split('|')
-                        .filter(|a| !a.is_empty())
-                        .map(String::from),
-                )
-                .collect();
-            g.places.push(place);
-            for (i, n) in names.iter().enumerate() {
-                let words = g.keyer.words(n).join(" ");
-                g.index(Index::Words, words, idx);
-                if i == 0 {
-                    let key = g.keyer.key(n);
-                    g.index(Index::Key, key, idx);
-                }
-            }
         }
-        g
     }
 
     /// How many entries the gazetteer holds.
     pub fn len(&self) -> usize {
-        self.places.len()
+        self.entries
     }
 
     pub fn is_empty(&self) -> bool {
-        self.places.is_empty()
+        self.entries == 0
     }
 
-    fn index(&mut self, which: Index, name: String, idx: u32) {
-        if name.is_empty() {
-            return;
-        }
-        let old = match which {
-            Index::Words => self.by_words.get(&name),
-            Index::Key => self.by_key.get(&name),
-        };
-        if old.is_some_and(|&old| !self.better(idx, old)) {
-            return;
-        }
-        match which {
-            Index::Words => self.by_words.insert(name, idx),
-            Index::Key => self.by_key.insert(name, idx),
-        };
-    }
-
-    fn better(&self, a: u32, b: u32) -> bool {
-        let (pa, pb) = (&self.places[a as usize], &self.places[b as usize]);
-        (pa.is_country, pa.population) > (pb.is_country, pb.population)
+    /// The entry on the line at `offset`.
+    fn at(&self, offset: u64) -> Option<Place> {
+        let line = self
+            .tsv
+            .get(usize::try_from(offset).ok()?..)?
+            .lines()
+            .next()?;
+        let f = place_index::fields(line)?;
+        Some(Place {
+            name: f.name,
+            lat: f.lat,
+            lon: f.lon,
+            country: f.country,
+            population: f.population,
+            is_country: f.is_country,
+        })
     }
 
     /// The entry a name stands for, if any: a name or alternate name written the same
     /// (case, accents and articles aside), else a place whose own name is another
     /// spelling of it by the name key.
-    pub fn lookup(&self, name: &str) -> Option<&Place> {
-        let words = self.keyer.words(name).join(" ");
+    pub fn lookup(&self, name: &str) -> Option<Place> {
+        let words = self.keyer.plain_words(name);
         if words.is_empty() {
             return None;
         }
-        if let Some(&i) = self.by_words.get(&words) {
-            return Some(&self.places[i as usize]);
+        let index = self.index.as_ref()?;
+        if let Some(at) = index.by_words.get(&words) {
+            return self.at(at);
         }
         if self.known.contains(&words) {
             return None;
         }
         // Another spelling must also look like the name: short skeletons meet too easily
         // (`Sahel` and `Suhl` are both `shl`).
-        let &i = self.by_key.get(&self.keyer.key(name))?;
-        let place = &self.places[i as usize];
-        let theirs = self.keyer.words(&place.name).join(" ");
+        let place = self.at(index.by_key.get(self.keyer.key(name))?)?;
+        let theirs = self.keyer.plain_words(place.name);
         let (a, b): (Vec<char>, Vec<char>) = (words.chars().collect(), theirs.chars().collect());
         (edit_distance(&a, &b) <= (a.len().max(b.len()) / 4).max(1)).then_some(place)
     }
@@ -226,15 +257,15 @@ impl Gazetteer {
         let found = |p: &Place, how| Located {
             lat: p.lat,
             lon: p.lon,
-            place: p.name.clone(),
-            country: p.country.clone(),
+            place: p.name.to_string(),
+            country: p.country.to_string(),
             is_country: p.is_country,
             how,
         };
         // A facility's own name is not a town ("Hmeimim" may be both; the base is not).
         if kind == EntityKind::Place {
             if let Some(p) = names.iter().find_map(|n| self.lookup(n)) {
-                return Some(found(p, "name"));
+                return Some(found(&p, "name"));
             }
         }
         names
@@ -243,7 +274,7 @@ impl Gazetteer {
             .find_map(|n| self.lookup(&n))
             .map(|p| {
                 found(
-                    p,
+                    &p,
                     if kind == EntityKind::Place {
                         "name"
                     } else {
@@ -319,35 +350,18 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
     prev[b.len()]
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Index {
-    Words,
-    Key,
-}
-
-fn parse_line(line: &str) -> Option<(Place, &str)> {
-    let mut f = line.split('\t');
-    let name = f.next()?.trim();
-    let lat: f32 = f.next()?.parse().ok()?;
-    let lon: f32 = f.next()?.parse().ok()?;
-    let country = f.next()?;
-    let population: u64 = f.next()?.parse().ok()?;
-    let kind = f.next()?;
-    let alternates = f.next().unwrap_or("");
-    if name.is_empty() || !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-        return None;
-    }
-    Some((
-        Place {
-            name: name.to_string(),
-            lat,
-            lon,
-            country: country.to_string(),
-            population,
-            is_country: kind == "country",
-        },
-        alternates,
-    ))
+/// Whether the build's index was made under `rules` (the embedded `names.toml`'s).
+fn prebuilt_for(rules: &NameRules) -> bool {
+    rules
+        .articles
+        .iter()
+        .map(String::as_str)
+        .eq(prebuilt::ARTICLES.iter().copied())
+        && rules
+            .rewrites
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .eq(prebuilt::REWRITES.iter().copied())
 }
 
 #[cfg(test)]
@@ -394,17 +408,17 @@ mod tests {
         let g = Gazetteer::new(TSV, &rules(), &[]);
         assert_eq!(g.len(), 9, "the broken line is skipped");
         for n in ["Qamishli", "Qamishlo", "al-Qamishli", "Kamishli"] {
-            assert_eq!(g.lookup(n).map(|p| p.country.as_str()), Some("SY"), "{n}");
+            assert_eq!(g.lookup(n).map(|p| p.country), Some("SY"), "{n}");
         }
         // The most populous of two towns, and a country over a town.
         assert_eq!(g.lookup("Tartous").map(|p| p.population), Some(458_327));
-        assert_eq!(g.lookup("Mali").map(|p| p.country.as_str()), Some("ML"));
+        assert_eq!(g.lookup("Mali").map(|p| p.country), Some("ML"));
         assert!(g.lookup("Velgrad").is_none());
         // An alternate name is taken as written, never by its skeleton: Sahel is not Shal.
-        assert_eq!(g.lookup("Shal").map(|p| p.name.as_str()), Some("Quetta"));
+        assert_eq!(g.lookup("Shal").map(|p| p.name), Some("Quetta"));
         // Nor is another spelling that looks unlike the name (`Suhl` is `shl` too).
         assert!(g.lookup("Sahel").is_none());
-        assert_eq!(g.lookup("Suhl").map(|p| p.country.as_str()), Some("DE"));
+        assert_eq!(g.lookup("Suhl").map(|p| p.country), Some("DE"));
     }
 
     #[test]
@@ -451,6 +465,33 @@ mod tests {
     }
 
     #[test]
+    fn the_build_indexed_the_compiled_in_gazetteer_as_a_run_would() {
+        let rules = rules();
+        assert!(
+            prebuilt_for(&rules),
+            "the build used the embedded names.toml"
+        );
+        let keyer = NameKeyer::new(&rules.articles, &rules.rewrites);
+        let folder = keyer.folder();
+        let built = place_index::build(
+            PLACES_TSV,
+            |n, out| folder.push_plain_words(n, out),
+            |n| folder.key(n),
+        )
+        .expect("index");
+        assert_eq!(built.entries, prebuilt::ENTRIES);
+        assert!(built.words == prebuilt::WORDS, "names indexed alike");
+        assert!(built.keys == prebuilt::KEYS, "keys indexed alike");
+        // Other rules are indexed at run time, under those rules.
+        let mut other = rules.clone();
+        other.articles.push("saint".into());
+        assert!(!prebuilt_for(&other));
+        let g = Gazetteer::new(PLACES_TSV, &other, &[]);
+        assert_eq!(g.len(), prebuilt::ENTRIES);
+        assert_eq!(g.lookup("Saint Moscow").map(|p| p.country), Some("RU"));
+    }
+
+    #[test]
     fn the_compiled_in_gazetteer_parses_whole() {
         let lines = PLACES_TSV.lines().filter(|l| !l.starts_with('#')).count();
         let g = Gazetteer::new(PLACES_TSV, &rules(), &known());
@@ -462,7 +503,7 @@ mod tests {
         assert!(g.lookup("Sahel").is_none());
         // Spellings of the seed story's places that GeoNames writes otherwise.
         for n in ["Qamishli", "Qamishlo", "Tartous", "Tartus"] {
-            assert_eq!(g.lookup(n).map(|p| p.country.as_str()), Some("SY"), "{n}");
+            assert_eq!(g.lookup(n).map(|p| p.country), Some("SY"), "{n}");
         }
     }
 }
