@@ -953,6 +953,10 @@ pub struct CueConfig {
 #[serde(deny_unknown_fields)]
 pub struct ClauseConfig {
     pub punctuation: Vec<String>,
+    /// A parenthesis around at most this many words is an aside inside its clause, not a
+    /// clause of its own: "the joint mission (JSM) in Orlan arrived".
+    #[serde(default)]
+    pub aside_words: usize,
     pub after_comma: Vec<String>,
     pub always: Vec<String>,
     /// Words that open a clause about something still ahead ("before the blockade starts").

@@ -129,6 +129,7 @@ pub struct FrameMatcher {
     /// Gazetteer index → a news outlet or platform (see `with_media`).
     media: Vec<bool>,
     clause_punct: Vec<String>,
+    aside_words: usize,
     negation_map: HashMap<Status, Status>,
     clause_words: ClauseWords,
     future_words: Vec<String>,
@@ -451,6 +452,7 @@ impl FrameMatcher {
             subject_window: cues.subject_window,
             media: Vec::new(),
             clause_punct: cues.clauses.punctuation.clone(),
+            aside_words: cues.clauses.aside_words,
             negation_map,
             clause_words: clause_words(cues),
             future_words: cues
@@ -1267,7 +1269,22 @@ impl FrameMatcher {
     /// Token indices where clauses start (always includes 0).
     fn clause_boundaries(&self, toks: &[Token<'_>]) -> Vec<usize> {
         let mut b = vec![0];
+        // The closing bracket of an aside (see `aside_words`).
+        let mut aside_end = None;
         for (i, t) in toks.iter().enumerate() {
+            if aside_end == Some(i) {
+                continue;
+            }
+            if t.text == "(" {
+                let close = toks[i + 1..]
+                    .iter()
+                    .take(self.aside_words + 1)
+                    .position(|t| t.kind != TokenKind::Word && t.kind != TokenKind::Number);
+                if let Some(k) = close.filter(|&k| k > 0 && toks[i + 1 + k].text == ")") {
+                    aside_end = Some(i + 1 + k);
+                    continue;
+                }
+            }
             if t.kind == TokenKind::Punct && self.clause_punct.iter().any(|p| p == t.text) {
                 b.push(i + 1);
                 continue;
@@ -2352,6 +2369,17 @@ mod tests {
         let other = "The evacuation of families hiding in the deep cellars of the old flour \
                      mill was the talk of a town whose mayor said work got under way.";
         assert_ne!(status_of(other, "evacuation"), Some(Status::Underway));
+    }
+
+    #[test]
+    fn a_short_parenthesis_is_an_aside_inside_its_clause() {
+        let aside = "A first contingent of 300 Velmari officers from the joint mission (JSM) \
+                     arrived in Port Kessa on Tuesday.";
+        assert_eq!(status_of(aside, "contingent"), Some(Status::Underway));
+        // A longer one is a clause of its own: what it says is not the trigger's.
+        let clause = "A first contingent of 300 Velmari officers was named (the last group \
+                      arrived in Port Kessa on Tuesday).";
+        assert_ne!(status_of(clause, "contingent"), Some(Status::Underway));
     }
 
     #[test]
