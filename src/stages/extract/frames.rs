@@ -130,6 +130,7 @@ pub struct FrameMatcher {
     media: Vec<bool>,
     clause_punct: Vec<String>,
     aside_words: usize,
+    fronted: LowerMap<()>,
     negation_map: HashMap<Status, Status>,
     clause_words: ClauseWords,
     future_words: Vec<String>,
@@ -453,6 +454,12 @@ impl FrameMatcher {
             media: Vec::new(),
             clause_punct: cues.clauses.punctuation.clone(),
             aside_words: cues.clauses.aside_words,
+            fronted: cues
+                .clauses
+                .fronted
+                .iter()
+                .map(|w| (w.to_lowercase(), ()))
+                .collect(),
             negation_map,
             clause_words: clause_words(cues),
             future_words: cues
@@ -1271,7 +1278,16 @@ impl FrameMatcher {
         let mut b = vec![0];
         // The closing bracket of an aside (see `aside_words`).
         let mut aside_end = None;
+        // A fronted adverbial is open (see `fronted`).
+        let mut fronted = toks
+            .first()
+            .is_some_and(|t| self.fronted.contains_lower(t.text));
         for (i, t) in toks.iter().enumerate() {
+            if fronted && t.text == "," {
+                fronted = false;
+                b.push(i + 1);
+                continue;
+            }
             if aside_end == Some(i) {
                 continue;
             }
@@ -2380,6 +2396,17 @@ mod tests {
         let clause = "A first contingent of 300 Velmari officers was named (the last group \
                       arrived in Port Kessa on Tuesday).";
         assert_ne!(status_of(clause, "contingent"), Some(Status::Underway));
+    }
+
+    #[test]
+    fn a_fronted_adverbial_ends_at_its_comma() {
+        // What the main clause calls off is the advance, not the accord it was done under.
+        let text = "Under the accord of Saturday, Tarn called off his fighters' advance on Lisk.";
+        assert_ne!(status_of(text, "accord"), Some(Status::Cancelled));
+        let text = "Under the accord brokered by Velmar, the rebels called off their march.";
+        assert_eq!(status_of(text, "accord"), Some(Status::Completed));
+        let text = "After the truce took hold, troops left Lisk.";
+        assert_eq!(status_of(text, "truce"), Some(Status::Underway));
     }
 
     #[test]
