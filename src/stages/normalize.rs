@@ -52,6 +52,7 @@ pub struct Normalizer {
     longest_abbreviation: usize,
     date_prefix: Regex,
     caps_dateline: Regex,
+    titled_dateline: Regex,
     colon_dateline: Regex,
     /// Whether a text that stops mid-sentence has that sentence held back (see
     /// [`Normalizer::holding_unfinished`]).
@@ -75,6 +76,12 @@ impl Normalizer {
             // "MOSCOW -- "
             caps_dateline: Regex::new(
                 r"^([A-Z][A-Z'.]+(?:[ -][A-Z][A-Z'.]+){0,3})(?:,\s*([A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s*\d{4})?|\d{1,2}\s+[A-Z][a-z]{2,8}\.?(?:\s+\d{4})?))?\s*(?:\(([^)]{1,60})\))?\s*(?:-{1,2}|\u{2013}|\u{2014})\s+",
+            )
+            .expect("static regex"),
+            // "Port-au-Prince, June 25, 2024 [Haiti Wire] - ": a place written in title case
+            // is a dateline only with both a date and a source, the groups as above.
+            titled_dateline: Regex::new(
+                r"^([A-Z][A-Za-z'.]*(?:[ -](?:[a-z]{1,3}[ -])?[A-Z][A-Za-z'.]*){0,3}),\s*([A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s*\d{4})?|\d{1,2}\s+[A-Z][a-z]{2,8}\.?(?:\s+\d{4})?)\s*[(\[]([^)\]]{1,60})[)\]]\s*(?:-{1,2}|\u{2013}|\u{2014})\s+",
             )
             .expect("static regex"),
             // "Moscow: ", "New York: "
@@ -250,7 +257,11 @@ impl Normalizer {
                     dateline_tries += 1;
                     continue;
                 }
-                if let Some(c) = self.caps_dateline.captures(text) {
+                let dateline = self
+                    .caps_dateline
+                    .captures(text)
+                    .or_else(|| self.titled_dateline.captures(text));
+                if let Some(c) = dateline {
                     dateline_tries = 0;
                     meta.dateline = c.get(1).map(|g| g.as_str().trim().to_string());
                     if meta.source.is_none() {
@@ -1183,6 +1194,22 @@ mod tests {
         assert_eq!(r.meta.source.as_deref(), Some("Northwire"));
         assert_eq!(r.meta.dateline.as_deref(), Some("ERBIL"));
         assert_eq!(r.sentences[0].text, "The convoy left.");
+    }
+
+    #[test]
+    fn a_title_case_dateline_needs_a_date_and_a_source() {
+        let text = "P-au-P, June 25, 2031 [Kessa Wire] - The convoy left. It was late.";
+        let r = normalizer().normalize(&raw(text.as_bytes())).unwrap();
+        assert_eq!(r.meta.dateline.as_deref(), Some("P-au-P"));
+        assert_eq!(r.meta.source.as_deref(), Some("Kessa Wire"));
+        assert_eq!(r.sentences[0].text, "The convoy left.");
+        let text = "Port-au-Kessa, 3 March (Kessa Wire) - The convoy left.";
+        let r = normalizer().normalize(&raw(text.as_bytes())).unwrap();
+        assert_eq!(r.meta.dateline.as_deref(), Some("Port-au-Kessa"));
+        // Without a source it is a sentence's opening words.
+        let text = "Velgrad, March 3 - the day the convoy left - was cold.";
+        let r = normalizer().normalize(&raw(text.as_bytes())).unwrap();
+        assert_eq!(r.meta.dateline, None);
     }
 
     #[test]
