@@ -1710,10 +1710,25 @@ impl FrameMatcher {
             })
         };
         let in_topic = |i: &usize| topic_within(i, usize::MAX);
+        // "denied by the Ministry of Defence in Velgrad": the seat of the agent named right
+        // before it, not where the happening was. (Not of any organization: "the UN mission
+        // in Mali withdrew" leaves Mali.)
+        let seat = |i: &usize| {
+            let mt = tok_at(mentions[*i].start);
+            mt >= 2
+                && toks[mt - 1].text.eq_ignore_ascii_case("in")
+                && sentence.iter().any(|&j| {
+                    let o = &mentions[j];
+                    o.kind == EntityKind::Organization
+                        && o.end > 0
+                        && tok_at(o.end - 1) + 2 == mt
+                        && agent(&j)
+                })
+        };
         let candidates: Vec<usize> = clause
             .iter()
             .copied()
-            .filter(|i| locatable(&mentions[*i]) && !possessive(i) && !in_topic(i))
+            .filter(|i| locatable(&mentions[*i]) && !possessive(i) && !in_topic(i) && !seat(i))
             .collect();
         // The trigger's own topic, opening right after it ("talks on the bases at X", "talks
         // will center on ..."), names a place the claim is about.
@@ -2396,6 +2411,17 @@ mod tests {
         let clause = "A first contingent of 300 Velmari officers was named (the last group \
                       arrived in Port Kessa on Tuesday).";
         assert_ne!(status_of(clause, "contingent"), Some(Status::Underway));
+    }
+
+    #[test]
+    fn the_seat_of_an_agent_is_not_where_it_happened() {
+        let text = "The reported raid on Lisk camp was denied by the Defence Ministry in Velgrad.";
+        assert_ne!(location_of(text, "raid").as_deref(), Some("Velgrad"));
+        let text = "The raid was denied by the Defence Ministry in Velgrad.";
+        assert_eq!(location_of(text, "raid"), None);
+        // Not the seat of any organization: the attack was at Lisk.
+        let text = "The raid hit the Velmari mission in Lisk on Monday.";
+        assert_eq!(location_of(text, "raid").as_deref(), Some("Lisk"));
     }
 
     #[test]
