@@ -1207,8 +1207,9 @@ impl FrameMatcher {
     }
 
     /// The token range of `particle` after the verb ending at `t1`: right after it, or after
-    /// at most [`PARTICLE_GAP`] words of its object in the same clause ("pull its forces
-    /// out"); never across punctuation or a clause boundary.
+    /// at most [`PARTICLE_GAP`] words or numbers of its object in the same clause ("pull
+    /// its forces out", "send 300 more troops"); never across punctuation or a clause
+    /// boundary.
     fn particle_after(
         &self,
         toks: &[Token<'_>],
@@ -1230,7 +1231,8 @@ impl FrameMatcher {
             {
                 return Some((p, p + n - 1));
             }
-            if toks[p].kind != TokenKind::Word {
+            // A count belongs to the object ("sent 300 more troops").
+            if !matches!(toks[p].kind, TokenKind::Word | TokenKind::Number) {
                 return None;
             }
         }
@@ -2422,6 +2424,18 @@ mod tests {
         // Not the seat of any organization: the attack was at Lisk.
         let text = "The raid hit the Velmari mission in Lisk on Monday.";
         assert_eq!(location_of(text, "raid").as_deref(), Some("Lisk"));
+    }
+
+    #[test]
+    fn a_count_may_stand_between_a_verb_and_its_particle() {
+        let text = "Velmar sent 300 more troops to Lisk on Monday.";
+        assert_eq!(
+            status_of(text, "sent 300 more troops"),
+            Some(Status::Completed)
+        );
+        // Not across punctuation: the troops are not what was sent.
+        let text = "Velmar sent word, and 300 troops left Lisk.";
+        assert!(claims(text).iter().all(|c| !c.0.starts_with("sent")));
     }
 
     #[test]
