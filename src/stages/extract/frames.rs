@@ -692,6 +692,7 @@ impl FrameMatcher {
         // The first token that ends after `byte` (token ends increase), else the last.
         let tok_at = |byte: usize| toks.partition_point(|t| t.end <= byte).min(toks.len() - 1);
         let boundaries = self.clause_boundaries(toks);
+        let fronted_end = self.fronted_end(toks);
         let mut triggers: Vec<Found<'_>> = Vec::new();
         // Particle tokens already taken by a phrasal trigger ("held ... talks"): a trigger
         // there is part of that one.
@@ -935,6 +936,11 @@ impl FrameMatcher {
             if form == Form::Past && adjectival(t0, t1) {
                 continue;
             }
+            let form = if form == Form::Progressive && self.after_determiner(toks, t0) {
+                Form::Noun
+            } else {
+                form
+            };
             // "ended without a deal": no deal.
             let mut p = t0;
             while p > 0 && is_article(toks[p - 1].text) {
@@ -992,7 +998,10 @@ impl FrameMatcher {
             {
                 continue;
             }
-            let clause = clause_of(&boundaries, t0, toks.len());
+            let mut clause = clause_of(&boundaries, t0, toks.len());
+            if let Some(f) = fronted_end.filter(|&f| t0 < f && f < clause.1) {
+                clause.1 = f;
+            }
             // The frame's own lifecycle first: "agreed" makes a truce planned.
             let statuses = &self.frame_statuses[fi];
             let owned: Vec<(usize, usize, CueKind, &str)> = cue_hits
@@ -1206,6 +1215,31 @@ impl FrameMatcher {
             })
     }
 
+    /// "a crucial meeting with", "the signing of": an -ing form after a determiner, with at
+    /// most two lower-case words (adjectives) between, is a noun, not a verb under way.
+    fn after_determiner(&self, toks: &[Token<'_>], t0: usize) -> bool {
+        let mut p = t0;
+        for _ in 0..3 {
+            let Some(prev) = p.checked_sub(1) else {
+                return false;
+            };
+            let t = &toks[prev];
+            // "that" is as often the conjunction: "said that moving out had filled ...".
+            if self.grammar.determiners.contains_lower(t.text) {
+                return !t.text.eq_ignore_ascii_case("that");
+            }
+            if t.kind != TokenKind::Word
+                || t.is_capitalized()
+                || self.grammar.be_forms.contains_lower(t.text)
+                || self.grammar.auxiliaries.contains_lower(t.text)
+            {
+                return false;
+            }
+            p = prev;
+        }
+        false
+    }
+
     /// The token range of `particle` after the verb ending at `t1`: right after it, or after
     /// at most [`PARTICLE_GAP`] words or numbers of its object in the same clause ("pull
     /// its forces out", "send 300 more troops"); never across punctuation or a clause
@@ -1276,20 +1310,24 @@ impl FrameMatcher {
     }
 
     /// Token indices where clauses start (always includes 0).
+    /// Where a fronted adverbial ends (see `fronted`): the token after its comma. Only a
+    /// trigger inside it stops there ("Under the agreement, he called off the advance");
+    /// the main clause keeps it, for its time ("During a visit in 2029, X met Y").
+    fn fronted_end(&self, toks: &[Token<'_>]) -> Option<usize> {
+        if !toks
+            .first()
+            .is_some_and(|t| self.fronted.contains_lower(t.text))
+        {
+            return None;
+        }
+        toks.iter().position(|t| t.text == ",").map(|i| i + 1)
+    }
+
     fn clause_boundaries(&self, toks: &[Token<'_>]) -> Vec<usize> {
         let mut b = vec![0];
         // The closing bracket of an aside (see `aside_words`).
         let mut aside_end = None;
-        // A fronted adverbial is open (see `fronted`).
-        let mut fronted = toks
-            .first()
-            .is_some_and(|t| self.fronted.contains_lower(t.text));
         for (i, t) in toks.iter().enumerate() {
-            if fronted && t.text == "," {
-                fronted = false;
-                b.push(i + 1);
-                continue;
-            }
             if aside_end == Some(i) {
                 continue;
             }
@@ -2436,6 +2474,19 @@ mod tests {
         // Not across punctuation: the troops are not what was sent.
         let text = "Velmar sent word, and 300 troops left Lisk.";
         assert!(claims(text).iter().all(|c| !c.0.starts_with("sent")));
+    }
+
+    #[test]
+    fn an_ing_form_after_a_determiner_is_a_noun() {
+        let text = "Tarn arrived in Lisk for a crucial meeting with Velmar's leader.";
+        assert_ne!(status_of(text, "meeting with"), Some(Status::Underway));
+        let text = "Tarn is meeting with Velmar's leader in Lisk.";
+        assert_eq!(status_of(text, "meeting with"), Some(Status::Underway));
+        // "that" as a conjunction keeps the verb: "said that moving out had filled ...".
+        assert!(
+            !FrameMatcher::new(&[], &Config::embedded().unwrap().lexicons.cues)
+                .after_determiner(&crate::text::tokenize("said that moving"), 2)
+        );
     }
 
     #[test]
