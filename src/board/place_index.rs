@@ -17,6 +17,7 @@ pub struct Fields<'a> {
     pub lon: f32,
     pub country: &'a str,
     pub population: u64,
+    /// A country rather than a city: it wins over a town of the same name.
     pub is_country: bool,
     /// Alternate names, separated by `|`.
     pub alternates: &'a str,

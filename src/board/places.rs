@@ -25,20 +25,8 @@ use crate::text::NameKeyer;
 /// The compiled-in gazetteer text.
 pub const PLACES_TSV: &str = include_str!("geo/places.tsv");
 
-/// One gazetteer entry.
-///
-/// Its strings borrow the compiled-in text: seventy thousand entries, so not one
-/// allocation each.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Place {
-    pub name: &'static str,
-    pub lat: f32,
-    pub lon: f32,
-    pub country: &'static str,
-    pub population: u64,
-    /// A country rather than a city: it wins over a town of the same name.
-    pub is_country: bool,
-}
+/// One gazetteer entry: the fields of its line, borrowing the compiled-in text.
+pub type Place = place_index::Fields<'static>;
 
 /// Where an entity was placed, as the board receives it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -204,15 +192,7 @@ impl Gazetteer {
             .get(usize::try_from(offset).ok()?..)?
             .lines()
             .next()?;
-        let f = place_index::fields(line)?;
-        Some(Place {
-            name: f.name,
-            lat: f.lat,
-            lon: f.lon,
-            country: f.country,
-            population: f.population,
-            is_country: f.is_country,
-        })
+        place_index::fields(line)
     }
 
     /// The entry a name stands for, if any: a name or alternate name written the same
