@@ -693,6 +693,14 @@ impl FrameMatcher {
         let tok_at = |byte: usize| toks.partition_point(|t| t.end <= byte).min(toks.len() - 1);
         let boundaries = self.clause_boundaries(toks);
         let fronted_end = self.fronted_end(toks);
+        // A trigger's clause; one inside a fronted adverbial ends at its comma.
+        let clause_at = |t0: usize| {
+            let mut clause = clause_of(&boundaries, t0, toks.len());
+            if let Some(f) = fronted_end.filter(|&f| t0 < f && f < clause.1) {
+                clause.1 = f;
+            }
+            clause
+        };
         let mut triggers: Vec<Found<'_>> = Vec::new();
         // Particle tokens already taken by a phrasal trigger ("held ... talks"): a trigger
         // there is part of that one.
@@ -936,11 +944,7 @@ impl FrameMatcher {
             if form == Form::Past && adjectival(t0, t1) {
                 continue;
             }
-            let form = if form == Form::Progressive && self.after_determiner(toks, t0) {
-                Form::Noun
-            } else {
-                form
-            };
+
             // "ended without a deal": no deal.
             let mut p = t0;
             while p > 0 && is_article(toks[p - 1].text) {
@@ -998,10 +1002,7 @@ impl FrameMatcher {
             {
                 continue;
             }
-            let mut clause = clause_of(&boundaries, t0, toks.len());
-            if let Some(f) = fronted_end.filter(|&f| t0 < f && f < clause.1) {
-                clause.1 = f;
-            }
+            let clause = clause_at(t0);
             // The frame's own lifecycle first: "agreed" makes a truce planned.
             let statuses = &self.frame_statuses[fi];
             let owned: Vec<(usize, usize, CueKind, &str)> = cue_hits
@@ -1024,7 +1025,7 @@ impl FrameMatcher {
                             |(&Found { t0: o0, t1: o1, .. }, &describes)| {
                                 !describes
                                     && (o0, o1) != (t0, t1)
-                                    && clause_of(&boundaries, o0, toks.len()) == clause
+                                    && clause_at(o0) == clause
                                     && !(cs >= o0 && ce <= o1)
                                     && gap(cs, ce, o0, o1) < mine
                             },
@@ -1213,31 +1214,6 @@ impl FrameMatcher {
                 self.grammar.be_forms.contains_lower(t.text)
                     || self.grammar.modals.contains_lower(t.text)
             })
-    }
-
-    /// "a crucial meeting with", "the signing of": an -ing form after a determiner, with at
-    /// most two lower-case words (adjectives) between, is a noun, not a verb under way.
-    fn after_determiner(&self, toks: &[Token<'_>], t0: usize) -> bool {
-        let mut p = t0;
-        for _ in 0..3 {
-            let Some(prev) = p.checked_sub(1) else {
-                return false;
-            };
-            let t = &toks[prev];
-            // "that" is as often the conjunction: "said that moving out had filled ...".
-            if self.grammar.determiners.contains_lower(t.text) {
-                return !t.text.eq_ignore_ascii_case("that");
-            }
-            if t.kind != TokenKind::Word
-                || t.is_capitalized()
-                || self.grammar.be_forms.contains_lower(t.text)
-                || self.grammar.auxiliaries.contains_lower(t.text)
-            {
-                return false;
-            }
-            p = prev;
-        }
-        false
     }
 
     /// The token range of `particle` after the verb ending at `t1`: right after it, or after
@@ -2474,19 +2450,6 @@ mod tests {
         // Not across punctuation: the troops are not what was sent.
         let text = "Velmar sent word, and 300 troops left Lisk.";
         assert!(claims(text).iter().all(|c| !c.0.starts_with("sent")));
-    }
-
-    #[test]
-    fn an_ing_form_after_a_determiner_is_a_noun() {
-        let text = "Tarn arrived in Lisk for a crucial meeting with Velmar's leader.";
-        assert_ne!(status_of(text, "meeting with"), Some(Status::Underway));
-        let text = "Tarn is meeting with Velmar's leader in Lisk.";
-        assert_eq!(status_of(text, "meeting with"), Some(Status::Underway));
-        // "that" as a conjunction keeps the verb: "said that moving out had filled ...".
-        assert!(
-            !FrameMatcher::new(&[], &Config::embedded().unwrap().lexicons.cues)
-                .after_determiner(&crate::text::tokenize("said that moving"), 2)
-        );
     }
 
     #[test]
