@@ -944,7 +944,6 @@ impl FrameMatcher {
             if form == Form::Past && adjectival(t0, t1) {
                 continue;
             }
-
             // "ended without a deal": no deal.
             let mut p = t0;
             while p > 0 && is_article(toks[p - 1].text) {
@@ -1285,7 +1284,6 @@ impl FrameMatcher {
         None
     }
 
-    /// Token indices where clauses start (always includes 0).
     /// Where a fronted adverbial ends (see `fronted`): the token after its comma. Only a
     /// trigger inside it stops there ("Under the agreement, he called off the advance");
     /// the main clause keeps it, for its time ("During a visit in 2029, X met Y").
@@ -1299,6 +1297,7 @@ impl FrameMatcher {
         toks.iter().position(|t| t.text == ",").map(|i| i + 1)
     }
 
+    /// Token indices where clauses start (always includes 0).
     fn clause_boundaries(&self, toks: &[Token<'_>]) -> Vec<usize> {
         let mut b = vec![0];
         // The closing bracket of an aside (see `aside_words`).
