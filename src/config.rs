@@ -957,8 +957,8 @@ pub struct ClauseConfig {
     /// clause of its own: "the joint mission (JSM) in Orlan arrived".
     #[serde(default)]
     pub aside_words: usize,
-    /// Words that, opening a sentence, open an adverbial that its first comma closes:
-    /// "Under the agreement brokered on Saturday, the rebels called off their advance".
+    /// Words that, opening a sentence, open an adverbial whose triggers stop at its first
+    /// comma: "Under the agreement brokered on Saturday, the rebels called off their advance".
     #[serde(default)]
     pub fronted: Vec<String>,
     pub after_comma: Vec<String>,
